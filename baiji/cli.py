@@ -1,0 +1,854 @@
+"""The ``s3`` command: a thin shell over :class:`baiji.connection.S3Connection`.
+
+Usage: ``s3 [--endpoint-url URL] [--profile NAME] [--region NAME] [-v]
+COMMAND [ARGS]`` (also ``python -m baiji ...``).  Every S3 key argument may
+as well be a local path, exactly as in the library.
+
+How it is built:
+
+- The CLI owns no S3 logic.  Each subcommand is one row of :data:`COMMANDS`
+  (name, help, argparse arguments, handler); a handler calls the library
+  and formats the result, nothing more.
+- :func:`main` is the only place that knows about exit statuses, tracebacks
+  and terminals.  It never calls ``sys.exit``; it returns the status (the
+  console script and ``python -m baiji`` turn it into the process status):
+
+  ======  ================================================================
+  0       success
+  1       failure, printed as one line ``s3: error: MESSAGE`` on stderr
+          (the traceback too with ``-v``); also ``exists`` answering "no"
+          and ``is`` answering "files DO NOT match"
+  2       usage error (argparse's message and usage line)
+  130     interrupted (Ctrl-C); no traceback, even with ``-v``
+  141     stdout was closed early (``s3 ls ... | head``): like a Unix tool
+          killed by SIGPIPE, quietly, so ``set -o pipefail`` scripts see
+          the status they would see from ``cat``
+  ======  ================================================================
+
+- Terminals: progress bars are drawn (on stderr) when stderr is a terminal,
+  or anywhere when ``-P/--progress`` asks for them.  Nothing ever prompts
+  unless stdin is a terminal: ``rm -r`` without ``-f`` and with no terminal
+  refuses (status 1) and deletes nothing.
+- ``-v`` logs baiji, boto3, botocore and s3transfer at DEBUG on stderr
+  through a filter that redacts secrets: the secret key and session token
+  values the environment and the connection's credentials hold, and
+  anything that looks like one (``aws_secret_access_key=``,
+  ``X-Amz-Security-Token``, ``X-Amz-Signature``, ``Credential=``,
+  ``Signature=``, ``Authorization:`` headers).  Error messages and
+  tracebacks go through the same filter.  The one thing printed on purpose
+  that carries credentials is ``s3 url``'s presigned URL, which is its job.
+- Library warnings (``cp -s`` skipping an existing key, eventual
+  consistency) are printed as ``s3: warning: MESSAGE`` lines on stderr.
+- ``main(argv, stdin, stdout, stderr)`` accepts other streams than the
+  process's (the tests use in-memory ones); while a command runs,
+  ``sys.stdout``/``sys.stderr`` point at them too, so what the library prints
+  itself (``rm -r``'s ``[deleted]`` lines, prompts, progress bars) follows.
+  Output is written as UTF-8 bytes whatever the locale, so every URL ``ls``
+  prints can be fed back in.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import json
+import logging
+import os
+import re
+import sys
+import traceback
+import warnings
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Callable, Sequence
+from urllib.parse import quote
+
+import baiji
+from baiji import exceptions as exc
+
+PROG = "s3"
+
+EXIT_OK = 0
+EXIT_FAILURE = 1
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+EXIT_BROKEN_PIPE = 141
+
+#: Default lifetime of ``s3 url``'s presigned URL, in seconds (one day).
+DEFAULT_URL_TTL = 86400
+
+#: The loggers ``-v`` turns to DEBUG.
+VERBOSE_LOGGERS = ("baiji", "boto3", "botocore", "s3transfer")
+
+#: Errors that are the user's or the world's fault: one line, status 1.
+EXPECTED_ERRORS = (exc.AWSError, exc.TransientError, ValueError, OSError, NotImplementedError)
+
+log = logging.getLogger(__name__)
+
+
+class CommandError(Exception):
+    """A failure the CLI itself detects (status 1, ``s3: error: MESSAGE``)."""
+
+
+class UsageError(Exception):
+    """Arguments argparse accepts but that make no sense together (status 2)."""
+
+
+# --------------------------------------------------------------------------
+# Streams
+
+
+def _isatty(stream) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError, OSError):
+        return False
+
+
+class _TextToBytes:
+    """A text view of a binary stream (what ``print`` gets when stdout is binary)."""
+
+    encoding = "utf-8"
+    errors = "surrogateescape"
+
+    def __init__(self, binary):
+        self._binary = binary
+
+    def write(self, text: str) -> int:
+        self._binary.write(_encode(text))
+        return len(text)
+
+    def flush(self) -> None:
+        self._binary.flush()
+
+    def isatty(self) -> bool:
+        return _isatty(self._binary)
+
+
+class _BytesToText:
+    """A binary view of a text-only stream (``io.StringIO``)."""
+
+    def __init__(self, text):
+        self._text = text
+
+    def write(self, data: bytes) -> int:
+        self._text.write(bytes(data).decode("utf-8", "surrogateescape"))
+        return len(data)
+
+    def flush(self) -> None:
+        self._text.flush()
+
+
+def _encode(text: str) -> bytes:
+    try:
+        return text.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "backslashreplace")
+
+
+class Output:
+    """stdout, written as UTF-8 bytes; ``binary`` is where raw content goes."""
+
+    def __init__(self, stream):
+        buffer = getattr(stream, "buffer", None)
+        if buffer is not None:  # a text stream over bytes, like sys.stdout
+            self.text, self.binary = stream, buffer
+        elif isinstance(stream, io.TextIOBase):  # text only, like io.StringIO
+            self.text, self.binary = stream, _BytesToText(stream)
+        else:  # a binary stream
+            self.text, self.binary = _TextToBytes(stream), stream
+        self.interactive = _isatty(stream)
+        self._flush_text()
+
+    def _flush_text(self) -> None:
+        if self.text is not self.binary and not isinstance(self.text, _TextToBytes):
+            self.text.flush()
+
+    def line(self, text: str = "") -> None:
+        self.binary.write(_encode(text + "\n"))
+        if self.interactive:
+            self.binary.flush()
+
+    def raw(self):
+        """The binary stream, ready for the library to write content to."""
+        self._flush_text()
+        return self.binary
+
+    def flush(self) -> None:
+        self._flush_text()
+        self.binary.flush()
+
+
+def _binary_input(stdin):
+    buffer = getattr(stdin, "buffer", None)
+    if buffer is not None:
+        return buffer
+    if isinstance(stdin, io.TextIOBase):
+        return io.BytesIO(_encode(stdin.read()))
+    return stdin
+
+
+@contextlib.contextmanager
+def _process_streams(out: Output, stderr):
+    """Point sys.stdout/sys.stderr at the streams main() was given, while it runs."""
+    with contextlib.ExitStack() as stack:
+        if out.text is not sys.stdout:
+            stack.enter_context(contextlib.redirect_stdout(out.text))
+        if stderr is not sys.stderr:
+            stack.enter_context(contextlib.redirect_stderr(stderr))
+        yield
+
+
+# --------------------------------------------------------------------------
+# Redaction of secrets in -v logs, error messages and tracebacks
+
+REDACTED = "[REDACTED]"
+
+_SECRET_NAMES = (
+    r"aws_secret_access_key|aws_secret_key|aws_session_token|aws_security_token|aws_secret"
+    r"|secret_?access_?key|secret_?key|session_?token|security_?token"
+    r"|x-amz-security-token|x-amz-signature|x-amz-credential|signature|credential"
+)
+_SECRET_PATTERNS = (
+    # Authorization: 'AWS4-HMAC-SHA256 Credential=..., Signature=...' (quoted, as in a headers dict)
+    re.compile(r"(?i)\b(authorization)(['\"]?\s*[=:]\s*b?)(['\"])(?:(?!\3).)*\3"),
+    # Authorization: ... (an HTTP header line)
+    re.compile(r"(?i)\b(authorization)(\s*:\s*)()[^\r\n]+"),
+    # name=value, name: value, 'name': b'value', name:\nvalue
+    re.compile(r"(?i)(?<![\w-])(" + _SECRET_NAMES + r")(['\"]?\s*[=:]\s*b?['\"]?)()[^\s'\",&;>}\]]+"),
+)
+
+_SECRET_ENV = ("AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_SECRET")
+_MIN_SECRET_LEN = 4
+
+
+def _secret_pattern_repl(match: re.Match) -> str:
+    quote_char = match.group(3)
+    return f"{match.group(1)}{match.group(2)}{quote_char}{REDACTED}{quote_char}"
+
+
+class Redactor:
+    """Removes secrets from text: known values (environment, credentials) and look-alikes."""
+
+    def __init__(self):
+        self._sources: list[Callable[[], Sequence[str]]] = [_environment_secrets]
+
+    def add_source(self, source: Callable[[], Sequence[str]]) -> None:
+        """``source()`` returns secret values; asked at each redaction, errors ignored."""
+        self._sources.append(source)
+
+    def secrets(self) -> set[str]:
+        values: set[str] = set()
+        for source in self._sources:
+            try:
+                found = source()
+            except Exception:  # a redactor must never be the thing that fails
+                continue
+            for value in found or ():
+                if isinstance(value, str) and len(value) >= _MIN_SECRET_LEN:
+                    values.add(value)
+                    values.add(quote(value, safe=""))
+        return values
+
+    def __call__(self, text: str) -> str:
+        for value in sorted(self.secrets(), key=len, reverse=True):
+            text = text.replace(value, REDACTED)
+        for pattern in _SECRET_PATTERNS:
+            text = pattern.sub(_secret_pattern_repl, text)
+        return text
+
+
+def _environment_secrets() -> list[str]:
+    return [os.environ[name] for name in _SECRET_ENV if os.environ.get(name)]
+
+
+def _created_client(conn):
+    """``conn``'s boto3 client if it exists already; never creates one."""
+    store = vars(conn).get("_s3")
+    return vars(conn).get("_given_client") or (vars(store).get("_client") if store is not None else None)
+
+
+def _connection_secrets(conn) -> Callable[[], list[str]]:
+    """The secret key and token of ``conn``'s credentials, once its client exists.
+
+    Reads what the client already holds; never creates a client or resolves
+    or refreshes credentials (that could do I/O, from inside a log call).
+    """
+
+    def source() -> list[str]:
+        signer = getattr(_created_client(conn), "_request_signer", None)
+        credentials = getattr(signer, "_credentials", None)
+        if credentials is None:
+            return []
+        held = vars(credentials)  # plain Credentials: secret_key/token; refreshable: _secret_key/_token
+        return [held[name] for name in ("secret_key", "_secret_key", "token", "_token")
+                if isinstance(held.get(name), str)]
+
+    return source
+
+
+class _RedactingFilter(logging.Filter):
+    """Redacts each record in place, so that no handler after ours sees a secret either."""
+
+    def __init__(self, redactor: Redactor):
+        super().__init__()
+        self._redact = redactor
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:
+            message = str(record.msg)
+        record.msg, record.args = self._redact(message), None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = self._redact(logging.Formatter().formatException(record.exc_info))
+        return True
+
+
+class _RedactingFormatter(logging.Formatter):
+    def __init__(self, redactor: Redactor, fmt: str):
+        super().__init__(fmt)
+        self._redact = redactor
+
+    def format(self, record: logging.LogRecord) -> str:
+        return self._redact(super().format(record))
+
+
+@contextlib.contextmanager
+def _debug_logging(stream, redactor: Redactor):
+    handler = logging.StreamHandler(stream)
+    handler.addFilter(_RedactingFilter(redactor))
+    handler.setFormatter(_RedactingFormatter(redactor, "%(asctime)s %(name)s %(levelname)s: %(message)s"))
+    saved = []
+    for name in VERBOSE_LOGGERS:
+        logger = logging.getLogger(name)
+        saved.append((logger, logger.level))
+        logger.setLevel(logging.DEBUG)
+        logger.addHandler(handler)
+    try:
+        yield
+    finally:
+        for logger, level in saved:
+            logger.removeHandler(handler)
+            logger.setLevel(level)
+
+
+@contextlib.contextmanager
+def _warnings_to(stderr, redactor: Redactor, verbose: bool):
+    """Library warnings as ``s3: warning: MESSAGE`` lines, every time they happen."""
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        kind = f"{category.__name__}: " if verbose else ""
+        stderr.write(f"{PROG}: warning: {kind}{_one_line(redactor(str(message)))}\n")
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("always", category=UserWarning)
+        warnings.filterwarnings("always", category=exc.S3Warning)
+        warnings.showwarning = show
+        yield
+
+
+# --------------------------------------------------------------------------
+# Formatting
+
+
+def human_size(size: int | None) -> str:
+    """``1536`` -> ``'1.5 KiB'``; ``None`` (a "directory") -> ``''``."""
+    if size is None:
+        return ""
+    if size < 1024:
+        return f"{size} B"
+    value = float(size)
+    for unit in ("KiB", "MiB", "GiB", "TiB", "PiB"):
+        value /= 1024
+        if value < 1024 or unit == "PiB":
+            return f"{value:.1f} {unit}"
+    raise AssertionError("unreachable")
+
+
+def format_time(when: datetime | None) -> str:
+    """A timestamp in UTC, ``2024-05-01T12:00:00Z`` (naive ones are taken as local time)."""
+    if when is None:
+        return ""
+    return when.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def format_value(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, (dict, list, tuple)):
+        return json.dumps(value, sort_keys=True, default=str)
+    return str(value)
+
+
+def _one_line(text: str) -> str:
+    return "; ".join(part.strip() for part in text.splitlines() if part.strip())
+
+
+# --------------------------------------------------------------------------
+# Commands
+
+
+@dataclass
+class Context:
+    """What a handler gets besides its arguments: the connection and the streams."""
+
+    args: argparse.Namespace
+    out: Output
+    stdin: Any
+    stderr: Any
+    redactor: Redactor
+    _conn: Any = None
+
+    @property
+    def conn(self):
+        """The S3Connection, made on first use (creating one does no I/O)."""
+        if self._conn is None:
+            from baiji.connection import S3Connection
+
+            self._conn = S3Connection(profile=self.args.profile, region=self.args.region,
+                                      endpoint_url=self.args.endpoint_url)
+            self.redactor.add_source(_connection_secrets(self._conn))
+        return self._conn
+
+    @property
+    def stdin_binary(self):
+        return _binary_input(self.stdin)
+
+    @property
+    def stdin_is_terminal(self) -> bool:
+        return _isatty(self.stdin)
+
+    def progress(self) -> bool:
+        """Progress bars: when asked (-P), else when stderr is a terminal."""
+        return bool(getattr(self.args, "progress", False)) or _isatty(self.stderr)
+
+    def print(self, text: str = "") -> None:
+        self.out.line(text)
+
+    def print_mapping(self, mapping: dict) -> None:
+        for name in sorted(mapping):
+            self.print(f"{name}: {format_value(mapping[name])}".rstrip())
+
+    def warn(self, message: str) -> None:
+        self.stderr.write(f"{PROG}: warning: {message}\n")
+
+
+def _given(**kwargs) -> dict:
+    """The options the user set: drops ``None`` and ``False`` so library defaults apply."""
+    return {name: value for name, value in kwargs.items() if value is not None and value is not False}
+
+
+def _cp_options(a: argparse.Namespace) -> dict:
+    """The library keywords of cp/mv's write options (only those given)."""
+    options = _given(force=a.force, skip=getattr(a, "skip", None), policy=getattr(a, "policy", None),
+                     preserve_acl=getattr(a, "preserve_acl", None), gzip=a.gzip,
+                     encoding=getattr(a, "encoding", None))
+    if a.no_encrypt:
+        options["encrypt"] = False
+    return options
+
+
+def _refuse_flags(a: argparse.Namespace, flags: Sequence[str], why: str) -> None:
+    """UsageError naming those of ``flags`` (argparse option strings) that were given."""
+    given = [flag for flag in flags if getattr(a, flag.lstrip("-").replace("-", "_"))]
+    if given:
+        raise UsageError(f"{', '.join(given)}: {why}")
+
+
+def cmd_ls(ctx: Context, a) -> int:
+    if a.uri:
+        ctx.warn("-B/--uri is deprecated and does nothing: ls always prints full URLs")
+    if not (a.detail or a.list_versions):
+        for url in ctx.conn.ls(a.key, return_full_urls=True, shallow=a.shallow):
+            ctx.print(url)
+        return EXIT_OK
+    for entry in ctx.conn.ls_info(a.key, shallow=a.shallow, list_versions=a.list_versions):
+        columns = [
+            human_size(entry.get("size")),
+            format_time(entry.get("last_modified")),
+            "enc" if entry.get("encrypted") else "",
+            entry["uri"],
+            entry.get("version_id") or "",
+        ]
+        if a.list_versions:
+            flags = [name for name, on in (("latest", entry.get("is_latest")),
+                                           ("delete-marker", entry.get("delete_marker"))) if on]
+            columns.append(",".join(flags))
+        ctx.print("\t".join(columns))
+    return EXIT_OK
+
+
+def cmd_info(ctx: Context, a) -> int:
+    ctx.print_mapping(ctx.conn.info(a.key))
+    return EXIT_OK
+
+
+def cmd_cat(ctx: Context, a) -> int:
+    ctx.conn.download_fileobj(a.key, ctx.out.raw())
+    return EXIT_OK
+
+
+def cmd_cp(ctx: Context, a) -> int:
+    if a.src == "-" and a.dst == "-":
+        raise UsageError("SRC and DST cannot both be - (stdin/stdout)")
+    if a.src == "-":
+        _refuse_flags(a, ("--recursive", "--recursive-parallel", "--preserve-acl", "--version-id"),
+                      "not possible when reading stdin")
+        ctx.conn.upload_fileobj(ctx.stdin_binary, a.dst, **_cp_options(a))
+    elif a.dst == "-":
+        _refuse_flags(a, ("--recursive", "--recursive-parallel", "--skip", "--preserve-acl", "--no-encrypt",
+                          "--gzip", "--policy", "--encoding"), "not possible when writing to stdout")
+        ctx.conn.download_fileobj(a.src, ctx.out.raw(), **_given(version_id=a.version_id))
+    elif a.recursive or a.recursive_parallel:
+        _refuse_flags(a, ("--version-id",), "selects one key: not possible with -r/-R")
+        ctx.conn.cp_r(a.src, a.dst, parallel=a.recursive_parallel,
+                      **_given(progress=ctx.progress()), **_cp_options(a))
+    else:
+        ctx.conn.cp(a.src, a.dst, **_given(progress=ctx.progress(), version_id=a.version_id),
+                    **_cp_options(a))
+    return EXIT_OK
+
+
+def cmd_mv(ctx: Context, a) -> int:
+    ctx.conn.mv(a.src, a.dst, **_given(progress=ctx.progress()), **_cp_options(a))
+    return EXIT_OK
+
+
+def cmd_rm(ctx: Context, a) -> int:
+    if not a.recursive:
+        ctx.conn.rm(a.key, **_given(version_id=a.version_id))
+        return EXIT_OK
+    _refuse_flags(a, ("--version-id",), "selects one key: not possible with -r")
+    if not a.force and not ctx.stdin_is_terminal:
+        raise CommandError(f"refusing to remove {a.key} recursively: stdin is not a terminal "
+                           "to confirm each key (use -f/--force to delete without asking)")
+    ctx.conn.rm_r(a.key, force=a.force)
+    return EXIT_OK
+
+
+def cmd_sync(ctx: Context, a) -> int:
+    options = _given(progress=ctx.progress(), policy=a.policy, encoding=a.encoding,
+                     guess_content_type=a.guess_content_type, do_not_delete=a.do_not_delete or None)
+    if a.no_encrypt:
+        options["encrypt"] = False
+    ctx.conn.sync(a.src, a.dst, **options)
+    return EXIT_OK
+
+
+def cmd_touch(ctx: Context, a) -> int:
+    ctx.conn.touch(a.key)
+    return EXIT_OK
+
+
+def cmd_exists(ctx: Context, a) -> int:
+    found = ctx.conn.exists(a.key, **_given(retries_allowed=a.retries, version_id=a.version_id))
+    return EXIT_OK if found else EXIT_FAILURE
+
+
+def cmd_url(ctx: Context, a) -> int:
+    ctx.print(ctx.conn.get_url(a.key, a.expire))
+    return EXIT_OK
+
+
+def cmd_md5(ctx: Context, a) -> int:
+    ctx.print(ctx.conn.md5(a.key))
+    return EXIT_OK
+
+
+def cmd_etag(ctx: Context, a) -> int:
+    if a.fix:
+        old, new = ctx.conn.fix_etag(a.key)
+        ctx.print(f"etag updated from {old} to {new}")
+    else:
+        ctx.print(ctx.conn.etag(a.key))
+    return EXIT_OK
+
+
+def cmd_is(ctx: Context, a) -> int:
+    if ctx.conn.etag_matches(a.key, ctx.conn.etag(a.other)):
+        ctx.print("files match")
+        return EXIT_OK
+    ctx.print("files DO NOT match")
+    return EXIT_FAILURE
+
+
+def cmd_buckets(ctx: Context, a) -> int:
+    if a.create:
+        ctx.conn.create_bucket(a.create)
+    elif a.info:
+        ctx.print_mapping(ctx.conn.bucket_info(a.info))
+    else:
+        for name in ctx.conn.list_buckets():
+            ctx.print(name)
+    return EXIT_OK
+
+
+def cmd_restore(ctx: Context, a) -> int:
+    for url in ctx.conn.restore_r(a.prefix):
+        ctx.print(f"[restored] {url}")
+    return EXIT_OK
+
+
+def cmd_version(ctx: Context, a) -> int:
+    ctx.print(baiji.__version__)
+    return EXIT_OK
+
+
+def _non_negative_int(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more: {text}")
+    return value
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be more than 0: {text}")
+    return value
+
+
+@dataclass(frozen=True)
+class Arg:
+    flags: tuple[str, ...]
+    options: dict
+
+
+def arg(*flags: str, **options) -> Arg:
+    return Arg(flags, options)
+
+
+@dataclass(frozen=True)
+class Command:
+    """One subcommand: how it parses, what it calls, how its failures read."""
+
+    name: str
+    help: str
+    args: tuple[Arg, ...]
+    handler: Callable[[Context, argparse.Namespace], int]
+    #: The arguments that name paths: a failure message naming none of them is prefixed with them.
+    paths: tuple[str, ...] = ()
+    #: Extra advice appended to the message of these exception classes.
+    hints: dict = field(default_factory=dict)
+    #: Groups of mutually exclusive options, each named by its options' first flags.
+    exclusive: tuple[tuple[str, ...], ...] = ()
+
+
+KEY = arg("key", metavar="KEY", help="an s3://bucket/key URL or a local path")
+FORCE = arg("-f", "--force", action="store_true", help="overwrite an existing destination")
+PROGRESS = arg("-P", "--progress", action="store_true",
+               help="show progress bars even when stderr is not a terminal (on a terminal they are shown anyway)")
+NO_ENCRYPT = arg("--no-encrypt", action="store_true",
+                 help="do not ask S3 for server-side encryption (AES256) of what is written")
+GZIP = arg("-z", "--gzip", action="store_true",
+           help="upload gzip-compressed with Content-Encoding: gzip (local -> s3 only)")
+POLICY = arg("--policy", metavar="ACL", help="canned ACL of what is written (private, public-read, ...)")
+ENCODING = arg("--encoding", metavar="ENCODING", help="Content-Encoding of what is written")
+VERSION_ID = arg("--version-id", metavar="ID", help="a version of the key (versioned buckets)")
+
+COMMANDS: tuple[Command, ...] = (
+    Command("ls", "list keys or files under a prefix, one full URL per line", (
+        arg("key", metavar="KEY", help="a prefix: s3://bucket/prefix or a local directory"),
+        arg("-l", "--detail", action="store_true",
+            help="tab separated: size, last modified (UTC), 'enc' if encrypted, URL, version id"),
+        arg("-s", "--shallow", action="store_true", help="list one level only; sub-prefixes end in /"),
+        arg("--list-versions", action="store_true",
+            help="every version and delete marker, in the -l layout plus a column of flags "
+                 "(latest, delete-marker)"),
+        arg("-B", "--uri", action="store_true", help="deprecated, does nothing: URLs are always printed"),
+    ), cmd_ls, paths=("key",)),
+    Command("info", "print a key's details as sorted 'name: value' lines", (KEY,), cmd_info, paths=("key",)),
+    Command("cat", "write a key's content to stdout, byte for byte", (KEY,), cmd_cat, paths=("key",)),
+    Command("cp", "copy between S3 and local paths in any direction", (
+        arg("src", metavar="SRC", help="source key, local path, or - for stdin"),
+        arg("dst", metavar="DST", help="destination key, local path, or - for stdout; "
+                                       "one ending in / gets SRC's basename"),
+        FORCE,
+        arg("-s", "--skip", action="store_true", help="skip (with a warning) a destination that exists"),
+        PROGRESS,
+        arg("-r", "--recursive", action="store_true", help="copy a directory or prefix, key by key"),
+        arg("-R", "--recursive-parallel", action="store_true",
+            help="like -r, many keys at a time in worker processes"),
+        arg("--preserve-acl", action="store_true", help="keep the source's ACL (s3 -> s3 only)"),
+        NO_ENCRYPT, GZIP, POLICY, ENCODING, VERSION_ID,
+    ), cmd_cp, paths=("src", "dst"), exclusive=(("-r", "-R"), ("-f", "-s")),
+        hints={exc.KeyExists: "use -f/--force to overwrite, or -s/--skip to skip it"}),
+    Command("mv", "move: copy, then remove the source", (
+        arg("src", metavar="SRC", help="source key or local path"),
+        arg("dst", metavar="DST", help="destination key or local path"),
+        FORCE, PROGRESS, GZIP, NO_ENCRYPT,
+    ), cmd_mv, paths=("src", "dst"), hints={exc.KeyExists: "use -f/--force to overwrite"}),
+    Command("rm", "remove a key or local file", (
+        KEY,
+        arg("-r", "--recursive", action="store_true",
+            help="remove everything under the prefix, printing '[deleted] URL' lines; "
+                 "asks for each key unless -f (and refuses without -f when stdin is not a terminal)"),
+        arg("-f", "--force", action="store_true", help="with -r: delete without asking"),
+        VERSION_ID,
+    ), cmd_rm, paths=("key",)),
+    Command("sync", "make DST mirror SRC: copy new and changed files, remove the ones SRC lacks", (
+        arg("src", metavar="SRC", help="source directory or prefix"),
+        arg("dst", metavar="DST", help="destination directory or prefix"),
+        PROGRESS,
+        arg("-g", "--guess-content-type", action="store_true", help="guess Content-Type from the file names"),
+        POLICY, ENCODING,
+        arg("-D", "--do-not-delete", action="append", metavar="PREFIX",
+            help="never remove files under this prefix of DST (repeatable)"),
+        NO_ENCRYPT,
+    ), cmd_sync, paths=("src", "dst")),
+    Command("touch", "create an empty key or file if it does not exist (never truncates)", (KEY,),
+            cmd_touch, paths=("key",)),
+    Command("exists", "exit 0 if the key exists, 1 if not (prints nothing)", (
+        KEY,
+        arg("--retries", type=_non_negative_int, metavar="N",
+            help="extra lookups after a miss (default: the library's, 1)"),
+        VERSION_ID,
+    ), cmd_exists, paths=("key",)),
+    Command("url", "print a presigned GET URL", (
+        KEY,
+        arg("--expire", type=_positive_int, default=DEFAULT_URL_TTL, metavar="SECONDS",
+            help=f"seconds the URL stays valid (default {DEFAULT_URL_TTL})"),
+    ), cmd_url, paths=("key",)),
+    Command("md5", "print the MD5 of the content", (KEY,), cmd_md5, paths=("key",)),
+    Command("etag", "print the ETag (for a local file: the one its upload would get)", (
+        KEY,
+        arg("--fix", action="store_true",
+            help="rewrite a multipart object in place so its ETag is the plain MD5"),
+    ), cmd_etag, paths=("key",)),
+    Command("is", "compare two keys or files: prints 'files match' (exit 0) or 'files DO NOT match' (exit 1)", (
+        KEY,
+        arg("other", metavar="OTHER", help="the key or local path to compare with"),
+    ), cmd_is, paths=("key", "other")),
+    Command("buckets", "list bucket names, create one, or describe one", (
+        arg("--create", metavar="NAME", help="create this bucket (versioned)"),
+        arg("--info", metavar="NAME", help="print the bucket's settings as 'name: value' lines"),
+    ), cmd_buckets, paths=("create", "info"), exclusive=(("--create", "--info"),)),
+    Command("restore", "undelete every deleted key under an S3 prefix (versioned buckets)", (
+        arg("prefix", metavar="PREFIX", help="s3://bucket/prefix"),
+    ), cmd_restore, paths=("prefix",)),
+    Command("version", "print baiji's version", (), cmd_version),
+)
+
+COMMANDS_BY_NAME = {command.name: command for command in COMMANDS}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=PROG, description="S3 keys and local paths, interchangeable. "
+                               "Every KEY may be an s3://bucket/key URL or a local path.")
+    parser.add_argument("--endpoint-url", metavar="URL",
+                        help="S3-compatible endpoint (default: AWS_ENDPOINT_URL(_S3), else AWS)")
+    parser.add_argument("--profile", metavar="NAME", help="profile of ~/.aws/config and ~/.aws/credentials")
+    parser.add_argument("--region", metavar="NAME", help="AWS region (default: the configured one, else us-east-1)")
+    parser.add_argument("-v", "--verbose", action="store_true",
+                        help="debug logs of baiji and botocore on stderr (secrets redacted), tracebacks on errors")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {baiji.__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for command in COMMANDS:
+        sub = subparsers.add_parser(command.name, help=command.help, description=command.help)
+        groups = {flag: group for group, flags in
+                  ((sub.add_mutually_exclusive_group(), flags) for flags in command.exclusive)
+                  for flag in flags}
+        for a in command.args:
+            groups.get(a.flags[0], sub).add_argument(*a.flags, **a.options)
+        sub.set_defaults(_command=command, _parser=sub)
+    return parser
+
+
+# --------------------------------------------------------------------------
+# main
+
+
+def _failure_message(error: BaseException, command: Command | None, args, redactor: Redactor) -> str:
+    message = _one_line(str(error)) or type(error).__name__
+    if command is not None:
+        paths = [value for value in (getattr(args, name, None) for name in command.paths) if value]
+        if paths and not any(path in message for path in paths):
+            message = f"{' -> '.join(paths)}: {message}"
+        for kind, hint in command.hints.items():
+            if isinstance(error, kind):
+                message = f"{message} ({hint})"
+    return redactor(message)
+
+
+def _is_botocore_error(error: BaseException) -> bool:
+    # botocore's exceptions should never get past the library; if one does, it is still
+    # an S3 failure to report in one line, not an internal error.
+    return type(error).__module__.startswith(("botocore", "boto3", "s3transfer"))
+
+
+def _quiet_broken_pipe(out: Output) -> None:
+    """stdout is gone: point its descriptor at /dev/null so the interpreter's final
+    flush is silent too (the recipe of the ``signal`` module's documentation)."""
+    try:
+        fd = out.binary.fileno()
+    except (AttributeError, OSError, ValueError):
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, fd)
+    os.close(devnull)
+
+
+def main(argv: Sequence[str] | None = None, stdin=None, stdout=None, stderr=None) -> int:
+    """Run the ``s3`` command; returns the exit status (see the module docstring)."""
+    stdin = sys.stdin if stdin is None else stdin
+    stdout = sys.stdout if stdout is None else stdout
+    stderr = sys.stderr if stderr is None else stderr
+    out = Output(stdout)
+    redactor = Redactor()
+    parser = build_parser()
+    with _process_streams(out, stderr):
+        try:
+            args = parser.parse_args(argv)
+        except SystemExit as done:  # -h, --version, usage errors
+            out.flush()
+            return EXIT_OK if done.code is None else int(done.code)
+        command = args._command
+        ctx = Context(args=args, out=out, stdin=stdin, stderr=stderr, redactor=redactor)
+        with contextlib.ExitStack() as stack:
+            if args.verbose:
+                stack.enter_context(_debug_logging(stderr, redactor))
+            stack.enter_context(_warnings_to(stderr, redactor, args.verbose))
+            return _run(command, ctx)
+
+
+def _run(command: Command, ctx: Context) -> int:
+    args, out, stderr, redactor = ctx.args, ctx.out, ctx.stderr, ctx.redactor
+
+    def fail(error: BaseException, message: str) -> int:
+        with contextlib.suppress(Exception):
+            out.flush()
+        stderr.write(f"{PROG}: error: {message}\n")
+        if args.verbose:
+            text = "".join(traceback.format_exception(type(error), error, error.__traceback__))
+            stderr.write(redactor(text))
+        return EXIT_FAILURE
+
+    try:
+        log.debug("running s3 %s", command.name)
+        status = command.handler(ctx, args)
+        out.flush()
+        return status
+    except UsageError as error:
+        try:
+            args._parser.error(str(error))
+        except SystemExit as done:
+            return int(done.code)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        _quiet_broken_pipe(out)
+        return EXIT_BROKEN_PIPE
+    except (CommandError, *EXPECTED_ERRORS) as error:
+        return fail(error, _failure_message(error, command, args, redactor))
+    except Exception as error:
+        message = _failure_message(error, command, args, redactor)
+        if not _is_botocore_error(error):
+            hint = "" if args.verbose else " (run with -v for the traceback)"
+            message = f"internal error: {type(error).__name__}: {message}{hint}"
+        return fail(error, message)

@@ -1,0 +1,629 @@
+"""S3Connection: every public operation, written once against the store interface.
+
+``store_for`` (in :mod:`baiji.stores`) picks the local or the S3 store for
+a URL; the operations here never look at schemes themselves.  A copy is one
+of three cases: within one store (server-side for S3), to the local disk
+(a download), or from it (an upload).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import gzip as gzip_module
+import mimetypes
+import os
+import shutil
+import sys
+import warnings
+from typing import Iterable, Iterator
+
+from baiji import config, fileobj, integrity, sync as sync_plan
+from baiji import path as paths
+from baiji.exceptions import (EventualConsistencyWarning, InvalidSchemeException, KeyExists,
+                              KeyNotFound, S3Exception)
+from baiji.progress import reporter
+from baiji.stores import Entry, S3Store, Store, WriteOptions, store_for
+from baiji.stores.local import translated as local_errors
+from baiji.stores.s3 import translated as s3_errors
+from baiji.tempfiles import temp_path
+from baiji.util import parallel as bulk
+
+DEFAULT_CONTENT_TYPE = "application/octet-stream"
+_HTML_SNIFF = b"<!doctype html"
+_UNSAFE_CHARS = {chr(c) for c in range(32)} | {"\x7f"}
+
+
+def _guess_content_type(path: str) -> str:
+    guessed, _ = mimetypes.guess_type(path)
+    if guessed:
+        return guessed
+    if not os.path.splitext(path)[1]:
+        with local_errors(path), open(path, "rb") as f:
+            if _HTML_SNIFF in f.read(100).lower():
+                return "text/html"
+    return DEFAULT_CONTENT_TYPE
+
+
+def _missing(store: Store, url: str) -> bool:
+    try:
+        store.stat(url)
+    except KeyNotFound:
+        return True
+    return False
+
+
+def unsafe_relative_path(rel: str) -> str | None:
+    """Why ``rel`` must not be written below a local directory, or None if it is safe."""
+    if not rel or rel.startswith(("/", "\\")) or (len(rel) > 1 and rel[1] == ":"):
+        return "absolute path"
+    parts = rel.replace("\\", "/").split("/")
+    if any(part in ("..", ".") for part in parts):
+        return "'..' or '.' segment"
+    if any(part == "" for part in parts):
+        return "empty path segment"
+    if _UNSAFE_CHARS & set(rel):
+        return "control character"
+    return None
+
+
+class BulkCopyError(S3Exception):
+    """Some copies of a bulk operation failed; ``failures`` lists ``(src, dst, error)``."""
+
+    def __init__(self, failures: list, total: int):
+        self.failures = failures
+        detail = "; ".join(f"{src} -> {dst}: {err}" for src, dst, err in failures[:20])
+        more = f"; and {len(failures) - 20} more" if len(failures) > 20 else ""
+        super().__init__(f"{len(failures)} of {total} copies failed: {detail}{more}")
+
+    def __reduce__(self):
+        return S3Exception, (str(self),)
+
+
+class S3Connection:
+    """The public API of baiji; ``baiji.s3``'s functions call a per-process instance.
+
+    ``profile``, ``region`` and ``endpoint_url`` override botocore's chain;
+    ``client`` injects a ready boto3 client.  Creating a connection does no I/O.
+    """
+
+    def __init__(self, profile: str | None = None, region: str | None = None,
+                 endpoint_url: str | None = None, client=None):
+        self.profile, self.region, self.endpoint_url = profile, region, endpoint_url
+        self._given_client = client
+        self._s3 = S3Store(self._make_client)
+
+    def _make_client(self):
+        return self._given_client or config.make_client(self.profile, self.region, self.endpoint_url)
+
+    @property
+    def client(self):
+        """The boto3 S3 client (created on first use)."""
+        return self._s3.client
+
+    def settings(self) -> dict:
+        """Plain data from which another process builds an equivalent connection."""
+        return {"profile": self.profile, "region": self.region, "endpoint_url": self.endpoint_url}
+
+    def _store(self, url: str) -> Store:
+        return store_for(url, self._s3)
+
+    def _remote(self, url: str) -> S3Store:
+        if self._store(url).is_local:
+            raise InvalidSchemeException(f"{url}: an s3:// URL is needed here")
+        return self._s3
+
+    # -- open ------------------------------------------------------------
+    def open(self, key: str, mode: str = "rb", version_id: str | None = None):
+        """Open a local file or an s3 key like ``open()`` (see :mod:`baiji.fileobj`)."""
+        return fileobj.open_key(self, self._store(key), key, mode, version_id)
+
+    # -- copying ---------------------------------------------------------
+    def cp(self, src: str, dst: str, force: bool = False, progress=False, policy: str | None = None,
+           preserve_acl: bool = False, encoding: str | None = None, encrypt: bool = True,
+           gzip: bool = False, content_type: str | None = None, guess_content_type: bool = False,
+           metadata: dict | None = None, skip: bool = False, validate: bool = True,
+           max_size: int | None = None, version_id: str | None = None) -> None:
+        """Copy ``src`` to ``dst``, each a local path or an s3 URL (SPEC 2, "Copying")."""
+        src_store, dst_store = self._store(src), self._store(dst)
+        if paths.isdirlike(src):
+            raise ValueError(f"{src} is a directory; use cp_r to copy directories")
+        if paths.isdirlike(dst):
+            dst = paths.join(dst, paths.basename(src))
+        s3_only = {"policy": policy, "encoding": encoding, "content_type": content_type,
+                   "metadata": metadata, "gzip": gzip}
+        if dst_store.is_local:
+            given = [name for name, value in s3_only.items() if value]
+            if given:
+                raise ValueError(f"{', '.join(given)}: only for s3 destinations, not {dst}")
+        if gzip and not src_store.is_local:
+            raise ValueError(f"gzip: only for uploads of local files, not {src}")
+        if gzip and encoding not in (None, "gzip"):
+            raise ValueError(f"gzip and encoding={encoding!r} cannot be combined")
+        if preserve_acl and (src_store.is_local or dst_store.is_local):
+            raise ValueError("preserve_acl: only for s3 -> s3 copies")
+        if preserve_acl and policy:
+            raise ValueError("policy and preserve_acl cannot be combined")
+        options = WriteOptions(policy=policy, encrypt=encrypt, content_encoding=encoding,
+                               content_type=content_type, metadata=metadata,
+                               exclusive=not force, part_size=max_size)
+        try:
+            if dst_store.is_local and not force and os.path.exists(paths.parse(dst).path):
+                raise KeyExists(f"{dst} already exists")
+            if preserve_acl:
+                options.grants = self._s3.grants_of(src, version_id)
+            self._transfer(src_store, src, dst_store, dst, options, progress, validate,
+                           version_id, gzip, guess_content_type)
+        except KeyExists:
+            if skip:
+                warnings.warn(f"Skipping {src}: {dst} already exists", UserWarning, stacklevel=2)
+                return
+            raise
+        except KeyNotFound as err:
+            raise type(err)(f"Error copying {src} to {dst}: {err}") from err
+
+    def _transfer(self, src_store: Store, src: str, dst_store: Store, dst: str,
+                  options: WriteOptions, progress, validate: bool, version_id: str | None,
+                  gzip: bool, guess_content_type: bool) -> None:
+        total = None if progress is not True else self._store(src).stat(src, version_id).size
+        with reporter(progress, total, desc=paths.basename(src)) as callback:
+            if src_store is dst_store:
+                dst_store.copy(src, dst, options, version_id, callback)
+            elif dst_store.is_local:
+                src_store.download(src, paths.parse(dst).path, version_id, callback, validate)
+            else:
+                local = paths.parse(src).path
+                if not os.path.isfile(local):
+                    self._store(src).stat(src)  # KeyNotFound / permission error, naming src
+                    raise S3Exception(f"{src}: not a regular file")
+                if not options.content_type:
+                    options.content_type = (_guess_content_type(local) if guess_content_type
+                                            else DEFAULT_CONTENT_TYPE)
+                if not gzip:
+                    dst_store.upload(local, dst, options, callback)
+                    return
+                options.content_encoding = "gzip"
+                with temp_path(suffix=".gz") as packed:
+                    with local_errors(local), open(local, "rb") as fin, gzip_module.open(packed, "wb") as fout:
+                        shutil.copyfileobj(fin, fout)
+                    dst_store.upload(packed, dst, options, callback)
+
+    def cp_many(self, pairs: Iterable[tuple[str, str]], parallel: bool = False,
+                executor=None, processes: int | None = None, **cp_kwargs) -> None:
+        """Copy every ``(src, dst)`` pair; failures are collected and raised together.
+
+        ``KeyExists`` on a pair is reported as a warning and the rest go on.
+        ``parallel`` uses a ``multiprocessing.Pool``; ``executor`` any
+        ``concurrent.futures.Executor`` (for instance a Dask cluster's).
+        """
+        progress = cp_kwargs.pop("progress", False)
+        failures, total = [], 0
+        with reporter(progress, desc="files", unit="file") as callback:
+            for src, dst, err in bulk.run_copies(self, pairs, cp_kwargs, parallel, executor, processes):
+                total += 1
+                if callback:
+                    callback(1)
+                if isinstance(err, KeyExists):
+                    warnings.warn(f"Skipping {src}: {err}", UserWarning, stacklevel=2)
+                elif err is not None:
+                    failures.append((src, dst, err))
+        if failures:
+            raise BulkCopyError(failures, total)
+
+    def cp_r(self, src_dir: str, dst_dir: str, parallel: bool = False, executor=None,
+             processes: int | None = None, **cp_kwargs) -> None:
+        """Copy a directory tree like ``cp -r`` (``src_dir/`` copies its contents)."""
+        src_store, dst_store = self._store(src_dir), self._store(dst_dir)
+        src_prefix = self._dir_prefix(src_dir, src_store)
+        target = dst_dir if src_dir.endswith(("/", os.sep)) else paths.join(dst_dir, paths.basename(src_dir))
+        refused = []
+
+        def pairs():
+            for rel, entry in sync_plan.relative_items(src_store.list(src_prefix), src_prefix, self._sep(src_store)):
+                reason = unsafe_relative_path(rel) if dst_store.is_local else None
+                if reason:
+                    refused.append((entry.url, target, S3Exception(f"refusing to copy {entry.url}: {reason} in key")))
+                else:
+                    yield entry.url, self._child(target, rel, dst_store)
+
+        try:
+            self.cp_many(pairs(), parallel=parallel, executor=executor, processes=processes, **cp_kwargs)
+        except BulkCopyError as err:
+            refused = err.failures + refused
+        if refused:
+            raise BulkCopyError(refused, len(refused))
+
+    @staticmethod
+    def _sep(store: Store) -> str:
+        return os.sep if store.is_local else "/"
+
+    def _dir_prefix(self, url: str, store: Store) -> str:
+        """``url`` as a listing prefix of its contents (ending in a separator)."""
+        if store.is_local:
+            local = paths.parse(url).path
+            return local if local.endswith(os.sep) else local + os.sep
+        return url if url.endswith("/") or not paths.key(url) else url + "/"
+
+    @staticmethod
+    def _child(base: str, rel: str, store: Store) -> str:
+        if store.is_local:
+            return os.path.join(paths.parse(base).path, *rel.split("/"))
+        return paths.join(base, rel)
+
+    def mv(self, src: str, dst: str, **cp_kwargs) -> None:
+        """Copy, then remove the source."""
+        if paths.isdirlike(dst):
+            dst = paths.join(dst, paths.basename(src))
+        self.cp(src, dst, **cp_kwargs)
+        self.rm(src)
+
+    # -- removing --------------------------------------------------------
+    def rm(self, key: str, version_id: str | None = None) -> None:
+        """Remove a key or local file (a local directory as a tree); ``KeyNotFound`` if missing."""
+        store = self._store(key)
+        store.stat(key, version_id)
+        store.delete(key, version_id)
+
+    def rm_r(self, prefix: str, force: bool = False, quiet: bool = False) -> None:
+        """Remove everything under ``prefix``; asks per key on the terminal unless ``force``."""
+        store = self._store(prefix)
+        if not force and not sys.stdin.isatty():
+            raise S3Exception(f"refusing to remove {prefix} without confirmation: "
+                              "no terminal to ask on (use force)")
+        listing_prefix = self._dir_prefix(prefix, store)
+        urls = (e.url for e in store.list(listing_prefix) if not e.is_dir)
+        failures = []
+        for batch in bulk._chunks(urls, 1000):
+            if not force:
+                batch = [url for url in batch if input(f"Delete {url}? [y/N] ").strip().lower() in ("y", "yes")]
+            failed = store.delete_many(batch)
+            failures.extend(failed)
+            if not quiet:
+                bad = {url for url, _ in failed}
+                for url in batch:
+                    if url not in bad:
+                        print(f"[deleted] {url}")
+        if store.is_local and os.path.isdir(paths.parse(prefix).path) and force:
+            store.delete(prefix)
+        if failures:
+            raise S3Exception(f"{len(failures)} keys under {prefix} could not be removed: "
+                              + "; ".join(str(err) for _, err in failures[:20]))
+
+    # -- listing and inspecting -------------------------------------------
+    def ls(self, prefix: str, return_full_urls: bool = False, require_s3_scheme: bool = False,
+           shallow: bool = False, followlinks: bool = False, list_versions: bool = False):
+        """List keys under a prefix: a lazy iterator for s3, a list for local directories."""
+        store = self._store(prefix)
+        if require_s3_scheme and store.is_local:
+            raise InvalidSchemeException(f"{prefix}: an s3:// URL is needed here")
+        entries = store.list(prefix, shallow=shallow, versions=list_versions, followlinks=followlinks)
+        if not store.is_local:
+            return (e.url if return_full_urls else "/" + paths.key(e.url) for e in entries)
+        root = paths.parse(prefix).path
+        if return_full_urls:
+            return [e.url for e in entries]
+        result = []
+        for e in entries:
+            rel = os.path.relpath(e.url, root) if e.url.rstrip(os.sep) != root.rstrip(os.sep) else os.path.basename(root)
+            result.append(rel.replace(os.sep, "/") + ("/" if e.is_dir else ""))
+        return result
+
+    def ls_info(self, prefix: str, shallow: bool = False, list_versions: bool = False) -> Iterator[dict]:
+        """Like ``ls`` with details: uri, size, last_modified, encrypted, version_id, ..."""
+        store = self._store(prefix)
+        for e in store.list(prefix, shallow=shallow, versions=list_versions):
+            encrypted = None
+            if not store.is_local and not e.is_dir and not e.delete_marker:
+                encrypted = store.stat(e.url, e.version_id if list_versions else None).encrypted
+            yield {"uri": e.url, "size": e.size, "last_modified": e.last_modified,
+                   "encrypted": encrypted, "version_id": e.version_id, "is_latest": e.is_latest,
+                   "delete_marker": e.delete_marker}
+
+    def glob(self, prefix: str, pattern: str) -> Iterator[str]:
+        """Full URLs under ``prefix`` matching ``fnmatch(prefix + pattern)``."""
+        base = prefix if self._store(prefix).is_local is False else paths.parse(prefix).path
+        wanted = base + pattern
+        return (url for url in self.ls(prefix, return_full_urls=True) if fnmatch.fnmatchcase(url, wanted))
+
+    def info(self, key: str) -> dict:
+        """``uri``, ``size``, ``last_modified``; for s3 also content type, encoding, encryption, ACL."""
+        store = self._store(key)
+        entry = store.stat(key)
+        result = {"uri": key, "size": entry.size, "last_modified": entry.last_modified}
+        if not store.is_local:
+            acl = self._s3.acl(key)
+            result.update(content_type=entry.content_type, content_encoding=entry.content_encoding,
+                          encrypted=entry.encrypted, acl=acl.get("Grants", []),
+                          owner=acl.get("Owner"), version_id=entry.version_id)
+        return result
+
+    def exists(self, key: str, retries_allowed: int = 1, version_id: str | None = None) -> bool:
+        """Whether the key (or, for ``s3://bucket``, the bucket) exists."""
+        store = self._store(key)
+        if not store.is_local and not paths.key(key):
+            return self._s3.bucket_exists(paths.bucket(key))
+        for attempt in range(retries_allowed + 1):
+            try:
+                store.stat(key, version_id)
+            except KeyNotFound:
+                continue
+            if attempt:
+                warnings.warn(f"{key} was found only after {attempt + 1} attempts",
+                              EventualConsistencyWarning, stacklevel=2)
+            return True
+        return False
+
+    def isdir(self, key: str) -> bool:
+        """Local: a directory; s3: at least one key under ``key/``."""
+        store = self._store(key)
+        if store.is_local:
+            return os.path.isdir(paths.parse(key).path)
+        return next(iter(store.list(self._dir_prefix(key, store))), None) is not None
+
+    def isfile(self, key: str) -> bool:
+        """Local: a regular file; s3: the key itself exists."""
+        store = self._store(key)
+        if store.is_local:
+            return os.path.isfile(paths.parse(key).path)
+        return bool(paths.key(key)) and self.exists(key, retries_allowed=0)
+
+    def size(self, key: str, version_id: str | None = None) -> int:
+        """Size in bytes."""
+        return self._store(key).stat(key, version_id).size
+
+    def etag(self, key: str) -> str:
+        """The ETag without quotes; for a local file, the one baiji's upload would give it."""
+        store = self._store(key)
+        if store.is_local:
+            local = paths.parse(key).path
+            with local_errors(local):
+                return integrity.local_etag(local)
+        return store.stat(key).etag
+
+    def etag_matches(self, key: str, other_etag: str) -> bool:
+        """Whether the content of ``key`` has the ETag ``other_etag`` (single or multipart)."""
+        other = integrity.normalize(other_etag)
+        store = self._store(key)
+        if store.is_local:
+            local = paths.parse(key).path
+            with local_errors(local):
+                return integrity.file_matches_etag(local, other)
+        entry = store.stat(key)
+        return entry.etag == other or (entry.md5 is not None and entry.md5 == other)
+
+    def md5(self, key: str) -> str:
+        """Hex MD5 of the content; ``ValueError`` for a foreign multipart object."""
+        store = self._store(key)
+        if store.is_local:
+            local = paths.parse(key).path
+            with local_errors(local):
+                return integrity.md5_file(local)
+        entry = store.stat(key)
+        if entry.md5:
+            return entry.md5
+        raise ValueError(f"{key}: its ETag {entry.etag} is not an MD5 of the content (uploaded in "
+                         "parts by another tool, or KMS-encrypted); download it and hash the file")
+
+    def get_url(self, key: str, ttl: int) -> str:
+        """A presigned GET URL valid for ``ttl`` seconds."""
+        store = self._remote(key)
+        store.stat(key)
+        return store.presign(key, ttl)
+
+    # -- small objects and housekeeping ------------------------------------
+    def put_string(self, key: str, s, encrypt: bool = True, replace: bool = True) -> None:
+        """Store ``s`` (``str`` as UTF-8, or ``bytes``); ``replace=False`` keeps an existing key."""
+        data = s.encode("utf-8") if isinstance(s, str) else bytes(s)
+        options = WriteOptions(encrypt=encrypt, exclusive=not replace, content_type=DEFAULT_CONTENT_TYPE)
+        self._store(key).write_bytes(key, data, options)
+
+    def get_string(self, key: str, encoding: str | None = "utf-8"):
+        """The content as ``str`` (``bytes`` with ``encoding=None``)."""
+        data = self._store(key).read_bytes(key)
+        return data if encoding is None else data.decode(encoding)
+
+    def touch(self, key: str, encrypt: bool = True) -> None:
+        """Local: like Unix ``touch``; s3: create an empty object unless one exists."""
+        store = self._store(key)
+        if store.is_local:
+            local = paths.parse(key).path
+            with local_errors(local):
+                os.makedirs(os.path.dirname(local), exist_ok=True)
+                with open(local, "a"):
+                    os.utime(local)
+            return
+        store.write_bytes(key, b"", WriteOptions(encrypt=encrypt, exclusive=True,
+                                                 content_type=DEFAULT_CONTENT_TYPE))
+
+    def _rewrite_in_place(self, key: str, entry: Entry, encrypt: bool) -> None:
+        """Copy an object onto itself (keeping type, metadata and ACL) to re-encrypt or re-ETag it."""
+        try:
+            grants = self._s3.grants_of(key)
+        except S3Exception:  # some stores keep no ACL for some objects: the default applies
+            grants = None
+        options = WriteOptions(encrypt=encrypt, content_type=entry.content_type or DEFAULT_CONTENT_TYPE,
+                               content_encoding=entry.content_encoding, metadata=entry.metadata,
+                               grants=grants)
+        self._s3.copy(key, key, options)
+
+    def encrypt_at_rest(self, key: str) -> None:
+        """Server-side encrypt an existing s3 object in place (no-op if it already is)."""
+        entry = self._remote(key).stat(key)
+        if not entry.encrypted:
+            self._rewrite_in_place(key, entry, encrypt=True)
+
+    def fix_etag(self, key: str) -> tuple[str, str]:
+        """Rewrite a multipart object in place so its ETag is its MD5; returns (old, new)."""
+        store = self._remote(key)
+        entry = store.stat(key)
+        if "-" in (entry.etag or ""):
+            self._rewrite_in_place(key, entry, encrypt=bool(entry.encrypted))
+        return entry.etag, store.stat(key).etag
+
+    def restore(self, key: str) -> None:
+        """Undelete ``key`` in a versioned bucket: remove its latest delete marker."""
+        store = self._remote(key)
+        for e in store.list(key, versions=True):
+            if e.url == key and e.is_latest:
+                if e.delete_marker:
+                    store.delete(key, e.version_id)
+                return
+        raise KeyNotFound(f"{key}: no version to restore")
+
+    def restore_r(self, prefix: str) -> list[str]:
+        """Undelete every deleted key under an s3 prefix; returns the restored URLs."""
+        store = self._remote(prefix)
+        restored = []
+        for e in store.list(prefix, versions=True):
+            if e.is_latest and e.delete_marker:
+                store.delete(e.url, e.version_id)
+                restored.append(e.url)
+        return restored
+
+    # -- buckets ---------------------------------------------------------
+    def list_buckets(self) -> list[str]:
+        """Names of the buckets the credentials can see."""
+        with s3_errors("s3://"):
+            return [b["Name"] for b in self.client.list_buckets().get("Buckets", [])]
+
+    def create_bucket(self, name: str, versioned: bool = True) -> None:
+        """Create a bucket in the connection's region, versioned by default."""
+        url = f"s3://{name}"
+        paths.parse(url)
+        args = {"Bucket": name}
+        region = self.client.meta.region_name
+        if region and region != config.DEFAULT_REGION:
+            args["CreateBucketConfiguration"] = {"LocationConstraint": region}
+        with s3_errors(url):
+            self.client.create_bucket(**args)
+        if versioned:
+            self.enable_versioning(name)
+
+    def _set_versioning(self, bucket: str, status: str) -> None:
+        url = f"s3://{bucket}"
+        paths.parse(url)
+        with s3_errors(url):
+            self.client.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": status})
+
+    def enable_versioning(self, bucket: str) -> None:
+        """Turn versioning on."""
+        self._set_versioning(bucket, "Enabled")
+
+    def disable_versioning(self, bucket: str) -> None:
+        """Suspend versioning (S3 cannot switch it off once on)."""
+        self._set_versioning(bucket, "Suspended")
+
+    def bucket_info(self, name: str) -> dict:
+        """Location, versioning, policy, CORS, lifecycle, logging and website settings."""
+        url = f"s3://{name}"
+        paths.parse(url)
+        if not self._s3.bucket_exists(name):
+            raise KeyNotFound(f"{url}: bucket does not exist")
+
+        def setting(call, field=None, **extra):
+            try:
+                with s3_errors(url):
+                    result = call(Bucket=name, **extra)
+            except (KeyNotFound, S3Exception):
+                return None
+            return result.get(field) if field else {k: v for k, v in result.items() if k != "ResponseMetadata"}
+
+        location = setting(self.client.get_bucket_location, "LocationConstraint") or config.DEFAULT_REGION
+        website = setting(self.client.get_bucket_website)
+        lifecycle = setting(self.client.get_bucket_lifecycle_configuration, "Rules")
+        return {
+            "name": name,
+            "location": location,
+            "versioning_status": setting(self.client.get_bucket_versioning, "Status") or "Not Versioned",
+            "policy": setting(self.client.get_bucket_policy, "Policy"),
+            "cors": setting(self.client.get_bucket_cors, "CORSRules"),
+            "lifecycle": lifecycle,
+            "logging_status": setting(self.client.get_bucket_logging, "LoggingEnabled"),
+            "website_configuration": website or None,
+            "website_endpoint": f"{name}.s3-website-{location}.amazonaws.com" if website else None,
+        }
+
+    # -- syncing ---------------------------------------------------------
+    def _same_content(self, src: Entry, dst: Entry) -> bool:
+        """Equal content for equal-sized entries, from listings (hashing a local side only here)."""
+        if src.md5 and dst.md5:
+            return src.md5 == dst.md5
+        local, remote = (src, dst) if self._store(src.url).is_local else (dst, src)
+        if self._store(local.url).is_local and not self._store(remote.url).is_local:
+            with local_errors(local.url):
+                if remote.md5:
+                    return integrity.md5_file(local.url) == remote.md5
+                return bool(remote.etag) and integrity.file_matches_etag(local.url, remote.etag)
+        if self._store(local.url).is_local:
+            import filecmp
+
+            with local_errors(local.url):
+                return filecmp.cmp(src.url, dst.url, shallow=False)
+        return src.etag == dst.etag
+
+    def sync_file(self, src: str, dst: str, update: bool = True, delete: bool = False, progress=False,
+                  policy: str | None = None, encoding: str | None = None, encrypt: bool = True,
+                  guess_content_type: bool = False) -> None:
+        """Make ``dst`` a copy of ``src`` if it is missing or (with ``update``) different."""
+        src_store, dst_store = self._store(src), self._store(dst)
+        try:
+            src_entry = src_store.stat(src)
+        except KeyNotFound:
+            if not delete:
+                raise
+            if not _missing(dst_store, dst):
+                self.rm(dst)
+            return
+        try:
+            dst_entry = dst_store.stat(dst)
+        except KeyNotFound:
+            dst_entry = None
+        if dst_entry is not None and (not update or (src_entry.size == dst_entry.size
+                                                     and self._same_content(src_entry, dst_entry))):
+            return
+        self.cp(src, dst, force=True, progress=progress, policy=policy, encoding=encoding,
+                encrypt=encrypt, guess_content_type=guess_content_type)
+
+    def sync(self, src_dir: str, dst_dir: str, followlinks: bool = True, do_not_delete=None,
+             progress=False, policy: str | None = None, encoding: str | None = None,
+             encrypt: bool = True, guess_content_type: bool = False, parallel: bool = False,
+             executor=None, processes: int | None = None) -> None:
+        """Make ``dst_dir`` mirror ``src_dir``: copy new and changed files, delete the rest.
+
+        Decided from the two listings (size, then ETag/MD5): no request per
+        file; a local file is hashed only when its size equals the other side's.
+        """
+        src_store, dst_store = self._store(src_dir), self._store(dst_dir)
+        for url, store in ((src_dir, src_store), (dst_dir, dst_store)):
+            local = paths.parse(url).path if store.is_local else None
+            if local and os.path.exists(local) and not os.path.isdir(local):
+                raise ValueError(f"{url} is not a directory")
+        if src_store.is_local and not os.path.isdir(paths.parse(src_dir).path):
+            raise ValueError(f"{src_dir} is not a directory")
+        src_prefix, dst_prefix = self._dir_prefix(src_dir, src_store), self._dir_prefix(dst_dir, dst_store)
+        keep = [p[len(dst_prefix):] if p.startswith(dst_prefix) else p for p in (do_not_delete or ())]
+        actions = sync_plan.plan(
+            sync_plan.relative_items(src_store.list(src_prefix, followlinks=followlinks), src_prefix, self._sep(src_store)),
+            sync_plan.relative_items(dst_store.list(dst_prefix), dst_prefix, self._sep(dst_store)),
+            self._same_content, keep)
+        doomed, refused = [], []
+
+        def copies():
+            for action in actions:
+                reason = dst_store.is_local and unsafe_relative_path(action.rel)
+                if action.kind == "delete":
+                    doomed.append(action.dst.url)
+                elif reason:
+                    refused.append((action.src.url, dst_dir,
+                                    S3Exception(f"refusing to sync {action.src.url}: {reason} in key")))
+                else:
+                    yield action.src.url, self._child(dst_prefix, action.rel, dst_store)
+
+        try:
+            self.cp_many(copies(), parallel=parallel, executor=executor, processes=processes, force=True,
+                         progress=progress, policy=policy, encoding=encoding, encrypt=encrypt,
+                         guess_content_type=guess_content_type)
+        except BulkCopyError as err:
+            refused = err.failures + refused
+        refused += [(url, dst_dir, err) for url, err in dst_store.delete_many(doomed)]
+        if refused:
+            raise BulkCopyError(refused, len(refused))

@@ -1,0 +1,93 @@
+"""MD5 and multipart-ETag arithmetic (SPEC 3). Pure: reads local files only.
+
+An S3 ETag is the MD5 of the content for a single-part upload, and
+``md5(concat(md5(part) for part in parts))-N`` for an ``N``-part upload, so
+checking a multipart ETag needs the part size the uploader used.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import os
+
+MiB = 1024 * 1024
+#: Uploads larger than this are sent in parts (chosen by benchmark; see README).
+MULTIPART_THRESHOLD = 16 * MiB
+#: Part size of baiji's multipart uploads (chosen by benchmark; see README).
+PART_SIZE = 16 * MiB
+#: Part sizes of common third-party uploaders tried when checking a multipart ETag.
+COMMON_PART_SIZES = (5 * MiB, 8 * MiB, 16 * MiB, 64 * MiB)
+_READ = MiB
+EMPTY_MD5 = hashlib.md5(b"").hexdigest()
+
+
+def md5_file(path: str) -> str:
+    """Hex MD5 of a local file."""
+    h = hashlib.md5()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(_READ), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def digests(path: str, part_size: int) -> tuple[str, str]:
+    """``(md5, multipart_etag)`` of a local file in one pass over it."""
+    whole = hashlib.md5()
+    part_digests = []
+    with open(path, "rb") as f:
+        while True:
+            part = hashlib.md5()
+            remaining = part_size
+            while remaining:
+                block = f.read(min(_READ, remaining))
+                if not block:
+                    break
+                whole.update(block)
+                part.update(block)
+                remaining -= len(block)
+            if remaining == part_size and part_digests:
+                break
+            part_digests.append(part.digest())
+            if remaining:
+                break
+    combined = hashlib.md5(b"".join(part_digests)).hexdigest()
+    return whole.hexdigest(), f"{combined}-{len(part_digests)}"
+
+
+def local_etag(path: str, threshold: int = MULTIPART_THRESHOLD, part_size: int = PART_SIZE) -> str:
+    """The ETag baiji's own upload of ``path`` would get."""
+    if os.path.getsize(path) <= threshold:
+        return md5_file(path)
+    return digests(path, part_size)[1]
+
+
+def normalize(etag: str) -> str:
+    """An ETag without the quotes S3 puts around it."""
+    return etag.strip().strip('"')
+
+
+def candidate_part_sizes(size: int, parts: int, own_part_size: int = PART_SIZE) -> list[int]:
+    """Part sizes that split ``size`` bytes into exactly ``parts`` parts."""
+    equal = math.ceil(size / parts) if parts else 0
+    equal_mib = math.ceil(equal / MiB) * MiB
+    sizes = [own_part_size, *COMMON_PART_SIZES, equal, equal_mib]
+    seen, result = set(), []
+    for ps in sizes:
+        if ps and ps not in seen and math.ceil(size / ps) == parts:
+            seen.add(ps)
+            result.append(ps)
+    return result
+
+
+def file_matches_etag(path: str, etag: str, own_part_size: int = PART_SIZE) -> bool:
+    """True when the local file's content has the given (single or multipart) ETag."""
+    etag = normalize(etag)
+    head, dash, count = etag.partition("-")
+    if not dash:
+        return md5_file(path) == etag
+    if not count.isdigit():
+        return False
+    size = os.path.getsize(path)
+    return any(digests(path, ps)[1] == etag
+               for ps in candidate_part_sizes(size, int(count), own_part_size))

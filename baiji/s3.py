@@ -1,0 +1,59 @@
+"""``from baiji import s3``: the public API as module functions (SPEC 2).
+
+Every function calls the same-named method of one :class:`S3Connection`,
+created lazily per process from the environment (a forked child makes its
+own).  The exceptions of :mod:`baiji.exceptions` and :mod:`baiji.path` are
+re-exported here.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import os
+
+from baiji import path
+from baiji.connection import BulkCopyError, S3Connection
+from baiji.exceptions import (AWSCredentialsMissing, AWSError, BucketNotFound,
+                              EventualConsistencyWarning, InvalidSchemeException,
+                              InvalidVersionID, KeyExists, KeyNotFound, S3Exception, S3Warning,
+                              TransientError)
+
+OPERATIONS = (
+    "open", "cp", "cp_many", "cp_r", "mv", "rm", "rm_r", "ls", "ls_info", "glob", "info", "exists",
+    "isdir", "isfile", "size", "etag", "etag_matches", "md5", "get_url", "put_string", "get_string",
+    "touch", "encrypt_at_rest", "fix_etag", "restore", "restore_r", "list_buckets", "bucket_info",
+    "create_bucket", "enable_versioning", "disable_versioning", "sync_file", "sync",
+)
+
+__all__ = [
+    *OPERATIONS, "S3Connection", "default_connection", "path", "BulkCopyError",
+    "AWSError", "AWSCredentialsMissing", "S3Exception", "KeyNotFound", "BucketNotFound",
+    "KeyExists", "InvalidVersionID", "InvalidSchemeException", "TransientError", "S3Warning",
+    "EventualConsistencyWarning",
+]
+
+_default: dict = {}
+
+
+def default_connection() -> S3Connection:
+    """This process's shared connection (created on first use, from the environment)."""
+    if _default.get("pid") != os.getpid():
+        _default.update(pid=os.getpid(), connection=S3Connection())
+    return _default["connection"]
+
+
+def _module_function(name: str):
+    method = getattr(S3Connection, name)
+
+    @functools.wraps(method)
+    def call(*args, **kwargs):
+        return getattr(default_connection(), name)(*args, **kwargs)
+
+    signature = inspect.signature(method)
+    call.__signature__ = signature.replace(parameters=list(signature.parameters.values())[1:])
+    del call.__wrapped__
+    return call
+
+
+globals().update({name: _module_function(name) for name in OPERATIONS})

@@ -1,0 +1,117 @@
+"""The store interface: the few operations every backend provides.
+
+Everything public (``exists``, ``size``, ``mv``, ``sync``, ...) is written
+once in :mod:`baiji.connection` against this interface; a store translates
+its own errors (``OSError``, botocore's ``ClientError``) into
+:mod:`baiji.exceptions` in one place.
+"""
+
+from __future__ import annotations
+
+import abc
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Callable, Iterator, Optional
+
+#: Metadata field holding the whole-file MD5 of baiji's multipart uploads.
+MD5_METADATA = "baiji-md5"
+#: A progress callback receives the number of bytes moved since its last call.
+Progress = Optional[Callable[[int], None]]
+
+
+@dataclass
+class Entry:
+    """One object or file, from a listing or a stat."""
+
+    url: str
+    size: int | None = None
+    last_modified: datetime | None = None
+    etag: str | None = None
+    version_id: str | None = None
+    is_latest: bool | None = None
+    delete_marker: bool = False
+    is_dir: bool = False
+    content_type: str | None = None
+    content_encoding: str | None = None
+    encrypted: bool | None = None
+    metadata: dict = field(default_factory=dict)
+    #: False where the ETag is no content hash (KMS or customer-key encryption).
+    etag_is_md5: bool = True
+
+    @property
+    def md5(self) -> str | None:
+        """The content's MD5 where the entry tells it (plain ETag or baiji's metadata)."""
+        recorded = self.metadata.get(MD5_METADATA)
+        if recorded:
+            return recorded
+        if self.etag and "-" not in self.etag and self.etag_is_md5:
+            return self.etag
+        return None
+
+
+@dataclass
+class WriteOptions:
+    """How an object is written: the upload options of ``cp`` (ignored by local stores)."""
+
+    policy: str | None = None
+    encrypt: bool = True
+    content_type: str | None = None
+    content_encoding: str | None = None
+    metadata: dict | None = None
+    #: Refuse (``KeyExists``) when the destination exists; a conditional write where the store has one.
+    exclusive: bool = False
+    #: Part size of a multipart upload (None: the default).
+    part_size: int | None = None
+    #: Grants to set on the destination (s3 -> s3 ``preserve_acl``).
+    grants: dict | None = None
+
+
+class Store(abc.ABC):
+    """A place that holds keys: the local filesystem or an S3 endpoint."""
+
+    #: True for the local filesystem: the place temp files and downloads live.
+    is_local = False
+
+    @abc.abstractmethod
+    def stat(self, url: str, version_id: str | None = None) -> Entry:
+        """The object's details; ``KeyNotFound`` when missing."""
+
+    @abc.abstractmethod
+    def list(self, url: str, shallow: bool = False, versions: bool = False,
+             followlinks: bool = False) -> Iterator[Entry]:
+        """Entries under the prefix ``url``, lazily, sorted by key."""
+
+    def download(self, url: str, local_path: str, version_id: str | None = None,
+                 progress: Progress = None, validate: bool = True) -> None:
+        """Store the content of ``url`` at ``local_path`` atomically (all or nothing).
+
+        Only remote stores transfer to and from the local disk; within the
+        local store, :meth:`copy` does it.
+        """
+        raise NotImplementedError
+
+    def upload(self, local_path: str, url: str, options: WriteOptions,
+               progress: Progress = None) -> None:
+        """Store the local file at ``url``; never leaves a half-written object (remote stores)."""
+        raise NotImplementedError
+
+    @abc.abstractmethod
+    def copy(self, src: str, dst: str, options: WriteOptions, version_id: str | None = None,
+             progress: Progress = None) -> None:
+        """Copy within the store (server-side for S3)."""
+
+    @abc.abstractmethod
+    def write_bytes(self, url: str, data: bytes, options: WriteOptions) -> bool:
+        """Store ``data`` at ``url``; False (nothing written) when exclusive and it exists."""
+
+    @abc.abstractmethod
+    def read_bytes(self, url: str, version_id: str | None = None) -> bytes:
+        """The whole content of ``url``."""
+
+    @abc.abstractmethod
+    def delete(self, url: str, version_id: str | None = None) -> None:
+        """Remove one key or file (a local directory as a tree)."""
+
+    @abc.abstractmethod
+    def delete_many(self, urls: list[str]) -> list[tuple[str, Exception]]:
+        """Remove many keys; returns the ``(url, error)`` pairs that failed."""

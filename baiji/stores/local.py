@@ -1,0 +1,134 @@
+"""The local filesystem as a store. Needs no credentials and no network."""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import shutil
+from datetime import datetime, timezone
+from typing import Iterator
+
+from baiji import path as paths
+from baiji.exceptions import InvalidSchemeException, KeyExists, KeyNotFound, S3Exception
+from baiji.stores.base import Entry, Progress, Store, WriteOptions
+from baiji.tempfiles import atomic_path
+
+_CHUNK = 1024 * 1024
+
+
+@contextlib.contextmanager
+def translated(path: str):
+    """Turn ``OSError`` into baiji's exceptions, naming the path."""
+    try:
+        yield
+    except (KeyNotFound, KeyExists):
+        raise
+    except FileNotFoundError as err:
+        raise KeyNotFound(f"{path}: no such file or directory") from err
+    except OSError as err:
+        reason = err.strerror or errno.errorcode.get(err.errno, str(err))
+        raise S3Exception(f"{err.filename or path}: {reason}") from err
+
+
+def _entry(path: str, st: os.stat_result) -> Entry:
+    return Entry(url=path, size=st.st_size,
+                 last_modified=datetime.fromtimestamp(st.st_mtime, tz=timezone.utc))
+
+
+def _copy_file(src: str, dst: str, progress: Progress) -> None:
+    with translated(src), open(src, "rb") as fin, translated(dst), atomic_path(dst) as tmp:
+        with open(tmp, "wb") as fout:
+            for block in iter(lambda: fin.read(_CHUNK), b""):
+                fout.write(block)
+                if progress:
+                    progress(len(block))
+
+
+class LocalStore(Store):
+    """Files and directories on this machine, addressed by absolute path."""
+
+    is_local = True
+
+    @staticmethod
+    def _path(url: str) -> str:
+        return paths.parse(url).path
+
+    def stat(self, url, version_id=None):
+        path = self._path(url)
+        with translated(path):
+            st = os.stat(path)
+        entry = _entry(path, st)
+        entry.is_dir = os.path.isdir(path)
+        return entry
+
+    def list(self, url, shallow=False, versions=False, followlinks=False) -> Iterator[Entry]:
+        if versions:
+            raise InvalidSchemeException(f"{url}: local files have no versions")
+        root = self._path(url)
+        if os.path.isfile(root):
+            yield self.stat(root)
+            return
+        if not os.path.isdir(root):
+            return
+        found = []
+        with translated(root):
+            if shallow:
+                for name in os.listdir(root):
+                    full = os.path.join(root, name)
+                    if os.path.isdir(full):
+                        found.append(Entry(url=full + os.sep, is_dir=True))
+                    else:
+                        found.append(_entry(full, os.stat(full)))
+            else:
+                for dirpath, _, filenames in os.walk(root, followlinks=followlinks):
+                    for name in filenames:
+                        full = os.path.join(dirpath, name)
+                        with contextlib.suppress(FileNotFoundError):
+                            found.append(_entry(full, os.stat(full)))
+        found.sort(key=lambda e: e.url.encode("utf-8", "surrogateescape"))
+        yield from found
+
+    def copy(self, src, dst, options, version_id=None, progress=None):
+        if options.exclusive and os.path.exists(self._path(dst)):
+            raise KeyExists(f"{self._path(dst)} already exists")
+        _copy_file(self._path(src), self._path(dst), progress)
+
+    def write_bytes(self, url, data, options):
+        path = self._path(url)
+        if options.exclusive:
+            with translated(path):
+                os.makedirs(os.path.dirname(path), exist_ok=True)
+                try:
+                    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+                except FileExistsError:
+                    return False
+                with os.fdopen(fd, "wb") as f:
+                    f.write(data)
+            return True
+        with translated(path), atomic_path(path) as tmp:
+            with open(tmp, "wb") as f:
+                f.write(data)
+        return True
+
+    def read_bytes(self, url, version_id=None):
+        path = self._path(url)
+        with translated(path), open(path, "rb") as f:
+            return f.read()
+
+    def delete(self, url, version_id=None):
+        path = self._path(url)
+        with translated(path):
+            if os.path.isdir(path) and not os.path.islink(path):
+                shutil.rmtree(path)
+            else:
+                os.remove(path)
+
+    def delete_many(self, urls):
+        failed = []
+        for url in urls:
+            try:
+                self.delete(url)
+            except (KeyNotFound, S3Exception) as err:
+                failed.append((url, err))
+        return failed

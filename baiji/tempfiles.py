@@ -1,0 +1,63 @@
+"""Temporary files: owner-only, in ``$BAIJI_TMP`` when set, never left behind."""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import os
+import tempfile
+from typing import Iterator
+
+_PREFIX = ".baiji-"
+
+
+def tmp_dir() -> str | None:
+    """``$BAIJI_TMP`` if set (created if needed), else None (the system default)."""
+    path = os.environ.get("BAIJI_TMP")
+    if path:
+        os.makedirs(path, exist_ok=True)
+    return path or None
+
+
+def new_temp(suffix: str = "", dir: str | None = None) -> str:
+    """Create an empty owner-only temp file and return its path."""
+    fd, path = tempfile.mkstemp(prefix=_PREFIX, suffix=suffix, dir=dir or tmp_dir())
+    os.close(fd)
+    return path
+
+
+@contextlib.contextmanager
+def temp_path(suffix: str = "", dir: str | None = None) -> Iterator[str]:
+    """A temp file that is removed when the block ends, however it ends."""
+    path = new_temp(suffix, dir)
+    try:
+        yield path
+    finally:
+        remove_quietly(path)
+
+
+def remove_quietly(path: str) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(path)
+
+
+@functools.lru_cache(maxsize=1)
+def _file_mode() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
+@contextlib.contextmanager
+def atomic_path(dst: str) -> Iterator[str]:
+    """Yield a temp path beside ``dst``; it replaces ``dst`` only if the block succeeds.
+
+    The parent directory is created if needed; on any error (including
+    KeyboardInterrupt) the temp file is removed and ``dst`` is untouched.
+    """
+    parent = os.path.dirname(dst) or "."
+    os.makedirs(parent, exist_ok=True)
+    with temp_path(suffix=".tmp", dir=parent) as tmp:
+        yield tmp
+        os.chmod(tmp, _file_mode())
+        os.replace(tmp, dst)

@@ -1,0 +1,1 @@
+"""Helpers that are not about one store: the bulk-copy runner."""
