@@ -84,6 +84,9 @@ class RemoteFile:
     def __iter__(self):
         return iter(self._file)
 
+    def __next__(self):
+        return next(self._file)
+
     def __enter__(self):
         return self
 

@@ -59,5 +59,9 @@ def atomic_path(dst: str) -> Iterator[str]:
     os.makedirs(parent, exist_ok=True)
     with temp_path(suffix=".tmp", dir=parent) as tmp:
         yield tmp
-        os.chmod(tmp, _file_mode())
+        try:  # an existing file keeps its mode (like cp), e.g. an owner-only temp file
+            mode = os.stat(dst).st_mode & 0o7777
+        except OSError:
+            mode = _file_mode()
+        os.chmod(tmp, mode)
         os.replace(tmp, dst)

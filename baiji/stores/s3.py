@@ -11,6 +11,7 @@ import contextlib
 import hashlib
 import logging
 import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Callable, Iterator
 
@@ -160,11 +161,15 @@ class S3Store(Store):
     def __init__(self, client_factory: Callable[[], object]):
         self._client_factory = client_factory
         self._client = None
+        self._client_lock = threading.Lock()
 
     @property
     def client(self):
+        """The boto3 client, created once (threads racing here share one)."""
         if self._client is None:
-            self._client = self._client_factory()
+            with self._client_lock:
+                if self._client is None:
+                    self._client = self._client_factory()
         return self._client
 
     # -- reading ---------------------------------------------------------

@@ -1,12 +1,14 @@
 """The bulk-copy runner (SPEC 5): many copies over threads, processes or any Executor.
 
-Work travels as plain data: the connection's settings, a chunk of
-``(src, dst)`` pairs and the ``cp`` options.  Each worker process builds
-its own connection once and keeps it for its whole life, copies the pairs of
-a chunk on a few threads, and sends back ``(src, dst, error)`` per pair, so
-one failure never stops the others.  Pool workers ignore Ctrl-C; the parent
-stops them.  At most a bounded number of chunks is in flight, so copying
-100,000 keys holds memory flat.
+Work travels as plain data: the connection's settings, ``(src, dst)``
+pairs and the ``cp`` options.  Each worker process builds its own connection
+once and keeps it for its whole life, copies pairs on several threads, and
+sends back ``(src, dst, error)`` per pair, so one failure never stops the
+others.  Pool workers ignore Ctrl-C; the parent stops them.  At most a
+bounded number of pairs is in flight, so copying 100,000 keys holds memory
+flat.  Pool workers pull single pairs from a shared queue (no chunk
+barriers: one slow request never idles the other threads); an Executor gets
+chunks of pairs.
 """
 
 from __future__ import annotations
@@ -17,7 +19,9 @@ import functools
 import itertools
 import multiprocessing
 import os
+import queue
 import signal
+import threading
 from typing import Iterable, Iterator, Optional
 
 Pair = tuple[str, str]
@@ -81,26 +85,69 @@ def copy_chunk(settings: dict, pairs: list[Pair], cp_kwargs: dict) -> list[Resul
     return list(_threads().map(lambda pair: copy_one(conn, *pair, cp_kwargs), pairs))
 
 
-def _ignore_sigint() -> None:
+_queues: dict = {}
+
+
+def _init_worker(tasks, results) -> None:
+    """Pool initializer: ignore Ctrl-C (the parent stops us) and keep the queues."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _queues.update(tasks=tasks, results=results)
 
 
-class _PoolExecutor(concurrent.futures.Executor):
-    """A ``multiprocessing.Pool`` behind the Executor interface; terminated on exit."""
+def _serve(settings: dict, cp_kwargs: dict, threads: int) -> None:
+    """Pool worker: ``threads`` threads copy pairs from the task queue until it yields None."""
+    tasks, results = _queues["tasks"], _queues["results"]
+    conn = worker_connection(settings)
 
-    def __init__(self, processes: int):
-        context = multiprocessing.get_context("fork" if os.name == "posix" else "spawn")
-        self._pool = context.Pool(processes, initializer=_ignore_sigint)
+    def loop():
+        while (pair := tasks.get()) is not None:
+            results.put(copy_one(conn, *pair, cp_kwargs))
+        tasks.put(None)  # pass the end on to the next thread or process
 
-    def submit(self, fn, /, *args, **kwargs):
-        future: concurrent.futures.Future = concurrent.futures.Future()
-        self._pool.apply_async(fn, args, kwargs, callback=future.set_result,
-                               error_callback=future.set_exception)
-        return future
+    workers = [threading.Thread(target=loop, daemon=True) for _ in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
 
-    def shutdown(self, wait=True, *, cancel_futures=False):
-        self._pool.terminate()
-        self._pool.join()
+
+def _run_pool(settings: dict, pairs: Iterable[Pair], cp_kwargs: dict, processes: int) -> Iterator[Result]:
+    """Stream pairs through a Pool whose workers each copy on THREADS threads."""
+    context = multiprocessing.get_context("fork" if os.name == "posix" else "spawn")
+    tasks, results = context.Queue(maxsize=processes * THREADS * 4), context.Queue()
+    pool = context.Pool(processes, initializer=_init_worker, initargs=(tasks, results))
+    sent, feeder_error, done = [0], [], threading.Event()
+
+    def feed():
+        try:
+            for pair in pairs:
+                tasks.put(tuple(pair))
+                sent[0] += 1
+        except BaseException as err:  # e.g. the source listing failed: reported below
+            feeder_error.append(err)
+        finally:
+            tasks.put(None)
+            done.set()
+
+    try:
+        serving = [pool.apply_async(_serve, (settings, cp_kwargs, THREADS)) for _ in range(processes)]
+        threading.Thread(target=feed, daemon=True).start()
+        received = 0
+        while not (done.is_set() and received == sent[0]):
+            try:
+                result = results.get(timeout=0.2)
+            except queue.Empty:
+                for job in serving:
+                    if job.ready():
+                        job.get()  # a worker that died raises here
+                continue
+            received += 1
+            yield result
+        if feeder_error:
+            raise feeder_error[0]
+    finally:
+        pool.terminate()
+        pool.join()
 
 
 def _chunks(pairs: Iterable[Pair], size: int) -> Iterator[list[Pair]]:
@@ -138,12 +185,7 @@ def run_copies(conn, pairs: Iterable[Pair], cp_kwargs: dict, parallel: bool = Fa
         fn = functools.partial(copy_chunk, conn.settings(), cp_kwargs=cp_kwargs)
         yield from _windowed(executor, fn, _chunks(pairs, CHUNK), window=64)
     elif parallel:
-        pool = _PoolExecutor(processes or PROCESSES)
-        try:
-            fn = functools.partial(copy_chunk, conn.settings(), cp_kwargs=cp_kwargs)
-            yield from _windowed(pool, fn, _chunks(pairs, CHUNK), window=4 * (processes or PROCESSES))
-        finally:
-            pool.shutdown()
+        yield from _run_pool(conn.settings(), pairs, cp_kwargs, processes or PROCESSES)
     else:
         with concurrent.futures.ThreadPoolExecutor(THREADS) as threads:
             def fn(chunk):
