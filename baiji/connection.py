@@ -272,7 +272,7 @@ class S3Connection:
         listing_prefix = self._dir_prefix(prefix, store)
         urls = (e.url for e in store.list(listing_prefix) if not e.is_dir)
         failures = []
-        for batch in bulk._chunks(urls, 1000):
+        for batch in bulk.chunks(urls, 1000):
             if not force:
                 batch = [url for url in batch if input(f"Delete {url}? [y/N] ").strip().lower() in ("y", "yes")]
             failed = store.delete_many(batch)

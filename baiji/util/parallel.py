@@ -150,17 +150,17 @@ def _run_pool(settings: dict, pairs: Iterable[Pair], cp_kwargs: dict, processes:
         pool.join()
 
 
-def _chunks(pairs: Iterable[Pair], size: int) -> Iterator[list[Pair]]:
+def chunks(pairs: Iterable[Pair], size: int) -> Iterator[list[Pair]]:
     it = iter(pairs)
     while chunk := list(itertools.islice(it, size)):
         yield chunk
 
 
-def _windowed(executor: concurrent.futures.Executor, fn, chunks: Iterable[list[Pair]],
+def _windowed(executor: concurrent.futures.Executor, fn, batches: Iterable[list[Pair]],
               window: int) -> Iterator[Result]:
     pending: collections.deque = collections.deque()
     try:
-        for chunk in chunks:
+        for chunk in batches:
             pending.append(executor.submit(fn, chunk))
             while len(pending) >= window:
                 yield from pending.popleft().result()
@@ -183,7 +183,7 @@ def run_copies(conn, pairs: Iterable[Pair], cp_kwargs: dict, parallel: bool = Fa
     """
     if executor is not None:
         fn = functools.partial(copy_chunk, conn.settings(), cp_kwargs=cp_kwargs)
-        yield from _windowed(executor, fn, _chunks(pairs, CHUNK), window=64)
+        yield from _windowed(executor, fn, chunks(pairs, CHUNK), window=64)
     elif parallel:
         yield from _run_pool(conn.settings(), pairs, cp_kwargs, processes or PROCESSES)
     else:
@@ -191,4 +191,4 @@ def run_copies(conn, pairs: Iterable[Pair], cp_kwargs: dict, parallel: bool = Fa
             def fn(chunk):
                 return [copy_one(conn, src, dst, cp_kwargs) for src, dst in chunk]
 
-            yield from _windowed(threads, fn, _chunks(pairs, 1), window=4 * THREADS)
+            yield from _windowed(threads, fn, chunks(pairs, 1), window=4 * THREADS)
