@@ -1,4 +1,9 @@
-"""Temporary files: owner-only, in ``$BAIJI_TMP`` when set, never left behind."""
+"""Temporary files: owner-only, in ``$BAIJI_TMP`` when set, never left behind.
+
+Every temp file baiji creates is registered until it is removed or renamed
+into place, so :func:`remove_all` can clean up when a process is told to
+stop (a bulk-copy worker getting SIGTERM, say).
+"""
 
 from __future__ import annotations
 
@@ -6,9 +11,12 @@ import contextlib
 import functools
 import os
 import tempfile
+import threading
 from typing import Iterator
 
 _PREFIX = ".baiji-"
+_live: set[str] = set()
+_live_lock = threading.Lock()
 
 
 def tmp_dir() -> str | None:
@@ -23,6 +31,8 @@ def new_temp(suffix: str = "", dir: str | None = None) -> str:
     """Create an empty owner-only temp file and return its path."""
     fd, path = tempfile.mkstemp(prefix=_PREFIX, suffix=suffix, dir=dir or tmp_dir())
     os.close(fd)
+    with _live_lock:
+        _live.add(path)
     return path
 
 
@@ -37,8 +47,19 @@ def temp_path(suffix: str = "", dir: str | None = None) -> Iterator[str]:
 
 
 def remove_quietly(path: str) -> None:
+    """Remove ``path`` if it is there; it is no longer tracked either way."""
+    with _live_lock:
+        _live.discard(path)
     with contextlib.suppress(FileNotFoundError):
         os.unlink(path)
+
+
+def remove_all() -> None:
+    """Remove every temp file this process still holds (for a process about to die)."""
+    with _live_lock:
+        doomed = list(_live)
+    for path in doomed:
+        remove_quietly(path)
 
 
 @functools.lru_cache(maxsize=1)

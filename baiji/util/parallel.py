@@ -24,6 +24,8 @@ import signal
 import threading
 from typing import Iterable, Iterator, Optional
 
+from baiji import tempfiles
+
 Pair = tuple[str, str]
 Result = tuple[str, str, Optional[BaseException]]
 
@@ -89,9 +91,19 @@ _queues: dict = {}
 
 
 def _init_worker(tasks, results) -> None:
-    """Pool initializer: ignore Ctrl-C (the parent stops us) and keep the queues."""
+    """Pool initializer: ignore Ctrl-C (the parent stops us) and keep the queues.
+
+    When the parent stops the pool (SIGTERM), the worker removes its temp
+    files and exits at once: copies in flight leave nothing behind.
+    """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, _die_clean)
     _queues.update(tasks=tasks, results=results)
+
+
+def _die_clean(signum, frame) -> None:
+    tempfiles.remove_all()
+    os._exit(128 + signum)
 
 
 def _serve(settings: dict, cp_kwargs: dict, threads: int) -> None:
