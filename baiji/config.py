@@ -74,7 +74,8 @@ def make_session(profile: str | None = None) -> boto3.session.Session:
     """A boto3 session on botocore's chain, with the original's names as fallbacks."""
     session = boto3.session.Session(profile_name=profile)
     resolver = session._session.get_component("credential_provider")
-    resolver.insert_after("env", _LegacyEnvProvider())
+    if any(p.METHOD == "env" for p in resolver.providers):  # an explicit profile removes "env"
+        resolver.insert_after("env", _LegacyEnvProvider())
     # botocore's own reader of AWS_CREDENTIAL_FILE fails on a missing file;
     # ours treats a missing file as none.
     resolver.insert_before("ec2-credentials-file", _CredentialFileProvider())
@@ -96,7 +97,8 @@ def make_client(profile: str | None = None, region: str | None = None,
     config = botocore.config.Config(
         connect_timeout=CONNECT_TIMEOUT,
         read_timeout=READ_TIMEOUT,
-        retries={"mode": "standard", "max_attempts": MAX_ATTEMPTS},
+        # "total_max_attempts": botocore's "max_attempts" counts retries (5 would mean 6 attempts)
+        retries={"mode": "standard", "total_max_attempts": MAX_ATTEMPTS},
         max_pool_connections=MAX_POOL_CONNECTIONS,
         s3={"addressing_style": "path" if custom_endpoint else "auto"},
         signature_version="s3v4",

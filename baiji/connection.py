@@ -122,8 +122,11 @@ class S3Connection:
            preserve_acl: bool = False, encoding: str | None = None, encrypt: bool = True,
            gzip: bool = False, content_type: str | None = None, guess_content_type: bool = False,
            metadata: dict | None = None, skip: bool = False, validate: bool = True,
-           max_size: int | None = None, version_id: str | None = None) -> None:
-        """Copy ``src`` to ``dst``, each a local path or an s3 URL (SPEC 2, "Copying")."""
+           max_size: int | None = None, version_id: str | None = None) -> bool:
+        """Copy ``src`` to ``dst``, each a local path or an s3 URL (SPEC 2, "Copying").
+
+        Returns True, or False when ``skip`` skipped an existing ``dst``.
+        """
         src_store, dst_store = self._store(src), self._store(dst)
         if paths.isdirlike(src):
             raise ValueError(f"{src} is a directory; use cp_r to copy directories")
@@ -156,10 +159,11 @@ class S3Connection:
         except KeyExists:
             if skip:
                 warnings.warn(f"Skipping {src}: {dst} already exists", UserWarning, stacklevel=2)
-                return
+                return False
             raise
         except KeyNotFound as err:
             raise type(err)(f"Error copying {src} to {dst}: {err}") from err
+        return True
 
     def _transfer(self, src_store: Store, src: str, dst_store: Store, dst: str,
                   options: WriteOptions, progress, validate: bool, version_id: str | None,
@@ -253,8 +257,8 @@ class S3Connection:
         """Copy, then remove the source."""
         if paths.isdirlike(dst):
             dst = paths.join(dst, paths.basename(src))
-        self.cp(src, dst, **cp_kwargs)
-        self.rm(src)
+        if self.cp(src, dst, **cp_kwargs):  # a skipped copy keeps its source
+            self.rm(src)
 
     # -- removing --------------------------------------------------------
     def rm(self, key: str, version_id: str | None = None) -> None:

@@ -16,8 +16,9 @@ MiB = 1024 * 1024
 MULTIPART_THRESHOLD = 16 * MiB
 #: Part size of baiji's multipart uploads (chosen by benchmark; see README).
 PART_SIZE = 16 * MiB
-#: Part sizes of common third-party uploaders tried when checking a multipart ETag.
-COMMON_PART_SIZES = (5 * MiB, 8 * MiB, 16 * MiB, 64 * MiB)
+#: Part sizes of common uploaders tried when checking a multipart ETag: S3's
+#: minimum, boto3/awscli, s3cmd, minio-go, s5cmd, and larger defaults.
+COMMON_PART_SIZES = (5 * MiB, 8 * MiB, 15 * MiB, 16 * MiB, 50 * MiB, 64 * MiB, 100 * MiB)
 _READ = MiB
 EMPTY_MD5 = hashlib.md5(b"").hexdigest()
 

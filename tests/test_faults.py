@@ -1,0 +1,446 @@
+"""Never lose data, part 1: the network misbehaves (issue "Never lose data").
+
+Every test here runs against the session's server (moto or SeaweedFS)
+through the loopback fault proxy of ``tests/faultproxy.py`` (the
+``fault_proxy`` fixture), which throttles, fails, resets, truncates and
+delays requests on command.  The promises proven here:
+
+1. Throttling (503 SlowDown) and 500s are retried with backoff: uploads,
+   downloads, s3 -> s3 copies, listings and bulk copies (``cp_r`` with
+   ``parallel=False`` and ``parallel=True``) finish correctly through a
+   proxy failing one request in five.
+2. A reset or a truncated body during a download never leaves a partial
+   or corrupt file at the destination: it is retried, or the call fails and
+   the destination is untouched (no ``.baiji-*`` temp files either).
+3. A reset during an upload never leaves a half-written object; a failing
+   multipart upload is aborted (no upload left in
+   ``list_multipart_uploads``).
+4. A dead endpoint (closed port; a port that accepts but never answers)
+   fails within a bounded time with a one-line error naming the URL.
+5. Ctrl-C / SIGTERM during ``s3 cp -R`` / ``s3 sync`` stops the workers
+   promptly, leaves no partial or temp file, exits 130 / 143, and running
+   the command again completes the job.
+
+``TOTALS`` counts what the tests moved (faults injected, files, bytes
+verified); it is printed at the end of the module with ``-s``.
+"""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import hashlib
+import io
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+import botocore.retries.standard
+import pytest
+
+from baiji import cli, config
+from baiji.connection import BulkCopyError, S3Connection
+from baiji.exceptions import KeyNotFound, S3Exception, TransientError
+
+MiB = 1024 * 1024
+#: More than integrity.MULTIPART_THRESHOLD (16 MiB): downloaded with parallel ranged GETs.
+LARGE = 40 * MiB
+TOTALS: collections.Counter = collections.Counter()
+
+
+# -- helpers -----------------------------------------------------------------------------
+
+def split(url: str) -> tuple[str, str]:
+    bucket, _, key = url[len("s3://"):].partition("/")
+    return bucket, key
+
+
+def put(client, url: str, body: bytes) -> None:
+    bucket, key = split(url)
+    client.put_object(Bucket=bucket, Key=key, Body=body)
+
+
+def get(client, url: str) -> bytes:
+    bucket, key = split(url)
+    return client.get_object(Bucket=bucket, Key=key)["Body"].read()
+
+
+def key_exists(client, url: str) -> bool:
+    bucket, key = split(url)
+    try:
+        client.head_object(Bucket=bucket, Key=key)
+    except client.exceptions.ClientError as err:
+        if err.response["ResponseMetadata"]["HTTPStatusCode"] == 404:
+            return False
+        raise
+    return True
+
+
+def uploads_in_progress(client, bucket: str) -> list:
+    return client.list_multipart_uploads(Bucket=bucket).get("Uploads", [])
+
+
+def baiji_temps(directory) -> list[str]:
+    """Every ``.baiji-*`` file below ``directory``."""
+    found = []
+    for dirpath, _, filenames in os.walk(directory):
+        found += [os.path.join(dirpath, n) for n in filenames if n.startswith(".baiji-")]
+    return found
+
+
+def tree(directory) -> dict[str, bytes]:
+    """``{relative path: content}`` of every file below ``directory``."""
+    result = {}
+    for dirpath, _, filenames in os.walk(directory):
+        for name in filenames:
+            full = os.path.join(dirpath, name)
+            with open(full, "rb") as f:
+                result[os.path.relpath(full, directory).replace(os.sep, "/")] = f.read()
+    return result
+
+
+def write_tree(directory, files: dict[str, bytes]) -> None:
+    for rel, data in files.items():
+        path = os.path.join(directory, *rel.split("/"))
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "wb") as f:
+            f.write(data)
+
+
+def count(proxy, kind: str = "faults") -> None:
+    TOTALS["faults injected"] += proxy.faults
+
+
+def verified(nbytes: int, files: int = 1) -> None:
+    TOTALS["files moved"] += files
+    TOTALS["bytes verified"] += nbytes
+
+
+def one_line(text: str) -> bool:
+    return "\n" not in text.strip() and "\r" not in text
+
+
+class Flaky:
+    """A proxy handler failing every ``n``-th request, cycling through ``kinds``."""
+
+    def __init__(self, n: int, kinds=("slow_down", "internal_error", "reset_before"), match=None):
+        self.n, self.kinds, self.match = n, tuple(kinds), match
+        self.seen = 0
+        self.injected = 0
+        self.lock = threading.Lock()
+
+    def __call__(self, info):
+        if self.match is not None and not self.match(info):
+            return None
+        with self.lock:
+            self.seen += 1
+            if self.seen % self.n:
+                return None
+            kind = self.kinds[self.injected % len(self.kinds)]
+            self.injected += 1
+            return kind
+
+
+@pytest.fixture
+def fast_backoff(monkeypatch):
+    """botocore's retry delays cut to ~0: for tests that exhaust every attempt.
+
+    The number of attempts (baiji.config.MAX_ATTEMPTS) is unchanged; only the
+    waiting between them is skipped, so a test exhausting 5 attempts takes
+    milliseconds instead of up to 15 s.  Worker processes forked by
+    ``parallel=True`` inherit the patch.
+    """
+    monkeypatch.setattr(botocore.retries.standard.ExponentialBackoff, "delay_amount",
+                        lambda self, context: 0.001)
+
+
+@pytest.fixture(scope="module")
+def large_data() -> bytes:
+    return os.urandom(LARGE)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _report_totals():
+    yield
+    if TOTALS:
+        print("\n[test_faults] " + ", ".join(f"{k}: {v}" for k, v in sorted(TOTALS.items())))
+
+
+# == 1. throttling and 500s are retried ==================================================
+
+def test_retry_configuration():
+    """The documented defaults, as the client really gets them."""
+    assert (config.CONNECT_TIMEOUT, config.READ_TIMEOUT, config.MAX_ATTEMPTS) == (5, 60, 5)
+    client = S3Connection(endpoint_url="http://127.0.0.1:9").client
+    assert client.meta.config.retries == {"mode": "standard", "total_max_attempts": 5}
+    assert client.meta.config.connect_timeout == 5
+    assert client.meta.config.read_timeout == 60
+
+
+@pytest.mark.parametrize("kind", ["slow_down", "internal_error", "reset_before"])
+def test_request_is_tried_max_attempts_times(fault_proxy, s3dir, client, fast_backoff, kind):
+    """Exactly MAX_ATTEMPTS requests for a request that always fails, then a one-line error."""
+    proxy = fault_proxy.proxy
+    put(client, s3dir + "k", b"x")
+    proxy.fail_always(kind, match="HeadObject")
+    with pytest.raises((S3Exception, TransientError)) as info:
+        fault_proxy.conn.size(s3dir + "k")
+    assert proxy.ops().count("HeadObject") == config.MAX_ATTEMPTS
+    assert s3dir + "k" in str(info.value) and one_line(str(info.value))
+    count(proxy)
+
+
+@pytest.mark.parametrize("kind", ["slow_down", "internal_error"])
+def test_single_transfers_survive_one_fault_in_five(fault_proxy, s3dir, client, tmp_path, kind):
+    proxy, conn = fault_proxy.proxy, fault_proxy.conn
+    small = {f"f{i}.bin": os.urandom(1000 + 997 * i) for i in range(6)}
+    big = os.urandom(17 * MiB + 5)  # multipart up (5 MiB parts), ranged GETs down
+    write_tree(tmp_path / "up", {**small, "big.bin": big})
+    expected = {**small, "big.bin": big}
+    proxy.fail_every(5, kind)
+
+    for name in small:  # uploads
+        conn.cp(str(tmp_path / "up" / name), s3dir + name)
+    conn.cp(str(tmp_path / "up" / "big.bin"), s3dir + "big.bin", max_size=5 * MiB)
+    conn.put_string(s3dir + "string.txt", "hello")
+    for name in expected:  # downloads
+        conn.cp(s3dir + name, str(tmp_path / "down" / name))
+    for name in small:  # server-side copies
+        conn.cp(s3dir + name, s3dir + "copies/" + name)
+    for _ in range(4):  # listings
+        assert sorted(conn.ls(s3dir + "copies/", return_full_urls=True)) == \
+            sorted(s3dir + "copies/" + n for n in small)
+    assert conn.get_string(s3dir + "string.txt") == "hello"
+
+    proxy.clear()
+    assert tree(tmp_path / "down") == expected
+    for name, data in expected.items():
+        assert get(client, s3dir + name) == data
+    for name, data in small.items():
+        assert get(client, s3dir + "copies/" + name) == data
+    assert not baiji_temps(tmp_path)
+    assert uploads_in_progress(client, split(s3dir)[0]) == []
+    assert proxy.faults >= proxy.requests // 5 - 1 and proxy.faults >= 8
+    assert proxy.faults_by_kind[proxy.history[0].fault or kind] >= 1 or proxy.faults
+    count(proxy)
+    verified(2 * sum(map(len, expected.values())) + sum(map(len, small.values())),
+             files=2 * len(expected) + len(small))
+
+
+@pytest.mark.parametrize("parallel", [False, True], ids=["threads", "processes"])
+def test_bulk_copies_survive_one_fault_in_five(fault_proxy, s3dir, client, tmp_path, parallel):
+    """cp_r in every direction through a proxy failing 1 request in 5 (503, 500, reset)."""
+    proxy, conn = fault_proxy.proxy, fault_proxy.conn
+    files = {f"d{i % 4}/file{i:03d}.txt": os.urandom(i * 37) for i in range(60)}
+    write_tree(tmp_path / "src", files)
+    flaky = Flaky(5)
+    proxy.handler = flaky
+
+    conn.cp_r(str(tmp_path / "src") + "/", s3dir + "up/", parallel=parallel)
+    conn.cp_r(s3dir + "up/", s3dir + "copy/", parallel=parallel)
+    conn.cp_r(s3dir + "copy/", str(tmp_path / "down") + "/", parallel=parallel)
+
+    proxy.handler = None
+    assert tree(tmp_path / "down") == files
+    for prefix in ("up/", "copy/"):
+        listed = client.list_objects_v2(Bucket=split(s3dir)[0], Prefix=split(s3dir)[1] + prefix)
+        assert sorted(o["Key"] for o in listed["Contents"]) == \
+            sorted(split(s3dir)[1] + prefix + rel for rel in files)
+        assert listed["KeyCount"] == len(files)
+    assert not baiji_temps(tmp_path)
+    assert flaky.injected >= 3 * len(files) // 5 - 1
+    assert set(proxy.faults_by_kind) == {"slow_down", "internal_error", "reset_before"}
+    count(proxy)
+    verified(3 * sum(map(len, files.values())), files=3 * len(files))
+
+
+# == 2. broken downloads leave nothing behind ============================================
+
+def _ranged(info) -> bool:
+    return info.op == "GetObject" and "range" in info.headers
+
+
+def _plain_get(info) -> bool:
+    return info.op == "GetObject" and "range" not in info.headers
+
+
+DOWNLOAD_CASES = [
+    # (size, fault kind, which GETs, how many times)
+    ("small", "truncate", _plain_get),
+    ("small", "reset_after_forward", _plain_get),
+    ("small", "reset_before", _plain_get),
+    ("large", "truncate", _plain_get),
+    ("large", "truncate", _ranged),
+    ("large", "reset_after_forward", _ranged),
+]
+DOWNLOAD_IDS = [f"{size}-{kind}-{'ranged' if m is _ranged else 'first'}" for size, kind, m in DOWNLOAD_CASES]
+
+
+def _payload(size: str, large_data: bytes) -> bytes:
+    return os.urandom(300_000) if size == "small" else large_data
+
+
+@pytest.mark.parametrize("size, kind, match", DOWNLOAD_CASES, ids=DOWNLOAD_IDS)
+def test_broken_download_is_retried(fault_proxy, s3dir, client, tmp_path, large_data,
+                                    size, kind, match):
+    data = _payload(size, large_data)
+    put(client, s3dir + "obj", data)
+    dst = tmp_path / "dst" / "obj"
+    fault_proxy.proxy.fail_next(2, kind, match=match, nbytes=12345)
+    fault_proxy.conn.cp(s3dir + "obj", str(dst))
+    assert dst.read_bytes() == data
+    assert fault_proxy.proxy.faults == 2
+    assert not baiji_temps(tmp_path)
+    count(fault_proxy.proxy)
+    verified(len(data))
+
+
+@pytest.mark.parametrize("size, kind, match", [c for c in DOWNLOAD_CASES if c[1] != "reset_before"]
+                         + [("small", "reset_before", _plain_get)],
+                         ids=[i for i, c in zip(DOWNLOAD_IDS, DOWNLOAD_CASES) if c[1] != "reset_before"]
+                         + ["small-reset_before-first"])
+def test_failed_download_leaves_destination_untouched(fault_proxy, s3dir, client, tmp_path,
+                                                      large_data, fast_backoff, size, kind, match):
+    data = _payload(size, large_data)
+    put(client, s3dir + "obj", data)
+    dst_dir = tmp_path / "dst"
+    dst_dir.mkdir()
+    (dst_dir / "obj").write_bytes(b"the old content")
+    fault_proxy.proxy.fail_always(kind, match=match, nbytes=4096)
+    with pytest.raises((S3Exception, TransientError)) as info:
+        fault_proxy.conn.cp(s3dir + "obj", str(dst_dir / "obj"), force=True)
+    assert s3dir + "obj" in str(info.value) and one_line(str(info.value))
+    assert (dst_dir / "obj").read_bytes() == b"the old content"
+    assert os.listdir(dst_dir) == ["obj"]
+    # and a fresh destination is not created at all
+    with pytest.raises((S3Exception, TransientError)):
+        fault_proxy.conn.cp(s3dir + "obj", str(dst_dir / "new"))
+    assert os.listdir(dst_dir) == ["obj"]
+    assert fault_proxy.proxy.faults >= 2
+    count(fault_proxy.proxy)
+
+
+def test_failed_download_cli_exit_status(fault_proxy, s3dir, client, tmp_path, large_data, fast_backoff):
+    put(client, s3dir + "big", large_data)
+    dst = tmp_path / "big"
+    dst.write_bytes(b"keep me")
+    fault_proxy.proxy.fail_always("truncate", match=_ranged, nbytes=1000)
+    out, err = io.StringIO(), io.StringIO()
+    status = cli.main(["--endpoint-url", fault_proxy.endpoint_url, "cp", "-f", s3dir + "big", str(dst)],
+                      stdin=io.StringIO(), stdout=out, stderr=err)
+    assert status == 1
+    assert err.getvalue().startswith("s3: error: ") and err.getvalue().count("\n") == 1
+    assert dst.read_bytes() == b"keep me" and os.listdir(tmp_path) == ["big"]
+    count(fault_proxy.proxy)
+
+
+def test_bulk_download_with_a_broken_key(fault_proxy, s3dir, client, tmp_path, fast_backoff):
+    """One key whose body is always cut: it is reported, the rest arrive, nothing partial."""
+    files = {f"k{i}.bin": os.urandom(50_000 + i) for i in range(12)}
+    for name, data in files.items():
+        put(client, s3dir + name, data)
+    fault_proxy.proxy.fail_always("truncate", nbytes=100,
+                                  match=lambda r: r.op == "GetObject" and r.key.endswith("k5.bin"))
+    with pytest.raises(BulkCopyError) as info:
+        fault_proxy.conn.cp_r(s3dir, str(tmp_path / "down") + "/")
+    assert "k5.bin" in str(info.value) and len(info.value.failures) == 1
+    expected = {n: d for n, d in files.items() if n != "k5.bin"}
+    assert tree(tmp_path / "down") == expected
+    count(fault_proxy.proxy)
+    verified(sum(map(len, expected.values())), files=len(expected))
+
+
+# == 3. broken uploads leave no half-written object ======================================
+
+@pytest.fixture
+def eleven_mib(tmp_path):
+    path = tmp_path / "eleven.bin"
+    data = os.urandom(11 * MiB + 3)
+    path.write_bytes(data)
+    return path, data
+
+
+@pytest.mark.parametrize("kind", ["reset_before", "reset_after", "internal_error", "truncate"])
+def test_failing_multipart_upload_is_aborted(fault_proxy, s3dir, client, eleven_mib, fast_backoff, kind):
+    path, _ = eleven_mib
+    bucket = split(s3dir)[0]
+    fault_proxy.proxy.fail_always(kind, match="UploadPart")
+    with pytest.raises((S3Exception, TransientError)) as info:
+        fault_proxy.conn.cp(str(path), s3dir + "big", max_size=5 * MiB)
+    assert s3dir + "big" in str(info.value) and one_line(str(info.value))
+    assert uploads_in_progress(client, bucket) == []
+    assert not key_exists(client, s3dir + "big")
+    assert "AbortMultipartUpload" in fault_proxy.proxy.ops()
+    count(fault_proxy.proxy)
+
+
+def test_failing_multipart_upload_keeps_the_old_object(fault_proxy, s3dir, client, eleven_mib, fast_backoff):
+    path, _ = eleven_mib
+    put(client, s3dir + "big", b"old content")
+    fault_proxy.proxy.fail_always("internal_error", match="CompleteMultipartUpload")
+    with pytest.raises(S3Exception):
+        fault_proxy.conn.cp(str(path), s3dir + "big", max_size=5 * MiB, force=True)
+    assert get(client, s3dir + "big") == b"old content"
+    assert uploads_in_progress(client, split(s3dir)[0]) == []
+    count(fault_proxy.proxy)
+
+
+def test_interrupted_multipart_upload_is_aborted(fault_proxy, s3dir, client, eleven_mib):
+    """Ctrl-C in the middle of the parts (raised by the progress callback)."""
+    path, _ = eleven_mib
+    moved = []
+
+    def progress(n):
+        moved.append(n)
+        if len(moved) == 1:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        fault_proxy.conn.cp(str(path), s3dir + "big", max_size=5 * MiB, progress=progress)
+    assert uploads_in_progress(client, split(s3dir)[0]) == []
+    assert not key_exists(client, s3dir + "big")
+
+
+def test_transient_part_failures_are_retried(fault_proxy, s3dir, client, eleven_mib):
+    path, data = eleven_mib
+    fault_proxy.proxy.fail_next(2, "reset_before", match="UploadPart")
+    fault_proxy.proxy.fail_next(1, "slow_down", match="CompleteMultipartUpload")
+    fault_proxy.conn.cp(str(path), s3dir + "big", max_size=5 * MiB)
+    assert get(client, s3dir + "big") == data
+    assert fault_proxy.conn.md5(s3dir + "big") == hashlib.md5(data).hexdigest()
+    assert uploads_in_progress(client, split(s3dir)[0]) == []
+    assert fault_proxy.proxy.faults == 3
+    count(fault_proxy.proxy)
+    verified(len(data))
+
+
+@pytest.mark.parametrize("kind", ["reset_before", "reset_after", "internal_error"])
+def test_failing_single_put_leaves_nothing(fault_proxy, s3dir, client, tmp_path, fast_backoff, kind):
+    src = tmp_path / "f.bin"
+    src.write_bytes(os.urandom(200_000))
+    fault_proxy.proxy.fail_always(kind, match="PutObject")
+    with pytest.raises((S3Exception, TransientError)):
+        fault_proxy.conn.cp(str(src), s3dir + "f.bin")
+    assert not key_exists(client, s3dir + "f.bin")
+    with pytest.raises((S3Exception, TransientError)):
+        with fault_proxy.conn.open(s3dir + "g.txt", "w") as f:
+            f.write("never half-written")
+    assert not key_exists(client, s3dir + "g.txt")
+    assert fault_proxy.proxy.ops().count("PutObject") == 2 * config.MAX_ATTEMPTS
+    count(fault_proxy.proxy)
+
+
+def test_failing_upload_cli_exit_status(fault_proxy, s3dir, client, eleven_mib, fast_backoff):
+    path, _ = eleven_mib
+    fault_proxy.proxy.fail_always("reset_before", match="PutObject")
+    err = io.StringIO()
+    status = cli.main(["--endpoint-url", fault_proxy.endpoint_url, "cp", str(path), s3dir + "big"],
+                      stdin=io.StringIO(), stdout=io.StringIO(), stderr=err)
+    assert status == 1 and err.getvalue().startswith("s3: error: ")
+    assert err.getvalue().count("\n") == 1 and s3dir + "big" in err.getvalue()
+    assert not key_exists(client, s3dir + "big")
+    count(fault_proxy.proxy)

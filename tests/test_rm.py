@@ -1,0 +1,310 @@
+"""rm and rm_r on local files and s3 keys."""
+
+from __future__ import annotations
+
+import os
+import sys
+import uuid
+
+import pytest
+
+from baiji import s3
+from baiji.exceptions import (BucketNotFound, InvalidSchemeException, InvalidVersionID,
+                              KeyNotFound, S3Exception)
+
+
+def split(url: str) -> tuple[str, str]:
+    bucket, _, key = url[len("s3://"):].partition("/")
+    return bucket, key
+
+
+def put(client, url: str, body: bytes = b"x") -> dict:
+    bucket, key = split(url)
+    return client.put_object(Bucket=bucket, Key=key, Body=body)
+
+
+def exists(client, url: str, **kwargs) -> bool:
+    from botocore.exceptions import ClientError
+
+    bucket, key = split(url)
+    try:
+        client.head_object(Bucket=bucket, Key=key, **kwargs)
+    except ClientError:
+        return False
+    return True
+
+
+def keys_under(client, url: str) -> list[str]:
+    bucket, prefix = split(url)
+    out = []
+    for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+        out += [o["Key"][len(prefix):] for o in page.get("Contents", [])]
+    return sorted(out)
+
+
+@pytest.fixture
+def tty(monkeypatch):
+    """Pretend stdin is a terminal; returns a list to fill with answers to ``input()``."""
+    answers: list[str] = []
+    asked: list[str] = []
+    monkeypatch.setattr(sys.stdin, "isatty", lambda: True, raising=False)
+
+    def fake_input(prompt=""):
+        asked.append(prompt)
+        return answers.pop(0) if answers else "n"
+
+    monkeypatch.setattr("builtins.input", fake_input)
+    return answers, asked
+
+
+# -- rm -----------------------------------------------------------------------------------
+
+def test_rm_local_file(conn, tmp_path):
+    f = tmp_path / "f"
+    f.write_bytes(b"x")
+    conn.rm(str(f))
+    assert not f.exists()
+    assert tmp_path.exists()
+
+
+def test_rm_local_directory_tree(conn, tmp_path):
+    d = tmp_path / "d"
+    (d / "sub").mkdir(parents=True)
+    (d / "a").write_bytes(b"a")
+    (d / "sub" / "b").write_bytes(b"b")
+    conn.rm(str(d))
+    assert not d.exists()
+
+
+def test_rm_local_symlink_removes_link_only(conn, tmp_path):
+    target = tmp_path / "target"
+    target.mkdir()
+    (target / "keep").write_bytes(b"k")
+    link = tmp_path / "link"
+    link.symlink_to(target)
+    conn.rm(str(link))
+    assert not os.path.lexists(link)
+    assert (target / "keep").exists()
+
+
+def test_rm_local_missing(conn, tmp_path):
+    with pytest.raises(KeyNotFound):
+        conn.rm(str(tmp_path / "missing"))
+
+
+def test_rm_s3_key(conn, s3dir, client):
+    put(client, s3dir + "a")
+    put(client, s3dir + "ab")
+    conn.rm(s3dir + "a")
+    assert not exists(client, s3dir + "a")
+    assert exists(client, s3dir + "ab")
+
+
+def test_rm_s3_missing(conn, s3dir):
+    with pytest.raises(KeyNotFound):
+        conn.rm(s3dir + "missing")
+
+
+def test_rm_s3_prefix_is_not_a_key(conn, s3dir, client):
+    put(client, s3dir + "dir/x")
+    with pytest.raises(KeyNotFound):
+        conn.rm(s3dir + "dir")
+    assert exists(client, s3dir + "dir/x")
+
+
+def test_rm_s3_missing_bucket(conn):
+    with pytest.raises(KeyNotFound):
+        conn.rm(f"s3://baiji-missing-{uuid.uuid4().hex[:12]}/k")
+
+
+@pytest.mark.parametrize("url", ["http://example.com/x", "gs://b/x"])
+def test_rm_bad_scheme(conn, url):
+    with pytest.raises(InvalidSchemeException):
+        conn.rm(url)
+
+
+def test_module_rm(s3dir, client):
+    put(client, s3dir + "m")
+    s3.rm(s3dir + "m")
+    assert not exists(client, s3dir + "m")
+
+
+@pytest.fixture
+def versions(versioned_bucket, client):
+    key = f"v-{uuid.uuid4().hex[:8]}"
+    v1 = client.put_object(Bucket=versioned_bucket, Key=key, Body=b"first")["VersionId"]
+    v2 = client.put_object(Bucket=versioned_bucket, Key=key, Body=b"second")["VersionId"]
+    return f"s3://{versioned_bucket}/{key}", v1, v2
+
+
+def _other_version(version_id: str) -> str:
+    last = version_id[-1]
+    if last.isdigit():
+        return version_id[:-1] + ("0" if last != "0" else "1")
+    return version_id[:-1] + ("a" if last != "a" else "b")
+
+
+def test_rm_version(conn, versions, client):
+    url, v1, v2 = versions
+    bucket, key = split(url)
+    conn.rm(url, version_id=v1)
+    assert not exists(client, url, VersionId=v1)
+    assert client.get_object(Bucket=bucket, Key=key)["Body"].read() == b"second"
+    conn.rm(url, version_id=v2)
+    assert not exists(client, url)
+    listed = client.list_object_versions(Bucket=bucket, Prefix=key)
+    assert listed.get("Versions", []) == [] and listed.get("DeleteMarkers", []) == []
+
+
+def test_rm_latest_in_versioned_bucket_leaves_delete_marker(conn, versions, client):
+    url, v1, v2 = versions
+    conn.rm(url)
+    assert not exists(client, url)
+    assert exists(client, url, VersionId=v1) and exists(client, url, VersionId=v2)
+    with pytest.raises(KeyNotFound):
+        conn.rm(url)
+
+
+def test_rm_unknown_version(conn, versions, client):
+    url, v1, _ = versions
+    with pytest.raises(KeyNotFound):
+        conn.rm(url, version_id=_other_version(v1))
+    assert exists(client, url, VersionId=v1)
+
+
+def test_rm_malformed_version(conn, versions, server_kind):
+    if server_kind != "aws":
+        pytest.skip(f"{server_kind} answers 404 for a malformed version id (AWS: 400)")
+    url, _, _ = versions
+    with pytest.raises(InvalidVersionID):
+        conn.rm(url, version_id="not a version!")
+
+
+def test_rm_malformed_version_is_an_error(conn, versions, client):
+    url, v1, v2 = versions
+    with pytest.raises((InvalidVersionID, KeyNotFound)):
+        conn.rm(url, version_id="not-a-version")
+    assert exists(client, url, VersionId=v1) and exists(client, url, VersionId=v2)
+
+
+# -- rm_r ---------------------------------------------------------------------------------------
+
+def test_rm_r_s3_force(conn, s3dir, client, capsys):
+    for name in ("dir/a", "dir/b", "dir/sub/c", "dir/sub/", "dirt/keep", "dir2"):
+        put(client, s3dir + name)
+    conn.rm_r(s3dir + "dir", force=True)
+    assert keys_under(client, s3dir) == ["dir2", "dirt/keep"]
+    out = capsys.readouterr().out.splitlines()
+    assert sorted(out) == sorted(f"[deleted] {s3dir}{name}"
+                                 for name in ("dir/a", "dir/b", "dir/sub/c", "dir/sub/"))
+
+
+def test_rm_r_s3_trailing_slash(conn, s3dir, client):
+    for name in ("dir/a", "dir/b", "dirt/keep"):
+        put(client, s3dir + name)
+    conn.rm_r(s3dir + "dir/", force=True, quiet=True)
+    assert keys_under(client, s3dir) == ["dirt/keep"]
+
+
+def test_rm_r_quiet(conn, s3dir, client, capsys):
+    put(client, s3dir + "d/a")
+    conn.rm_r(s3dir + "d", force=True, quiet=True)
+    assert capsys.readouterr().out == ""
+    assert keys_under(client, s3dir) == []
+
+
+def test_rm_r_many_keys(conn, s3dir, client):
+    for i in range(30):
+        put(client, f"{s3dir}many/{i:03d}")
+    conn.rm_r(s3dir + "many", force=True, quiet=True)
+    assert keys_under(client, s3dir) == []
+
+
+def test_rm_r_whole_bucket(conn, bucket, client):
+    for name in ("a", "b/c"):
+        put(client, f"s3://{bucket}/{name}")
+    conn.rm_r(f"s3://{bucket}/", force=True, quiet=True)
+    assert keys_under(client, f"s3://{bucket}/") == []
+
+
+def test_rm_r_nothing_to_remove(conn, s3dir, capsys):
+    conn.rm_r(s3dir + "empty", force=True)
+    assert capsys.readouterr().out == ""
+
+
+def test_rm_r_missing_bucket(conn):
+    with pytest.raises(BucketNotFound):
+        conn.rm_r(f"s3://baiji-missing-{uuid.uuid4().hex[:12]}/p", force=True)
+
+
+def test_rm_r_without_force_and_terminal_refuses(conn, s3dir, client, monkeypatch):
+    put(client, s3dir + "d/a")
+    monkeypatch.setattr(sys.stdin, "isatty", lambda: False, raising=False)
+    with pytest.raises(S3Exception):
+        conn.rm_r(s3dir + "d")
+    assert keys_under(client, s3dir) == ["d/a"]
+
+
+def test_rm_r_asks_for_each_key(conn, s3dir, client, tty, capsys):
+    answers, asked = tty
+    for name in ("d/a", "d/b", "d/c"):
+        put(client, s3dir + name)
+    answers.extend(["y", "n", "yes"])
+    conn.rm_r(s3dir + "d")
+    assert len(asked) == 3
+    assert all(s3dir + "d/" in prompt for prompt in asked)
+    assert keys_under(client, s3dir) == ["d/b"]
+    out = capsys.readouterr().out
+    assert f"[deleted] {s3dir}d/a" in out and f"[deleted] {s3dir}d/c" in out
+    assert f"[deleted] {s3dir}d/b" not in out
+
+
+def test_rm_r_local_force(conn, tmp_path, capsys):
+    d = tmp_path / "d"
+    (d / "sub").mkdir(parents=True)
+    (d / "a").write_bytes(b"a")
+    (d / "sub" / "b").write_bytes(b"b")
+    (tmp_path / "d2").write_bytes(b"keep")
+    conn.rm_r(str(d), force=True)
+    assert not d.exists()
+    assert (tmp_path / "d2").exists()
+    out = capsys.readouterr().out
+    assert f"[deleted] {d / 'a'}" in out and f"[deleted] {d / 'sub' / 'b'}" in out
+
+
+def test_rm_r_local_asks(conn, tmp_path, tty):
+    answers, asked = tty
+    d = tmp_path / "d"
+    d.mkdir()
+    (d / "a").write_bytes(b"a")
+    (d / "b").write_bytes(b"b")
+    answers.extend(["n", "y"])
+    conn.rm_r(str(d), quiet=True)
+    assert len(asked) == 2
+    assert sorted(os.listdir(d)) == ["a"]
+
+
+def test_rm_r_local_missing_directory(conn, tmp_path):
+    conn.rm_r(str(tmp_path / "missing"), force=True)
+
+
+def test_rm_r_versioned_bucket(conn, versioned_bucket, client):
+    base = f"s3://{versioned_bucket}/p/"
+    put(client, base + "a")
+    put(client, base + "b")
+    conn.rm_r(base, force=True, quiet=True)
+    assert keys_under(client, base) == []
+    markers = client.list_object_versions(Bucket=versioned_bucket, Prefix="p/").get("DeleteMarkers", [])
+    assert sorted(m["Key"] for m in markers) == ["p/a", "p/b"]
+
+
+@pytest.mark.parametrize("url", ["http://example.com/x/", "gs://b/x/"])
+def test_rm_r_bad_scheme(conn, url):
+    with pytest.raises(InvalidSchemeException):
+        conn.rm_r(url, force=True)
+
+
+def test_module_rm_r(s3dir, client):
+    put(client, s3dir + "m/a")
+    s3.rm_r(s3dir + "m", force=True, quiet=True)
+    assert keys_under(client, s3dir) == []
