@@ -35,7 +35,7 @@ def main() -> int:
         s3.create_bucket("demo-bucket", versioned=False)
         with s3.open("s3://demo-bucket/hello.txt", "w") as f:
             f.write("hello from baiji\n")
-        with s3.open("s3://demo-bucket/hello.txt") as f:
+        with s3.open("s3://demo-bucket/hello.txt", "r") as f:
             print("s3.open read back:", f.read().strip())
 
         site = Path(work, "site")
