@@ -191,6 +191,20 @@ class S3Connection:
                         shutil.copyfileobj(fin, fout)
                     dst_store.upload(packed, dst, options, callback)
 
+    def upload_fileobj(self, fileobj, dst: str, **cp_kwargs) -> bool:
+        """Store what a binary file object (stdin, say) holds at ``dst``, with ``cp``'s options."""
+        if paths.isdirlike(dst):
+            raise ValueError(f"{dst}: a stream needs a destination name, not a directory")
+        with temp_path(suffix=os.path.splitext(paths.basename(dst))[1]) as tmp:
+            with open(tmp, "wb") as f:
+                shutil.copyfileobj(fileobj, f)
+            return self.cp(tmp, dst, **cp_kwargs)
+
+    def download_fileobj(self, src: str, fileobj, version_id: str | None = None) -> None:
+        """Write the (verified) content of ``src`` to a binary file object (stdout, say)."""
+        with self.open(src, "rb", version_id=version_id) as f:
+            shutil.copyfileobj(f, fileobj)
+
     def cp_many(self, pairs: Iterable[tuple[str, str]], parallel: bool = False,
                 executor=None, processes: int | None = None, **cp_kwargs) -> None:
         """Copy every ``(src, dst)`` pair; failures are collected and raised together.

@@ -110,9 +110,10 @@ def dirname(p: str) -> str:
 
 def isdirlike(p: str) -> bool:
     """True for an existing local directory or any path ending in a separator."""
+    parsed = parse(p)
     if p.endswith(sep) or p.endswith(os.sep):
         return True
-    return islocal(p) and os.path.isdir(parse(p).path)
+    return parsed.scheme == "file" and os.path.isdir(parsed.path)
 
 
 def _default():

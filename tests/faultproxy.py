@@ -558,7 +558,7 @@ class FaultProxy:
         self.upstream_timeout = upstream_timeout
         self.handler: Callable[[RequestInfo], "str | Fault | None"] | None = None
 
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # match callables may call back into the proxy
         self._rules: list[_Rule] = []
         self._counter = itertools.count(1)
         self.connections = 0  # client connections accepted
