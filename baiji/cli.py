@@ -216,7 +216,9 @@ _SECRET_PATTERNS = (
     # Authorization: ... (an HTTP header line)
     re.compile(r"(?i)\b(authorization)(\s*:\s*)()[^\r\n]+"),
     # name=value, name: value, 'name': b'value', name:\nvalue
-    re.compile(r"(?i)(?<![\w-])(" + _SECRET_NAMES + r")(['\"]?\s*[=:]\s*b?['\"]?)()[^\s'\",&;>}\]]+"),
+    # (never a value already redacted: redacting twice changes nothing)
+    re.compile(r"(?i)(?<![\w-])(" + _SECRET_NAMES + r")(['\"]?\s*[=:]\s*b?['\"]?)()"
+               r"(?!b?['\"]?\[REDACTED\])[^\s'\",&;>}\]]+"),
 )
 
 _SECRET_ENV = ("AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_SECRET")
@@ -562,7 +564,7 @@ def cmd_md5(ctx: Context, a) -> int:
 def cmd_etag(ctx: Context, a) -> int:
     if a.fix:
         old, new = ctx.conn.fix_etag(a.key)
-        ctx.print(f"etag updated from {old} to {new}")
+        ctx.print(f"etag updated from {old} to {new}" if new != old else f"etag {old} is already single-part")
     else:
         ctx.print(ctx.conn.etag(a.key))
     return EXIT_OK

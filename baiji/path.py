@@ -9,7 +9,6 @@ the key, so whatever ``ls`` prints can be fed back in.
 from __future__ import annotations
 
 import os
-import posixpath
 import re
 import uuid
 from urllib.parse import ParseResult, urlparse
@@ -46,6 +45,8 @@ def parse(s: str) -> ParseResult:
     scheme = match.group(1).lower()
     rest = s[match.end():]
     if scheme == "file":
+        if rest.startswith("localhost/"):
+            rest = rest[len("localhost"):]
         if rest.startswith("/") and _DRIVE.match(rest[1:]):
             rest = rest[1:]
         return ParseResult("file", "", _local_abs(rest or "/"), "", "", "")
@@ -96,7 +97,7 @@ def join(base: str, *parts: str) -> str:
 def basename(p: str) -> str:
     """The last path segment (``''`` when ``p`` ends with a separator)."""
     if isremote(p):
-        return posixpath.basename(parse(p).path)
+        return parse(p).path.rpartition(sep)[2]
     return os.path.basename(p)
 
 
@@ -104,14 +105,14 @@ def dirname(p: str) -> str:
     """Everything before the last segment: ``s3://b/dir`` for ``s3://b/dir/x``."""
     if isremote(p):
         parsed = parse(p)
-        return f"s3://{parsed.netloc}{posixpath.dirname(parsed.path)}"
+        return f"s3://{parsed.netloc}{parsed.path.rpartition(sep)[0]}"
     return os.path.dirname(p)
 
 
 def isdirlike(p: str) -> bool:
     """True for an existing local directory or any path ending in a separator."""
     parsed = parse(p)
-    if p.endswith(sep) or p.endswith(os.sep):
+    if p.endswith(sep) or p.endswith(os.sep) or (parsed.scheme == "s3" and not parsed.path):
         return True
     return parsed.scheme == "file" and os.path.isdir(parsed.path)
 

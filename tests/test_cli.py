@@ -376,6 +376,7 @@ def test_redactor_patterns(text):
     redacted = redactor(text)
     assert SECRET not in redacted and TOKEN not in redacted
     assert cli.REDACTED in redacted
+    assert redactor(redacted) == redacted  # the filter and the formatter both redact
 
 
 def test_redactor_known_values(monkeypatch):
@@ -687,6 +688,7 @@ def test_etag_fix(key, client):
     new = hashlib.md5(b"a" * part + b"b" * 10).hexdigest()
     assert out.decode() == f"etag updated from {old} to {new}\n"
     assert run("etag", key)[1].decode().strip() == new
+    assert run("etag", "--fix", key) == (0, f"etag {new} is already single-part\n".encode(), "")
 
 
 def test_is(s3dir, client, tmp_path):
@@ -785,4 +787,5 @@ def test_verbose_redacts_distinctive_fake_secret_and_token(key, client, monkeypa
         assert TOKEN not in err
         assert urllib.request.quote(TOKEN, safe="") not in err
         assert "botocore" in err
+        assert f"{cli.REDACTED}]" not in err
     assert cli.REDACTED in err

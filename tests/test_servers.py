@@ -555,3 +555,33 @@ def test_proxy_bounded_connections_and_close(endpoint_url):
     with socket.socket() as s:
         assert s.connect_ex((proxy.host, proxy.port)) != 0
     proxy.close()  # idempotent
+
+
+def test_proxy_concurrent_clients(fault_proxy, bucket):
+    """Many threads through one proxy with faults sprinkled in; boto3's
+    retries absorb them and every object arrives intact."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    proxy = fault_proxy.proxy
+    retrying = fault_proxy.client(retries={"total_max_attempts": 5, "mode": "standard"},
+                                  max_pool_connections=16)
+    proxy.fail_every(7, "slow_down", limit=10)
+    proxy.fail_every(11, "reset_before", limit=5)
+    proxy.fail_every(13, "truncate", nbytes=10, match="GetObject", limit=5)
+
+    def work(i):
+        body = os.urandom(1000 + i)
+        retrying.put_object(Bucket=bucket, Key=f"c/{i}", Body=body)
+        for _attempt in range(3):  # botocore does not retry a body cut mid-read
+            try:
+                got = retrying.get_object(Bucket=bucket, Key=f"c/{i}")["Body"].read()
+                break
+            except BotoCoreError:
+                continue
+        assert got == body
+
+    with ThreadPoolExecutor(16) as pool:
+        list(pool.map(work, range(64)))
+    assert proxy.faults > 0
+    assert proxy.requests >= 128 + proxy.faults_by_kind["slow_down"]
+    assert proxy.connections <= 32
