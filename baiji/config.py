@@ -102,6 +102,9 @@ def make_client(profile: str | None = None, region: str | None = None,
         max_pool_connections=MAX_POOL_CONNECTIONS,
         s3={"addressing_style": "path" if custom_endpoint else "auto"},
         signature_version="s3v4",
+        # baiji builds every request itself; skipping botocore's validation
+        # saves CPU per request (measured on bulk copies of small files)
+        parameter_validation=False,
         request_checksum_calculation="when_required",
         response_checksum_validation="when_required",
     )
