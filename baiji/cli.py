@@ -20,6 +20,7 @@ How it is built:
           and ``is`` answering "files DO NOT match"
   2       usage error (argparse's message and usage line)
   130     interrupted (Ctrl-C); no traceback, even with ``-v``
+  143     terminated (SIGTERM); worker processes stopped, temp files removed
   141     stdout was closed early (``s3 ls ... | head``): like a Unix tool
           killed by SIGPIPE, quietly, so ``set -o pipefail`` scripts see
           the status they would see from ``cat``
@@ -41,8 +42,9 @@ How it is built:
   consistency) are printed as ``s3: warning: MESSAGE`` lines on stderr.
 - ``main(argv, stdin, stdout, stderr)`` accepts other streams than the
   process's (the tests use in-memory ones); while a command runs,
-  ``sys.stdout``/``sys.stderr`` point at them too, so what the library prints
-  itself (``rm -r``'s ``[deleted]`` lines, prompts, progress bars) follows.
+  ``sys.stdin``/``sys.stdout``/``sys.stderr`` point at them too, so what the
+  library prints or asks itself (``rm -r``'s ``[deleted]`` lines and
+  prompts, progress bars) follows.
   Output is written as UTF-8 bytes whatever the locale, so every URL ``ls``
   prints can be fed back in.
 """
@@ -56,7 +58,9 @@ import json
 import logging
 import os
 import re
+import signal
 import sys
+import threading
 import traceback
 import warnings
 from dataclasses import dataclass, field
@@ -73,6 +77,7 @@ EXIT_OK = 0
 EXIT_FAILURE = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
+EXIT_TERMINATED = 143  # 128 + SIGTERM
 EXIT_BROKEN_PIPE = 141
 
 #: Default lifetime of ``s3 url``'s presigned URL, in seconds (one day).
@@ -190,9 +195,28 @@ def _binary_input(stdin):
 
 
 @contextlib.contextmanager
-def _process_streams(out: Output, stderr):
-    """Point sys.stdout/sys.stderr at the streams main() was given, while it runs."""
+def _text_stdin(stdin):
+    """``stdin`` as sys.stdin: a text view of it when it is binary (for ``input()``)."""
+    wrapper = None
+    if not isinstance(stdin, io.TextIOBase) and getattr(stdin, "buffer", None) is None:
+        with contextlib.suppress(Exception):
+            wrapper = io.TextIOWrapper(stdin, encoding="utf-8", errors="surrogateescape")
+    saved, sys.stdin = sys.stdin, wrapper or stdin
+    try:
+        yield
+    finally:
+        sys.stdin = saved
+        if wrapper is not None:
+            with contextlib.suppress(Exception):
+                wrapper.detach()  # leave the caller's stream open
+
+
+@contextlib.contextmanager
+def _process_streams(stdin, out: Output, stderr):
+    """Point sys.stdin/stdout/stderr at the streams main() was given, while it runs."""
     with contextlib.ExitStack() as stack:
+        if stdin is not sys.stdin:
+            stack.enter_context(_text_stdin(stdin))
         if out.text is not sys.stdout:
             stack.enter_context(contextlib.redirect_stdout(out.text))
         if stderr is not sys.stderr:
@@ -264,13 +288,6 @@ class Redactor:
 def _environment_secrets() -> list[str]:
     return [os.environ[name] for name in _SECRET_ENV if os.environ.get(name)]
 
-
-def _created_client(conn):
-    """``conn``'s boto3 client if it exists already; never creates one."""
-    store = vars(conn).get("_s3")
-    return vars(conn).get("_given_client") or (vars(store).get("_client") if store is not None else None)
-
-
 def _connection_secrets(conn) -> Callable[[], list[str]]:
     """The secret key and token of ``conn``'s credentials, once its client exists.
 
@@ -279,7 +296,7 @@ def _connection_secrets(conn) -> Callable[[], list[str]]:
     """
 
     def source() -> list[str]:
-        signer = getattr(_created_client(conn), "_request_signer", None)
+        signer = getattr(conn.loaded_client(), "_request_signer", None)
         credentials = getattr(signer, "_credentials", None)
         if credentials is None:
             return []
@@ -288,7 +305,6 @@ def _connection_secrets(conn) -> Callable[[], list[str]]:
                 if isinstance(held.get(name), str)]
 
     return source
-
 
 class _RedactingFilter(logging.Filter):
     """Redacts each record in place, so that no handler after ours sees a secret either."""
@@ -307,7 +323,6 @@ class _RedactingFilter(logging.Filter):
             record.exc_text = self._redact(logging.Formatter().formatException(record.exc_info))
         return True
 
-
 class _RedactingFormatter(logging.Formatter):
     def __init__(self, redactor: Redactor, fmt: str):
         super().__init__(fmt)
@@ -315,7 +330,6 @@ class _RedactingFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         return self._redact(super().format(record))
-
 
 @contextlib.contextmanager
 def _debug_logging(stream, redactor: Redactor):
@@ -335,14 +349,13 @@ def _debug_logging(stream, redactor: Redactor):
             logger.removeHandler(handler)
             logger.setLevel(level)
 
-
 @contextlib.contextmanager
 def _warnings_to(stderr, redactor: Redactor, verbose: bool):
     """Library warnings as ``s3: warning: MESSAGE`` lines, every time they happen."""
 
     def show(message, category, filename, lineno, file=None, line=None):
         kind = f"{category.__name__}: " if verbose else ""
-        stderr.write(f"{PROG}: warning: {kind}{_one_line(redactor(str(message)))}\n")
+        print_warning(stderr, kind + redactor(str(message)))
 
     with warnings.catch_warnings():
         warnings.filterwarnings("always", category=UserWarning)
@@ -350,10 +363,8 @@ def _warnings_to(stderr, redactor: Redactor, verbose: bool):
         warnings.showwarning = show
         yield
 
-
 # --------------------------------------------------------------------------
 # Formatting
-
 
 def human_size(size: int | None) -> str:
     """``1536`` -> ``'1.5 KiB'``; ``None`` (a "directory") -> ``''``."""
@@ -368,13 +379,11 @@ def human_size(size: int | None) -> str:
             return f"{value:.1f} {unit}"
     raise AssertionError("unreachable")
 
-
 def format_time(when: datetime | None) -> str:
     """A timestamp in UTC, ``2024-05-01T12:00:00Z`` (naive ones are taken as local time)."""
     if when is None:
         return ""
     return when.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
 
 def format_value(value: Any) -> str:
     if value is None:
@@ -385,14 +394,14 @@ def format_value(value: Any) -> str:
         return json.dumps(value, sort_keys=True, default=str)
     return str(value)
 
+def print_warning(stderr, message: str) -> None:
+    stderr.write(f"{PROG}: warning: {_one_line(message)}\n")
 
 def _one_line(text: str) -> str:
     return "; ".join(part.strip() for part in text.splitlines() if part.strip())
 
-
 # --------------------------------------------------------------------------
 # Commands
-
 
 @dataclass
 class Context:
@@ -418,6 +427,8 @@ class Context:
 
     @property
     def stdin_binary(self):
+        if self.stdin is None:  # the process was started with fd 0 closed
+            raise CommandError("no standard input to read from")
         return _binary_input(self.stdin)
 
     @property
@@ -436,13 +447,11 @@ class Context:
             self.print(f"{name}: {format_value(mapping[name])}".rstrip())
 
     def warn(self, message: str) -> None:
-        self.stderr.write(f"{PROG}: warning: {message}\n")
-
+        print_warning(self.stderr, message)
 
 def _given(**kwargs) -> dict:
     """The options the user set: drops ``None`` and ``False`` so library defaults apply."""
     return {name: value for name, value in kwargs.items() if value is not None and value is not False}
-
 
 def _cp_options(a: argparse.Namespace) -> dict:
     """The library keywords of cp/mv's write options (only those given)."""
@@ -453,13 +462,11 @@ def _cp_options(a: argparse.Namespace) -> dict:
         options["encrypt"] = False
     return options
 
-
 def _refuse_flags(a: argparse.Namespace, flags: Sequence[str], why: str) -> None:
     """UsageError naming those of ``flags`` (argparse option strings) that were given."""
     given = [flag for flag in flags if getattr(a, flag.lstrip("-").replace("-", "_"))]
     if given:
         raise UsageError(f"{', '.join(given)}: {why}")
-
 
 def cmd_ls(ctx: Context, a) -> int:
     if a.uri:
@@ -483,16 +490,13 @@ def cmd_ls(ctx: Context, a) -> int:
         ctx.print("\t".join(columns))
     return EXIT_OK
 
-
 def cmd_info(ctx: Context, a) -> int:
     ctx.print_mapping(ctx.conn.info(a.key))
     return EXIT_OK
 
-
 def cmd_cat(ctx: Context, a) -> int:
     ctx.conn.download_fileobj(a.key, ctx.out.raw())
     return EXIT_OK
-
 
 def cmd_cp(ctx: Context, a) -> int:
     if a.src == "-" and a.dst == "-":
@@ -514,11 +518,9 @@ def cmd_cp(ctx: Context, a) -> int:
                     **_cp_options(a))
     return EXIT_OK
 
-
 def cmd_mv(ctx: Context, a) -> int:
     ctx.conn.mv(a.src, a.dst, **_given(progress=ctx.progress()), **_cp_options(a))
     return EXIT_OK
-
 
 def cmd_rm(ctx: Context, a) -> int:
     if not a.recursive:
@@ -531,7 +533,6 @@ def cmd_rm(ctx: Context, a) -> int:
     ctx.conn.rm_r(a.key, force=a.force)
     return EXIT_OK
 
-
 def cmd_sync(ctx: Context, a) -> int:
     options = _given(progress=ctx.progress(), policy=a.policy, encoding=a.encoding,
                      guess_content_type=a.guess_content_type, do_not_delete=a.do_not_delete or None)
@@ -540,35 +541,29 @@ def cmd_sync(ctx: Context, a) -> int:
     ctx.conn.sync(a.src, a.dst, **options)
     return EXIT_OK
 
-
 def cmd_touch(ctx: Context, a) -> int:
     ctx.conn.touch(a.key)
     return EXIT_OK
-
 
 def cmd_exists(ctx: Context, a) -> int:
     found = ctx.conn.exists(a.key, **_given(retries_allowed=a.retries, version_id=a.version_id))
     return EXIT_OK if found else EXIT_FAILURE
 
-
 def cmd_url(ctx: Context, a) -> int:
     ctx.print(ctx.conn.get_url(a.key, a.expire))
     return EXIT_OK
-
 
 def cmd_md5(ctx: Context, a) -> int:
     ctx.print(ctx.conn.md5(a.key))
     return EXIT_OK
 
-
 def cmd_etag(ctx: Context, a) -> int:
     if a.fix:
         old, new = ctx.conn.fix_etag(a.key)
-        ctx.print(f"etag updated from {old} to {new}" if new != old else f"etag {old} is already single-part")
+        ctx.print(f"etag updated from {old} to {new}" if new != old else f"etag unchanged: {old}")
     else:
         ctx.print(ctx.conn.etag(a.key))
     return EXIT_OK
-
 
 def cmd_is(ctx: Context, a) -> int:
     if ctx.conn.etag_matches(a.key, ctx.conn.etag(a.other)):
@@ -576,7 +571,6 @@ def cmd_is(ctx: Context, a) -> int:
         return EXIT_OK
     ctx.print("files DO NOT match")
     return EXIT_FAILURE
-
 
 def cmd_buckets(ctx: Context, a) -> int:
     if a.create:
@@ -588,17 +582,14 @@ def cmd_buckets(ctx: Context, a) -> int:
             ctx.print(name)
     return EXIT_OK
 
-
 def cmd_restore(ctx: Context, a) -> int:
     for url in ctx.conn.restore_r(a.prefix):
         ctx.print(f"[restored] {url}")
     return EXIT_OK
 
-
 def cmd_version(ctx: Context, a) -> int:
     ctx.print(baiji.__version__)
     return EXIT_OK
-
 
 def _non_negative_int(text: str) -> int:
     value = int(text)
@@ -606,23 +597,19 @@ def _non_negative_int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"must be 0 or more: {text}")
     return value
 
-
 def _positive_int(text: str) -> int:
     value = int(text)
     if value <= 0:
         raise argparse.ArgumentTypeError(f"must be more than 0: {text}")
     return value
 
-
 @dataclass(frozen=True)
 class Arg:
     flags: tuple[str, ...]
     options: dict
 
-
 def arg(*flags: str, **options) -> Arg:
     return Arg(flags, options)
-
 
 @dataclass(frozen=True)
 class Command:
@@ -638,7 +625,6 @@ class Command:
     hints: dict = field(default_factory=dict)
     #: Groups of mutually exclusive options, each named by its options' first flags.
     exclusive: tuple[tuple[str, ...], ...] = ()
-
 
 KEY = arg("key", metavar="KEY", help="an s3://bucket/key URL or a local path")
 FORCE = arg("-f", "--force", action="store_true", help="overwrite an existing destination")
@@ -737,7 +723,6 @@ COMMANDS: tuple[Command, ...] = (
 
 COMMANDS_BY_NAME = {command.name: command for command in COMMANDS}
 
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=PROG, description="S3 keys and local paths, interchangeable. "
@@ -760,28 +745,25 @@ def build_parser() -> argparse.ArgumentParser:
         sub.set_defaults(_command=command, _parser=sub)
     return parser
 
-
 # --------------------------------------------------------------------------
 # main
 
-
-def _failure_message(error: BaseException, command: Command | None, args, redactor: Redactor) -> str:
+def _failure_message(error: BaseException, command: Command, args, redactor: Redactor) -> str:
+    """One line naming the path(s): the error's own message, prefixed with the
+    command's path arguments when it names none of them, plus the command's hint."""
     message = _one_line(str(error)) or type(error).__name__
-    if command is not None:
-        paths = [value for value in (getattr(args, name, None) for name in command.paths) if value]
-        if paths and not any(path in message for path in paths):
-            message = f"{' -> '.join(paths)}: {message}"
-        for kind, hint in command.hints.items():
-            if isinstance(error, kind):
-                message = f"{message} ({hint})"
+    paths = [value for value in (getattr(args, name, None) for name in command.paths) if value]
+    if paths and not any(path in message for path in paths):
+        message = f"{' -> '.join(paths)}: {message}"
+    for kind, hint in command.hints.items():
+        if isinstance(error, kind):
+            message = f"{message} ({hint})"
     return redactor(message)
-
 
 def _is_botocore_error(error: BaseException) -> bool:
     # botocore's exceptions should never get past the library; if one does, it is still
     # an S3 failure to report in one line, not an internal error.
     return type(error).__module__.startswith(("botocore", "boto3", "s3transfer"))
-
 
 def _quiet_broken_pipe(out: Output) -> None:
     """stdout is gone: point its descriptor at /dev/null so the interpreter's final
@@ -794,6 +776,24 @@ def _quiet_broken_pipe(out: Output) -> None:
     os.dup2(devnull, fd)
     os.close(devnull)
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised like Ctrl-C so every cleanup path of the library runs."""
+
+@contextlib.contextmanager
+def _sigterm_raises():
+    """While a command runs in the main thread, SIGTERM raises :class:`Terminated`."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum, frame):
+        raise Terminated()
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 def main(argv: Sequence[str] | None = None, stdin=None, stdout=None, stderr=None) -> int:
     """Run the ``s3`` command; returns the exit status (see the module docstring)."""
@@ -803,11 +803,14 @@ def main(argv: Sequence[str] | None = None, stdin=None, stdout=None, stderr=None
     out = Output(stdout)
     redactor = Redactor()
     parser = build_parser()
-    with _process_streams(out, stderr):
+    with _process_streams(stdin, out, stderr):
         try:
             args = parser.parse_args(argv)
         except SystemExit as done:  # -h, --version, usage errors
-            out.flush()
+            try:
+                out.flush()
+            except BrokenPipeError:
+                _quiet_broken_pipe(out)
             return EXIT_OK if done.code is None else int(done.code)
         command = args._command
         ctx = Context(args=args, out=out, stdin=stdin, stderr=stderr, redactor=redactor)
@@ -815,8 +818,8 @@ def main(argv: Sequence[str] | None = None, stdin=None, stdout=None, stderr=None
             if args.verbose:
                 stack.enter_context(_debug_logging(stderr, redactor))
             stack.enter_context(_warnings_to(stderr, redactor, args.verbose))
+            stack.enter_context(_sigterm_raises())
             return _run(command, ctx)
-
 
 def _run(command: Command, ctx: Context) -> int:
     args, out, stderr, redactor = ctx.args, ctx.out, ctx.stderr, ctx.redactor
@@ -841,6 +844,8 @@ def _run(command: Command, ctx: Context) -> int:
         except SystemExit as done:
             return int(done.code)
         return EXIT_USAGE
+    except Terminated:
+        return EXIT_TERMINATED
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
     except BrokenPipeError:

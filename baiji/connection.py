@@ -44,6 +44,13 @@ def _guess_content_type(path: str) -> str:
     return DEFAULT_CONTENT_TYPE
 
 
+def _confirm(question: str) -> bool:
+    """Ask on the terminal (the question on stderr, like ``rm -i``)."""
+    sys.stderr.write(question)
+    sys.stderr.flush()
+    return sys.stdin.readline().strip().lower() in ("y", "yes")
+
+
 def _missing(store: Store, url: str) -> bool:
     try:
         store.stat(url)
@@ -100,6 +107,10 @@ class S3Connection:
         """The boto3 S3 client (created on first use)."""
         return self._s3.client
 
+    def loaded_client(self):
+        """The boto3 client if one was created or injected, else None (never creates one)."""
+        return self._given_client or self._s3.loaded_client
+
     def settings(self) -> dict:
         """Plain data from which another process builds an equivalent connection."""
         return {"profile": self.profile, "region": self.region, "endpoint_url": self.endpoint_url}
@@ -131,6 +142,9 @@ class S3Connection:
         if paths.isdirlike(src):
             raise ValueError(f"{src} is a directory; use cp_r to copy directories")
         if paths.isdirlike(dst):
+            reason = dst_store.is_local and not src_store.is_local and unsafe_relative_path(paths.basename(src))
+            if reason:  # e.g. s3://b/dir/.. into dst/ would target dst/..
+                raise ValueError(f"refusing to copy {src} into {dst}: {reason} in key")
             dst = paths.join(dst, paths.basename(src))
         s3_only = {"policy": policy, "encoding": encoding, "content_type": content_type,
                    "metadata": metadata, "gzip": gzip}
@@ -195,6 +209,8 @@ class S3Connection:
         """Store what a binary file object (stdin, say) holds at ``dst``, with ``cp``'s options."""
         if paths.isdirlike(dst):
             raise ValueError(f"{dst}: a stream needs a destination name, not a directory")
+        if not cp_kwargs.get("force") and not cp_kwargs.get("skip") and self.exists(dst, retries_allowed=0):
+            raise KeyExists(f"{dst} already exists")
         with temp_path(suffix=os.path.splitext(paths.basename(dst))[1]) as tmp:
             with open(tmp, "wb") as f:
                 shutil.copyfileobj(fileobj, f)
@@ -231,7 +247,12 @@ class S3Connection:
              processes: int | None = None, **cp_kwargs) -> None:
         """Copy a directory tree like ``cp -r`` (``src_dir/`` copies its contents)."""
         src_store, dst_store = self._store(src_dir), self._store(dst_dir)
+        if src_store.is_local and not os.path.isdir(paths.parse(src_dir).path):
+            src_store.stat(src_dir)  # KeyNotFound naming it when missing
+            raise ValueError(f"{src_dir} is not a directory (use cp to copy a file)")
         src_prefix = self._dir_prefix(src_dir, src_store)
+        if src_store.is_local and not os.path.isdir(src_prefix):
+            raise KeyNotFound(f"{src_dir}: no such directory")
         target = dst_dir if src_dir.endswith(("/", os.sep)) else paths.join(dst_dir, paths.basename(src_dir))
         refused = []
 
@@ -290,9 +311,9 @@ class S3Connection:
         listing_prefix = self._dir_prefix(prefix, store)
         urls = (e.url for e in store.list(listing_prefix) if not e.is_dir)
         failures = []
-        for batch in bulk.chunks(urls, 1000):
-            if not force:
-                batch = [url for url in batch if input(f"Delete {url}? [y/N] ").strip().lower() in ("y", "yes")]
+        for batch in bulk.chunks(urls, 1000 if force else 1):
+            if not force and not _confirm(f"Delete {batch[0]}? [y/N] "):
+                continue
             failed = store.delete_many(batch)
             failures.extend(failed)
             if not quiet:
@@ -348,7 +369,10 @@ class S3Connection:
         entry = store.stat(key)
         result = {"uri": key, "size": entry.size, "last_modified": entry.last_modified}
         if not store.is_local:
-            acl = self._s3.acl(key)
+            try:
+                acl = self._s3.acl(key)
+            except S3Exception:  # e.g. moto keeps no ACL for multipart uploads
+                acl = {}
             result.update(content_type=entry.content_type, content_encoding=entry.content_encoding,
                           encrypted=entry.encrypted, acl=acl.get("Grants", []),
                           owner=acl.get("Owner"), version_id=entry.version_id)
@@ -452,16 +476,19 @@ class S3Connection:
         store.write_bytes(key, b"", WriteOptions(encrypt=encrypt, exclusive=True,
                                                  content_type=DEFAULT_CONTENT_TYPE))
 
-    def _rewrite_in_place(self, key: str, entry: Entry, encrypt: bool) -> None:
-        """Copy an object onto itself (keeping type, metadata and ACL) to re-encrypt or re-ETag it."""
+    def _rewrite_options(self, key: str, entry: Entry, encrypt: bool) -> WriteOptions:
+        """Options that keep an object's type, encoding, metadata and ACL when it is rewritten."""
         try:
             grants = self._s3.grants_of(key)
         except S3Exception:  # some stores keep no ACL for some objects: the default applies
             grants = None
-        options = WriteOptions(encrypt=encrypt, content_type=entry.content_type or DEFAULT_CONTENT_TYPE,
-                               content_encoding=entry.content_encoding, metadata=entry.metadata,
-                               grants=grants)
-        self._s3.copy(key, key, options)
+        return WriteOptions(encrypt=encrypt, content_type=entry.content_type or DEFAULT_CONTENT_TYPE,
+                            content_encoding=entry.content_encoding, metadata=entry.metadata,
+                            grants=grants)
+
+    def _rewrite_in_place(self, key: str, entry: Entry, encrypt: bool) -> None:
+        """Copy an object onto itself (keeping type, metadata and ACL) to re-encrypt or re-ETag it."""
+        self._s3.copy(key, key, self._rewrite_options(key, entry, encrypt))
 
     def encrypt_at_rest(self, key: str) -> None:
         """Server-side encrypt an existing s3 object in place (no-op if it already is)."""
@@ -473,9 +500,18 @@ class S3Connection:
         """Rewrite a multipart object in place so its ETag is its MD5; returns (old, new)."""
         store = self._remote(key)
         entry = store.stat(key)
-        if "-" in (entry.etag or ""):
-            self._rewrite_in_place(key, entry, encrypt=bool(entry.encrypted))
-        return entry.etag, store.stat(key).etag
+        if "-" not in (entry.etag or ""):
+            return entry.etag, entry.etag
+        self._rewrite_in_place(key, entry, encrypt=bool(entry.encrypted))
+        new = store.stat(key)
+        if "-" in (new.etag or ""):  # some stores keep the parts on a copy: upload it whole
+            with temp_path(suffix=os.path.splitext(paths.basename(key))[1]) as tmp:
+                store.download(key, tmp)
+                options = self._rewrite_options(key, new, encrypt=bool(new.encrypted))
+                options.part_size = max(new.size or 0, 1)
+                store.upload(tmp, key, options)
+            new = store.stat(key)
+        return entry.etag, new.etag
 
     def restore(self, key: str) -> None:
         """Undelete ``key`` in a versioned bucket: remove its latest delete marker."""

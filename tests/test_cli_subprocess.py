@@ -14,6 +14,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -160,3 +161,45 @@ def test_sigint_exits_130_without_traceback(tmp_path, verbose):
     assert proc.returncode == 130, err
     assert b"Traceback" not in err and b"KeyboardInterrupt" not in err
     assert not (tmp_path / "never" / "done").exists()
+
+
+def test_sigint_during_parallel_copy_stops_every_process(fault_proxy, s3dir, tmp_path):
+    """Ctrl-C (SIGINT to the whole process group, as a terminal sends it) while
+    ``cp -R`` worker processes wait on uploads the proxy holds back."""
+    from faultproxy import Fault
+
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    for i in range(12):
+        (tree / f"f{i:02d}.txt").write_bytes(b"x" * 1000)
+    uploads = threading.Event()
+
+    def hold_uploads(info):
+        if info.op == "PutObject":
+            uploads.set()
+            return Fault.make("delay", seconds=8)
+        return None
+
+    fault_proxy.proxy.handler = hold_uploads
+    proc = subprocess.Popen(
+        PYTHON_M + ["--endpoint-url", fault_proxy.endpoint_url, "cp", "-R", f"{tree}/", s3dir],
+        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+    try:
+        assert uploads.wait(60), "no upload reached the proxy"
+        time.sleep(0.5)  # let more workers block
+        os.killpg(proc.pid, signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    assert proc.returncode == 130, err
+    assert b"Traceback" not in err and b"KeyboardInterrupt" not in err, err
+    deadline = time.monotonic() + 20
+    while True:  # no worker outlives the command
+        try:
+            os.killpg(proc.pid, 0)
+        except ProcessLookupError:
+            break
+        assert time.monotonic() < deadline, "worker processes still running after the command ended"
+        time.sleep(0.1)

@@ -125,12 +125,20 @@ def one_line(text: str) -> bool:
 
 
 class Flaky:
-    """A proxy handler failing every ``n``-th request, cycling through ``kinds``."""
+    """A proxy handler failing every ``n``-th request, cycling through ``kinds``.
 
-    def __init__(self, n: int, kinds=("slow_down", "internal_error", "reset_before"), match=None):
-        self.n, self.kinds, self.match = n, tuple(kinds), match
+    One request (same method and target) is failed at most ``per_request``
+    times, so botocore's 5 attempts always suffice: with a plain 1-in-5
+    schedule, 5 attempts of one request all landing on a fault has a chance
+    of 1 in 3125, which a few thousand requests would hit.
+    """
+
+    def __init__(self, n: int, kinds=("slow_down", "internal_error", "reset_before"), match=None,
+                 per_request: int = 2):
+        self.n, self.kinds, self.match, self.per_request = n, tuple(kinds), match, per_request
         self.seen = 0
         self.injected = 0
+        self.by_request: collections.Counter = collections.Counter()
         self.lock = threading.Lock()
 
     def __call__(self, info):
@@ -138,8 +146,9 @@ class Flaky:
             return None
         with self.lock:
             self.seen += 1
-            if self.seen % self.n:
+            if self.seen % self.n or self.by_request[info.method, info.target] >= self.per_request:
                 return None
+            self.by_request[info.method, info.target] += 1
             kind = self.kinds[self.injected % len(self.kinds)]
             self.injected += 1
             return kind
@@ -229,7 +238,7 @@ def test_single_transfers_survive_one_fault_in_five(fault_proxy, s3dir, client, 
     big = os.urandom(17 * MiB + 5)  # multipart up (5 MiB parts), ranged GETs down
     write_tree(tmp_path / "up", {**small, "big.bin": big})
     expected = {**small, "big.bin": big}
-    proxy.fail_every(5, kind)
+    proxy.handler = Flaky(5, kinds=(kind,))
 
     for name in small:  # uploads
         conn.cp(str(tmp_path / "up" / name), s3dir + name)
@@ -253,7 +262,7 @@ def test_single_transfers_survive_one_fault_in_five(fault_proxy, s3dir, client, 
     assert not baiji_temps(tmp_path)
     assert uploads_in_progress(client, split(s3dir)[0]) == []
     assert proxy.faults >= proxy.requests // 5 - 1 and proxy.faults >= 8
-    assert proxy.faults_by_kind[proxy.history[0].fault or kind] >= 1 or proxy.faults
+    assert proxy.faults_by_kind[kind] == proxy.faults
     count(proxy)
     verified(2 * sum(map(len, expected.values())) + sum(map(len, small.values())),
              files=2 * len(expected) + len(small))
@@ -472,3 +481,255 @@ def test_failing_upload_cli_exit_status(fault_proxy, s3dir, client, eleven_mib, 
     assert err.getvalue().count("\n") == 1 and s3dir + "big" in err.getvalue()
     assert not key_exists(client, s3dir + "big")
     count(fault_proxy.proxy)
+
+
+# == 4. a dead endpoint fails fast, in one line ==========================================
+
+@pytest.fixture
+def small_timeouts(monkeypatch):
+    """1 s timeouts and 2 attempts instead of 5 s / 60 s / 5 (asserted in test_retry_configuration)."""
+    monkeypatch.setattr(config, "CONNECT_TIMEOUT", 1)
+    monkeypatch.setattr(config, "READ_TIMEOUT", 1)
+    monkeypatch.setattr(config, "MAX_ATTEMPTS", 2)
+
+
+def closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class BlackHole:
+    """A port that accepts connections and never answers (nor reads)."""
+
+    def __init__(self):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(64)
+        self.sock.settimeout(0.1)
+        self.port = self.sock.getsockname()[1]
+        self.endpoint_url = f"http://127.0.0.1:{self.port}"
+        self.held: list[socket.socket] = []
+        self.accepted = 0
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self):
+        while not self.stop.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except (socket.timeout, OSError):
+                continue
+            self.accepted += 1
+            self.held.append(conn)
+
+    def close(self):
+        self.stop.set()
+        self.thread.join(5)
+        for s in self.held + [self.sock]:
+            s.close()
+
+
+@pytest.fixture
+def black_hole():
+    hole = BlackHole()
+    try:
+        yield hole
+    finally:
+        hole.close()
+
+
+DEAD_OPERATIONS = {
+    "ls": lambda c, url, tmp: list(c.ls(url)),
+    "exists": lambda c, url, tmp: c.exists(url),
+    "download": lambda c, url, tmp: c.cp(url, str(tmp / "downloaded")),
+    "upload": lambda c, url, tmp: c.cp(str(tmp / "local.txt"), url),
+    "open": lambda c, url, tmp: c.open(url).read(),
+    "put_string": lambda c, url, tmp: c.put_string(url, "x"),
+}
+
+
+def _dead_call(conn, op, tmp_path, url="s3://some-bucket/dir/key.txt"):
+    (tmp_path / "local.txt").write_text("local")
+    start = time.monotonic()
+    with pytest.raises((S3Exception, TransientError)) as info:
+        DEAD_OPERATIONS[op](conn, url, tmp_path)
+    elapsed = time.monotonic() - start
+    message = str(info.value)
+    assert url in message and one_line(message), message
+    assert not isinstance(info.value, KeyNotFound)  # a dead endpoint is not "not found"
+    assert sorted(os.listdir(tmp_path)) == ["local.txt"]  # nothing downloaded, no temp file
+    return info.value, elapsed
+
+
+@pytest.mark.parametrize("op", sorted(DEAD_OPERATIONS))
+def test_closed_port_fails_fast_with_default_settings(tmp_path, op):
+    """Connection refused: retried MAX_ATTEMPTS times with short (50 ms-based) backoff."""
+    endpoint = f"http://127.0.0.1:{closed_port()}"
+    error, elapsed = _dead_call(S3Connection(endpoint_url=endpoint), op, tmp_path)
+    assert isinstance(error, S3Exception)
+    assert "cannot reach" in str(error) and endpoint in str(error)
+    assert elapsed < 10
+
+
+@pytest.mark.parametrize("op", ["ls", "download", "upload"])
+def test_silent_endpoint_fails_within_the_read_timeout(tmp_path, black_hole, small_timeouts, op):
+    """A port that accepts and never answers: READ_TIMEOUT per attempt, MAX_ATTEMPTS attempts."""
+    conn = S3Connection(endpoint_url=black_hole.endpoint_url)
+    _, elapsed = _dead_call(conn, op, tmp_path)
+    assert black_hole.accepted == config.MAX_ATTEMPTS
+    bound = config.MAX_ATTEMPTS * (config.READ_TIMEOUT + 1) + 2
+    assert config.READ_TIMEOUT * config.MAX_ATTEMPTS - 0.5 <= elapsed < bound
+
+
+def test_dead_endpoint_bulk_copy_fails_in_bounded_time(tmp_path, black_hole, small_timeouts):
+    src = tmp_path / "src"
+    write_tree(src, {f"f{i}": b"x" for i in range(16)})
+    conn = S3Connection(endpoint_url=black_hole.endpoint_url)
+    start = time.monotonic()
+    with pytest.raises(BulkCopyError) as info:
+        conn.cp_r(str(src) + "/", "s3://some-bucket/dst/")
+    assert time.monotonic() - start < 15
+    assert len(info.value.failures) == 16 and one_line(str(info.value))
+
+
+@pytest.mark.parametrize("where", ["closed", "silent"])
+@pytest.mark.parametrize("argv", [["ls", "s3://some-bucket/dir/"], ["cat", "s3://some-bucket/dir/k"],
+                                  ["cp", "s3://some-bucket/dir/k", "{tmp}/k"]],
+                         ids=["ls", "cat", "cp"])
+def test_dead_endpoint_cli(tmp_path, black_hole, small_timeouts, where, argv):
+    endpoint = f"http://127.0.0.1:{closed_port()}" if where == "closed" else black_hole.endpoint_url
+    argv = [a.format(tmp=tmp_path) for a in argv]
+    out, err = io.StringIO(), io.StringIO()
+    start = time.monotonic()
+    status = cli.main(["--endpoint-url", endpoint] + argv, stdin=io.StringIO(), stdout=out, stderr=err)
+    assert time.monotonic() - start < 10
+    assert status == 1 and out.getvalue() == ""
+    assert err.getvalue().startswith("s3: error: ") and err.getvalue().count("\n") == 1
+    assert argv[1] in err.getvalue()
+    assert os.listdir(tmp_path) == []
+
+
+# == 5. Ctrl-C / SIGTERM during s3 cp -R / s3 sync =======================================
+
+SIGNAL_FILES = 200
+#: Every GET waits this long in the proxy: the job takes several seconds, so it is
+#: interrupted with copies in flight.
+GET_DELAY = 1.0
+
+#: What the CLI's main() must do for SIGTERM (the test below is xfail until it does).
+SIGTERM_CONTRACT = (
+    "the s3 CLI does not handle SIGTERM: Python's default action kills the parent at once, so "
+    "multiprocessing Pool workers of cp -R are orphaned (they never learn the parent is gone) and "
+    "an in-process sync dies with .baiji-*.tmp files in the destination. main() must, while a "
+    "command runs (main thread only), install a SIGTERM handler that raises an exception in the "
+    "main thread that unwinds like KeyboardInterrupt (e.g. class Terminated(BaseException) or a "
+    "KeyboardInterrupt subclass), so the bulk runner's finally (pool.terminate(), which SIGTERMs "
+    "the workers: they remove their temp files and exit) and the temp files' context managers "
+    "run; then return 143 (128 + SIGTERM) without a traceback, and restore the previous handler.")
+
+
+def _proc_stat(pid: int):
+    """``(state, ppid, session)`` of a process, or None if it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except (FileNotFoundError, ProcessLookupError, IndexError):
+        return None
+    return fields[0], int(fields[1]), int(fields[3])
+
+
+def _live_in_session(session: int) -> list[int]:
+    """Processes (not zombies) of a session: what survives of a CLI run."""
+    alive = []
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            stat = _proc_stat(int(name))
+            if stat and stat[2] == session and stat[0] != "Z":
+                alive.append(int(name))
+    return alive
+
+
+def _children(pid: int) -> list[int]:
+    kids = []
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            stat = _proc_stat(int(name))
+            if stat and stat[1] == pid:
+                kids.append(int(name))
+    return kids
+
+
+def _populate(client, s3dir: str, n: int) -> dict[str, bytes]:
+    from concurrent.futures import ThreadPoolExecutor
+
+    files = {f"d{i % 7}/file{i:04d}.bin": os.urandom(2000 + i) for i in range(n)}
+    with ThreadPoolExecutor(16) as pool:
+        list(pool.map(lambda item: put(client, s3dir + item[0], item[1]), files.items()))
+    return files
+
+
+def _landed(directory) -> int:
+    return sum(1 for _, _, names in os.walk(directory) for n in names if not n.startswith(".baiji-"))
+
+
+@pytest.mark.parametrize("sig", [
+    signal.SIGINT,
+    pytest.param(signal.SIGTERM, marks=pytest.mark.xfail(strict=True, reason=SIGTERM_CONTRACT)),
+], ids=["SIGINT", "SIGTERM"])
+@pytest.mark.parametrize("command", ["cp-R", "sync"])
+def test_interrupted_bulk_copy_stops_cleanly_and_resumes(wide_proxy, s3dir, client, tmp_path, command, sig):
+    files = _populate(client, s3dir, SIGNAL_FILES)
+    dst = tmp_path / "dst"
+    argv = [sys.executable, "-m", "baiji", "--endpoint-url", wide_proxy.endpoint_url]
+    argv += ["cp", "-R", s3dir, str(dst) + "/"] if command == "cp-R" else ["sync", s3dir, str(dst)]
+    wide_proxy.proxy.fail_always("delay", seconds=GET_DELAY, match="GetObject")
+
+    proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 60
+        while _landed(dst) < 5 and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert proc.poll() is None, proc.communicate()
+        workers = _children(proc.pid)
+        if command == "cp-R":
+            assert len(workers) >= 2  # the Pool's worker processes
+        sent = time.monotonic()
+        if sig == signal.SIGINT:
+            os.killpg(proc.pid, sig)  # Ctrl-C: the terminal signals the whole foreground group
+        else:
+            os.kill(proc.pid, sig)  # kill PID: the parent alone
+        out, err = proc.communicate(timeout=30)
+        stopped_after = time.monotonic() - sent
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    survivors = _live_in_session(proc.pid)
+    deadline = time.monotonic() + 5
+    while survivors and time.monotonic() < deadline:
+        time.sleep(0.1)
+        survivors = _live_in_session(proc.pid)
+    for pid in survivors:  # clean up before failing
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+
+    assert proc.returncode == 128 + sig, (proc.returncode, err)
+    assert survivors == [], f"worker processes left running: {survivors}"
+    assert stopped_after < 2 * GET_DELAY + 5
+    assert b"Traceback" not in err
+    landed = tree(dst)
+    assert baiji_temps(dst) == []
+    assert 0 < len(landed) < len(files), "interrupted too late: make the job slower"
+    for rel, data in landed.items():  # whatever arrived is complete
+        assert files[rel] == data, f"{rel}: partial or corrupt"
+
+    wide_proxy.proxy.clear()
+    again = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, timeout=120)
+    assert again.returncode == 0, again.stderr
+    assert tree(dst) == files
+    assert baiji_temps(dst) == []
+    TOTALS["signals sent"] += 1
+    verified(sum(map(len, files.values())), files=len(files))

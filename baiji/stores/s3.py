@@ -165,6 +165,11 @@ class S3Store(Store):
         self._client_lock = threading.Lock()
 
     @property
+    def loaded_client(self):
+        """The client if it was created already, else None."""
+        return self._client
+
+    @property
     def client(self):
         """The boto3 client, created once (threads racing here share one)."""
         if self._client is None:
