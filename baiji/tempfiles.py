@@ -17,6 +17,7 @@ from typing import Iterator
 _PREFIX = ".baiji-"
 _live: set[str] = set()
 _live_lock = threading.Lock()
+_closed = False  # set by remove_all(): this process is about to die
 
 
 def tmp_dir() -> str | None:
@@ -29,10 +30,13 @@ def tmp_dir() -> str | None:
 
 def new_temp(suffix: str = "", dir: str | None = None) -> str:
     """Create an empty owner-only temp file and return its path."""
-    fd, path = tempfile.mkstemp(prefix=_PREFIX, suffix=suffix, dir=dir or tmp_dir())
-    os.close(fd)
-    with _live_lock:
+    directory = dir or tmp_dir()
+    with _live_lock:  # created and registered at once: remove_all() sees every file
+        if _closed:
+            raise InterruptedError("this process is stopping")
+        fd, path = tempfile.mkstemp(prefix=_PREFIX, suffix=suffix, dir=directory)
         _live.add(path)
+    os.close(fd)
     return path
 
 
@@ -55,8 +59,10 @@ def remove_quietly(path: str) -> None:
 
 
 def remove_all() -> None:
-    """Remove every temp file this process still holds (for a process about to die)."""
+    """Remove every temp file this process holds and refuse new ones (it is about to die)."""
+    global _closed
     with _live_lock:
+        _closed = True
         doomed = list(_live)
     for path in doomed:
         remove_quietly(path)

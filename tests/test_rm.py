@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import sys
 import uuid
@@ -42,19 +43,31 @@ def keys_under(client, url: str) -> list[str]:
     return sorted(out)
 
 
+class _Terminal(io.StringIO):
+    """A stdin that says it is a terminal and answers from a list (then "n")."""
+
+    def __init__(self, answers: list[str]):
+        super().__init__()
+        self.answers = answers
+
+    def isatty(self) -> bool:
+        return True
+
+    def readline(self, size: int = -1) -> str:
+        return (self.answers.pop(0) if self.answers else "n") + "\n"
+
+
 @pytest.fixture
 def tty(monkeypatch):
-    """Pretend stdin is a terminal; returns a list to fill with answers to ``input()``."""
+    """Pretend stdin is a terminal; returns a list to fill with the answers typed."""
     answers: list[str] = []
-    asked: list[str] = []
-    monkeypatch.setattr(sys.stdin, "isatty", lambda: True, raising=False)
+    monkeypatch.setattr(sys, "stdin", _Terminal(answers))
+    return answers
 
-    def fake_input(prompt=""):
-        asked.append(prompt)
-        return answers.pop(0) if answers else "n"
 
-    monkeypatch.setattr("builtins.input", fake_input)
-    return answers, asked
+def prompts(err: str) -> list[str]:
+    """The questions rm_r asked on stderr."""
+    return [q for q in err.split("[y/N] ") if q.strip()]
 
 
 # -- rm -----------------------------------------------------------------------------------
@@ -246,15 +259,15 @@ def test_rm_r_without_force_and_terminal_refuses(conn, s3dir, client, monkeypatc
 
 
 def test_rm_r_asks_for_each_key(conn, s3dir, client, tty, capsys):
-    answers, asked = tty
     for name in ("d/a", "d/b", "d/c"):
         put(client, s3dir + name)
-    answers.extend(["y", "n", "yes"])
+    tty.extend(["y", "n", "yes"])
     conn.rm_r(s3dir + "d")
+    out, err = capsys.readouterr()
+    asked = prompts(err)
     assert len(asked) == 3
     assert all(s3dir + "d/" in prompt for prompt in asked)
     assert keys_under(client, s3dir) == ["d/b"]
-    out = capsys.readouterr().out
     assert f"[deleted] {s3dir}d/a" in out and f"[deleted] {s3dir}d/c" in out
     assert f"[deleted] {s3dir}d/b" not in out
 
@@ -272,15 +285,14 @@ def test_rm_r_local_force(conn, tmp_path, capsys):
     assert f"[deleted] {d / 'a'}" in out and f"[deleted] {d / 'sub' / 'b'}" in out
 
 
-def test_rm_r_local_asks(conn, tmp_path, tty):
-    answers, asked = tty
+def test_rm_r_local_asks(conn, tmp_path, tty, capsys):
     d = tmp_path / "d"
     d.mkdir()
     (d / "a").write_bytes(b"a")
     (d / "b").write_bytes(b"b")
-    answers.extend(["n", "y"])
+    tty.extend(["n", "y"])
     conn.rm_r(str(d), quiet=True)
-    assert len(asked) == 2
+    assert len(prompts(capsys.readouterr().err)) == 2
     assert sorted(os.listdir(d)) == ["a"]
 
 

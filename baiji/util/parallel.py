@@ -130,9 +130,29 @@ def _serve(settings: dict, cp_kwargs: dict, threads: int) -> None:
         worker.join()
 
 
+def _context():
+    """How Pool workers start: never as a fork of a process that runs other threads.
+
+    A single-threaded process forks (fast, and scripts need no ``__main__``
+    guard).  Forking a threaded one can copy a lock another thread holds and
+    hang the child, so there the workers come from a forkserver (which has
+    already imported baiji and boto3) or, without one, are spawned; the
+    calling script then needs ``if __name__ == "__main__":``, as usual for
+    multiprocessing.
+    """
+    methods = multiprocessing.get_all_start_methods()
+    if "fork" in methods and threading.active_count() == 1:
+        return multiprocessing.get_context("fork")
+    if "forkserver" in methods:
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(["baiji.util.parallel", "baiji.connection"])
+        return context
+    return multiprocessing.get_context("spawn")
+
+
 def _run_pool(settings: dict, pairs: Iterable[Pair], cp_kwargs: dict, processes: int) -> Iterator[Result]:
     """Stream pairs through a Pool whose workers each copy on THREADS threads."""
-    context = multiprocessing.get_context("fork" if os.name == "posix" else "spawn")
+    context = _context()
     tasks, results = context.Queue(maxsize=processes * THREADS * 4), context.Queue()
     pool = context.Pool(processes, initializer=_init_worker, initargs=(tasks, results))
     sent, feeder_error, done = [0], [], threading.Event()
