@@ -670,8 +670,8 @@ def test_interrupted_bulk_copy_stops_cleanly_and_resumes(wide_proxy, s3dir, clie
         while _landed(dst) < 5 and proc.poll() is None and time.monotonic() < deadline:
             time.sleep(0.05)
         assert proc.poll() is None, proc.communicate()
-        if command == "cp-R":  # the Pool's two workers (and the forkserver they come from)
-            assert len(_live_in_session(proc.pid)) >= 4
+        if command == "cp-R":  # the CLI and the Pool's two workers
+            assert len(_live_in_session(proc.pid)) >= 3
         sent = time.monotonic()
         if sig == signal.SIGINT:
             os.killpg(proc.pid, sig)  # Ctrl-C: the terminal signals the whole foreground group
