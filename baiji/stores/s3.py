@@ -228,46 +228,56 @@ class S3Store(Store):
     def download(self, url, local_path, version_id=None, progress=None, validate=True):
         for _ in range(2):
             with local.translated(local_path), atomic_path(local_path) as tmp:
-                entry = self._fetch(url, tmp, version_id, progress)
-                if not validate or content_matches(tmp, entry):
+                entry, part_digests = self._fetch(url, tmp, version_id, progress)
+                if not validate:
+                    return
+                verdict = _verdict(entry, part_digests)
+                if verdict or (verdict is None and content_matches(tmp, entry)):
                     return
             log.warning("%s: downloaded content does not match its ETag; retrying", url)
         raise TransientError(f"{describe(url, version_id)}: downloaded content does not match "
                              "its ETag (tried twice)")
 
-    def _fetch(self, url: str, tmp: str, version_id: str | None, progress: Progress) -> Entry:
-        """Write the object into ``tmp``: one GET, plus parallel ranged GETs for large objects."""
+    def _fetch(self, url: str, tmp: str, version_id: str | None,
+               progress: Progress) -> tuple[Entry, list[bytes]]:
+        """Write the object into ``tmp``: one GET, plus parallel ranged GETs for large objects.
+
+        Returns the object's entry and the MD5 digests of the ranges, hashed
+        as they arrive (in parallel: hashlib lets go of the GIL).  Ranges
+        follow the object's own part size when its ETag is a multipart one,
+        so the ETag can be checked from the digests without reading the
+        file again.
+        """
         bucket, key = split(url)
         args = {"Bucket": bucket, "Key": key, **_version_args(version_id)}
         with translated(url, version_id):
             resp = self.client.get_object(**args)
         entry = _entry(url, resp, version_id)
         size = entry.size or 0
-        first = size if size <= integrity.MULTIPART_THRESHOLD else integrity.PART_SIZE
+        span = size if size <= integrity.MULTIPART_THRESHOLD else _range_size(entry)
         pinned = {**args, "IfMatch": resp["ETag"]}
         with open(tmp, "r+b") as f:
             fd = f.fileno()
             try:
-                _drain(resp["Body"], fd, 0, first, progress)
+                first = _drain(resp["Body"], fd, 0, span, progress)
             except _RETRYABLE_READS:
-                self._get_range(url, pinned, fd, 0, first, progress)
+                first = self._get_range(url, pinned, fd, 0, span, progress)
             finally:
                 resp["Body"].close()
-            rest = [(off, min(integrity.PART_SIZE, size - off))
-                    for off in range(first, size, integrity.PART_SIZE)]
-            if rest:
-                with ThreadPoolExecutor(PART_THREADS) as pool:
-                    list(pool.map(lambda r: self._get_range(url, pinned, fd, *r, progress), rest))
-        return entry
+            if span >= size:
+                return entry, [first]
+            rest = [(off, min(span, size - off)) for off in range(span, size, span)]
+            with ThreadPoolExecutor(PART_THREADS) as pool:
+                others = pool.map(lambda r: self._get_range(url, pinned, fd, *r, progress), rest)
+                return entry, [first, *others]
 
-    def _get_range(self, url, args, fd, offset, length, progress) -> None:
-        """Fetch ``length`` bytes at ``offset`` into ``fd``, retrying broken bodies."""
+    def _get_range(self, url, args, fd, offset, length, progress) -> bytes:
+        """Fetch ``length`` bytes at ``offset`` into ``fd``, retrying broken bodies; their MD5."""
         for attempt in range(READ_ATTEMPTS):
             with translated(url, args.get("VersionId")):
                 resp = self.client.get_object(Range=f"bytes={offset}-{offset + length - 1}", **args)
             try:
-                _drain(resp["Body"], fd, offset, length, progress)
-                return
+                return _drain(resp["Body"], fd, offset, length, progress)
             except _RETRYABLE_READS as err:
                 if attempt == READ_ATTEMPTS - 1:
                     raise TransientError(f"{url}: connection lost while reading") from err
@@ -435,14 +445,46 @@ class S3Store(Store):
                 "get_object", Params={"Bucket": bucket, "Key": key}, ExpiresIn=int(ttl))
 
 
-def _drain(body, fd: int, offset: int, length: int, progress: Progress) -> None:
-    """Copy exactly ``length`` bytes of ``body`` into ``fd`` at ``offset``."""
-    done = 0
+def _range_size(entry: Entry) -> int:
+    """The size of ranged GETs for a large object: its own part size where the ETag tells."""
+    head, dash, count = integrity.normalize(entry.etag or "").partition("-")
+    if dash and count.isdigit() and entry.etag_is_md5:
+        candidates = integrity.candidate_part_sizes(entry.size or 0, int(count))
+        if candidates:
+            return candidates[0]
+    return integrity.PART_SIZE
+
+
+def _verdict(entry: Entry, part_digests: list[bytes]) -> bool | None:
+    """Whether the ranges' digests prove the content right (True) or wrong (False).
+
+    None when they cannot tell: a plain MD5 split over several ranges, or a
+    multipart ETag whose part size was guessed wrong.  The file must then be
+    read again (``content_matches``).
+    """
+    etag = integrity.normalize(entry.etag or "") if entry.etag_is_md5 else ""
+    if len(part_digests) == 1:
+        whole = part_digests[0].hex()
+        if entry.md5:
+            return whole == entry.md5
+        if etag and "-" not in etag:
+            return whole == etag
+    if "-" in etag:
+        combined = hashlib.md5(b"".join(part_digests)).hexdigest()
+        if f"{combined}-{len(part_digests)}" == etag:
+            return True
+    return None
+
+
+def _drain(body, fd: int, offset: int, length: int, progress: Progress) -> bytes:
+    """Copy exactly ``length`` bytes of ``body`` into ``fd`` at ``offset``; their MD5."""
+    done, digest = 0, hashlib.md5()
     try:
         while done < length:
             block = body.read(min(_READ, length - done))
             if not block:
                 raise _Truncated(f"body ended after {done} of {length} bytes")
+            digest.update(block)
             os.pwrite(fd, block, offset + done)
             done += len(block)
             if progress:
@@ -451,3 +493,4 @@ def _drain(body, fd: int, offset: int, length: int, progress: Progress) -> None:
         if progress and done:
             progress(-done)
         raise
+    return digest.digest()

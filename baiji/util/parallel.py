@@ -96,11 +96,22 @@ def _init_worker(tasks, results) -> None:
     """Pool initializer: ignore Ctrl-C (the parent stops us) and keep the queues.
 
     When the parent stops the pool (SIGTERM), the worker removes its temp
-    files and exits at once: copies in flight leave nothing behind.
+    files and exits at once: copies in flight leave nothing behind.  SIGTERM
+    is blocked in every thread and taken by one thread with ``sigwait``: a
+    Python-level handler could be left pending for good if the signal came
+    just as the main thread went to sleep on a semaphore.
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, _die_clean)
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})  # threads started later inherit it
+        threading.Thread(target=_await_sigterm, name="baiji-sigterm", daemon=True).start()
+    else:
+        signal.signal(signal.SIGTERM, _die_clean)
     _queues.update(tasks=tasks, results=results)
+
+
+def _await_sigterm() -> None:
+    _die_clean(signal.sigwait({signal.SIGTERM}), None)
 
 
 def _die_clean(signum, frame) -> None:
@@ -114,11 +125,6 @@ def _serve(settings: dict, cp_kwargs: dict, threads: int) -> None:
     conn = worker_connection(settings)
 
     def loop():
-        # SIGTERM must reach the main thread (and threads started here, such as the queues'
-        # feeders, inherit this mask): delivered to another thread, the Python handler never
-        # runs while the main thread waits on a semaphore, and pool.terminate() hangs.
-        if hasattr(signal, "pthread_sigmask"):
-            signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
         while (pair := tasks.get()) is not None:
             results.put(copy_one(conn, *pair, cp_kwargs))
         tasks.put(None)  # pass the end on to the next thread or process
@@ -168,6 +174,7 @@ def _run_pool(settings: dict, pairs: Iterable[Pair], cp_kwargs: dict, processes:
             tasks.put(None)
             done.set()
 
+    finished = False
     try:
         serving = [pool.apply_async(_serve, (settings, cp_kwargs, THREADS)) for _ in range(processes)]
         threading.Thread(target=feed, daemon=True).start()
@@ -182,10 +189,19 @@ def _run_pool(settings: dict, pairs: Iterable[Pair], cp_kwargs: dict, processes:
                 continue
             received += 1
             yield result
+        for job in serving:
+            job.get()
+        finished = True
         if feeder_error:
             raise feeder_error[0]
     finally:
-        pool.terminate()
+        # Done: the workers leave on the pool's own sentinel.  Interrupted or failed: SIGTERM
+        # (they remove their temp files).  Terminating idle workers could kill one holding
+        # the pool's result-queue lock, and the pool's shutdown would wait on it forever.
+        if finished:
+            pool.close()
+        else:
+            pool.terminate()
         pool.join()
 
 
