@@ -19,11 +19,12 @@ subprocess and plain boto3 all talk to it.
 
 Fixtures (documented one by one below): ``server_kind``, ``s3_server``,
 ``endpoint_url``, ``client``, ``conn``, ``bucket``, ``versioned_bucket``,
-``s3dir``, ``fault_proxy``.  Markers: ``moto_only(reason)`` and
-``servers(*kinds, reason=...)`` skip a test on the other servers; the
-functions ``skip_unless_moto(server_kind, reason)`` and
-``skip_unless_server(server_kind, *kinds, reason=...)`` (from ``servers``)
-do the same inside a test.
+``s3dir``, ``versions``, ``tmpdir_env``, ``fault_proxy``.  Markers:
+``moto_only(reason)`` and ``servers(*kinds, reason=...)`` skip a test on
+the other servers; the functions ``skip_unless_moto(server_kind, reason)``
+and ``skip_unless_server(server_kind, *kinds, reason=...)`` (from
+``servers``) do the same inside a test.  Shared helper functions (raw
+boto3 reads and writes, local file trees) are in ``helpers.py``.
 """
 
 from __future__ import annotations
@@ -240,6 +241,28 @@ def s3dir(request, bucket, client, server_kind) -> str:
             pass
         return
     yield f"s3://{bucket}/{_slug(request)}/"
+
+
+@pytest.fixture
+def versions(versioned_bucket, client):
+    """``(url, v1, v2)``: a key in ``versioned_bucket`` with two versions.
+
+    ``v1`` holds ``b"first"`` (ContentType ``text/plain``), ``v2`` (the latest) ``b"second"``.
+    """
+    key = f"v-{uuid.uuid4().hex[:8]}"
+    v1 = client.put_object(Bucket=versioned_bucket, Key=key, Body=b"first",
+                           ContentType="text/plain")["VersionId"]
+    v2 = client.put_object(Bucket=versioned_bucket, Key=key, Body=b"second")["VersionId"]
+    return f"s3://{versioned_bucket}/{key}", v1, v2
+
+
+@pytest.fixture
+def tmpdir_env(tmp_path, monkeypatch):
+    """``BAIJI_TMP`` pointed at an empty directory; returns its path."""
+    tmp = tmp_path / "baiji-tmp"
+    tmp.mkdir()
+    monkeypatch.setenv("BAIJI_TMP", str(tmp))
+    return tmp
 
 
 class FaultProxyHandle:

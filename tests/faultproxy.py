@@ -234,12 +234,7 @@ def _reset(sock: socket.socket | None, rfile=None) -> None:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
     except OSError:
         pass
-    for obj in (rfile, sock):
-        try:
-            if obj is not None:
-                obj.close()
-        except OSError:
-            pass
+    _close_files(rfile, sock)
 
 
 def _close(sock: socket.socket | None, rfile=None) -> None:
@@ -250,7 +245,12 @@ def _close(sock: socket.socket | None, rfile=None) -> None:
         sock.shutdown(socket.SHUT_WR)
     except OSError:
         pass
-    for obj in (rfile, sock):
+    _close_files(rfile, sock)
+
+
+def _close_files(*objs) -> None:
+    """Close each of ``objs`` that is not None, in order, ignoring OSError."""
+    for obj in objs:
         try:
             if obj is not None:
                 obj.close()
@@ -329,18 +329,22 @@ def _read_head(rfile, allow_eof: bool) -> _Head | None:
     return _Head(first, lines)
 
 
+def _read_exactly(rfile, remaining: int, where: str) -> Iterator[bytes]:
+    """Yield the next ``remaining`` bytes of ``rfile`` as they arrive (_Closed if it ends first)."""
+    while remaining:
+        data = rfile.read1(min(remaining, _CHUNK))
+        if not data:
+            raise _Closed(f"connection closed inside {where}")
+        remaining -= len(data)
+        yield data
+
+
 def _iter_body(rfile, framing: str, length: int) -> Iterator[bytes]:
     """Yield the raw bytes of a body (chunk framing included) as they arrive."""
     if framing == "none":
         return
     if framing == "length":
-        remaining = length
-        while remaining:
-            data = rfile.read1(min(remaining, _CHUNK))
-            if not data:
-                raise _Closed("connection closed inside a body")
-            remaining -= len(data)
-            yield data
+        yield from _read_exactly(rfile, length, "a body")
         return
     if framing == "eof":
         while True:
@@ -366,13 +370,7 @@ def _iter_body(rfile, framing: str, length: int) -> Iterator[bytes]:
                 yield trailer
                 if trailer in (b"\r\n", b"\n"):
                     return
-        remaining = size + 2  # the data and its CRLF
-        while remaining:
-            data = rfile.read1(min(remaining, _CHUNK))
-            if not data:
-                raise _Closed("connection closed inside a chunk")
-            remaining -= len(data)
-            yield data
+        yield from _read_exactly(rfile, size + 2, "a chunk")  # the data and its CRLF
 
 
 class _Connection:

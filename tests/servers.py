@@ -44,6 +44,7 @@ import time
 import urllib.error
 import urllib.request
 import uuid
+from collections.abc import Callable
 
 __all__ = [
     "KINDS", "DEFAULT_ACCESS_KEY", "DEFAULT_SECRET_KEY", "DEFAULT_REGION",
@@ -378,6 +379,27 @@ def _wait_s3_roundtrip(srv: S3Server, deadline: float) -> None:
         f"(last error: {last!r}); log tail:\n{srv.log_tail()}")
 
 
+def _start_retrying(launch: Callable[[], S3Server], wait: Callable[[S3Server], None]) -> S3Server:
+    """``launch()`` a server and ``wait(srv)`` until it serves; up to 3 tries.
+
+    On a ServerStartError (say a port grabbed by someone else between check
+    and bind) the server is stopped and launched again on new ports; any
+    other exception stops it and is raised at once.
+    """
+    last_err: Exception | None = None
+    for _attempt in range(3):
+        srv = launch()
+        try:
+            wait(srv)
+            return srv
+        except BaseException as err:
+            srv.stop()
+            last_err = err
+            if not isinstance(err, ServerStartError):
+                raise
+    raise last_err  # type: ignore[misc]
+
+
 def start_moto(timeout: float = 30.0, access_key: str = DEFAULT_ACCESS_KEY,
                secret_key: str = DEFAULT_SECRET_KEY) -> S3Server:
     """Start ``moto_server`` on a free loopback port; return once it answers.
@@ -389,23 +411,16 @@ def start_moto(timeout: float = 30.0, access_key: str = DEFAULT_ACCESS_KEY,
         argv = [find_executable("moto_server")]
     except FileNotFoundError:
         argv = [sys.executable, "-m", "moto.server"]
-    last_err: Exception | None = None
-    for _attempt in range(3):  # a port grabbed by someone else between check and bind
+
+    def launch() -> S3Server:
         port = free_port()
         workdir = tempfile.mkdtemp(prefix="baiji-moto-")
         log_path = os.path.join(workdir, "server.log")
         process = _spawn(argv + ["-H", HOST, "-p", str(port)], workdir, log_path,
                          _server_env({"PYTHONUNBUFFERED": "1"}))
-        srv = S3Server("moto", port, process, workdir, log_path, access_key, secret_key)
-        try:
-            _wait_http(srv, time.monotonic() + timeout)
-            return srv
-        except BaseException as err:
-            srv.stop()
-            last_err = err
-            if not isinstance(err, ServerStartError):
-                raise
-    raise last_err  # type: ignore[misc]
+        return S3Server("moto", port, process, workdir, log_path, access_key, secret_key)
+
+    return _start_retrying(launch, lambda srv: _wait_http(srv, time.monotonic() + timeout))
 
 
 def start_seaweedfs(timeout: float = 60.0, access_key: str = DEFAULT_ACCESS_KEY,
@@ -421,8 +436,8 @@ def start_seaweedfs(timeout: float = 60.0, access_key: str = DEFAULT_ACCESS_KEY,
     created and an object written and read back.
     """
     weed = find_executable("weed")
-    last_err: Exception | None = None
-    for _attempt in range(3):
+
+    def launch() -> S3Server:
         (master, volume, filer, s3, admin,
          master_g, volume_g, filer_g, s3_g, admin_g) = free_ports(10)
         workdir = tempfile.mkdtemp(prefix="baiji-weed-")
@@ -453,17 +468,14 @@ def start_seaweedfs(timeout: float = 60.0, access_key: str = DEFAULT_ACCESS_KEY,
                                              ("filer-grpc", filer_g), ("s3-grpc", s3_g),
                                              ("admin-grpc", admin_g), ("s3", s3),
                                              ("filer", filer))]
-        try:
-            deadline = time.monotonic() + timeout
-            _wait_http(srv, deadline)
-            _wait_s3_roundtrip(srv, deadline)
-            return srv
-        except BaseException as err:
-            srv.stop()
-            last_err = err
-            if not isinstance(err, ServerStartError):
-                raise
-    raise last_err  # type: ignore[misc]
+        return srv
+
+    def wait(srv: S3Server) -> None:
+        deadline = time.monotonic() + timeout
+        _wait_http(srv, deadline)
+        _wait_s3_roundtrip(srv, deadline)
+
+    return _start_retrying(launch, wait)
 
 
 def start_server(kind: str, **kwargs) -> S3Server:

@@ -22,6 +22,7 @@ import baiji
 from baiji import cli
 from baiji.cli import main
 from baiji.connection import S3Connection
+from helpers import put, split
 
 
 def run(*args, stdin: bytes = b"", stdout=None):
@@ -415,11 +416,6 @@ def key(s3dir):
     return s3dir + "key.txt"
 
 
-def put(client, url: str, data: bytes = b"content\n", **extra):
-    bucket, _, k = url[len("s3://"):].partition("/")
-    return client.put_object(Bucket=bucket, Key=k, Body=data, **extra)
-
-
 def test_cp_up_down_and_across(s3dir, tmp_path):
     src = write(tmp_path / "up.txt", b"up\n")
     assert run("cp", src, s3dir + "up.txt") == (0, b"", "")
@@ -473,7 +469,7 @@ def vdir(versioned_bucket) -> str:
 
 
 def delete(client, url: str) -> None:
-    bucket, _, k = url[len("s3://"):].partition("/")
+    bucket, k = split(url)
     client.delete_object(Bucket=bucket, Key=k)
 
 
@@ -706,7 +702,7 @@ def test_md5_and_etag(key, client):
 
 
 def test_etag_fix(key, client):
-    bucket, _, k = key[len("s3://"):].partition("/")
+    bucket, k = split(key)
     part = 5 * 1024 * 1024
     upload = client.create_multipart_upload(Bucket=bucket, Key=k)["UploadId"]
     parts = []

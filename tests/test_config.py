@@ -57,42 +57,32 @@ def closed_port_url() -> str:
     return f"http://127.0.0.1:{servers.free_port()}"
 
 
-def signed_with(conn: S3Connection, action) -> list[str]:
-    """Run ``action()`` and return the access keys of the Authorization headers it sent."""
-    keys = []
+def authorizations(conn: S3Connection, action) -> list[str]:
+    """Run ``action()`` and return the Authorization headers of the requests it sent ('' for none)."""
+    headers = []
 
     def hook(request, **_):
         auth = request.headers.get("Authorization") or b""
-        if isinstance(auth, bytes):
-            auth = auth.decode()
-        match = re.search(r"Credential=([^/]+)/", auth)
-        keys.append(match.group(1) if match else None)
+        headers.append(auth.decode() if isinstance(auth, bytes) else auth)
 
     conn.client.meta.events.register_last("request-created.s3", hook)
     try:
         action()
     finally:
         conn.client.meta.events.unregister("request-created.s3", hook)
-    return keys
+    return headers
+
+
+def signed_with(conn: S3Connection, action) -> list[str]:
+    """Run ``action()`` and return the access keys of the Authorization headers it sent."""
+    matches = [re.search(r"Credential=([^/]+)/", auth) for auth in authorizations(conn, action)]
+    return [match.group(1) if match else None for match in matches]
 
 
 def scope_region(conn: S3Connection, action) -> set[str]:
-    regions = set()
-
-    def hook(request, **_):
-        auth = request.headers.get("Authorization") or b""
-        if isinstance(auth, bytes):
-            auth = auth.decode()
-        match = re.search(r"Credential=[^/]+/\d+/([^/]+)/", auth)
-        if match:
-            regions.add(match.group(1))
-
-    conn.client.meta.events.register_last("request-created.s3", hook)
-    try:
-        action()
-    finally:
-        conn.client.meta.events.unregister("request-created.s3", hook)
-    return regions
+    """Run ``action()`` and return the regions of the credential scopes it signed with."""
+    matches = [re.search(r"Credential=[^/]+/\d+/([^/]+)/", auth) for auth in authorizations(conn, action)]
+    return {match.group(1) for match in matches if match}
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ from __future__ import annotations
 import gzip
 import hashlib
 import os
-import uuid
 import warnings
 
 import pytest
@@ -15,6 +14,8 @@ from baiji.connection import BulkCopyError
 from baiji.exceptions import (InvalidSchemeException, InvalidVersionID, KeyExists, KeyNotFound,
                               S3Exception)
 from baiji.stores.base import MD5_METADATA
+from helpers import (get, head, key_exists, keys_under, missing_bucket, other_version_id, put, s3_tree,
+                     split, tree)
 
 MiB = 1024 * 1024
 PAIRS = [("local", "local"), ("local", "s3"), ("s3", "local"), ("s3", "s3")]
@@ -23,56 +24,6 @@ ALL_USERS = "http://acs.amazonaws.com/groups/global/AllUsers"
 
 
 # -- helpers -----------------------------------------------------------------------------
-
-def split(url: str) -> tuple[str, str]:
-    bucket, _, key = url[len("s3://"):].partition("/")
-    return bucket, key
-
-
-def put(client, url: str, body: bytes, **kwargs) -> dict:
-    bucket, key = split(url)
-    return client.put_object(Bucket=bucket, Key=key, Body=body, **kwargs)
-
-
-def get(client, url: str, **kwargs) -> bytes:
-    bucket, key = split(url)
-    return client.get_object(Bucket=bucket, Key=key, **kwargs)["Body"].read()
-
-
-def head(client, url: str, **kwargs) -> dict:
-    bucket, key = split(url)
-    return client.head_object(Bucket=bucket, Key=key, **kwargs)
-
-
-def exists(client, url: str) -> bool:
-    from botocore.exceptions import ClientError
-
-    try:
-        head(client, url)
-    except ClientError:
-        return False
-    return True
-
-
-def keys_under(client, url: str) -> list[str]:
-    bucket, prefix = split(url)
-    out = []
-    for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
-        out += [o["Key"][len(prefix):] for o in page.get("Contents", [])]
-    return sorted(out)
-
-
-def local_tree(root) -> list[str]:
-    out = []
-    for dirpath, _, files in os.walk(root):
-        for name in files:
-            out.append(os.path.relpath(os.path.join(dirpath, name), root).replace(os.sep, "/"))
-    return sorted(out)
-
-
-def missing_bucket() -> str:
-    return f"baiji-missing-{uuid.uuid4().hex[:12]}"
-
 
 class Places:
     """Makes and reads files on either side: ``kind`` is 'local' or 's3'."""
@@ -103,20 +54,12 @@ class Places:
             return f.read()
 
     def exists(self, url: str) -> bool:
-        return exists(self.client, url) if url.startswith("s3://") else os.path.exists(url)
+        return key_exists(self.client, url) if url.startswith("s3://") else os.path.exists(url)
 
 
 @pytest.fixture
 def places(tmp_path, s3dir, client):
     return Places(tmp_path, s3dir, client)
-
-
-@pytest.fixture
-def tmpdir_env(tmp_path, monkeypatch):
-    tmp = tmp_path / "baiji-tmp"
-    tmp.mkdir()
-    monkeypatch.setenv("BAIJI_TMP", str(tmp))
-    return tmp
 
 
 # -- cp: success paths ---------------------------------------------------------------------
@@ -554,22 +497,6 @@ def test_cp_validate_false(conn, places):
 
 # -- cp: versions ----------------------------------------------------------------------------------
 
-@pytest.fixture
-def versions(versioned_bucket, client):
-    key = f"v-{uuid.uuid4().hex[:8]}"
-    v1 = client.put_object(Bucket=versioned_bucket, Key=key, Body=b"first",
-                           ContentType="text/plain")["VersionId"]
-    v2 = client.put_object(Bucket=versioned_bucket, Key=key, Body=b"second")["VersionId"]
-    return f"s3://{versioned_bucket}/{key}", v1, v2
-
-
-def _other_version(version_id: str) -> str:
-    last = version_id[-1]
-    if last.isdigit():
-        return version_id[:-1] + ("0" if last != "0" else "1")
-    return version_id[:-1] + ("a" if last != "a" else "b")
-
-
 def test_cp_version_download(conn, versions, tmp_path):
     url, v1, v2 = versions
     conn.cp(url, str(tmp_path / "one"), version_id=v1)
@@ -593,7 +520,7 @@ def test_cp_unknown_version(conn, versions, tmp_path, dst_kind):
     url, v1, _ = versions
     dst = str(tmp_path / "x") if dst_kind == "local" else url + "-copy"
     with pytest.raises(KeyNotFound) as info:
-        conn.cp(url, dst, version_id=_other_version(v1))
+        conn.cp(url, dst, version_id=other_version_id(v1))
     assert str(info.value).startswith("Error copying")
     assert not os.path.exists(tmp_path / "x")
 
@@ -806,8 +733,8 @@ def make_tree(places, kind: str, name: str) -> str:
 
 def read_tree(places, kind: str, base: str) -> dict:
     if kind == "local":
-        return {rel: places.read(os.path.join(base, rel)) for rel in local_tree(base)}
-    return {rel: get(places.client, base.rstrip("/") + "/" + rel) for rel in keys_under(places.client, base.rstrip("/") + "/")}
+        return tree(base)
+    return s3_tree(places.client, base.rstrip("/") + "/")
 
 
 @pytest.mark.parametrize("src_kind,dst_kind", PAIRS, ids=PAIR_IDS)
@@ -844,7 +771,7 @@ def test_cp_r_does_not_take_sibling_prefixes(conn, places):
     places.make("s3", "tree-sibling/x", b"no")
     places.make("s3", "treetop", b"no")
     conn.cp_r(places.url("s3", "tree"), places.url("local", "out"))
-    assert local_tree(places.url("local", "out")) == sorted("tree/" + k for k in TREE)
+    assert sorted(tree(places.url("local", "out"))) == sorted("tree/" + k for k in TREE)
 
 
 def test_cp_r_skips_directory_markers(conn, places, client):
@@ -853,7 +780,7 @@ def test_cp_r_skips_directory_markers(conn, places, client):
     places.make("s3", "tree/emptydir/", b"")
     out = places.url("local", "out")
     conn.cp_r(places.url("s3", "tree") + "/", out)
-    assert local_tree(out) == sorted(TREE)
+    assert sorted(tree(out)) == sorted(TREE)
     assert not os.path.exists(os.path.join(out, "emptydir"))
     conn.cp_r(places.url("s3", "tree") + "/", places.url("s3", "copy"))
     assert keys_under(client, places.url("s3", "copy") + "/") == sorted(TREE)
@@ -903,8 +830,8 @@ def test_cp_r_hostile_keys_refused_for_local_destination(conn, places, client, s
     for key in hostile:
         assert key in message
     # the safe keys were copied, nothing was written outside the destination
-    assert local_tree(out) == sorted(TREE)
-    assert local_tree(tmp_path / "jail") == sorted("out/" + k for k in TREE)
+    assert sorted(tree(out)) == sorted(TREE)
+    assert sorted(tree(tmp_path / "jail")) == sorted("out/" + k for k in TREE)
     assert not os.path.exists("/abs.txt")
 
 
@@ -916,7 +843,7 @@ def test_cp_r_absolute_key_from_bucket_root(conn, bucket, client, server_kind, t
     out = tmp_path / "out"
     with pytest.raises(S3Exception):
         conn.cp_r(f"s3://{bucket}/", str(out))
-    assert local_tree(out) == ["fine.txt"]
+    assert sorted(tree(out)) == ["fine.txt"]
     assert not os.path.exists("/etc-baiji-test")
 
 
@@ -929,7 +856,7 @@ def test_cp_r_hostile_keys_parallel(conn, places, client, server_kind, tmp_path)
     out = tmp_path / "jail" / "out"
     with pytest.raises(S3Exception):
         conn.cp_r(f"s3://{bucket}/{prefix}", str(out), parallel=True)
-    assert local_tree(tmp_path / "jail") == sorted("out/" + k for k in TREE)
+    assert sorted(tree(tmp_path / "jail")) == sorted("out/" + k for k in TREE)
 
 
 def test_module_cp_r(places):

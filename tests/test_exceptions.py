@@ -19,6 +19,7 @@ from baiji import exceptions as exc
 from baiji import s3
 from baiji.connection import S3Connection
 from baiji.stores.s3 import translate, translated
+from helpers import missing_bucket
 
 BUCKET_URL = "s3://some-bucket/some/key.txt"
 
@@ -174,10 +175,6 @@ def test_translated_lets_other_exceptions_through():
 
 
 # Real failures on the server ---------------------------------------------------------
-
-
-def missing_bucket() -> str:
-    return "baiji-nosuch-" + uuid.uuid4().hex[:12]
 
 
 def test_real_not_found_errors(conn, s3dir, tmp_path):

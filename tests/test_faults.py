@@ -45,6 +45,7 @@ import pytest
 from baiji import cli, config
 from baiji.connection import BulkCopyError, S3Connection
 from baiji.exceptions import KeyNotFound, S3Exception, TransientError
+from helpers import get, key_exists, one_line, put, split, tree, write_tree
 
 MiB = 1024 * 1024
 #: More than integrity.MULTIPART_THRESHOLD (16 MiB): downloaded with parallel ranged GETs.
@@ -53,32 +54,6 @@ TOTALS: collections.Counter = collections.Counter()
 
 
 # -- helpers -----------------------------------------------------------------------------
-
-def split(url: str) -> tuple[str, str]:
-    bucket, _, key = url[len("s3://"):].partition("/")
-    return bucket, key
-
-
-def put(client, url: str, body: bytes) -> None:
-    bucket, key = split(url)
-    client.put_object(Bucket=bucket, Key=key, Body=body)
-
-
-def get(client, url: str) -> bytes:
-    bucket, key = split(url)
-    return client.get_object(Bucket=bucket, Key=key)["Body"].read()
-
-
-def key_exists(client, url: str) -> bool:
-    bucket, key = split(url)
-    try:
-        client.head_object(Bucket=bucket, Key=key)
-    except client.exceptions.ClientError as err:
-        if err.response["ResponseMetadata"]["HTTPStatusCode"] == 404:
-            return False
-        raise
-    return True
-
 
 def uploads_in_progress(client, bucket: str) -> list:
     return client.list_multipart_uploads(Bucket=bucket).get("Uploads", [])
@@ -92,25 +67,6 @@ def baiji_temps(directory) -> list[str]:
     return found
 
 
-def tree(directory) -> dict[str, bytes]:
-    """``{relative path: content}`` of every file below ``directory``."""
-    result = {}
-    for dirpath, _, filenames in os.walk(directory):
-        for name in filenames:
-            full = os.path.join(dirpath, name)
-            with open(full, "rb") as f:
-                result[os.path.relpath(full, directory).replace(os.sep, "/")] = f.read()
-    return result
-
-
-def write_tree(directory, files: dict[str, bytes]) -> None:
-    for rel, data in files.items():
-        path = os.path.join(directory, *rel.split("/"))
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        with open(path, "wb") as f:
-            f.write(data)
-
-
 def count(proxy, kind: str = "faults") -> None:
     TOTALS["faults injected"] += proxy.faults
 
@@ -118,10 +74,6 @@ def count(proxy, kind: str = "faults") -> None:
 def verified(nbytes: int, files: int = 1) -> None:
     TOTALS["files moved"] += files
     TOTALS["bytes verified"] += nbytes
-
-
-def one_line(text: str) -> bool:
-    return "\n" not in text.strip() and "\r" not in text
 
 
 class Flaky:

@@ -36,51 +36,12 @@ from baiji import cli
 from baiji.connection import BulkCopyError, S3Connection
 from baiji.exceptions import (InvalidSchemeException, KeyExists, KeyNotFound, S3Exception,
                               TransientError)
+from helpers import get, key_exists, one_line, put, split, tree
 
 MiB = 1024 * 1024
 
 
 # -- helpers -----------------------------------------------------------------------------
-
-def split(url: str) -> tuple[str, str]:
-    bucket, _, key = url[len("s3://"):].partition("/")
-    return bucket, key
-
-
-def put(client, url: str, body: bytes) -> None:
-    bucket, key = split(url)
-    client.put_object(Bucket=bucket, Key=key, Body=body)
-
-
-def get(client, url: str) -> bytes:
-    bucket, key = split(url)
-    return client.get_object(Bucket=bucket, Key=key)["Body"].read()
-
-
-def key_exists(client, url: str) -> bool:
-    bucket, key = split(url)
-    try:
-        client.head_object(Bucket=bucket, Key=key)
-    except client.exceptions.ClientError as err:
-        if err.response["ResponseMetadata"]["HTTPStatusCode"] == 404:
-            return False
-        raise
-    return True
-
-
-def tree(directory) -> dict[str, bytes]:
-    result = {}
-    for dirpath, dirnames, filenames in os.walk(directory):
-        for name in filenames:
-            full = os.path.join(dirpath, name)
-            with open(full, "rb") as f:
-                result[os.path.relpath(full, directory)] = f.read()
-        for name in dirnames:  # empty directories count too
-            full = os.path.join(dirpath, name)
-            if not os.listdir(full):
-                result[os.path.relpath(full, directory) + "/"] = b""
-    return result
-
 
 def bucket_state(client, bucket: str) -> dict[str, str]:
     """``{key: etag}`` of every object, plus multipart uploads in progress."""
@@ -91,10 +52,6 @@ def bucket_state(client, bucket: str) -> dict[str, str]:
     for up in client.list_multipart_uploads(Bucket=bucket).get("Uploads", []):
         state["upload:" + up["Key"]] = up["UploadId"]
     return state
-
-
-def one_line(text: str) -> bool:
-    return bool(text.strip()) and text.strip().splitlines() == [text.strip()]
 
 
 def run_cli(*argv, endpoint_url=None):
@@ -146,8 +103,8 @@ def _hostile_source(client, s3dir, server_kind, key):
 
 def _assert_contained(tmp_path, dst_rel="outer/dst"):
     """Only the good files, only inside the destination, nothing at the escape targets."""
-    found = tree(tmp_path)
-    expected = {os.path.join(dst_rel, *rel.split("/")): data for rel, data in GOOD.items()}
+    found = tree(tmp_path, empty_dirs=True)
+    expected = {f"{dst_rel}/{rel}": data for rel, data in GOOD.items()}
     assert found == expected
     escaped = os.path.join("/tmp", ESCAPE + ".txt")
     assert not os.path.exists(escaped), f"written outside the destination: {escaped}"
@@ -200,7 +157,7 @@ def test_cp_of_a_dotdot_key_into_a_directory(conn, client, s3dir, tmp_path):
     with pytest.raises((S3Exception, ValueError)) as info:
         conn.cp(s3dir + "src/..", str(dst) + "/")
     assert "src/.." in str(info.value) and one_line(str(info.value))
-    assert tree(tmp_path) == {os.path.join("outer", "dst") + "/": b""}
+    assert tree(tmp_path, empty_dirs=True) == {"outer/dst/": b""}
 
 
 @pytest.mark.parametrize("hostile_case", [c for c in HOSTILE if c[0] in ("dotdot", "escape-sequence")],
@@ -480,7 +437,7 @@ def test_no_secret_in_library_errors(s3dir, tmp_path, server_kind, secret_env):
 # == 10. bad input: the right exception, one line naming the path, nothing changed =========
 
 def _snapshot(client, bucket, tmp_path):
-    return tree(tmp_path), bucket_state(client, bucket)
+    return tree(tmp_path, empty_dirs=True), bucket_state(client, bucket)
 
 
 @pytest.fixture

@@ -14,7 +14,6 @@ import hashlib
 import os
 import urllib.parse
 import urllib.request
-import uuid
 import warnings
 
 import pytest
@@ -23,45 +22,12 @@ from baiji import path as paths
 from baiji import s3
 from baiji.exceptions import (BucketNotFound, EventualConsistencyWarning, InvalidSchemeException,
                               KeyNotFound)
+from helpers import RequestCounter, missing_bucket, missing_urls, put, split
 
 MiB = 1024 * 1024
 
 
 # Helpers ------------------------------------------------------------------------
-
-
-def split(url):
-    parsed = paths.parse(url)
-    return parsed.netloc, parsed.path[1:]
-
-
-def put(client, url, data=b"x", **kwargs):
-    bucket, key = split(url)
-    return client.put_object(Bucket=bucket, Key=key, Body=data, **kwargs)
-
-
-class RequestCounter:
-    """Counts the S3 operations a boto3 client sends (botocore ``before-call`` events)."""
-
-    def __init__(self, client):
-        self.client = client
-        self.counts = collections.Counter()
-        self.params = collections.defaultdict(list)
-
-    def _hit(self, model, params, **_):
-        self.counts[model.name] += 1
-        self.params[model.name].append(params)
-
-    def __enter__(self):
-        self.client.meta.events.register("before-call.s3", self._hit)
-        return self
-
-    def __exit__(self, *exc):
-        self.client.meta.events.unregister("before-call.s3", self._hit)
-
-
-def missing_bucket() -> str:
-    return "baiji-nosuch-" + uuid.uuid4().hex[:12]
 
 
 def foreign_multipart(client, url, part_sizes=(5 * MiB, 1000)) -> bytes:
@@ -277,12 +243,9 @@ def test_info_local(conn, tmp_path):
 
 
 def test_info_missing_raises_key_not_found(conn, s3dir, tmp_path):
-    with pytest.raises(KeyNotFound):
-        conn.info(s3dir + "missing")
-    with pytest.raises(KeyNotFound):
-        conn.info(str(tmp_path / "missing"))
-    with pytest.raises(KeyNotFound):
-        conn.info(f"s3://{missing_bucket()}/key")
+    for url in missing_urls(s3dir, tmp_path):
+        with pytest.raises(KeyNotFound):
+            conn.info(url)
 
 
 # exists -------------------------------------------------------------------------

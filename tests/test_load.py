@@ -20,7 +20,8 @@ import time
 
 import pytest
 
-from test_faults import Flaky, baiji_temps, split, tree, wide_proxy, write_tree  # noqa: F401 (fixture)
+from helpers import split, tree, write_tree
+from test_faults import Flaky, baiji_temps, wide_proxy  # noqa: F401 (fixture)
 
 LOAD_FILES = int(os.environ.get("BAIJI_LOAD_FILES", "2000"))
 FILES_PER_DIR = 100

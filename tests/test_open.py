@@ -10,40 +10,11 @@ import pytest
 
 from baiji import s3
 from baiji.exceptions import InvalidVersionID, KeyExists, KeyNotFound
-
-
-@pytest.fixture
-def tmpdir_env(tmp_path, monkeypatch):
-    """BAIJI_TMP pointed at an empty directory; yields its path."""
-    tmp = tmp_path / "baiji-tmp"
-    tmp.mkdir()
-    monkeypatch.setenv("BAIJI_TMP", str(tmp))
-    return tmp
+from helpers import get, key_exists, missing_bucket, put
 
 
 def _leftovers(tmp) -> list:
     return sorted(os.listdir(tmp))
-
-
-def _get(client, url: str) -> bytes:
-    bucket, key = url[len("s3://"):].split("/", 1)
-    return client.get_object(Bucket=bucket, Key=key)["Body"].read()
-
-
-def _put(client, url: str, body: bytes, **kwargs) -> dict:
-    bucket, key = url[len("s3://"):].split("/", 1)
-    return client.put_object(Bucket=bucket, Key=key, Body=body, **kwargs)
-
-
-def _exists(client, url: str) -> bool:
-    from botocore.exceptions import ClientError
-
-    bucket, key = url[len("s3://"):].split("/", 1)
-    try:
-        client.head_object(Bucket=bucket, Key=key)
-    except ClientError:
-        return False
-    return True
 
 
 # -- mode validation -------------------------------------------------------------------
@@ -64,10 +35,10 @@ def test_invalid_mode_local(conn, tmp_path, mode):
 
 @pytest.mark.parametrize("mode", ["a", "ab", "at", "r+", "rb+", "w+", "x+", "a+"])
 def test_unsupported_s3_modes(conn, s3dir, client, mode, tmpdir_env):
-    _put(client, s3dir + "k", b"content")
+    put(client, s3dir + "k", b"content")
     with pytest.raises(NotImplementedError):
         conn.open(s3dir + "k", mode)
-    assert _get(client, s3dir + "k") == b"content"
+    assert get(client, s3dir + "k") == b"content"
     assert _leftovers(tmpdir_env) == []
 
 
@@ -157,7 +128,7 @@ def test_s3_write_then_read_text(conn, s3dir, client, tmpdir_env):
         assert os.path.dirname(f.name) == str(tmpdir_env)
         assert f.name.endswith(".txt")  # the key's extension is kept
         assert os.path.exists(f.name)
-    assert _get(client, key) == "héllo\nwörld\n".encode("utf-8")
+    assert get(client, key) == "héllo\nwörld\n".encode("utf-8")
     with conn.open(key, "r") as f:
         assert f.read() == "héllo\nwörld\n"
         assert f.remotename == key
@@ -170,7 +141,7 @@ def test_s3_write_then_read_binary(conn, s3dir, client, tmpdir_env):
     payload = bytes(range(256)) * 10
     with conn.open(key, "wb") as f:
         f.write(payload)
-    assert _get(client, key) == payload
+    assert get(client, key) == payload
     with conn.open(key, "rb") as f:
         assert f.read() == payload
     with conn.open(key) as f:  # default mode is rb
@@ -180,7 +151,7 @@ def test_s3_write_then_read_binary(conn, s3dir, client, tmpdir_env):
 
 def test_s3_read_file_api(conn, s3dir, client, tmpdir_env):
     key = s3dir + "lines.txt"
-    _put(client, key, b"one\ntwo\nthree\n")
+    put(client, key, b"one\ntwo\nthree\n")
     with conn.open(key, "r") as f:
         assert list(f) == ["one\n", "two\n", "three\n"]
         f.seek(0)
@@ -197,7 +168,7 @@ def test_s3_read_file_api(conn, s3dir, client, tmpdir_env):
 
 def test_s3_read_next(conn, s3dir, client):
     key = s3dir + "lines.txt"
-    _put(client, key, b"one\ntwo\n")
+    put(client, key, b"one\ntwo\n")
     with conn.open(key, "r") as f:
         assert next(f) == "one\n"
         assert next(f) == "two\n"
@@ -213,7 +184,7 @@ def test_s3_explicit_close(conn, s3dir, client, tmpdir_env):
     f.close()
     assert f.closed
     f.close()  # idempotent
-    assert _get(client, key) == b"abc"
+    assert get(client, key) == b"abc"
     r = conn.open(key)
     assert r.read() == b"abc"
     r.close()
@@ -262,7 +233,7 @@ def test_s3_read_missing_key(conn, s3dir, tmpdir_env):
 
 def test_s3_read_missing_bucket(conn, tmpdir_env):
     with pytest.raises(KeyNotFound):
-        conn.open(f"s3://baiji-missing-{uuid.uuid4().hex[:12]}/k")
+        conn.open(f"s3://{missing_bucket()}/k")
     assert _leftovers(tmpdir_env) == []
 
 
@@ -272,52 +243,52 @@ def test_s3_write_block_raises_uploads_nothing(conn, s3dir, client, tmpdir_env):
         with conn.open(key, "w") as f:
             f.write("partial")
             raise RuntimeError("boom")
-    assert not _exists(client, key)
+    assert not key_exists(client, key)
     assert f.closed
     assert _leftovers(tmpdir_env) == []
 
 
 def test_s3_write_block_raises_keeps_old_content(conn, s3dir, client, tmpdir_env):
     key = s3dir + "old.txt"
-    _put(client, key, b"old")
+    put(client, key, b"old")
     with pytest.raises(KeyboardInterrupt):
         with conn.open(key, "wb") as f:
             f.write(b"new")
             raise KeyboardInterrupt
-    assert _get(client, key) == b"old"
+    assert get(client, key) == b"old"
     assert _leftovers(tmpdir_env) == []
 
 
 def test_s3_read_block_raises_removes_temp(conn, s3dir, client, tmpdir_env):
     key = s3dir + "r.txt"
-    _put(client, key, b"abc")
+    put(client, key, b"abc")
     with pytest.raises(ZeroDivisionError):
         with conn.open(key) as f:
             assert os.path.exists(f.name)
             1 / 0
     assert _leftovers(tmpdir_env) == []
-    assert _get(client, key) == b"abc"
+    assert get(client, key) == b"abc"
 
 
 def test_s3_write_replaces(conn, s3dir, client):
     key = s3dir + "k"
-    _put(client, key, b"old")
+    put(client, key, b"old")
     with conn.open(key, "wb") as f:
         f.write(b"new")
-    assert _get(client, key) == b"new"
+    assert get(client, key) == b"new"
 
 
 def test_s3_write_empty(conn, s3dir, client):
     key = s3dir + "empty"
     with conn.open(key, "wb"):
         pass
-    assert _get(client, key) == b""
+    assert get(client, key) == b""
 
 
 def test_s3_write_upload_fails_missing_bucket(conn, server_kind, tmpdir_env):
     if server_kind == "seaweedfs":
         pytest.skip("SeaweedFS creates a missing bucket on PUT")
-    key = f"s3://baiji-missing-{uuid.uuid4().hex[:12]}/k"
+    key = f"s3://{missing_bucket()}/k"
     f = conn.open(key, "w")
     f.write("x")
     with pytest.raises(KeyNotFound):
@@ -353,10 +324,10 @@ def test_s3_exclusive_placeholder_then_content(conn, s3dir, client, tmpdir_env):
     key = s3dir + "claimed.txt"
     with conn.open(key, "x") as f:
         assert conn.exists(key)
-        assert _get(client, key) == b""  # the empty placeholder
+        assert get(client, key) == b""  # the empty placeholder
         assert f.remotename == key
         f.write("mine")
-    assert _get(client, key) == b"mine"
+    assert get(client, key) == b"mine"
     assert _leftovers(tmpdir_env) == []
 
 
@@ -364,23 +335,23 @@ def test_s3_exclusive_binary(conn, s3dir, client):
     key = s3dir + "claimed.bin"
     with conn.open(key, "xb") as f:
         f.write(b"\x00\x01")
-    assert _get(client, key) == b"\x00\x01"
+    assert get(client, key) == b"\x00\x01"
 
 
 def test_s3_exclusive_existing_key(conn, s3dir, client, tmpdir_env):
     key = s3dir + "taken"
-    _put(client, key, b"someone else's")
+    put(client, key, b"someone else's")
     with pytest.raises(KeyExists):
         conn.open(key, "x")
     with pytest.raises(KeyExists):
         conn.open(key, "xt")
-    assert _get(client, key) == b"someone else's"
+    assert get(client, key) == b"someone else's"
     assert _leftovers(tmpdir_env) == []
 
 
 def test_s3_exclusive_existing_empty_key(conn, s3dir, client):
     key = s3dir + "empty"
-    _put(client, key, b"")
+    put(client, key, b"")
     with pytest.raises(KeyExists):
         conn.open(key, "x")
     assert conn.exists(key)
@@ -392,7 +363,7 @@ def test_s3_exclusive_second_writer_refused(conn, s3dir, client):
         with pytest.raises(KeyExists):
             conn.open(key, "x")
         f.write("first")
-    assert _get(client, key) == b"first"
+    assert get(client, key) == b"first"
 
 
 def test_s3_exclusive_block_raises_removes_placeholder(conn, s3dir, client, tmpdir_env):
@@ -400,9 +371,9 @@ def test_s3_exclusive_block_raises_removes_placeholder(conn, s3dir, client, tmpd
     with pytest.raises(ValueError, match="nope"):
         with conn.open(key, "x") as f:
             f.write("half")
-            assert _exists(client, key)
+            assert key_exists(client, key)
             raise ValueError("nope")
-    assert not _exists(client, key)
+    assert not key_exists(client, key)
     assert _leftovers(tmpdir_env) == []
 
 
@@ -411,16 +382,16 @@ def test_s3_exclusive_block_raises_keeps_foreign_content(conn, s3dir, client):
     key = s3dir + "overwritten"
     with pytest.raises(ValueError):
         with conn.open(key, "x"):
-            _put(client, key, b"written by another process")
+            put(client, key, b"written by another process")
             raise ValueError
-    assert _get(client, key) == b"written by another process"
+    assert get(client, key) == b"written by another process"
 
 
 def test_s3_exclusive_missing_bucket(conn, server_kind, tmpdir_env):
     if server_kind == "seaweedfs":
         pytest.skip("SeaweedFS creates a missing bucket on PUT")
     with pytest.raises(KeyNotFound):
-        conn.open(f"s3://baiji-missing-{uuid.uuid4().hex[:12]}/k", "x")
+        conn.open(f"s3://{missing_bucket()}/k", "x")
     assert _leftovers(tmpdir_env) == []
 
 
@@ -430,7 +401,7 @@ def test_module_open_uses_default_connection(s3dir, client, tmpdir_env):
         f.write("via module")
     with s3.open(key, "r") as f:
         assert f.read() == "via module"
-    assert _get(client, key) == b"via module"
+    assert get(client, key) == b"via module"
     assert _leftovers(tmpdir_env) == []
 
 

@@ -5,42 +5,13 @@ from __future__ import annotations
 import io
 import os
 import sys
-import uuid
 
 import pytest
 
 from baiji import s3
 from baiji.exceptions import (BucketNotFound, InvalidSchemeException, InvalidVersionID,
                               KeyNotFound, S3Exception)
-
-
-def split(url: str) -> tuple[str, str]:
-    bucket, _, key = url[len("s3://"):].partition("/")
-    return bucket, key
-
-
-def put(client, url: str, body: bytes = b"x") -> dict:
-    bucket, key = split(url)
-    return client.put_object(Bucket=bucket, Key=key, Body=body)
-
-
-def exists(client, url: str, **kwargs) -> bool:
-    from botocore.exceptions import ClientError
-
-    bucket, key = split(url)
-    try:
-        client.head_object(Bucket=bucket, Key=key, **kwargs)
-    except ClientError:
-        return False
-    return True
-
-
-def keys_under(client, url: str) -> list[str]:
-    bucket, prefix = split(url)
-    out = []
-    for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
-        out += [o["Key"][len(prefix):] for o in page.get("Contents", [])]
-    return sorted(out)
+from helpers import key_exists, keys_under, missing_bucket, other_version_id, put, split
 
 
 class _Terminal(io.StringIO):
@@ -109,8 +80,8 @@ def test_rm_s3_key(conn, s3dir, client):
     put(client, s3dir + "a")
     put(client, s3dir + "ab")
     conn.rm(s3dir + "a")
-    assert not exists(client, s3dir + "a")
-    assert exists(client, s3dir + "ab")
+    assert not key_exists(client, s3dir + "a")
+    assert key_exists(client, s3dir + "ab")
 
 
 def test_rm_s3_missing(conn, s3dir):
@@ -122,12 +93,12 @@ def test_rm_s3_prefix_is_not_a_key(conn, s3dir, client):
     put(client, s3dir + "dir/x")
     with pytest.raises(KeyNotFound):
         conn.rm(s3dir + "dir")
-    assert exists(client, s3dir + "dir/x")
+    assert key_exists(client, s3dir + "dir/x")
 
 
 def test_rm_s3_missing_bucket(conn):
     with pytest.raises(KeyNotFound):
-        conn.rm(f"s3://baiji-missing-{uuid.uuid4().hex[:12]}/k")
+        conn.rm(f"s3://{missing_bucket()}/k")
 
 
 @pytest.mark.parametrize("url", ["http://example.com/x", "gs://b/x"])
@@ -139,32 +110,17 @@ def test_rm_bad_scheme(conn, url):
 def test_module_rm(s3dir, client):
     put(client, s3dir + "m")
     s3.rm(s3dir + "m")
-    assert not exists(client, s3dir + "m")
-
-
-@pytest.fixture
-def versions(versioned_bucket, client):
-    key = f"v-{uuid.uuid4().hex[:8]}"
-    v1 = client.put_object(Bucket=versioned_bucket, Key=key, Body=b"first")["VersionId"]
-    v2 = client.put_object(Bucket=versioned_bucket, Key=key, Body=b"second")["VersionId"]
-    return f"s3://{versioned_bucket}/{key}", v1, v2
-
-
-def _other_version(version_id: str) -> str:
-    last = version_id[-1]
-    if last.isdigit():
-        return version_id[:-1] + ("0" if last != "0" else "1")
-    return version_id[:-1] + ("a" if last != "a" else "b")
+    assert not key_exists(client, s3dir + "m")
 
 
 def test_rm_version(conn, versions, client):
     url, v1, v2 = versions
     bucket, key = split(url)
     conn.rm(url, version_id=v1)
-    assert not exists(client, url, VersionId=v1)
+    assert not key_exists(client, url, VersionId=v1)
     assert client.get_object(Bucket=bucket, Key=key)["Body"].read() == b"second"
     conn.rm(url, version_id=v2)
-    assert not exists(client, url)
+    assert not key_exists(client, url)
     listed = client.list_object_versions(Bucket=bucket, Prefix=key)
     assert listed.get("Versions", []) == [] and listed.get("DeleteMarkers", []) == []
 
@@ -172,8 +128,8 @@ def test_rm_version(conn, versions, client):
 def test_rm_latest_in_versioned_bucket_leaves_delete_marker(conn, versions, client):
     url, v1, v2 = versions
     conn.rm(url)
-    assert not exists(client, url)
-    assert exists(client, url, VersionId=v1) and exists(client, url, VersionId=v2)
+    assert not key_exists(client, url)
+    assert key_exists(client, url, VersionId=v1) and key_exists(client, url, VersionId=v2)
     with pytest.raises(KeyNotFound):
         conn.rm(url)
 
@@ -181,8 +137,8 @@ def test_rm_latest_in_versioned_bucket_leaves_delete_marker(conn, versions, clie
 def test_rm_unknown_version(conn, versions, client):
     url, v1, _ = versions
     with pytest.raises(KeyNotFound):
-        conn.rm(url, version_id=_other_version(v1))
-    assert exists(client, url, VersionId=v1)
+        conn.rm(url, version_id=other_version_id(v1))
+    assert key_exists(client, url, VersionId=v1)
 
 
 def test_rm_malformed_version(conn, versions, server_kind):
@@ -197,7 +153,7 @@ def test_rm_malformed_version_is_an_error(conn, versions, client):
     url, v1, v2 = versions
     with pytest.raises((InvalidVersionID, KeyNotFound)):
         conn.rm(url, version_id="not-a-version")
-    assert exists(client, url, VersionId=v1) and exists(client, url, VersionId=v2)
+    assert key_exists(client, url, VersionId=v1) and key_exists(client, url, VersionId=v2)
 
 
 # -- rm_r ---------------------------------------------------------------------------------------
@@ -247,7 +203,7 @@ def test_rm_r_nothing_to_remove(conn, s3dir, capsys):
 
 def test_rm_r_missing_bucket(conn):
     with pytest.raises(BucketNotFound):
-        conn.rm_r(f"s3://baiji-missing-{uuid.uuid4().hex[:12]}/p", force=True)
+        conn.rm_r(f"s3://{missing_bucket()}/p", force=True)
 
 
 def test_rm_r_without_force_and_terminal_refuses(conn, s3dir, client, monkeypatch):

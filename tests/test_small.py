@@ -5,8 +5,6 @@ restore/restore_r, buckets and versioning, path.gettmpdir, path.isdir/isfile
 
 from __future__ import annotations
 
-import collections
-import hashlib
 import os
 import time
 import uuid
@@ -17,57 +15,16 @@ import servers
 from baiji import path as paths
 from baiji import s3
 from baiji.exceptions import InvalidSchemeException, KeyNotFound
+from helpers import RequestCounter, get, head, missing_bucket, missing_urls, put, split
 
 
 # Helpers ------------------------------------------------------------------------
-
-
-def split(url):
-    parsed = paths.parse(url)
-    return parsed.netloc, parsed.path[1:]
-
-
-def put(client, url, data=b"x", **kwargs):
-    bucket, key = split(url)
-    return client.put_object(Bucket=bucket, Key=key, Body=data, **kwargs)
-
-
-def get(client, url, **kwargs) -> bytes:
-    bucket, key = split(url)
-    return client.get_object(Bucket=bucket, Key=key, **kwargs)["Body"].read()
-
-
-def head(client, url, **kwargs) -> dict:
-    bucket, key = split(url)
-    return client.head_object(Bucket=bucket, Key=key, **kwargs)
 
 
 def versions_of(client, url) -> list[dict]:
     bucket, key = split(url)
     resp = client.list_object_versions(Bucket=bucket, Prefix=key)
     return [v for v in resp.get("Versions", []) + resp.get("DeleteMarkers", []) if v["Key"] == key]
-
-
-class RequestCounter:
-    """Counts the S3 operations a boto3 client sends (botocore ``before-call`` events)."""
-
-    def __init__(self, client):
-        self.client = client
-        self.counts = collections.Counter()
-
-    def _hit(self, model, **_):
-        self.counts[model.name] += 1
-
-    def __enter__(self):
-        self.client.meta.events.register("before-call.s3", self._hit)
-        return self
-
-    def __exit__(self, *exc):
-        self.client.meta.events.unregister("before-call.s3", self._hit)
-
-
-def missing_bucket() -> str:
-    return "baiji-nosuch-" + uuid.uuid4().hex[:12]
 
 
 # put_string / get_string ----------------------------------------------------------
@@ -139,12 +96,9 @@ def test_string_module_functions(s3dir, client):
 
 
 def test_get_string_missing(conn, s3dir, tmp_path):
-    with pytest.raises(KeyNotFound):
-        conn.get_string(s3dir + "missing")
-    with pytest.raises(KeyNotFound):
-        conn.get_string(str(tmp_path / "missing"))
-    with pytest.raises(KeyNotFound):
-        conn.get_string(f"s3://{missing_bucket()}/key")
+    for url in missing_urls(s3dir, tmp_path):
+        with pytest.raises(KeyNotFound):
+            conn.get_string(url)
 
 
 # touch ----------------------------------------------------------------------------

@@ -8,7 +8,6 @@ baiji sends with botocore event hooks on ``conn.client``.
 
 from __future__ import annotations
 
-import collections
 import os
 import uuid
 
@@ -18,23 +17,16 @@ from baiji import integrity
 from baiji import path as paths
 from baiji import s3
 from baiji.exceptions import KeyNotFound, S3Exception
-
-WRITES = ("PutObject", "CopyObject", "CreateMultipartUpload", "UploadPart", "DeleteObject",
-          "DeleteObjects", "CompleteMultipartUpload")
+from helpers import RequestCounter, get, put, s3_tree, split
+from helpers import tree as local_tree
 
 
 # Helpers ------------------------------------------------------------------------
 
 
-def split(url):
-    parsed = paths.parse(url)
-    return parsed.netloc, parsed.path[1:]
-
-
 def write(client, url, data: bytes) -> None:
     if paths.isremote(url):
-        bucket, key = split(url)
-        client.put_object(Bucket=bucket, Key=key, Body=data)
+        put(client, url, data)
     else:
         os.makedirs(os.path.dirname(url), exist_ok=True)
         with open(url, "wb") as f:
@@ -43,8 +35,7 @@ def write(client, url, data: bytes) -> None:
 
 def read(client, url) -> bytes:
     if paths.isremote(url):
-        bucket, key = split(url)
-        return client.get_object(Bucket=bucket, Key=key)["Body"].read()
+        return get(client, url)
     with open(url, "rb") as f:
         return f.read()
 
@@ -66,18 +57,7 @@ def join(base, rel):
 
 def tree(client, base) -> dict[str, bytes]:
     """Everything below ``base`` as {relative path with '/': content}; s3 keys ending in '/' included."""
-    result = {}
-    if paths.isremote(base):
-        bucket, prefix = split(base)
-        for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
-            for obj in page.get("Contents", []):
-                result[obj["Key"][len(prefix):]] = read(client, f"s3://{bucket}/{obj['Key']}")
-        return result
-    for dirpath, _, files in os.walk(base):
-        for name in files:
-            full = os.path.join(dirpath, name)
-            result[os.path.relpath(full, base).replace(os.sep, "/")] = read(client, full)
-    return result
+    return s3_tree(client, base) if paths.isremote(base) else local_tree(base)
 
 
 def fill(client, base, files: dict[str, bytes]) -> None:
@@ -107,27 +87,6 @@ def s3_state(client, base) -> dict[str, tuple]:
 
 def state(client, base):
     return s3_state(client, base) if paths.isremote(base) else stamps(base)
-
-
-class RequestCounter:
-    """Counts the S3 operations a boto3 client sends (botocore ``before-call`` events)."""
-
-    def __init__(self, client):
-        self.client = client
-        self.counts = collections.Counter()
-
-    def _hit(self, model, **_):
-        self.counts[model.name] += 1
-
-    def writes(self) -> int:
-        return sum(self.counts[op] for op in WRITES)
-
-    def __enter__(self):
-        self.client.meta.events.register("before-call.s3", self._hit)
-        return self
-
-    def __exit__(self, *exc):
-        self.client.meta.events.unregister("before-call.s3", self._hit)
 
 
 KINDS = [("local", "s3"), ("s3", "local"), ("s3", "s3"), ("local", "local")]

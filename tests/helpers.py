@@ -1,0 +1,148 @@
+"""Helpers shared by the test modules (``from helpers import ...``; pytest.ini puts tests/ on the path).
+
+The s3 helpers talk to the server through a raw boto3 ``client`` (the
+``client`` fixture), so they set up and check objects independently of baiji.
+"""
+
+from __future__ import annotations
+
+import collections
+import os
+import uuid
+
+#: The S3 operations that write (``RequestCounter.writes()``).
+WRITES = ("PutObject", "CopyObject", "CreateMultipartUpload", "UploadPart", "DeleteObject",
+          "DeleteObjects", "CompleteMultipartUpload")
+
+
+# -- s3, through the raw client ----------------------------------------------------------
+
+def split(url: str) -> tuple[str, str]:
+    """``s3://bucket/a/b`` -> ``("bucket", "a/b")``."""
+    bucket, _, key = url[len("s3://"):].partition("/")
+    return bucket, key
+
+
+def put(client, url: str, body: bytes = b"x", **kwargs) -> dict:
+    """Write ``body`` at ``url``; ``kwargs`` go to ``put_object``, whose response is returned."""
+    bucket, key = split(url)
+    return client.put_object(Bucket=bucket, Key=key, Body=body, **kwargs)
+
+
+def get(client, url: str, **kwargs) -> bytes:
+    """The content of ``url`` (``kwargs`` such as ``VersionId`` go to ``get_object``)."""
+    bucket, key = split(url)
+    return client.get_object(Bucket=bucket, Key=key, **kwargs)["Body"].read()
+
+
+def head(client, url: str, **kwargs) -> dict:
+    """``head_object`` of ``url``."""
+    bucket, key = split(url)
+    return client.head_object(Bucket=bucket, Key=key, **kwargs)
+
+
+def key_exists(client, url: str, **kwargs) -> bool:
+    """Whether ``head_object`` finds ``url`` (404: False; any other error is raised)."""
+    try:
+        head(client, url, **kwargs)
+    except client.exceptions.ClientError as err:
+        if err.response["ResponseMetadata"]["HTTPStatusCode"] == 404:
+            return False
+        raise
+    return True
+
+
+def keys_under(client, url: str) -> list[str]:
+    """The keys below the prefix ``url``, relative to it, sorted."""
+    bucket, prefix = split(url)
+    out = []
+    for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+        out += [o["Key"][len(prefix):] for o in page.get("Contents", [])]
+    return sorted(out)
+
+
+def s3_tree(client, url: str) -> dict[str, bytes]:
+    """``{relative key: content}`` of every object below the prefix ``url``."""
+    return {rel: get(client, url + rel) for rel in keys_under(client, url)}
+
+
+def missing_bucket() -> str:
+    """The name of a bucket that does not exist."""
+    return "baiji-nosuch-" + uuid.uuid4().hex[:12]
+
+
+def missing_urls(s3dir: str, tmp_path) -> list[str]:
+    """A missing key, a missing local file and a key in a missing bucket."""
+    return [s3dir + "missing", str(tmp_path / "missing"), f"s3://{missing_bucket()}/key"]
+
+
+def other_version_id(version_id: str) -> str:
+    """A well-formed version id differing from ``version_id`` in its last character."""
+    last = version_id[-1]
+    if last.isdigit():
+        return version_id[:-1] + ("0" if last != "0" else "1")
+    return version_id[:-1] + ("a" if last != "a" else "b")
+
+
+class RequestCounter:
+    """Counts the S3 operations a boto3 client sends (botocore ``before-call`` events).
+
+    ``counts[op]`` is how many ``op`` requests were sent, ``params[op]`` their parameters.
+    """
+
+    def __init__(self, client):
+        self.client = client
+        self.counts: collections.Counter = collections.Counter()
+        self.params: collections.defaultdict = collections.defaultdict(list)
+
+    def _hit(self, model, params, **_):
+        self.counts[model.name] += 1
+        self.params[model.name].append(params)
+
+    def writes(self) -> int:
+        """How many writing requests (``WRITES``) were sent."""
+        return sum(self.counts[op] for op in WRITES)
+
+    def __enter__(self):
+        self.client.meta.events.register("before-call.s3", self._hit)
+        return self
+
+    def __exit__(self, *exc):
+        self.client.meta.events.unregister("before-call.s3", self._hit)
+
+
+# -- local files -------------------------------------------------------------------------
+
+def tree(directory, empty_dirs: bool = False) -> dict[str, bytes]:
+    """``{relative path with '/': content}`` of every file below ``directory``.
+
+    With ``empty_dirs``, every empty directory below it is there too, as ``"rel/": b""``.
+    """
+    result = {}
+    for dirpath, dirnames, filenames in os.walk(directory):
+        for name in filenames:
+            full = os.path.join(dirpath, name)
+            with open(full, "rb") as f:
+                result[os.path.relpath(full, directory).replace(os.sep, "/")] = f.read()
+        for name in dirnames if empty_dirs else ():
+            full = os.path.join(dirpath, name)
+            if not os.listdir(full):
+                result[os.path.relpath(full, directory).replace(os.sep, "/") + "/"] = b""
+    return result
+
+
+def write_tree(directory, files: dict[str, bytes]) -> None:
+    """Write ``{relative path with '/': content}`` below ``directory``, making directories."""
+    for rel, data in files.items():
+        path = os.path.join(directory, *rel.split("/"))
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "wb") as f:
+            f.write(data)
+
+
+# -- messages ----------------------------------------------------------------------------
+
+def one_line(text: str) -> bool:
+    """Whether ``text`` is one non-empty line (surrounding white space aside, no CR anywhere)."""
+    stripped = text.strip()
+    return bool(stripped) and stripped.splitlines() == [stripped] and "\r" not in text
