@@ -23,12 +23,12 @@ from baiji.exceptions import (EventualConsistencyWarning, InvalidSchemeException
                               KeyNotFound, S3Exception)
 from baiji.progress import reporter
 from baiji.stores import Entry, S3Store, Store, WriteOptions, store_for
+from baiji.stores.base import DEFAULT_CONTENT_TYPE
 from baiji.stores.local import translated as local_errors
 from baiji.stores.s3 import translated as s3_errors
 from baiji.tempfiles import temp_path
 from baiji.util import parallel as bulk
 
-DEFAULT_CONTENT_TYPE = "application/octet-stream"
 _HTML_SNIFF = b"<!doctype html"
 _UNSAFE_CHARS = {chr(c) for c in range(32)} | {"\x7f"}
 
@@ -250,19 +250,19 @@ class S3Connection:
         if src_store.is_local and not os.path.isdir(paths.parse(src_dir).path):
             src_store.stat(src_dir)  # KeyNotFound naming it when missing
             raise ValueError(f"{src_dir} is not a directory (use cp to copy a file)")
-        src_prefix = self._dir_prefix(src_dir, src_store)
+        src_prefix = src_store.dir_prefix(src_dir)
         if src_store.is_local and not os.path.isdir(src_prefix):
             raise KeyNotFound(f"{src_dir}: no such directory")
         target = dst_dir if src_dir.endswith(("/", os.sep)) else paths.join(dst_dir, paths.basename(src_dir))
         refused = []
 
         def pairs():
-            for rel, entry in sync_plan.relative_items(src_store.list(src_prefix), src_prefix, self._sep(src_store)):
+            for rel, entry in sync_plan.relative_items(src_store.list(src_prefix), src_prefix, src_store.sep):
                 reason = unsafe_relative_path(rel) if dst_store.is_local else None
                 if reason:
                     refused.append((entry.url, target, S3Exception(f"refusing to copy {entry.url}: {reason} in key")))
                 else:
-                    yield entry.url, self._child(target, rel, dst_store)
+                    yield entry.url, dst_store.child(target, rel)
 
         try:
             self.cp_many(pairs(), parallel=parallel, executor=executor, processes=processes, **cp_kwargs)
@@ -271,22 +271,6 @@ class S3Connection:
         if refused:
             raise BulkCopyError(refused, len(refused))
 
-    @staticmethod
-    def _sep(store: Store) -> str:
-        return os.sep if store.is_local else "/"
-
-    def _dir_prefix(self, url: str, store: Store) -> str:
-        """``url`` as a listing prefix of its contents (ending in a separator)."""
-        if store.is_local:
-            local = paths.parse(url).path
-            return local if local.endswith(os.sep) else local + os.sep
-        return url if url.endswith("/") or not paths.key(url) else url + "/"
-
-    @staticmethod
-    def _child(base: str, rel: str, store: Store) -> str:
-        if store.is_local:
-            return os.path.join(paths.parse(base).path, *rel.split("/"))
-        return paths.join(base, rel)
 
     def mv(self, src: str, dst: str, **cp_kwargs) -> None:
         """Copy, then remove the source."""
@@ -308,7 +292,7 @@ class S3Connection:
         if not force and not sys.stdin.isatty():
             raise S3Exception(f"refusing to remove {prefix} without confirmation: "
                               "no terminal to ask on (use force)")
-        listing_prefix = self._dir_prefix(prefix, store)
+        listing_prefix = store.dir_prefix(prefix)
         urls = (e.url for e in store.list(listing_prefix) if not e.is_dir)
         failures = []
         for batch in bulk.chunks(urls, 1000 if force else 1):
@@ -396,17 +380,11 @@ class S3Connection:
 
     def isdir(self, key: str) -> bool:
         """Local: a directory; s3: at least one key under ``key/``."""
-        store = self._store(key)
-        if store.is_local:
-            return os.path.isdir(paths.parse(key).path)
-        return next(iter(store.list(self._dir_prefix(key, store))), None) is not None
+        return self._store(key).isdir(key)
 
     def isfile(self, key: str) -> bool:
         """Local: a regular file; s3: the key itself exists."""
-        store = self._store(key)
-        if store.is_local:
-            return os.path.isfile(paths.parse(key).path)
-        return bool(paths.key(key)) and self.exists(key, retries_allowed=0)
+        return self._store(key).isfile(key)
 
     def size(self, key: str, version_id: str | None = None) -> int:
         """Size in bytes."""
@@ -414,36 +392,15 @@ class S3Connection:
 
     def etag(self, key: str) -> str:
         """The ETag without quotes; for a local file, the one baiji's upload would give it."""
-        store = self._store(key)
-        if store.is_local:
-            local = paths.parse(key).path
-            with local_errors(local):
-                return integrity.local_etag(local)
-        return store.stat(key).etag
+        return self._store(key).etag(key)
 
     def etag_matches(self, key: str, other_etag: str) -> bool:
         """Whether the content of ``key`` has the ETag ``other_etag`` (single or multipart)."""
-        other = integrity.normalize(other_etag)
-        store = self._store(key)
-        if store.is_local:
-            local = paths.parse(key).path
-            with local_errors(local):
-                return integrity.file_matches_etag(local, other)
-        entry = store.stat(key)
-        return entry.etag == other or (entry.md5 is not None and entry.md5 == other)
+        return self._store(key).etag_matches(key, integrity.normalize(other_etag))
 
     def md5(self, key: str) -> str:
         """Hex MD5 of the content; ``ValueError`` for a foreign multipart object."""
-        store = self._store(key)
-        if store.is_local:
-            local = paths.parse(key).path
-            with local_errors(local):
-                return integrity.md5_file(local)
-        entry = store.stat(key)
-        if entry.md5:
-            return entry.md5
-        raise ValueError(f"{key}: its ETag {entry.etag} is not an MD5 of the content (uploaded in "
-                         "parts by another tool, or KMS-encrypted); download it and hash the file")
+        return self._store(key).md5(key)
 
     def get_url(self, key: str, ttl: int) -> str:
         """A presigned GET URL valid for ``ttl`` seconds."""
@@ -465,16 +422,7 @@ class S3Connection:
 
     def touch(self, key: str, encrypt: bool = True) -> None:
         """Local: like Unix ``touch``; s3: create an empty object unless one exists."""
-        store = self._store(key)
-        if store.is_local:
-            local = paths.parse(key).path
-            with local_errors(local):
-                os.makedirs(os.path.dirname(local), exist_ok=True)
-                with open(local, "a"):
-                    os.utime(local)
-            return
-        store.write_bytes(key, b"", WriteOptions(encrypt=encrypt, exclusive=True,
-                                                 content_type=DEFAULT_CONTENT_TYPE))
+        self._store(key).touch(key, encrypt)
 
     def _rewrite_options(self, key: str, entry: Entry, encrypt: bool) -> WriteOptions:
         """Options that keep an object's type, encoding, metadata and ACL when it is rewritten."""
@@ -653,11 +601,11 @@ class S3Connection:
                 raise ValueError(f"{url} is not a directory")
         if src_store.is_local and not os.path.isdir(paths.parse(src_dir).path):
             raise ValueError(f"{src_dir} is not a directory")
-        src_prefix, dst_prefix = self._dir_prefix(src_dir, src_store), self._dir_prefix(dst_dir, dst_store)
+        src_prefix, dst_prefix = src_store.dir_prefix(src_dir), dst_store.dir_prefix(dst_dir)
         keep = [p[len(dst_prefix):] if p.startswith(dst_prefix) else p for p in (do_not_delete or ())]
         actions = sync_plan.plan(
-            sync_plan.relative_items(src_store.list(src_prefix, followlinks=followlinks), src_prefix, self._sep(src_store)),
-            sync_plan.relative_items(dst_store.list(dst_prefix), dst_prefix, self._sep(dst_store)),
+            sync_plan.relative_items(src_store.list(src_prefix, followlinks=followlinks), src_prefix, src_store.sep),
+            sync_plan.relative_items(dst_store.list(dst_prefix), dst_prefix, dst_store.sep),
             self._same_content, keep)
         doomed, refused = [], []
 
@@ -670,7 +618,7 @@ class S3Connection:
                     refused.append((action.src.url, dst_dir,
                                     S3Exception(f"refusing to sync {action.src.url}: {reason} in key")))
                 else:
-                    yield action.src.url, self._child(dst_prefix, action.rel, dst_store)
+                    yield action.src.url, dst_store.child(dst_prefix, action.rel)
 
         try:
             self.cp_many(copies(), parallel=parallel, executor=executor, processes=processes, force=True,

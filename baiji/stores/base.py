@@ -13,6 +13,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Callable, Iterator, Optional
 
+from baiji import path as paths
+
+#: Content type of objects whose type nobody knows.
+DEFAULT_CONTENT_TYPE = "application/octet-stream"
 #: Metadata field holding the whole-file MD5 of baiji's multipart uploads.
 MD5_METADATA = "baiji-md5"
 #: A progress callback receives the number of bytes moved since its last call.
@@ -115,3 +119,39 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def delete_many(self, urls: list[str]) -> list[tuple[str, Exception]]:
         """Remove many keys; returns the ``(url, error)`` pairs that failed."""
+
+    # -- shape and content -----------------------------------------------
+    #: Separator of relative paths in listings.
+    sep = "/"
+
+    def dir_prefix(self, url: str) -> str:
+        """``url`` as a listing prefix of its contents (ending in the separator)."""
+        return url if url.endswith("/") or not paths.key(url) else url + "/"
+
+    def child(self, base: str, rel: str) -> str:
+        """Where the relative path ``rel`` (``/``-separated) lives under ``base``."""
+        return paths.join(base, rel)
+
+    def isdir(self, url: str) -> bool:
+        """Whether anything lives under ``url`` as a directory."""
+        return next(iter(self.list(self.dir_prefix(url))), None) is not None
+
+    @abc.abstractmethod
+    def isfile(self, url: str) -> bool:
+        """Whether ``url`` itself is a file or key."""
+
+    @abc.abstractmethod
+    def touch(self, url: str, encrypt: bool = True) -> None:
+        """Create ``url`` empty if it is missing; never truncates."""
+
+    @abc.abstractmethod
+    def etag(self, url: str) -> str:
+        """The ETag (a local file: the one baiji's upload would give it)."""
+
+    @abc.abstractmethod
+    def md5(self, url: str) -> str:
+        """Hex MD5 of the content."""
+
+    @abc.abstractmethod
+    def etag_matches(self, url: str, etag: str) -> bool:
+        """Whether the content has the (quote-less, single or multipart) ``etag``."""

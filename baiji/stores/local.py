@@ -9,9 +9,10 @@ import shutil
 from datetime import datetime, timezone
 from typing import Iterator
 
+from baiji import integrity
 from baiji import path as paths
 from baiji.exceptions import InvalidSchemeException, KeyExists, KeyNotFound, S3Exception
-from baiji.stores.base import Entry, Progress, Store, WriteOptions
+from baiji.stores.base import Entry, Progress, Store
 from baiji.tempfiles import atomic_path
 
 _CHUNK = 1024 * 1024
@@ -49,6 +50,42 @@ class LocalStore(Store):
     """Files and directories on this machine, addressed by absolute path."""
 
     is_local = True
+    sep = os.sep
+
+    def dir_prefix(self, url):
+        path = self._path(url)
+        return path if path.endswith(os.sep) else path + os.sep
+
+    def child(self, base, rel):
+        return os.path.join(self._path(base), *rel.split("/"))
+
+    def isdir(self, url):
+        return os.path.isdir(self._path(url))
+
+    def isfile(self, url):
+        return os.path.isfile(self._path(url))
+
+    def touch(self, url, encrypt=True):
+        path = self._path(url)
+        with translated(path):
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            with open(path, "a"):
+                os.utime(path)
+
+    def etag(self, url):
+        path = self._path(url)
+        with translated(path):
+            return integrity.local_etag(path)
+
+    def md5(self, url):
+        path = self._path(url)
+        with translated(path):
+            return integrity.md5_file(path)
+
+    def etag_matches(self, url, etag):
+        path = self._path(url)
+        with translated(path):
+            return integrity.file_matches_etag(path, etag)
 
     @staticmethod
     def _path(url: str) -> str:

@@ -23,7 +23,7 @@ from baiji import path as paths
 from baiji.exceptions import (AWSCredentialsMissing, BucketNotFound, InvalidVersionID, KeyExists,
                               KeyNotFound, S3Exception, TransientError)
 from baiji.stores import local
-from baiji.stores.base import MD5_METADATA, Entry, Progress, Store, WriteOptions
+from baiji.stores.base import DEFAULT_CONTENT_TYPE, MD5_METADATA, Entry, Progress, Store, WriteOptions
 from baiji.tempfiles import atomic_path
 
 log = logging.getLogger(__name__)
@@ -407,6 +407,27 @@ class S3Store(Store):
         except KeyNotFound:
             return False
         return True
+
+    def isfile(self, url):
+        return bool(paths.key(url)) and self.exists(url)
+
+    def touch(self, url, encrypt=True):
+        self.write_bytes(url, b"", WriteOptions(encrypt=encrypt, exclusive=True,
+                                                content_type=DEFAULT_CONTENT_TYPE))
+
+    def etag(self, url):
+        return self.stat(url).etag
+
+    def md5(self, url):
+        entry = self.stat(url)
+        if entry.md5:
+            return entry.md5
+        raise ValueError(f"{url}: its ETag {entry.etag} is not an MD5 of the content (uploaded in "
+                         "parts by another tool, or KMS-encrypted); download it and hash the file")
+
+    def etag_matches(self, url, etag):
+        entry = self.stat(url)
+        return entry.etag == etag or (entry.md5 is not None and entry.md5 == etag)
 
     def bucket_exists(self, bucket: str) -> bool:
         try:
