@@ -255,9 +255,13 @@ class S3Connection:
             raise KeyNotFound(f"{src_dir}: no such directory")
         target = dst_dir if src_dir.endswith(("/", os.sep)) else paths.join(dst_dir, paths.basename(src_dir))
         refused = []
+        items = sync_plan.relative_items(src_store.list(src_prefix), src_prefix, src_store.sep)
+        if not cp_kwargs.get("force") and src_store is dst_store and not dst_store.is_local:
+            items = self._absent(items, dst_store, target)  # one listing instead of a HEAD per key
+            cp_kwargs = {**cp_kwargs, "force": True}
 
         def pairs():
-            for rel, entry in sync_plan.relative_items(src_store.list(src_prefix), src_prefix, src_store.sep):
+            for rel, entry in items:
                 reason = unsafe_relative_path(rel) if dst_store.is_local else None
                 if reason:
                     refused.append((entry.url, target, S3Exception(f"refusing to copy {entry.url}: {reason} in key")))
@@ -271,6 +275,23 @@ class S3Connection:
         if refused:
             raise BulkCopyError(refused, len(refused))
 
+
+    @staticmethod
+    def _absent(items: Iterable[sync_plan.Item], store: Store, target: str) -> Iterator[sync_plan.Item]:
+        """The items with nothing at their place under ``target``; the others are skipped with a warning.
+
+        One merge with the destination's listing decides, so a key created
+        there after the listing passed its name would be overwritten (a
+        HEAD before each copy narrows that window but does not close it).
+        """
+        prefix = store.dir_prefix(target)
+        there = sync_plan.relative_items(store.list(prefix), prefix, store.sep)
+        for action in sync_plan.plan(items, there, same_content=lambda src, dst: False, do_not_delete=("",)):
+            if action.dst is None:
+                yield action.rel, action.src
+            else:
+                warnings.warn(f"Skipping {action.src.url}: {action.dst.url} already exists", UserWarning,
+                              stacklevel=2)
 
     def mv(self, src: str, dst: str, **cp_kwargs) -> None:
         """Copy, then remove the source."""

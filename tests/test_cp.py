@@ -795,12 +795,14 @@ def test_cp_r_forwards_cp_options(conn, places, client):
         assert "ServerSideEncryption" not in h
 
 
-def test_cp_r_existing_files_warn(conn, places):
-    src = make_tree(places, "local", "tree")
+@pytest.mark.parametrize("src_kind,parallel", [("local", False), ("s3", False), ("s3", True)],
+                         ids=["upload", "s3-copy", "s3-copy-parallel"])
+def test_cp_r_existing_files_warn(conn, places, src_kind, parallel):
+    src = make_tree(places, src_kind, "tree")
     dst = places.url("s3", "up")
     places.make("s3", "up/a.txt", b"old")
-    with pytest.warns(UserWarning, match="^Skipping"):
-        conn.cp_r(src + "/", dst)
+    with pytest.warns(UserWarning, match="^Skipping .*a.txt.* already exists"):
+        conn.cp_r(src + "/", dst, parallel=parallel)
     assert places.read(dst + "/a.txt") == b"old"
     assert places.read(dst + "/sub/b.txt") == b"b"
     conn.cp_r(src + "/", dst, force=True)
