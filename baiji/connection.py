@@ -8,6 +8,7 @@ of three cases: within one store (server-side for S3), to the local disk
 
 from __future__ import annotations
 
+import filecmp
 import fnmatch
 import gzip as gzip_module
 import mimetypes
@@ -49,14 +50,6 @@ def _confirm(question: str) -> bool:
     sys.stderr.write(question)
     sys.stderr.flush()
     return sys.stdin.readline().strip().lower() in ("y", "yes")
-
-
-def _missing(store: Store, url: str) -> bool:
-    try:
-        store.stat(url)
-    except KeyNotFound:
-        return True
-    return False
 
 
 def unsafe_relative_path(rel: str) -> str | None:
@@ -182,7 +175,7 @@ class S3Connection:
     def _transfer(self, src_store: Store, src: str, dst_store: Store, dst: str,
                   options: WriteOptions, progress, validate: bool, version_id: str | None,
                   gzip: bool, guess_content_type: bool) -> None:
-        total = None if progress is not True else self._store(src).stat(src, version_id).size
+        total = None if progress is not True else src_store.stat(src, version_id).size
         with reporter(progress, total, desc=paths.basename(src)) as callback:
             if src_store is dst_store:
                 dst_store.copy(src, dst, options, version_id, callback)
@@ -191,7 +184,7 @@ class S3Connection:
             else:
                 local = paths.parse(src).path
                 if not os.path.isfile(local):
-                    self._store(src).stat(src)  # KeyNotFound / permission error, naming src
+                    src_store.stat(src)  # KeyNotFound / permission error, naming src
                     raise S3Exception(f"{src}: not a regular file")
                 if not options.content_type:
                     options.content_type = (_guess_content_type(local) if guess_content_type
@@ -251,8 +244,6 @@ class S3Connection:
             src_store.stat(src_dir)  # KeyNotFound naming it when missing
             raise ValueError(f"{src_dir} is not a directory (use cp to copy a file)")
         src_prefix = src_store.dir_prefix(src_dir)
-        if src_store.is_local and not os.path.isdir(src_prefix):
-            raise KeyNotFound(f"{src_dir}: no such directory")
         target = dst_dir if src_dir.endswith(("/", os.sep)) else paths.join(dst_dir, paths.basename(src_dir))
         refused = []
         items = sync_plan.relative_items(src_store.list(src_prefix), src_prefix, src_store.sep)
@@ -274,7 +265,6 @@ class S3Connection:
             refused = err.failures + refused
         if refused:
             raise BulkCopyError(refused, len(refused))
-
 
     @staticmethod
     def _absent(items: Iterable[sync_plan.Item], store: Store, target: str) -> Iterator[sync_plan.Item]:
@@ -364,7 +354,7 @@ class S3Connection:
 
     def glob(self, prefix: str, pattern: str) -> Iterator[str]:
         """Full URLs under ``prefix`` matching ``fnmatch(prefix + pattern)``."""
-        base = prefix if self._store(prefix).is_local is False else paths.parse(prefix).path
+        base = paths.parse(prefix).path if self._store(prefix).is_local else prefix
         wanted = base + pattern
         return (url for url in self.ls(prefix, return_full_urls=True) if fnmatch.fnmatchcase(url, wanted))
 
@@ -389,9 +379,7 @@ class S3Connection:
         if not store.is_local and not paths.key(key):
             return self._s3.bucket_exists(paths.bucket(key))
         for attempt in range(retries_allowed + 1):
-            try:
-                store.stat(key, version_id)
-            except KeyNotFound:
+            if not store.exists(key, version_id):
                 continue
             if attempt:
                 warnings.warn(f"{key} was found only after {attempt + 1} attempts",
@@ -570,17 +558,14 @@ class S3Connection:
         """Equal content for equal-sized entries, from listings (hashing a local side only here)."""
         if src.md5 and dst.md5:
             return src.md5 == dst.md5
-        local, remote = (src, dst) if self._store(src.url).is_local else (dst, src)
-        if self._store(local.url).is_local and not self._store(remote.url).is_local:
-            with local_errors(local.url):
-                if remote.md5:
-                    return integrity.md5_file(local.url) == remote.md5
-                return bool(remote.etag) and integrity.file_matches_etag(local.url, remote.etag)
-        if self._store(local.url).is_local:
-            import filecmp
-
-            with local_errors(local.url):
+        src_store, dst_store = self._store(src.url), self._store(dst.url)
+        if src_store.is_local and dst_store.is_local:
+            with local_errors(src.url):
                 return filecmp.cmp(src.url, dst.url, shallow=False)
+        if src_store.is_local != dst_store.is_local:
+            store, local, remote = (src_store, src, dst) if src_store.is_local else (dst_store, dst, src)
+            wanted = remote.md5 or remote.etag
+            return bool(wanted) and store.etag_matches(local.url, wanted)
         return src.etag == dst.etag
 
     def sync_file(self, src: str, dst: str, update: bool = True, delete: bool = False, progress=False,
@@ -593,7 +578,7 @@ class S3Connection:
         except KeyNotFound:
             if not delete:
                 raise
-            if not _missing(dst_store, dst):
+            if dst_store.exists(dst):
                 self.rm(dst)
             return
         try:

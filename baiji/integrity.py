@@ -81,14 +81,19 @@ def candidate_part_sizes(size: int, parts: int, own_part_size: int = PART_SIZE) 
     return result
 
 
+def part_count(etag: str) -> int | None:
+    """The number of parts a multipart ETag (``md5-N``) names; None for any other ETag."""
+    _, dash, count = normalize(etag).partition("-")
+    return int(count) if dash and count.isdigit() else None
+
+
 def file_matches_etag(path: str, etag: str, own_part_size: int = PART_SIZE) -> bool:
     """True when the local file's content has the given (single or multipart) ETag."""
     etag = normalize(etag)
-    head, dash, count = etag.partition("-")
-    if not dash:
+    if "-" not in etag:
         return md5_file(path) == etag
-    if not count.isdigit():
+    parts = part_count(etag)
+    if parts is None:
         return False
     size = os.path.getsize(path)
-    return any(digests(path, ps)[1] == etag
-               for ps in candidate_part_sizes(size, int(count), own_part_size))
+    return any(digests(path, ps)[1] == etag for ps in candidate_part_sizes(size, parts, own_part_size))

@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Callable, Iterator, Optional
 
 from baiji import path as paths
+from baiji.exceptions import KeyNotFound
 
 #: Content type of objects whose type nobody knows.
 DEFAULT_CONTENT_TYPE = "application/octet-stream"
@@ -121,6 +122,14 @@ class Store(abc.ABC):
         """Remove many keys; returns the ``(url, error)`` pairs that failed."""
 
     # -- shape and content -----------------------------------------------
+    def exists(self, url: str, version_id: str | None = None) -> bool:
+        """Whether ``url`` (that version of it) is there."""
+        try:
+            self.stat(url, version_id)
+        except KeyNotFound:
+            return False
+        return True
+
     #: Separator of relative paths in listings.
     sep = "/"
 

@@ -358,7 +358,7 @@ class S3Store(Store):
         args = write_args(options)
         if "ContentType" in args or "ContentEncoding" in args or "Metadata" in args:
             current = self.stat(src, version_id)
-            args.setdefault("ContentType", current.content_type or "application/octet-stream")
+            args.setdefault("ContentType", current.content_type or DEFAULT_CONTENT_TYPE)
             if current.content_encoding:
                 args.setdefault("ContentEncoding", current.content_encoding)
             args.setdefault("Metadata", current.metadata)
@@ -401,13 +401,6 @@ class S3Store(Store):
         return failed
 
     # -- S3-only operations ----------------------------------------------
-    def exists(self, url: str, version_id: str | None = None) -> bool:
-        try:
-            self.stat(url, version_id)
-        except KeyNotFound:
-            return False
-        return True
-
     def isfile(self, url):
         return bool(paths.key(url)) and self.exists(url)
 
@@ -468,12 +461,9 @@ class S3Store(Store):
 
 def _range_size(entry: Entry) -> int:
     """The size of ranged GETs for a large object: its own part size where the ETag tells."""
-    head, dash, count = integrity.normalize(entry.etag or "").partition("-")
-    if dash and count.isdigit() and entry.etag_is_md5:
-        candidates = integrity.candidate_part_sizes(entry.size or 0, int(count))
-        if candidates:
-            return candidates[0]
-    return integrity.PART_SIZE
+    parts = integrity.part_count(entry.etag or "") if entry.etag_is_md5 else None
+    candidates = integrity.candidate_part_sizes(entry.size or 0, parts) if parts else []
+    return candidates[0] if candidates else integrity.PART_SIZE
 
 
 def _verdict(entry: Entry, part_digests: list[bytes]) -> bool | None:
@@ -483,7 +473,7 @@ def _verdict(entry: Entry, part_digests: list[bytes]) -> bool | None:
     multipart ETag whose part size was guessed wrong.  The file must then be
     read again (``content_matches``).
     """
-    etag = integrity.normalize(entry.etag or "") if entry.etag_is_md5 else ""
+    etag = (entry.etag or "") if entry.etag_is_md5 else ""  # Entry ETags come normalized
     if len(part_digests) == 1:
         whole = part_digests[0].hex()
         if entry.md5:

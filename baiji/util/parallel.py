@@ -63,19 +63,25 @@ def _portable(err: BaseException) -> BaseException:
     return err
 
 
-def _threads() -> concurrent.futures.ThreadPoolExecutor:
+def _state() -> dict:
+    """This process's worker state (a forked child starts afresh)."""
     if _worker_state.get("pid") != os.getpid():
         _worker_state.clear()
-        _worker_state.update(pid=os.getpid(), connections={},
-                             threads=concurrent.futures.ThreadPoolExecutor(THREADS))
-    return _worker_state["threads"]
+        _worker_state.update(pid=os.getpid(), connections={})
+    return _worker_state
+
+
+def _threads() -> concurrent.futures.ThreadPoolExecutor:
+    state = _state()
+    if "threads" not in state:
+        state["threads"] = concurrent.futures.ThreadPoolExecutor(THREADS)
+    return state["threads"]
 
 
 def worker_connection(settings: dict):
     """This process's connection for ``settings``, created once and kept."""
-    _threads()
     key = tuple(sorted(settings.items()))
-    connections = _worker_state["connections"]
+    connections = _state()["connections"]
     if key not in connections:
         from baiji.connection import S3Connection
 
