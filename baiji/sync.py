@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable, Iterable, Iterator, Optional
 
-from baiji.stores.base import Entry
+from baiji.stores.base import Entry, key_order
 
 Item = tuple[str, Entry]  # (relative path with '/' separators, entry)
 
@@ -35,16 +35,12 @@ def relative_items(entries: Iterable[Entry], prefix: str, sep: str = "/") -> Ite
         yield (rel.replace(sep, "/") if sep != "/" else rel), entry
 
 
-def _order(rel: str) -> bytes:
-    return rel.encode("utf-8", "surrogateescape")
-
-
 def _checked(items: Iterable[Item], side: str) -> Iterator[Item]:
     last = None
     for rel, entry in items:
-        if last is not None and _order(rel) <= last:
+        if last is not None and key_order(rel) <= last:
             raise ValueError(f"{side} listing is not sorted at {rel!r}")
-        last = _order(rel)
+        last = key_order(rel)
         yield rel, entry
 
 
@@ -61,10 +57,10 @@ def plan(src_items: Iterable[Item], dst_items: Iterable[Item],
     src_iter, dst_iter = _checked(src_items, "source"), _checked(dst_items, "destination")
     src, dst = next(src_iter, None), next(dst_iter, None)
     while src is not None or dst is not None:
-        if dst is None or (src is not None and _order(src[0]) < _order(dst[0])):
+        if dst is None or (src is not None and key_order(src[0]) < key_order(dst[0])):
             yield Action("copy", src[0], src[1], None, "new")
             src = next(src_iter, None)
-        elif src is None or _order(dst[0]) < _order(src[0]):
+        elif src is None or key_order(dst[0]) < key_order(src[0]):
             if not dst[0].startswith(keep):
                 yield Action("delete", dst[0], None, dst[1])
             dst = next(dst_iter, None)

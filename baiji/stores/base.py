@@ -16,6 +16,12 @@ from typing import Callable, Iterator, Optional
 from baiji import path as paths
 from baiji.exceptions import KeyNotFound
 
+
+def key_order(path: str) -> bytes:
+    """The sort key of listings: UTF-8 bytes, S3's order (undecodable names kept)."""
+    return path.encode("utf-8", "surrogateescape")
+
+
 #: Content type of objects whose type nobody knows.
 DEFAULT_CONTENT_TYPE = "application/octet-stream"
 #: Metadata field holding the whole-file MD5 of baiji's multipart uploads.

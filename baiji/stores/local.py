@@ -12,7 +12,7 @@ from typing import Iterator
 from baiji import integrity
 from baiji import path as paths
 from baiji.exceptions import InvalidSchemeException, KeyExists, KeyNotFound, S3Exception
-from baiji.stores.base import Entry, Progress, Store
+from baiji.stores.base import Entry, Progress, Store, key_order
 from baiji.tempfiles import atomic_path
 
 _CHUNK = 1024 * 1024
@@ -44,6 +44,35 @@ def _copy_file(src: str, dst: str, progress: Progress) -> None:
                 fout.write(block)
                 if progress:
                     progress(len(block))
+
+
+def _walk_sorted(root: str, followlinks: bool) -> Iterator[Entry]:
+    """The files under ``root`` in byte order of their paths, holding one directory per level.
+
+    Sorting each directory's names, a directory's as ``name/``, orders the
+    whole tree: everything under ``d/`` sorts where ``d/`` does among its
+    siblings.  Like ``os.walk``: an unreadable directory is skipped, links to
+    directories are followed only with ``followlinks``, and a file that
+    vanishes meanwhile is left out.
+    """
+    try:
+        with os.scandir(root) as children:
+            listed = []
+            for child in children:
+                try:
+                    is_dir = child.is_dir()
+                except OSError:
+                    is_dir = False
+                listed.append((key_order(child.name + (os.sep if is_dir else "")), child, is_dir))
+    except OSError:
+        return
+    listed.sort(key=lambda item: item[0])
+    for _, child, is_dir in listed:
+        if not is_dir:
+            with contextlib.suppress(FileNotFoundError):
+                yield _entry(child.path, os.stat(child.path))
+        elif followlinks or not child.is_symlink():
+            yield from _walk_sorted(child.path, followlinks)
 
 
 class LocalStore(Store):
@@ -108,22 +137,18 @@ class LocalStore(Store):
             return
         if not os.path.isdir(root):
             return
-        found = []
         with translated(root):
-            if shallow:
-                for name in os.listdir(root):
-                    full = os.path.join(root, name)
-                    if os.path.isdir(full):
-                        found.append(Entry(url=full + os.sep, is_dir=True))
-                    else:
-                        found.append(_entry(full, os.stat(full)))
-            else:
-                for dirpath, _, filenames in os.walk(root, followlinks=followlinks):
-                    for name in filenames:
-                        full = os.path.join(dirpath, name)
-                        with contextlib.suppress(FileNotFoundError):
-                            found.append(_entry(full, os.stat(full)))
-        found.sort(key=lambda e: e.url.encode("utf-8", "surrogateescape"))
+            if not shallow:
+                yield from _walk_sorted(root, followlinks)
+                return
+            found = []
+            for name in os.listdir(root):
+                full = os.path.join(root, name)
+                if os.path.isdir(full):
+                    found.append(Entry(url=full + os.sep, is_dir=True))
+                else:
+                    found.append(_entry(full, os.stat(full)))
+        found.sort(key=lambda e: key_order(e.url))
         yield from found
 
     def copy(self, src, dst, options, version_id=None, progress=None):
