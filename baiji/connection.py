@@ -67,13 +67,18 @@ def unsafe_relative_path(rel: str) -> str | None:
 
 
 class BulkCopyError(S3Exception):
-    """Some copies of a bulk operation failed; ``failures`` lists ``(src, dst, error)``."""
+    """Some parts of a bulk operation failed; ``failures`` lists ``(src, dst, error)``.
 
-    def __init__(self, failures: list, total: int):
-        self.failures = failures
-        detail = "; ".join(f"{src} -> {dst}: {err}" for src, dst, err in failures[:20])
+    ``dst`` is None for a failure that concerns ``src`` alone (a deletion, a
+    path a listing could not use).  ``total`` counts what was tried, ``noun``
+    names it in the message ("copies", "deletions", ...); ``note`` is appended.
+    """
+
+    def __init__(self, failures: list, total: int, noun: str = "copies", note: str = ""):
+        self.failures, self.total = failures, total
+        detail = "; ".join(f"{src} -> {dst}: {err}" if dst else str(err) for src, dst, err in failures[:20])
         more = f"; and {len(failures) - 20} more" if len(failures) > 20 else ""
-        super().__init__(f"{len(failures)} of {total} copies failed: {detail}{more}")
+        super().__init__(f"{len(failures)} of {total} {noun} failed: {detail}{more}{note}")
 
     def __reduce__(self):
         return S3Exception, (str(self),)
@@ -215,8 +220,10 @@ class S3Connection:
             shutil.copyfileobj(f, fileobj)
 
     def cp_many(self, pairs: Iterable[tuple[str, str]], parallel: bool = False,
-                executor=None, processes: int | None = None, **cp_kwargs) -> None:
+                executor=None, processes: int | None = None, **cp_kwargs) -> int:
         """Copy every ``(src, dst)`` pair; failures are collected and raised together.
+
+        Returns the number of pairs tried.
 
         ``KeyExists`` on a pair is reported as a warning and the rest go on.
         ``parallel`` uses a ``multiprocessing.Pool``; ``executor`` any
@@ -235,6 +242,7 @@ class S3Connection:
                     failures.append((src, dst, err))
         if failures:
             raise BulkCopyError(failures, total)
+        return total
 
     def cp_r(self, src_dir: str, dst_dir: str, parallel: bool = False, executor=None,
              processes: int | None = None, **cp_kwargs) -> None:
@@ -254,17 +262,20 @@ class S3Connection:
         def pairs():
             for rel, entry in items:
                 reason = unsafe_relative_path(rel) if dst_store.is_local else None
-                if reason:
-                    refused.append((entry.url, target, S3Exception(f"refusing to copy {entry.url}: {reason} in key")))
+                if entry.problem:
+                    refused.append((entry.url, None, S3Exception(f"{entry.url}: {entry.problem}")))
+                elif reason:
+                    refused.append((entry.url, None, S3Exception(f"refusing to copy {entry.url}: {reason} in key")))
                 else:
                     yield entry.url, dst_store.child(target, rel)
 
+        failed = []
         try:
-            self.cp_many(pairs(), parallel=parallel, executor=executor, processes=processes, **cp_kwargs)
+            tried = self.cp_many(pairs(), parallel=parallel, executor=executor, processes=processes, **cp_kwargs)
         except BulkCopyError as err:
-            refused = err.failures + refused
-        if refused:
-            raise BulkCopyError(refused, len(refused))
+            failed, tried = err.failures, err.total
+        if failed or refused:
+            raise BulkCopyError(failed + refused, tried + len(refused))
 
     @staticmethod
     def _absent(items: Iterable[sync_plan.Item], store: Store, target: str) -> Iterator[sync_plan.Item]:
@@ -620,18 +631,25 @@ class S3Connection:
                 reason = dst_store.is_local and unsafe_relative_path(action.rel)
                 if action.kind == "delete":
                     doomed.append(action.dst.url)
+                elif action.kind == "problem":
+                    entry = action.src if action.src and action.src.problem else action.dst
+                    refused.append((entry.url, None, S3Exception(f"{entry.url}: {entry.problem}")))
                 elif reason:
-                    refused.append((action.src.url, dst_dir,
+                    refused.append((action.src.url, None,
                                     S3Exception(f"refusing to sync {action.src.url}: {reason} in key")))
                 else:
                     yield action.src.url, dst_store.child(dst_prefix, action.rel)
 
+        failed = []
         try:
-            self.cp_many(copies(), parallel=parallel, executor=executor, processes=processes, force=True,
-                         progress=progress, policy=policy, encoding=encoding, encrypt=encrypt,
-                         guess_content_type=guess_content_type)
+            tried = self.cp_many(copies(), parallel=parallel, executor=executor, processes=processes,
+                                 force=True, progress=progress, policy=policy, encoding=encoding,
+                                 encrypt=encrypt, guess_content_type=guess_content_type)
         except BulkCopyError as err:
-            refused = err.failures + refused
-        refused += [(url, dst_dir, err) for url, err in dst_store.delete_many(doomed)]
-        if refused:
-            raise BulkCopyError(refused, len(refused))
+            failed, tried = err.failures, err.total
+        if failed or refused:  # deletes only after a clean run
+            note = f"; nothing deleted ({len(doomed)} deletions held back)" if doomed else ""
+            raise BulkCopyError(failed + refused, tried + len(refused), "files to sync", note)
+        failed = dst_store.delete_many(doomed)
+        if failed:
+            raise BulkCopyError([(url, None, err) for url, err in failed], len(doomed), "deletions")

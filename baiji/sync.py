@@ -17,7 +17,8 @@ Item = tuple[str, Entry]  # (relative path with '/' separators, entry)
 
 @dataclass(frozen=True)
 class Action:
-    """``copy`` (src -> dst, ``reason`` 'new' or 'changed') or ``delete`` (dst)."""
+    """``copy`` (src -> dst, ``reason`` 'new' or 'changed'), ``delete`` (dst), or
+    ``problem``: a path a listing could not use (``src`` or ``dst`` has ``problem`` set)."""
 
     kind: str
     rel: str
@@ -27,9 +28,13 @@ class Action:
 
 
 def relative_items(entries: Iterable[Entry], prefix: str, sep: str = "/") -> Iterator[Item]:
-    """``(relative path, entry)`` for entries under ``prefix``; directory markers skipped."""
+    """``(relative path, entry)`` for entries under ``prefix``; directory markers skipped.
+
+    Entries with a ``problem`` pass through (a directory's keeps its trailing
+    separator, which is where it sorts).
+    """
     for entry in entries:
-        if entry.is_dir or entry.url.endswith(sep) or entry.url.endswith("/"):
+        if not entry.problem and (entry.is_dir or entry.url.endswith(sep) or entry.url.endswith("/")):
             continue
         rel = entry.url[len(prefix):]
         yield (rel.replace(sep, "/") if sep != "/" else rel), entry
@@ -58,14 +63,21 @@ def plan(src_items: Iterable[Item], dst_items: Iterable[Item],
     src, dst = next(src_iter, None), next(dst_iter, None)
     while src is not None or dst is not None:
         if dst is None or (src is not None and key_order(src[0]) < key_order(dst[0])):
-            yield Action("copy", src[0], src[1], None, "new")
-            src = next(src_iter, None)
+            (rel, s), d = src, None
         elif src is None or key_order(dst[0]) < key_order(src[0]):
-            if not dst[0].startswith(keep):
-                yield Action("delete", dst[0], None, dst[1])
-            dst = next(dst_iter, None)
+            s, (rel, d) = None, dst
         else:
             (rel, s), (_, d) = src, dst
-            if s.size != d.size or not same_content(s, d):
-                yield Action("copy", rel, s, d, "changed")
-            src, dst = next(src_iter, None), next(dst_iter, None)
+        if (s and s.problem) or (d and d.problem):
+            yield Action("problem", rel, s, d)
+        elif d is None:
+            yield Action("copy", rel, s, None, "new")
+        elif s is None:
+            if not rel.startswith(keep):
+                yield Action("delete", rel, None, d)
+        elif s.size != d.size or not same_content(s, d):
+            yield Action("copy", rel, s, d, "changed")
+        if s is not None:
+            src = next(src_iter, None)
+        if d is not None:
+            dst = next(dst_iter, None)

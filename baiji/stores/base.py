@@ -48,6 +48,10 @@ class Entry:
     metadata: dict = field(default_factory=dict)
     #: False where the ETag is no content hash (KMS or customer-key encryption).
     etag_is_md5: bool = True
+    #: Why a listed path cannot be used (an unreadable directory, a special file,
+    #: a symlink loop...): such an entry is reported, never read, written or
+    #: deleted through, and a sync that meets one deletes nothing.
+    problem: str | None = None
 
     @property
     def md5(self) -> str | None:
