@@ -15,6 +15,7 @@ import threading
 from typing import Iterator
 
 _PREFIX = ".baiji-"
+_SUFFIX = ".tmp"
 _live: set[str] = set()
 _live_lock = threading.Lock()
 _closed = False  # set by remove_all(): this process is about to die
@@ -68,6 +69,14 @@ def remove_all() -> None:
         remove_quietly(path)
 
 
+def is_temp_name(name: str) -> bool:
+    """Whether a file name is one of baiji's in-flight downloads (``.baiji-*.tmp``).
+
+    Listings leave such files out: another process is still writing them.
+    """
+    return name.startswith(_PREFIX) and name.endswith(_SUFFIX)
+
+
 @functools.lru_cache(maxsize=1)
 def _file_mode() -> int:
     mask = os.umask(0o022)
@@ -84,7 +93,7 @@ def atomic_path(dst: str) -> Iterator[str]:
     """
     parent = os.path.dirname(dst) or "."
     os.makedirs(parent, exist_ok=True)
-    with temp_path(suffix=".tmp", dir=parent) as tmp:
+    with temp_path(suffix=_SUFFIX, dir=parent) as tmp:
         yield tmp
         try:  # an existing file keeps its mode (like cp), e.g. an owner-only temp file
             mode = os.stat(dst).st_mode & 0o7777

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import collections
 import os
+import sys
 import uuid
 
 #: The S3 operations that write (``RequestCounter.writes()``).
@@ -146,3 +147,22 @@ def one_line(text: str) -> bool:
     """Whether ``text`` is one non-empty line (surrounding white space aside, no CR anywhere)."""
     stripped = text.strip()
     return bool(stripped) and stripped.splitlines() == [stripped] and "\r" not in text
+
+
+# -- permissions --------------------------------------------------------------------------
+
+#: ``python -m baiji`` of the interpreter running the tests.
+PYTHON_M_BAIJI = (sys.executable, "-m", "baiji")
+
+
+def without_root_override(argv) -> list[str]:
+    """``argv`` run so that file permissions apply even when the tests run as root.
+
+    Root reads and writes through any mode bits (CAP_DAC_OVERRIDE,
+    CAP_DAC_READ_SEARCH); ``setpriv`` drops both from the bounding set, so the
+    program started sees ``chmod 000`` the way a normal user does.
+    """
+    argv = [str(a) for a in argv]
+    if os.geteuid() != 0:
+        return argv
+    return ["setpriv", "--bounding-set", "-dac_override,-dac_read_search", "--", *argv]
