@@ -126,6 +126,9 @@ def s3_server(server_kind):
     srv = servers.start_server(server_kind)
     saved = os.environ.get("AWS_ENDPOINT_URL")
     os.environ["AWS_ENDPOINT_URL"] = srv.endpoint_url
+    from baiji import s3
+
+    s3._default.clear()  # a second session in one process (mutmut) must not reuse the last endpoint
     try:
         yield srv
     finally:

@@ -246,3 +246,51 @@ def test_plan_large_listing_runs():
     actions = list(plan(src, dst, always_same))
     assert len(actions) == n // 2
     assert all(a.kind == "copy" and a.reason == "new" for a in actions)
+
+
+# -- problem entries (paths a listing could not use) ---------------------------------
+
+def P(rel: str, why: str = "Permission denied", base: str = "s3://b/p/") -> Entry:
+    return Entry(url=base + rel, problem=why, is_dir=rel.endswith("/"))
+
+
+def test_relative_items_keeps_problem_directories_with_their_separator():
+    entries = [E("a"), P("sec/"), E("sec-b"), P("fifo")]
+    got = [(rel, e.problem) for rel, e in relative_items(entries, "s3://b/p/")]
+    assert got == [("a", None), ("sec/", "Permission denied"), ("sec-b", None), ("fifo", "Permission denied")]
+
+
+def test_relative_items_problem_directory_local_separator():
+    entries = [Entry(url="C:\\data\\d\\", problem="Permission denied", is_dir=True)]
+    assert [rel for rel, _ in relative_items(entries, "C:\\data\\", sep="\\")] == ["d/"]
+
+
+def test_plan_problem_on_source_side():
+    src, dst = items(E("a"), P("sec/")), items(E("a"), E("sec/x"))
+    actions = list(plan(src, dst, always_same))
+    assert [(a.kind, a.rel) for a in actions] == [("problem", "sec/"), ("delete", "sec/x")]
+    assert actions[0].src.problem == "Permission denied" and actions[0].dst is None
+
+
+def test_plan_problem_on_destination_side():
+    src, dst = items(E("a"), E("fifo")), items(P("fifo", "not a regular file"))
+    actions = list(plan(src, dst, never))
+    assert [(a.kind, a.rel) for a in actions] == [("copy", "a"), ("problem", "fifo")]
+    assert actions[1].src.url == "s3://b/p/fifo" and actions[1].dst.problem == "not a regular file"
+
+
+def test_plan_problem_on_both_sides_is_one_action():
+    src, dst = items(P("x", "loop")), items(P("x", "fifo"))
+    assert [(a.kind, a.src.problem, a.dst.problem) for a in plan(src, dst, never)] == [("problem", "loop", "fifo")]
+
+
+def test_plan_problem_never_compares_or_copies_its_path():
+    src, dst = items(P("a"), E("b")), items(E("a"), E("b"))
+    assert summary(plan(src, dst, lambda s, d: s.url.endswith("b"))) == [("problem", "a", "")]
+
+
+def test_plan_unsorted_messages_name_the_side():
+    with pytest.raises(ValueError, match="^source listing is not sorted"):
+        list(plan(items(E("b"), E("a")), [], never))
+    with pytest.raises(ValueError, match="^destination listing is not sorted"):
+        list(plan([], items(E("b"), E("a")), never))
