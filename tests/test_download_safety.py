@@ -22,7 +22,6 @@ produce; each says why.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import io
 import os
 import signal
@@ -36,22 +35,12 @@ import pytest
 from baiji import cli, tempfiles
 from baiji.exceptions import KeyExists, KeyNotFound, S3Exception, TransientError
 from baiji.stores import s3 as s3_store
-from baiji.tempfiles import STALE_AGE, atomic_path, is_temp_name, new_temp, remove_stale
+from baiji.tempfiles import STALE_AGE, is_temp_name, new_temp, remove_stale
 from helpers import PYTHON_M_BAIJI, get, one_line, put, without_root_override
+from test_faults import MiB, _ranged, baiji_temps
 
-MiB = 1024 * 1024
 #: Above integrity.MULTIPART_THRESHOLD (16 MiB): one GET, then a ranged GET for the rest.
 LARGE = 17 * MiB + 5
-
-
-def baiji_temps(directory) -> list[str]:
-    """The ``.baiji-*`` files below ``directory``."""
-    return [os.path.join(d, n) for d, _, names in os.walk(directory) for n in names
-            if n.startswith(".baiji-")]
-
-
-def _ranged(info) -> bool:
-    return info.op == "GetObject" and "range" in info.headers
 
 
 @pytest.fixture(scope="module")

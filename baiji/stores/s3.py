@@ -484,13 +484,9 @@ def _verdict(entry: Entry, part_digests: list[bytes]) -> bool | None:
     multipart ETag whose part size was guessed wrong.  The file must then be
     read again (``content_matches``).
     """
+    if len(part_digests) == 1 and entry.md5:  # a plain ETag, or baiji's recorded MD5
+        return part_digests[0].hex() == entry.md5
     etag = (entry.etag or "") if entry.etag_is_md5 else ""  # Entry ETags come normalized
-    if len(part_digests) == 1:
-        whole = part_digests[0].hex()
-        if entry.md5:
-            return whole == entry.md5
-        if etag and "-" not in etag:
-            return whole == etag
     if "-" in etag:
         combined = hashlib.md5(b"".join(part_digests)).hexdigest()
         if f"{combined}-{len(part_digests)}" == etag:
