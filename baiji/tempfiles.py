@@ -2,20 +2,32 @@
 
 Every temp file baiji creates is registered until it is removed or renamed
 into place, so :func:`remove_all` can clean up when a process is told to
-stop (a bulk-copy worker getting SIGTERM, say).
+stop (a bulk-copy worker getting SIGTERM, say).  A process killed outright
+(SIGKILL, a power cut) cleans up nothing: :func:`atomic_path` removes such
+leftovers from the directories it writes into (:func:`remove_stale` has the
+rule).
 """
 
 from __future__ import annotations
 
 import contextlib
 import functools
+import hashlib
 import os
+import re
+import socket
 import tempfile
 import threading
+import time
 from typing import Iterator
 
 _PREFIX = ".baiji-"
 _SUFFIX = ".tmp"
+#: The temp names baiji makes, ``.baiji-<pid space>-<pid>-<random>.tmp`` (and
+#: ``.baiji-<random>.tmp`` from baiji 3.0.0, which named no writer).
+_NAME = re.compile(r"\.baiji-(?:([0-9a-f]{8})-([1-9][0-9]{0,6})-)?[a-z0-9_]{8}\.tmp")
+#: Seconds a temp file may stay unmodified before it is stale, whoever wrote it.
+STALE_AGE = 24 * 3600
 _live: set[str] = set()
 _live_lock = threading.Lock()
 _closed = False  # set by remove_all(): this process is about to die
@@ -35,7 +47,8 @@ def new_temp(suffix: str = "", dir: str | None = None) -> str:
     with _live_lock:  # created and registered at once: remove_all() sees every file
         if _closed:
             raise InterruptedError("this process is stopping")
-        fd, path = tempfile.mkstemp(prefix=_PREFIX, suffix=suffix, dir=directory)
+        fd, path = tempfile.mkstemp(prefix=f"{_PREFIX}{_pid_space()}-{os.getpid()}-",
+                                    suffix=suffix, dir=directory)
         _live.add(path)
     os.close(fd)
     return path
@@ -78,6 +91,70 @@ def is_temp_name(name: str) -> bool:
 
 
 @functools.lru_cache(maxsize=1)
+def _pid_space() -> str:
+    """A tag of the space this process's pid lives in: host, boot and pid namespace.
+
+    Another process's pid can be checked only when its tag is ours: a shared
+    directory may hold temp files of other machines or containers.
+    """
+    ids = [socket.gethostname()]
+    with contextlib.suppress(OSError), open("/proc/sys/kernel/random/boot_id") as f:
+        ids.append(f.read().strip())
+    with contextlib.suppress(OSError):
+        ids.append(str(os.stat("/proc/self/ns/pid").st_ino))
+    return hashlib.sha256("\n".join(ids).encode()).hexdigest()[:8]
+
+
+def _running(pid: int) -> bool:
+    """Whether process ``pid`` exists here (True when that cannot be told)."""
+    if os.name != "posix":  # on Windows os.kill(pid, 0) would stop it
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's
+        pass
+    return True
+
+
+def _is_stale(name: str, path: str) -> bool:
+    match = _NAME.fullmatch(name)
+    if not match:
+        return False
+    space, pid = match[1], int(match[2] or 0)
+    if space == _pid_space() and pid:
+        if pid == os.getpid():
+            return False
+        if not _running(pid):
+            return True
+    return time.time() - os.stat(path).st_mtime > STALE_AGE
+
+
+def remove_stale(directory: str) -> None:
+    """Remove the temp files that killed baiji processes left in ``directory``.
+
+    Only names baiji makes count (``.baiji-<pid space>-<pid>-<random>.tmp``).
+    Such a file is stale when its writer's pid is not running here (pids of
+    other machines or containers, told apart by the pid space, are not
+    checked), or when it has not been modified for ``STALE_AGE`` (a day: a
+    pid since reused, a writer elsewhere).  This process's own files are
+    never stale.  Best effort: what cannot be read or removed is left alone.
+    """
+    with contextlib.suppress(OSError), os.scandir(directory) as entries:
+        for entry in entries:
+            with contextlib.suppress(OSError):
+                if _is_stale(entry.name, entry.path):
+                    os.unlink(entry.path)
+
+
+@functools.lru_cache(maxsize=1024)
+def _remove_stale_once(directory: str) -> None:
+    """:func:`remove_stale`, once per directory (of the last 1024) per process: bulk copies stay cheap."""
+    remove_stale(directory)
+
+
+@functools.lru_cache(maxsize=1)
 def _file_mode() -> int:
     mask = os.umask(0o022)
     os.umask(mask)
@@ -88,11 +165,14 @@ def _file_mode() -> int:
 def atomic_path(dst: str) -> Iterator[str]:
     """Yield a temp path beside ``dst``; it replaces ``dst`` only if the block succeeds.
 
-    The parent directory is created if needed; on any error (including
-    KeyboardInterrupt) the temp file is removed and ``dst`` is untouched.
+    The parent directory is created if needed, and stale temp files of
+    killed processes are removed from it (:func:`remove_stale`).  On any
+    error (including KeyboardInterrupt) the temp file is removed and ``dst``
+    is untouched.
     """
     parent = os.path.dirname(dst) or "."
     os.makedirs(parent, exist_ok=True)
+    _remove_stale_once(os.path.abspath(parent))
     with temp_path(suffix=_SUFFIX, dir=parent) as tmp:
         yield tmp
         try:  # an existing file keeps its mode (like cp), e.g. an owner-only temp file

@@ -38,6 +38,9 @@ Fault kinds (aliases in brackets):
 - ``truncate`` [``cut``]: forward, relay the response head and the first
   ``nbytes`` bytes of the body (default 0), then close the connection.
 - ``delay``: wait ``seconds`` (default 1), then forward normally.
+- ``corrupt``: forward and relay the whole response, with the body byte at
+  ``offset`` (default 0; chunk framing counts) inverted: same length, wrong
+  content.
 
 A rule's ``match`` is ``None`` (every request), an S3 operation name or a
 tuple of them (``"GetObject"``, ``("UploadPart", "PutObject")``, as guessed
@@ -71,7 +74,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 __all__ = ["FaultProxy", "Fault", "RequestInfo", "Record", "KINDS"]
 
 KINDS = ("internal_error", "slow_down", "error", "reset_before", "reset_after",
-         "reset_after_forward", "truncate", "delay")
+         "reset_after_forward", "truncate", "delay", "corrupt")
 _ALIASES = {"500": "internal_error", "503": "slow_down", "reset": "reset_before",
             "cut": "truncate", "InternalError": "internal_error", "SlowDown": "slow_down"}
 
@@ -93,6 +96,7 @@ class Fault:
     message: str = "We encountered an internal error. Please try again."
     nbytes: int = 0        # truncate: body bytes relayed before the cut
     seconds: float = 1.0   # delay: wait before forwarding
+    offset: int = 0        # corrupt: the body byte inverted
 
     @classmethod
     def make(cls, kind: "str | int | Fault", **params) -> "Fault":
@@ -528,7 +532,11 @@ class _Connection:
             self._drop_upstream(reset=True)  # the rest of the body is unread
             raise _Closed("truncate")  # serve() closes the client gracefully
 
+        flip = fault.offset if kind == "corrupt" else -1  # where the byte to invert is, from here
         for piece in _iter_body(self.up_rfile, rframing, rlength):
+            if 0 <= flip < len(piece):
+                piece = piece[:flip] + bytes([piece[flip] ^ 0xFF]) + piece[flip + 1:]
+            flip -= len(piece)
             self._send(piece)
         if upstream_close:
             self._drop_upstream()

@@ -13,14 +13,18 @@ from baiji import integrity
 from baiji import path as paths
 from baiji.exceptions import InvalidSchemeException, KeyExists, KeyNotFound, S3Exception
 from baiji.stores.base import Entry, Progress, Store, key_order
-from baiji.tempfiles import atomic_path
+from baiji.tempfiles import atomic_path, is_temp_name
 
 _CHUNK = 1024 * 1024
 
 
 @contextlib.contextmanager
 def translated(path: str):
-    """Turn ``OSError`` into baiji's exceptions, naming the path."""
+    """Turn ``OSError`` into baiji's exceptions, naming the path.
+
+    The file the error names (a parent directory, say) is named instead,
+    unless it is one of baiji's temp files: the user never heard of those.
+    """
     try:
         yield
     except (KeyNotFound, KeyExists):
@@ -29,7 +33,8 @@ def translated(path: str):
         raise KeyNotFound(f"{path}: no such file or directory") from err
     except OSError as err:
         reason = err.strerror or errno.errorcode.get(err.errno, str(err))
-        raise S3Exception(f"{err.filename or path}: {reason}") from err
+        named = err.filename if err.filename and not is_temp_name(os.path.basename(err.filename)) else path
+        raise S3Exception(f"{named}: {reason}") from err
 
 
 def _entry(path: str, st: os.stat_result) -> Entry:

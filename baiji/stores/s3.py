@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import errno
 import hashlib
 import logging
 import os
@@ -32,6 +33,9 @@ log = logging.getLogger(__name__)
 PART_THREADS = 8
 #: Attempts to read one response body (botocore retries requests, not body reads).
 READ_ATTEMPTS = 5
+#: Attempts at a whole download: one whose content fails its check, or whose
+#: object is replaced while its ranges are read, starts over (once).
+DOWNLOAD_ATTEMPTS = 2
 _READ = 1024 * 1024
 _NOT_FOUND = {"NoSuchKey", "NotFound", "404", "NoSuchVersion"}
 _DENIED = {"AccessDenied", "403", "InvalidAccessKeyId", "SignatureDoesNotMatch", "AllAccessDisabled"}
@@ -52,6 +56,10 @@ def describe(url: str, version_id: str | None = None) -> str:
     return f"{url} (version {version_id})" if version_id else url
 
 
+class _StartOver(TransientError):
+    """A download to start over: its content failed the check, or the object changed meanwhile."""
+
+
 def translate(err: Exception, url: str, version_id: str | None = None) -> Exception:
     """The baiji exception for a botocore/s3transfer error about ``url``."""
     what = describe(url, version_id)
@@ -67,6 +75,8 @@ def translate(err: Exception, url: str, version_id: str | None = None) -> Except
         if version_id and code in ("InvalidArgument", "InvalidVersionId", "400"):
             return InvalidVersionID(f"{what}: invalid version id")
         if code == "PreconditionFailed" or status == 412:
+            if err.operation_name == "GetObject":  # If-Match: replaced since the first GET
+                return _StartOver(f"{what} changed while downloading")
             return KeyExists(f"{what} already exists")
         if code in _DENIED or status == 403:
             return S3Exception(f"Permission denied on {what} ({code or status})")
@@ -226,17 +236,18 @@ class S3Store(Store):
                         raise
 
     def download(self, url, local_path, version_id=None, progress=None, validate=True):
-        for _ in range(2):
-            with local.translated(local_path), atomic_path(local_path) as tmp:
-                entry, part_digests = self._fetch(url, tmp, version_id, progress)
-                if not validate:
-                    return
-                verdict = _verdict(entry, part_digests)
-                if verdict or (verdict is None and content_matches(tmp, entry)):
-                    return
-            log.warning("%s: downloaded content does not match its ETag; retrying", url)
-        raise TransientError(f"{describe(url, version_id)}: downloaded content does not match "
-                             "its ETag (tried twice)")
+        for _ in range(DOWNLOAD_ATTEMPTS):
+            try:
+                with local.translated(local_path), atomic_path(local_path) as tmp:
+                    entry, part_digests = self._fetch(url, tmp, version_id, progress)
+                    if validate and not _checks_out(tmp, entry, part_digests):
+                        raise _StartOver(f"{describe(url, version_id)}: downloaded content does "
+                                         "not match its ETag")
+                return
+            except _StartOver as err:  # the temp file is gone, local_path untouched
+                failure = err
+                log.warning("%s", err)
+        raise TransientError(f"{failure} (tried {DOWNLOAD_ATTEMPTS} times)") from failure
 
     def _fetch(self, url: str, tmp: str, version_id: str | None,
                progress: Progress) -> tuple[Entry, list[bytes]]:
@@ -473,18 +484,30 @@ def _verdict(entry: Entry, part_digests: list[bytes]) -> bool | None:
     multipart ETag whose part size was guessed wrong.  The file must then be
     read again (``content_matches``).
     """
+    if len(part_digests) == 1 and entry.md5:  # a plain ETag, or baiji's recorded MD5
+        return part_digests[0].hex() == entry.md5
     etag = (entry.etag or "") if entry.etag_is_md5 else ""  # Entry ETags come normalized
-    if len(part_digests) == 1:
-        whole = part_digests[0].hex()
-        if entry.md5:
-            return whole == entry.md5
-        if etag and "-" not in etag:
-            return whole == etag
     if "-" in etag:
         combined = hashlib.md5(b"".join(part_digests)).hexdigest()
         if f"{combined}-{len(part_digests)}" == etag:
             return True
     return None
+
+
+def _checks_out(path: str, entry: Entry, part_digests: list[bytes]) -> bool:
+    """Whether the downloaded file holds the object's content (its ranges' digests, else the file)."""
+    verdict = _verdict(entry, part_digests)
+    return content_matches(path, entry) if verdict is None else verdict
+
+
+def _pwrite_all(fd: int, data: bytes, offset: int) -> None:
+    """Write all of ``data`` at ``offset``: ``os.pwrite`` may write less (a disk filling up)."""
+    view = memoryview(data)
+    while view:
+        written = os.pwrite(fd, view, offset)
+        if not written:  # no error, no progress: never loop forever
+            raise OSError(errno.EIO, "write made no progress")
+        view, offset = view[written:], offset + written
 
 
 def _drain(body, fd: int, offset: int, length: int, progress: Progress) -> bytes:
@@ -496,7 +519,7 @@ def _drain(body, fd: int, offset: int, length: int, progress: Progress) -> bytes
             if not block:
                 raise _Truncated(f"body ended after {done} of {length} bytes")
             digest.update(block)
-            os.pwrite(fd, block, offset + done)
+            _pwrite_all(fd, block, offset + done)
             done += len(block)
             if progress:
                 progress(len(block))
