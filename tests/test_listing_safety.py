@@ -174,14 +174,17 @@ def test_sync_files_whose_stat_fails_are_reported(client, from_local, unreadable
     assert contents(client, dst) == {"a": b"a", "ro/f": b"f", "old": b"old"}
 
 
-def test_sync_parallel_unreadable_directory_deletes_nothing(client, from_local, unreadable):
+@pytest.mark.parametrize("where", ["sec", ""], ids=["directory", "root"])
+def test_sync_parallel_unreadable_directory_deletes_nothing(client, from_local, unreadable, where):
+    """The Pool consumes the listing in a feeder thread: its errors still stop every delete."""
     src, dst = from_local
-    fill(client, src, {f"a{i}": b"a" for i in range(20)} | {"sec/x": b"x"})
+    files = {f"a{i}": b"a" for i in range(20)} | {"sec/x": b"x"}
+    fill(client, src, files)
     fill(client, dst, {"sec/x": b"x", "old": b"old"})
-    unreadable(os.path.join(src, "sec"))
+    unreadable(os.path.join(src, where))
     result = run_python(f"from baiji import s3; s3.sync({src!r}, {dst!r}, parallel=True)")
-    assert result.returncode == 1 and os.path.join(src, "sec") in result.stderr, result.stderr
-    assert contents(client, dst) == {f"a{i}": b"a" for i in range(20)} | {"sec/x": b"x", "old": b"old"}
+    assert result.returncode == 1 and os.path.join(src, where) in result.stderr, result.stderr
+    assert contents(client, dst) == (files if where else {"sec/x": b"x"}) | {"old": b"old"}
 
 
 @pytest.mark.parametrize("flag", ["-r", "-R"])
@@ -346,6 +349,16 @@ def test_cp_of_a_special_file_refuses(client, s3dir, tmp_path, kind, dst_kind):
     dst = s3dir + "f" if dst_kind == "s3" else str(tmp_path / "copy")
     assert_failed_naming(run("cp", special, dst, as_user=False), special)
     assert not os.path.exists(tmp_path / "copy") and keys_under(client, s3dir) == []
+
+
+@pytest.mark.parametrize("side", ["src", "dst"])
+def test_sync_file_with_a_special_file_refuses(s3dir, tmp_path, side):
+    fifo = str(tmp_path / "f")
+    os.mkfifo(fifo)
+    key = s3dir + "f"
+    src, dst = (fifo, key) if side == "src" else (key, fifo)
+    result = run_python(f"from baiji import s3; s3.put_string({key!r}, ''); s3.sync_file({src!r}, {dst!r})")
+    assert result.returncode == 1 and f"S3Exception: {fifo}: special file (FIFO)" in result.stderr, result.stderr
 
 
 @pytest.mark.parametrize("command", ["etag", "md5"])

@@ -162,12 +162,13 @@ class LocalStore(Store):
         inside it, on a path the same sync may delete), so it is refused.
         """
         root, parts = self._path(base), rel.split("/")
-        path = os.path.join(root, *parts)
-        if len(parts) > 1:
-            real = os.path.realpath(os.path.dirname(path))
-            if real != os.path.join(os.path.realpath(root), *parts[:-1]):
-                raise S3Exception(f"refusing to write {path}: its directory leads to {real} through a symlink")
-        return path
+        way = root
+        for part in parts[:-1]:
+            way = os.path.join(way, part)
+            if os.path.islink(way):
+                raise S3Exception(f"refusing to write {os.path.join(root, *parts)}: "
+                                  f"{way} is a symlink (to {os.path.realpath(way)})")
+        return os.path.join(root, *parts)
 
     def isdir(self, url):
         return os.path.isdir(self._path(url))
