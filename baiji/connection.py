@@ -21,7 +21,7 @@ from typing import Iterable, Iterator
 from baiji import config, fileobj, integrity, sync as sync_plan
 from baiji import path as paths
 from baiji.exceptions import (EventualConsistencyWarning, InvalidSchemeException, KeyExists,
-                              KeyNotFound, S3Exception)
+                              KeyNotFound, S3Exception, S3Warning)
 from baiji.progress import reporter
 from baiji.stores import Entry, S3Store, Store, WriteOptions, store_for
 from baiji.stores.base import DEFAULT_CONTENT_TYPE
@@ -64,6 +64,25 @@ def unsafe_relative_path(rel: str) -> str | None:
     if _UNSAFE_CHARS & set(rel):
         return "control character"
     return None
+
+
+def _place(store: Store, base: str, rel: str, src: str, refused: list) -> str | None:
+    """Where ``rel`` goes under ``base``; None, with ``(src, None, error)`` added to ``refused``,
+    where it must not be written (a symlinked directory in a local destination)."""
+    try:
+        return store.child(base, rel)
+    except S3Exception as err:
+        refused.append((src, None, err))
+        return None
+
+
+def _usable(entries: Iterable[Entry]) -> Iterator[Entry]:
+    """The entries of a listing without its problem entries, each reported as an ``S3Warning``."""
+    for entry in entries:
+        if entry.problem:
+            warnings.warn(f"{entry.url}: {entry.problem}", S3Warning, stacklevel=3)
+        else:
+            yield entry
 
 
 class BulkCopyError(S3Exception):
@@ -266,8 +285,8 @@ class S3Connection:
                     refused.append((entry.url, None, S3Exception(f"{entry.url}: {entry.problem}")))
                 elif reason:
                     refused.append((entry.url, None, S3Exception(f"refusing to copy {entry.url}: {reason} in key")))
-                else:
-                    yield entry.url, dst_store.child(target, rel)
+                elif (dst := _place(dst_store, target, rel, entry.url, refused)) is not None:
+                    yield entry.url, dst
 
         failed = []
         try:
@@ -340,7 +359,7 @@ class S3Connection:
         store = self._store(prefix)
         if require_s3_scheme and store.is_local:
             raise InvalidSchemeException(f"{prefix}: an s3:// URL is needed here")
-        entries = store.list(prefix, shallow=shallow, versions=list_versions, followlinks=followlinks)
+        entries = _usable(store.list(prefix, shallow=shallow, versions=list_versions, followlinks=followlinks))
         if not store.is_local:
             return (e.url if return_full_urls else "/" + paths.key(e.url) for e in entries)
         root = paths.parse(prefix).path
@@ -355,7 +374,7 @@ class S3Connection:
     def ls_info(self, prefix: str, shallow: bool = False, list_versions: bool = False) -> Iterator[dict]:
         """Like ``ls`` with details: uri, size, last_modified, encrypted, version_id, ..."""
         store = self._store(prefix)
-        for e in store.list(prefix, shallow=shallow, versions=list_versions):
+        for e in _usable(store.list(prefix, shallow=shallow, versions=list_versions)):
             encrypted = None
             if not store.is_local and not e.is_dir and not e.delete_marker:
                 encrypted = store.stat(e.url, e.version_id if list_versions else None).encrypted
@@ -637,8 +656,8 @@ class S3Connection:
                 elif reason:
                     refused.append((action.src.url, None,
                                     S3Exception(f"refusing to sync {action.src.url}: {reason} in key")))
-                else:
-                    yield action.src.url, dst_store.child(dst_prefix, action.rel)
+                elif (dst := _place(dst_store, dst_prefix, action.rel, action.src.url, refused)) is not None:
+                    yield action.src.url, dst
 
         failed = []
         try:

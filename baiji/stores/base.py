@@ -148,7 +148,8 @@ class Store(abc.ABC):
         return url if url.endswith("/") or not paths.key(url) else url + "/"
 
     def child(self, base: str, rel: str) -> str:
-        """Where the relative path ``rel`` (``/``-separated) lives under ``base``."""
+        """Where the relative path ``rel`` (``/``-separated) lives under ``base``;
+        ``S3Exception`` where nothing must be written (a local store: through a symlinked directory)."""
         return paths.join(base, rel)
 
     def isdir(self, url: str) -> bool:

@@ -6,6 +6,7 @@ import contextlib
 import errno
 import os
 import shutil
+import stat
 from datetime import datetime, timezone
 from typing import Iterator
 
@@ -42,7 +43,30 @@ def _entry(path: str, st: os.stat_result) -> Entry:
                  last_modified=datetime.fromtimestamp(st.st_mtime, tz=timezone.utc))
 
 
+_SPECIAL_KINDS = ((stat.S_ISFIFO, "FIFO"), (stat.S_ISSOCK, "socket"),
+                  (stat.S_ISCHR, "character device"), (stat.S_ISBLK, "block device"))
+
+
+def _special(mode: int) -> str | None:
+    """``special file (KIND)`` for a FIFO, socket or device; None for anything else."""
+    kind = next((name for test, name in _SPECIAL_KINDS if test(mode)), None)
+    return f"special file ({kind})" if kind else None
+
+
+def require_regular(path: str) -> None:
+    """Refuse (``S3Exception``) to read a special file, also behind a symlink.
+
+    A FIFO would block for good and ``/dev/zero`` never ends, so they are
+    never opened: checked just before a file is read or hashed.
+    """
+    with translated(path):
+        special = _special(os.stat(path).st_mode)
+    if special:
+        raise S3Exception(f"{path}: {special}, not read")
+
+
 def _copy_file(src: str, dst: str, progress: Progress) -> None:
+    require_regular(src)
     with translated(src), open(src, "rb") as fin, translated(dst), atomic_path(dst) as tmp:
         with open(tmp, "wb") as fout:
             for block in iter(lambda: fin.read(_CHUNK), b""):
@@ -51,33 +75,79 @@ def _copy_file(src: str, dst: str, progress: Progress) -> None:
                     progress(len(block))
 
 
-def _walk_sorted(root: str, followlinks: bool) -> Iterator[Entry]:
-    """The files under ``root`` in byte order of their paths, holding one directory per level.
+def _reason(err: OSError) -> str:
+    return "symlink loop" if err.errno == errno.ELOOP else err.strerror or str(err)
 
-    Sorting each directory's names, a directory's as ``name/``, orders the
-    whole tree: everything under ``d/`` sorts where ``d/`` does among its
-    siblings.  Like ``os.walk``: an unreadable directory is skipped, links to
-    directories are followed only with ``followlinks``, and a file that
-    vanishes meanwhile is left out.
+
+def _scan(directory: str) -> list[tuple[os.DirEntry, bool]]:
+    """``(entry, is_dir)`` of a directory's children in listing order; ``OSError`` if unreadable.
+
+    A directory sorts as ``name/``, which orders the whole tree: everything
+    under ``d/`` sorts where ``d/`` does among its siblings.  baiji's temp
+    files (another process's downloads in flight) are left out.
     """
-    try:
-        with os.scandir(root) as children:
-            listed = []
-            for child in children:
-                try:
-                    is_dir = child.is_dir()
-                except OSError:
-                    is_dir = False
-                listed.append((key_order(child.name + (os.sep if is_dir else "")), child, is_dir))
-    except OSError:
-        return
+    listed = []
+    with os.scandir(directory) as children:
+        for child in children:
+            if is_temp_name(child.name):
+                continue
+            try:
+                is_dir = child.is_dir()
+            except OSError:  # e.g. a symlink loop: reported by _file_entry
+                is_dir = False
+            listed.append((key_order(child.name + (os.sep if is_dir else "")), child, is_dir))
     listed.sort(key=lambda item: item[0])
-    for _, child, is_dir in listed:
+    return [(child, is_dir) for _, child, is_dir in listed]
+
+
+def _file_entry(path: str) -> Entry | None:
+    """A listed non-directory: its entry, a problem entry if it must not be read, None if it vanished."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return Entry(url=path, problem="dangling symlink") if os.path.islink(path) else None
+    except OSError as err:
+        return Entry(url=path, problem=_reason(err))
+    special = _special(st.st_mode)
+    return Entry(url=path, problem=special) if special else _entry(path, st)
+
+
+def _walk_sorted(children: list[tuple[os.DirEntry, bool]], followlinks: bool,
+                 ancestors: set[tuple[int, int]]) -> Iterator[Entry]:
+    """The files under scanned ``children`` in byte order of their paths, holding one directory per level.
+
+    Links to directories are followed only with ``followlinks``.  What
+    cannot be used is a problem entry in its place: a directory (``name/``)
+    that cannot be read, vanished or leads back to one of ``ancestors`` (the
+    ``(st_dev, st_ino)`` of the directories on the current path); a file
+    whose stat fails, a special file, a dangling symlink.  A file that
+    vanished meanwhile is left out.
+    """
+    for child, is_dir in children:
         if not is_dir:
-            with contextlib.suppress(FileNotFoundError):
-                yield _entry(child.path, os.stat(child.path))
-        elif followlinks or not child.is_symlink():
-            yield from _walk_sorted(child.path, followlinks)
+            entry = _file_entry(child.path)
+            if entry:
+                yield entry
+            continue
+        if child.is_symlink() and not followlinks:
+            continue
+        try:
+            st = child.stat()
+            node = (st.st_dev, st.st_ino)
+            problem = "symlink loop" if node in ancestors else None
+            grandchildren = [] if problem else _scan(child.path)
+        except FileNotFoundError:
+            problem = "directory vanished during the listing"
+        except OSError as err:
+            problem = f"unreadable directory ({_reason(err)})"
+        if problem:
+            yield Entry(url=child.path + os.sep, problem=problem)
+            continue
+        ancestors.add(node)
+        try:
+            yield from _walk_sorted(grandchildren, followlinks, ancestors)
+        finally:
+            ancestors.discard(node)
 
 
 class LocalStore(Store):
@@ -91,7 +161,19 @@ class LocalStore(Store):
         return path if path.endswith(os.sep) else path + os.sep
 
     def child(self, base, rel):
-        return os.path.join(self._path(base), *rel.split("/"))
+        """Where ``rel`` lives under ``base``; ``S3Exception`` when a directory on the way is a symlink.
+
+        A write through a symlinked directory would land outside ``base`` (or,
+        inside it, on a path the same sync may delete), so it is refused.
+        """
+        root, parts = self._path(base), rel.split("/")
+        way = root
+        for part in parts[:-1]:
+            way = os.path.join(way, part)
+            if os.path.islink(way):
+                raise S3Exception(f"refusing to write {os.path.join(root, *parts)}: "
+                                  f"{way} is a symlink (to {os.path.realpath(way)})")
+        return os.path.join(root, *parts)
 
     def isdir(self, url):
         return os.path.isdir(self._path(url))
@@ -108,16 +190,19 @@ class LocalStore(Store):
 
     def etag(self, url):
         path = self._path(url)
+        require_regular(path)
         with translated(path):
             return integrity.local_etag(path)
 
     def md5(self, url):
         path = self._path(url)
+        require_regular(path)
         with translated(path):
             return integrity.md5_file(path)
 
     def etag_matches(self, url, etag):
         path = self._path(url)
+        require_regular(path)
         with translated(path):
             return integrity.file_matches_etag(path, etag)
 
@@ -134,27 +219,28 @@ class LocalStore(Store):
         return entry
 
     def list(self, url, shallow=False, versions=False, followlinks=False) -> Iterator[Entry]:
+        """Sorted entries; problem entries for what cannot be used; ``S3Exception`` if ``url`` cannot be read."""
         if versions:
             raise InvalidSchemeException(f"{url}: local files have no versions")
         root = self._path(url)
-        if os.path.isfile(root):
-            yield self.stat(root)
-            return
-        if not os.path.isdir(root):
-            return
-        with translated(root):
-            if not shallow:
-                yield from _walk_sorted(root, followlinks)
-                return
-            found = []
-            for name in os.listdir(root):
-                full = os.path.join(root, name)
-                if os.path.isdir(full):
-                    found.append(Entry(url=full + os.sep, is_dir=True))
-                else:
-                    found.append(_entry(full, os.stat(full)))
-        found.sort(key=lambda e: key_order(e.url))
-        yield from found
+        try:
+            st = os.stat(root)
+            children = _scan(root) if stat.S_ISDIR(st.st_mode) else []
+        except OSError as err:
+            if isinstance(err, FileNotFoundError) and not os.path.lexists(root):
+                return  # nothing there
+            raise S3Exception(f"{root}: cannot list ({_reason(err)})") from err
+        if not stat.S_ISDIR(st.st_mode):
+            entry = _file_entry(root)
+            if entry:
+                yield entry
+        elif not shallow:
+            yield from _walk_sorted(children, followlinks, {(st.st_dev, st.st_ino)})
+        else:
+            for child, is_dir in children:
+                entry = Entry(url=child.path + os.sep, is_dir=True) if is_dir else _file_entry(child.path)
+                if entry:
+                    yield entry
 
     def copy(self, src, dst, options, version_id=None, progress=None):
         if options.exclusive and os.path.exists(self._path(dst)):
