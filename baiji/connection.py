@@ -149,7 +149,7 @@ class S3Connection:
         if paths.isdirlike(src):
             raise ValueError(f"{src} is a directory; use cp_r to copy directories")
         if exact and paths.isdirlike(dst):
-            raise S3Exception(f"{dst}: a directory is in the way of {src}")
+            raise S3Exception(f"{dst}: a directory is in the way")
         if paths.isdirlike(dst):
             reason = dst_store.is_local and not src_store.is_local and unsafe_relative_path(paths.basename(src))
             if reason:  # e.g. s3://b/dir/.. into dst/ would target dst/..
@@ -621,14 +621,14 @@ class S3Connection:
         remote side without a known MD5 is read once (HEAD) for the MD5
         baiji records at multipart upload.
         """
+        if src.md5 and dst.md5:
+            return src.md5 == dst.md5
         src_store, dst_store = self._store(src.url), self._store(dst.url)
         if src_store.is_local and dst_store.is_local:
             with local_errors(src.url):
                 return filecmp.cmp(src.url, dst.url, shallow=False)
-        if src.md5 and dst.md5:
-            return src.md5 == dst.md5
         if src_store.is_local != dst_store.is_local:
-            (store, local), remote = ((src_store, src), dst) if src_store.is_local else ((dst_store, dst), src)
+            store, local, remote = (src_store, src, dst) if src_store.is_local else (dst_store, dst, src)
             if remote.md5:
                 return store.etag_matches(local.url, remote.md5)
             if remote.etag and remote.etag_is_md5 and store.etag_matches(local.url, remote.etag):
