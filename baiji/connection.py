@@ -288,8 +288,9 @@ class S3Connection:
     def _dir_items(self, store: Store, url: str, followlinks: bool = False) -> tuple[Iterator[sync_plan.Item], bool]:
         """The items under the directory ``url`` in key order, and whether there are any.
 
-        An s3 ``url`` without a trailing slash that has nothing under it but
-        is a key -> ``ValueError`` (a key is no directory; one HEAD, only then).
+        An s3 ``url`` is the prefix ``url/`` (also when ``url`` is a key too);
+        one without a trailing slash that has nothing under it but is a key ->
+        ``ValueError``: a key is no directory (one HEAD, only then).
         """
         prefix = store.dir_prefix(url)
         items = sync_plan.relative_items(self._listing(store, prefix, followlinks), prefix, store.sep)
