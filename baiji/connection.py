@@ -11,6 +11,7 @@ from __future__ import annotations
 import filecmp
 import fnmatch
 import gzip as gzip_module
+import itertools
 import mimetypes
 import os
 import shutil
@@ -66,14 +67,9 @@ def unsafe_relative_path(rel: str) -> str | None:
     return None
 
 
-def _place(store: Store, base: str, rel: str, src: str, refused: list) -> str | None:
-    """Where ``rel`` goes under ``base``; None, with ``(src, None, error)`` added to ``refused``,
-    where it must not be written (a symlinked directory in a local destination)."""
-    try:
-        return store.child(base, rel)
-    except S3Exception as err:
-        refused.append((src, None, err))
-        return None
+def _differ(src: Entry, dst: Entry) -> bool:
+    """A ``same_content`` for plans that need no comparison: every pair found differs."""
+    return False
 
 
 def _usable(entries: Iterable[Entry]) -> Iterator[Entry]:
@@ -150,14 +146,19 @@ class S3Connection:
            preserve_acl: bool = False, encoding: str | None = None, encrypt: bool = True,
            gzip: bool = False, content_type: str | None = None, guess_content_type: bool = False,
            metadata: dict | None = None, skip: bool = False, validate: bool = True,
-           max_size: int | None = None, version_id: str | None = None) -> bool:
+           max_size: int | None = None, version_id: str | None = None, exact: bool = False) -> bool:
         """Copy ``src`` to ``dst``, each a local path or an s3 URL (SPEC 2, "Copying").
 
         Returns True, or False when ``skip`` skipped an existing ``dst``.
+        ``exact`` (the bulk copies of ``cp_r`` and ``sync``, whose destinations
+        are computed): write ``dst`` itself, never ``dst/basename(src)``; a
+        directory there is an error.
         """
         src_store, dst_store = self._store(src), self._store(dst)
         if paths.isdirlike(src):
             raise ValueError(f"{src} is a directory; use cp_r to copy directories")
+        if exact and paths.isdirlike(dst):
+            raise S3Exception(f"{dst}: a directory is in the way")
         if paths.isdirlike(dst):
             reason = dst_store.is_local and not src_store.is_local and unsafe_relative_path(paths.basename(src))
             if reason:  # e.g. s3://b/dir/.. into dst/ would target dst/..
@@ -270,34 +271,75 @@ class S3Connection:
         if src_store.is_local and not os.path.isdir(paths.parse(src_dir).path):
             src_store.stat(src_dir)  # KeyNotFound naming it when missing
             raise ValueError(f"{src_dir} is not a directory (use cp to copy a file)")
-        src_prefix = src_store.dir_prefix(src_dir)
         target = dst_dir if src_dir.endswith(("/", os.sep)) else paths.join(dst_dir, paths.basename(src_dir))
-        refused = []
-        items = sync_plan.relative_items(src_store.list(src_prefix), src_prefix, src_store.sep)
+        items, _ = self._dir_items(src_store, src_dir)
         if not cp_kwargs.get("force") and src_store is dst_store and not dst_store.is_local:
             items = self._absent(items, dst_store, target)  # one listing instead of a HEAD per key
             cp_kwargs = {**cp_kwargs, "force": True}
-
-        def pairs():
-            for rel, entry in items:
-                reason = unsafe_relative_path(rel) if dst_store.is_local else None
-                if entry.problem:
-                    refused.append((entry.url, None, S3Exception(f"{entry.url}: {entry.problem}")))
-                elif reason:
-                    refused.append((entry.url, None, S3Exception(f"refusing to copy {entry.url}: {reason} in key")))
-                elif (dst := _place(dst_store, target, rel, entry.url, refused)) is not None:
-                    yield entry.url, dst
-
+        actions = sync_plan.plan(items, [], same_content=_differ, tree=dst_store.is_local)
+        refused: list = []
         failed = []
         try:
-            tried = self.cp_many(pairs(), parallel=parallel, executor=executor, processes=processes, **cp_kwargs)
+            tried = self.cp_many(self._copies(actions, dst_store, target, refused, []), parallel=parallel,
+                                 executor=executor, processes=processes, exact=True, **cp_kwargs)
         except BulkCopyError as err:
             failed, tried = err.failures, err.total
         if failed or refused:
             raise BulkCopyError(failed + refused, tried + len(refused))
 
-    @staticmethod
-    def _absent(items: Iterable[sync_plan.Item], store: Store, target: str) -> Iterator[sync_plan.Item]:
+    def _listing(self, store: Store, prefix: str, followlinks: bool = False) -> Iterable[Entry]:
+        """The entries under ``prefix`` in key order: a local listing sorts itself, an S3
+        listing is checked first (``sync_plan.in_order``)."""
+        if store.is_local:
+            return store.list(prefix, followlinks=followlinks)
+        return sync_plan.in_order(lambda: store.list(prefix), prefix)
+
+    def _dir_items(self, store: Store, url: str, followlinks: bool = False) -> tuple[Iterator[sync_plan.Item], bool]:
+        """The items under the directory ``url`` in key order, and whether there are any.
+
+        An s3 ``url`` is the prefix ``url/`` (also when ``url`` is a key too);
+        one without a trailing slash that has nothing under it but is a key ->
+        ``ValueError``: a key is no directory (one HEAD, only then).
+        """
+        prefix = store.dir_prefix(url)
+        items = sync_plan.relative_items(self._listing(store, prefix, followlinks), prefix, store.sep)
+        first = next(items, None)
+        if first is not None:
+            return itertools.chain([first], items), True
+        if not store.is_local and not url.endswith("/") and store.isfile(url):
+            raise ValueError(f"{url} is a key, not a directory (use cp or sync_file for one key)")
+        return iter(()), False
+
+    def _copies(self, actions: Iterable[sync_plan.Action], dst_store: Store, target: str,
+                refused: list, doomed: list) -> Iterator[tuple[str, str]]:
+        """The ``(src, dst)`` pairs of the copy actions, ``dst`` exactly below ``target``.
+
+        Problems, conflicts and keys that would leave a local ``target`` go to
+        ``refused`` as ``(url, None, error)``; deletions to ``doomed``.
+        """
+        for action in actions:
+            if action.kind == "delete":
+                doomed.append(action.dst.url)
+                continue
+            if action.kind == "problem":
+                entry = action.src if action.src and action.src.problem else action.dst
+                refused.append((entry.url, None, S3Exception(f"{entry.url}: {entry.problem}")))
+                continue
+            src, reason = action.src.url, dst_store.is_local and unsafe_relative_path(action.rel)
+            if reason:
+                refused.append((src, None, S3Exception(f"refusing to copy {src}: {reason} in key")))
+                continue
+            try:
+                dst = dst_store.child(target, action.rel)
+            except S3Exception as err:  # a symlinked directory on the way in a local destination
+                refused.append((src, None, err))
+                continue
+            if action.kind == "conflict":
+                refused.append((src, None, S3Exception(f"{src}: not copied to {dst}: {action.reason}")))
+            else:
+                yield src, dst
+
+    def _absent(self, items: Iterable[sync_plan.Item], store: Store, target: str) -> Iterator[sync_plan.Item]:
         """The items with nothing at their place under ``target``; the others are skipped with a warning.
 
         One merge with the destination's listing decides, so a key created
@@ -305,8 +347,8 @@ class S3Connection:
         HEAD before each copy narrows that window but does not close it).
         """
         prefix = store.dir_prefix(target)
-        there = sync_plan.relative_items(store.list(prefix), prefix, store.sep)
-        for action in sync_plan.plan(items, there, same_content=lambda src, dst: False, do_not_delete=("",)):
+        there = sync_plan.relative_items(self._listing(store, prefix), prefix, store.sep)
+        for action in sync_plan.plan(items, there, same_content=_differ, do_not_delete=("",)):
             if action.dst is None:
                 yield action.rel, action.src
             else:
@@ -585,7 +627,14 @@ class S3Connection:
 
     # -- syncing ---------------------------------------------------------
     def _same_content(self, src: Entry, dst: Entry) -> bool:
-        """Equal content for equal-sized entries, from listings (hashing a local side only here)."""
+        """Whether two equal-sized entries hold the same content, decided from their listings.
+
+        A local side is hashed (or compared byte for byte with another local
+        file).  Where the ETags leave it open (a multipart ETag of another
+        part size, an S3 copy whose ETag differs from its source's), each
+        remote side without a known MD5 is read once (HEAD) for the MD5
+        baiji records at multipart upload.
+        """
         if src.md5 and dst.md5:
             return src.md5 == dst.md5
         src_store, dst_store = self._store(src.url), self._store(dst.url)
@@ -594,9 +643,20 @@ class S3Connection:
                 return filecmp.cmp(src.url, dst.url, shallow=False)
         if src_store.is_local != dst_store.is_local:
             store, local, remote = (src_store, src, dst) if src_store.is_local else (dst_store, dst, src)
-            wanted = remote.md5 or remote.etag
-            return bool(wanted) and store.etag_matches(local.url, wanted)
-        return src.etag == dst.etag
+            if remote.md5:
+                return store.etag_matches(local.url, remote.md5)
+            if remote.etag and remote.etag_is_md5 and store.etag_matches(local.url, remote.etag):
+                return True
+        elif src.etag and src.etag == dst.etag:
+            return True
+        first, second = (dst, src) if src_store.is_local else (src, dst)  # a HEAD first: it may end it
+        md5 = self._md5_of(first)
+        return md5 is not None and md5 == self._md5_of(second)
+
+    def _md5_of(self, entry: Entry) -> str | None:
+        """The content's MD5: from the entry, else hashed (local) or as baiji recorded it (a HEAD)."""
+        store = self._store(entry.url)
+        return entry.md5 or (store.md5(entry.url) if store.is_local else store.stat(entry.url).md5)
 
     def sync_file(self, src: str, dst: str, update: bool = True, delete: bool = False, progress=False,
                   policy: str | None = None, encoding: str | None = None, encrypt: bool = True,
@@ -629,6 +689,9 @@ class S3Connection:
 
         Decided from the two listings (size, then ETag/MD5): no request per
         file; a local file is hashed only when its size equals the other side's.
+        Deletes come last, only after a clean run; an s3 source with nothing
+        under it deletes nothing (``ValueError``: missing and empty look alike).
+        ``do_not_delete``: see ``sync_plan.keep_prefixes``.
         """
         src_store, dst_store = self._store(src_dir), self._store(dst_dir)
         for url, store in ((src_dir, src_store), (dst_dir, dst_store)):
@@ -637,38 +700,36 @@ class S3Connection:
                 raise ValueError(f"{url} is not a directory")
         if src_store.is_local and not os.path.isdir(paths.parse(src_dir).path):
             raise ValueError(f"{src_dir} is not a directory")
-        src_prefix, dst_prefix = src_store.dir_prefix(src_dir), dst_store.dir_prefix(dst_dir)
-        keep = [p[len(dst_prefix):] if p.startswith(dst_prefix) else p for p in (do_not_delete or ())]
+        keep = sync_plan.keep_prefixes(do_not_delete, dst_dir)
+        src_items, src_found = self._dir_items(src_store, src_dir, followlinks)
+        dst_prefix = dst_store.dir_prefix(dst_dir)
+        unreadable = []
+
+        def same_content(src: Entry, dst: Entry) -> bool:
+            try:
+                return self._same_content(src, dst)
+            except S3Exception as err:  # unreadable, vanished...: that path fails, the rest goes on
+                unreadable.append((src.url, None, err))
+                return True
+
         actions = sync_plan.plan(
-            sync_plan.relative_items(src_store.list(src_prefix, followlinks=followlinks), src_prefix, src_store.sep),
-            sync_plan.relative_items(dst_store.list(dst_prefix), dst_prefix, dst_store.sep),
-            self._same_content, keep)
-        doomed, refused = [], []
-
-        def copies():
-            for action in actions:
-                reason = dst_store.is_local and unsafe_relative_path(action.rel)
-                if action.kind == "delete":
-                    doomed.append(action.dst.url)
-                elif action.kind == "problem":
-                    entry = action.src if action.src and action.src.problem else action.dst
-                    refused.append((entry.url, None, S3Exception(f"{entry.url}: {entry.problem}")))
-                elif reason:
-                    refused.append((action.src.url, None,
-                                    S3Exception(f"refusing to sync {action.src.url}: {reason} in key")))
-                elif (dst := _place(dst_store, dst_prefix, action.rel, action.src.url, refused)) is not None:
-                    yield action.src.url, dst
-
-        failed = []
+            src_items, sync_plan.relative_items(self._listing(dst_store, dst_prefix), dst_prefix, dst_store.sep),
+            same_content, keep, tree=dst_store.is_local)
+        doomed, refused, failed = [], [], []
         try:
-            tried = self.cp_many(copies(), parallel=parallel, executor=executor, processes=processes,
-                                 force=True, progress=progress, policy=policy, encoding=encoding,
-                                 encrypt=encrypt, guess_content_type=guess_content_type)
+            tried = self.cp_many(self._copies(actions, dst_store, dst_prefix, refused, doomed), parallel=parallel,
+                                 executor=executor, processes=processes, exact=True, force=True,
+                                 progress=progress, policy=policy, encoding=encoding, encrypt=encrypt,
+                                 guess_content_type=guess_content_type)
         except BulkCopyError as err:
             failed, tried = err.failures, err.total
+        refused += unreadable
         if failed or refused:  # deletes only after a clean run
             note = f"; nothing deleted ({len(doomed)} deletions held back)" if doomed else ""
             raise BulkCopyError(failed + refused, tried + len(refused), "files to sync", note)
+        if doomed and not src_found and not src_store.is_local:
+            raise ValueError(f"{src_dir}: no keys under this prefix (missing or empty); nothing deleted "
+                             f"of the {len(doomed)} files under {dst_dir} (rm -r empties a destination)")
         failed = dst_store.delete_many(doomed)
         if failed:
             raise BulkCopyError([(url, None, err) for url, err in failed], len(doomed), "deletions")

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import os
+import warnings
+
 import pytest
 
+from baiji import sync
+from baiji.exceptions import S3Warning
 from baiji.stores.base import Entry
-from baiji.sync import Action, plan, relative_items
+from baiji.sync import Action, in_order, keep_prefixes, plan, relative_items
 
 
 def E(rel: str, size: int = 1, etag: str | None = None, base: str = "s3://b/p/") -> Entry:
@@ -294,3 +299,175 @@ def test_plan_unsorted_messages_name_the_side():
         list(plan(items(E("b"), E("a")), [], never))
     with pytest.raises(ValueError, match="^destination listing is not sorted"):
         list(plan([], items(E("b"), E("a")), never))
+
+
+# -- tree conflicts (a local destination) ---------------------------------------------------
+
+def kinds(actions):
+    return sorted((a.kind, a.rel, a.reason) for a in actions)
+
+
+def test_plan_tree_key_and_prefix_in_the_source_the_directory_wins():
+    src = items(E("a"), E("a-b"), E("a.b"), E("a/b"), E("c"))
+    assert kinds(plan(src, [], never, tree=True)) == [
+        ("conflict", "a", "a must be a directory for a/b"), ("copy", "a-b", "new"), ("copy", "a.b", "new"),
+        ("copy", "a/b", "new"), ("copy", "c", "new")]
+
+
+def test_plan_tree_source_file_where_the_destination_has_a_directory():
+    src = items(E("a"), E("a/b"))
+    dst = items(E("a/b"), E("a/c"))
+    assert kinds(plan(src, dst, always_same, tree=True)) == [
+        ("conflict", "a", "a must be a directory for a/b"), ("delete", "a/c", "")]
+    assert kinds(plan(items(E("a")), dst, never, tree=True)) == [
+        ("conflict", "a", "a must be a directory for a/b"), ("delete", "a/b", ""), ("delete", "a/c", "")]
+
+
+def test_plan_tree_destination_file_where_a_directory_must_go():
+    src = items(E("d/e"), E("d/f/g"))
+    dst = items(E("d"))
+    assert kinds(plan(src, dst, never, tree=True)) == [
+        ("conflict", "d/e", "d is a file, not a directory"), ("conflict", "d/f/g", "d is a file, not a directory"),
+        ("delete", "d", "")]
+
+
+def test_plan_tree_same_file_on_both_sides_still_blocks_a_path_below_it():
+    src = items(E("a"), E("a/b"))
+    dst = items(E("a"))
+    assert kinds(plan(src, dst, always_same, tree=True)) == [("conflict", "a/b", "a is a file, not a directory")]
+
+
+def test_plan_tree_string_prefixes_that_are_not_directories_do_not_conflict():
+    names = ["a", "a-b", "a.b", "ab", "abc/d", "b"]
+    assert kinds(plan(items(*map(E, names)), [], never, tree=True)) == [("copy", n, "new") for n in names]
+
+
+def test_plan_without_tree_nothing_conflicts():
+    src = items(E("a"), E("a/b"))
+    assert summary(plan(src, items(E("d")), never)) == [("copy", "a", "new"), ("copy", "a/b", "new"),
+                                                        ("delete", "d", "")]
+
+
+def test_plan_tree_problem_entries_stay_problems():
+    bad = Entry(url="s3://b/p/a", size=1, problem="unreadable")
+    actions = list(plan([("a", bad), ("a/b", E("a/b"))], [], never, tree=True))
+    assert kinds(actions) == [("copy", "a/b", "new", ), ("problem", "a", "")]
+
+
+def test_plan_tree_holds_back_only_string_prefix_chains():
+    consumed = []
+
+    def src_gen():
+        for name in ("a", "a/b", "b", "c"):
+            consumed.append(name)
+            yield name, E(name)
+
+    actions = plan(src_gen(), [], never, tree=True)
+    assert next(actions).rel == "a/b"  # 'a' is held back until the paths starting with it are past
+    assert consumed == ["a", "a/b", "b"]
+    assert next(actions).reason == "a must be a directory for a/b"
+
+
+# -- in_order: S3 listings checked before planning --------------------------------------------
+
+class Listing:
+    """A listing factory that counts its calls and how far each was read."""
+
+    def __init__(self, names):
+        self.names, self.calls, self.read = names, 0, 0
+
+    def __call__(self):
+        self.calls += 1
+        for name in self.names:
+            self.read += 1
+            yield E(name)
+
+
+def test_in_order_one_page_is_listed_once():
+    listing = Listing(["a", "b"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        entries = in_order(listing, "s3://b/p/")
+    assert [e.url for e in entries] == ["s3://b/p/a", "s3://b/p/b"] and listing.calls == 1
+
+
+def test_in_order_longer_sorted_listing_is_checked_whole_then_streamed(monkeypatch):
+    monkeypatch.setattr(sync, "PAGE", 3)
+    listing = Listing(["a", "b", "c", "d", "e"])
+    entries = in_order(listing, "s3://b/p/")
+    assert listing.calls == 1 and listing.read == 5  # all checked before any is used
+    assert [e.url[-1] for e in entries] == list("abcde") and listing.calls == 2
+
+
+def test_in_order_unsorted_listing_is_sorted_in_memory_with_a_warning():
+    # SeaweedFS across pages: the 'a/' "directory" first, then 'a-b' and 'a.b'
+    listing = Listing(["a/1", "a/2", "a-b", "a.b", "b"])
+    with pytest.warns(S3Warning, match=r"s3://b/p/: the server lists keys out of byte order; sorted 5 keys"):
+        entries = in_order(listing, "s3://b/p/")
+    assert [e.url[len("s3://b/p/"):] for e in entries] == ["a-b", "a.b", "a/1", "a/2", "b"]
+    rels = list(relative_items(entries, "s3://b/p/"))
+    assert [a.rel for a in plan(rels, items(E("a.b"), E("z")), always_same)] == ["a-b", "a/1", "a/2", "b", "z"]
+
+
+def test_in_order_unsorted_listing_gives_the_planner_nothing_before_the_check():
+    listing = Listing(["b", "a"])
+    with pytest.warns(S3Warning):
+        entries = in_order(listing, "s3://b/p/")
+    assert listing.calls == 2  # the first listing, read to where it broke, was never planned on
+    assert [e.url[-1] for e in entries] == ["a", "b"]
+
+
+def test_in_order_duplicates_are_left_to_the_planner():
+    entries = in_order(Listing(["a", "a"]), "s3://b/p/")
+    with pytest.raises(ValueError, match="not sorted"):
+        list(plan(relative_items(entries, "s3://b/p/"), [], never))
+
+
+# -- keep_prefixes: do_not_delete spellings ----------------------------------------------------
+
+@pytest.mark.parametrize("spec,expected", [
+    ("uploads/", ("uploads/",)), ("./uploads/", ("uploads/",)), ("uploads", ("uploads",)),
+    ("uploads/*", ("uploads/",)), ("uploads/**", ("uploads/",)), ("keep", ("keep",)),
+    ("s3://b/site/uploads/", ("uploads/",)), ("s3://b/site/uploads", ("uploads",)),
+    ("/site/uploads/", ("uploads/",)), ("s3://b/site/", ("",)), ("s3://b/site", ("",)), ("./", ("",)),
+    ("*", ("",)), ("a/./b/../c/", ("a/c/",)),
+])
+def test_keep_prefixes_s3_destination(spec, expected):
+    assert keep_prefixes([spec], "s3://b/site/") == expected
+    assert keep_prefixes([spec], "s3://b/site") == expected
+
+
+def test_keep_prefixes_bucket_root():
+    assert keep_prefixes(["/uploads/", "s3://b/logs", "tmp/"], "s3://b") == ("uploads/", "logs", "tmp/")
+
+
+@pytest.mark.parametrize("spec", ["/uploads/", "s3://other/site/uploads/", "s3://b/sitex/", "../uploads/",
+                                  "file:///site/uploads/", "~/uploads/", "uploads/*.jpg", "up?oads",
+                                  "uploads/[ab]", "", "gs://b/site/uploads/"])
+def test_keep_prefixes_s3_destination_refused(spec):
+    with pytest.raises(ValueError, match="do_not_delete"):
+        keep_prefixes([spec], "s3://b/site/")
+
+
+def test_keep_prefixes_local_destination(tmp_path, monkeypatch):
+    dst = tmp_path / "site"
+    monkeypatch.chdir(tmp_path)
+    assert keep_prefixes(["uploads/", "./uploads/", "uploads/*", f"{dst}/uploads/", f"file://{dst}/logs",
+                          f"{dst}{os.sep}"], str(dst)) == (
+        "uploads/", "uploads/", "uploads/", "uploads/", "logs", "")
+    # read from the current directory, 'site/uploads/' is under the destination: both places are kept
+    assert keep_prefixes(["site/uploads/"], "site") == ("uploads/", "site/uploads/")
+    monkeypatch.chdir(dst.parent.parent)
+    assert keep_prefixes(["site/uploads/"], str(dst)) == ("site/uploads/",)
+
+
+@pytest.mark.parametrize("spec", ["/elsewhere/uploads/", "file:///elsewhere/", "s3://b/site/uploads/",
+                                  "../uploads/", "uploads/*.jpg", ""])
+def test_keep_prefixes_local_destination_refused(tmp_path, spec):
+    with pytest.raises(ValueError, match="do_not_delete"):
+        keep_prefixes([spec], str(tmp_path / "site"))
+
+
+def test_keep_prefixes_takes_one_string_or_none():
+    assert keep_prefixes("uploads/", "s3://b/site/") == ("uploads/",)
+    assert keep_prefixes(None, "s3://b/site/") == ()

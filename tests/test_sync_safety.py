@@ -1,0 +1,323 @@
+"""sync and cp_r never lose data (issue 9, part 2), against the session's real server.
+
+What a source is (a key is no directory; an empty s3 prefix deletes
+nothing), every spelling of ``do_not_delete``, files and directories in each
+other's way, servers that list out of order, unreadable or vanishing files,
+multipart copies that must not be copied again, and deletions that fail.
+Both sides are set up and checked without baiji (raw boto3, plain files).
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import subprocess
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from baiji import integrity
+from baiji.connection import BulkCopyError
+from baiji.exceptions import S3Warning
+from helpers import PYTHON_M_BAIJI, RequestCounter, keys_under, put, split, without_root_override
+from test_cli import assert_failed, run
+from test_sync import fill, tree
+
+MiB = 1024 * 1024
+DST_FILES = {"keep.txt": b"k", "uploads/photo.jpg": b"p", "uploads/deep/a.txt": b"a", "old.txt": b"o"}
+
+
+def local_dirs(tmp_path, *names):
+    made = [tmp_path / name for name in names]
+    for path in made:
+        path.mkdir(parents=True, exist_ok=True)
+    return [str(path) for path in made]
+
+
+def s3(*args, tmp_path=None) -> subprocess.CompletedProcess:
+    """``python -m baiji ARGS`` as a user whom file permissions bind (also when the tests run as root)."""
+    return subprocess.run(without_root_override([*PYTHON_M_BAIJI, *args]), capture_output=True, text=True,
+                          timeout=120, cwd=tmp_path)
+
+
+# -- 7: what a source is ---------------------------------------------------------------------
+
+@pytest.mark.parametrize("dst_kind", ["local", "s3"])
+def test_sync_a_key_as_source_is_refused_and_changes_nothing(conn, client, s3dir, tmp_path, dst_kind):
+    fill(client, s3dir + "src/", {"a.txt": b"a"})
+    dst = str(tmp_path / "dst") if dst_kind == "local" else s3dir + "dst/"
+    fill(client, dst, DST_FILES)
+    with pytest.raises(ValueError, match="a.txt is a key, not a directory"):
+        conn.sync(s3dir + "src/a.txt", dst)
+    assert tree(client, dst) == DST_FILES
+    assert_failed(run("sync", s3dir + "src/a.txt", dst), "src/a.txt is a key, not a directory")
+    assert tree(client, dst) == DST_FILES
+    with pytest.raises(ValueError, match="is a key, not a directory"):
+        conn.cp_r(s3dir + "src/a.txt", dst)
+    assert tree(client, dst) == DST_FILES
+
+
+@pytest.mark.moto_only(reason="SeaweedFS keeps keys as files in directories: a key cannot also be a prefix")
+def test_sync_source_that_is_a_key_and_a_prefix_means_the_prefix(conn, client, s3dir, tmp_path):
+    fill(client, s3dir, {"a": b"the key", "a/x.txt": b"x"})
+    dst = str(tmp_path / "dst")
+    conn.sync(s3dir + "a", dst)
+    assert tree(client, dst) == {"x.txt": b"x"}
+
+
+@pytest.mark.parametrize("dst_kind", ["local", "s3"])
+def test_sync_from_an_empty_s3_prefix_deletes_nothing(conn, client, s3dir, tmp_path, dst_kind):
+    dst = str(tmp_path / "dst") if dst_kind == "local" else s3dir + "dst/"
+    fill(client, dst, DST_FILES)
+    for src in (s3dir + "nothing/", s3dir + "nothing"):
+        with pytest.raises(ValueError, match="no keys under this prefix"):
+            conn.sync(src, dst)
+        assert tree(client, dst) == DST_FILES
+    conn.sync(s3dir + "nothing/", dst, do_not_delete=["./"])  # nothing would be deleted: fine
+    empty = str(tmp_path / "empty")
+    conn.sync(s3dir + "nothing/", empty)  # an empty destination: nothing to do
+    assert not os.path.exists(empty) or os.listdir(empty) == []
+
+
+def test_sync_from_an_existing_empty_local_directory_mirrors_it(conn, client, s3dir, tmp_path):
+    (src,) = local_dirs(tmp_path, "empty")
+    fill(client, s3dir + "dst/", {"a.txt": b"a"})
+    conn.sync(src, s3dir + "dst/")  # like rsync: an existing directory, known to be empty
+    assert tree(client, s3dir + "dst/") == {}
+
+
+# -- 8: do_not_delete, every spelling -------------------------------------------------------------
+
+LOCAL_SPELLINGS = ["uploads/", "./uploads/", "uploads", "uploads/*", "uploads/**", "{dst}/uploads/",
+                   "{dst}/uploads", "file://{dst}/uploads/", "dst/uploads/", "./dst/uploads/*"]
+S3_SPELLINGS = ["uploads/", "./uploads/", "uploads", "uploads/*", "{dst}uploads/", "{dst}uploads",
+                "/{key}uploads/"]
+
+
+def _check_kept(conn, client, src, dst, spelling):
+    fill(client, src, {"keep.txt": b"k", "new.txt": b"n"})
+    fill(client, dst, DST_FILES)
+    conn.sync(src, dst, do_not_delete=[spelling])
+    assert tree(client, dst) == {"keep.txt": b"k", "new.txt": b"n", "uploads/photo.jpg": b"p",
+                                 "uploads/deep/a.txt": b"a"}
+
+
+@pytest.mark.parametrize("spelling", LOCAL_SPELLINGS)
+def test_sync_do_not_delete_spellings_local_destination(conn, client, s3dir, tmp_path, monkeypatch, spelling):
+    monkeypatch.chdir(tmp_path)  # 'dst/uploads/' is read from here too
+    dst = str(tmp_path / "dst")
+    _check_kept(conn, client, s3dir + "src/", dst, spelling.format(dst=dst))
+
+
+@pytest.mark.parametrize("spelling", S3_SPELLINGS)
+def test_sync_do_not_delete_spellings_s3_destination(conn, client, s3dir, tmp_path, spelling):
+    dst = s3dir + "dst/"
+    (src,) = local_dirs(tmp_path, "src")
+    _check_kept(conn, client, src, dst, spelling.format(dst=dst, key=split(dst)[1]))
+
+
+@pytest.mark.parametrize("dst_kind,spelling", [
+    ("local", "/elsewhere/uploads/"), ("local", "file:///elsewhere/uploads/"), ("local", "{s3dir}dst/uploads/"),
+    ("local", "../uploads/"), ("local", "uploads/*.jpg"), ("local", "up?oads/"), ("local", ""),
+    ("s3", "/uploads/"), ("s3", "s3://another-bucket/dst/uploads/"), ("s3", "{s3dir}other/uploads/"),
+    ("s3", "file://{tmp}/dst/uploads/"), ("s3", "../uploads/"), ("s3", "uploads/[ab]*"),
+])
+def test_sync_do_not_delete_that_protects_nothing_is_refused_before_copying(conn, client, s3dir, tmp_path,
+                                                                             dst_kind, spelling):
+    (src,) = local_dirs(tmp_path, "src")
+    fill(client, src, {"new.txt": b"n"})
+    dst = str(tmp_path / "dst") if dst_kind == "local" else s3dir + "dst/"
+    fill(client, dst, DST_FILES)
+    with pytest.raises(ValueError, match="do_not_delete"):
+        conn.sync(src, dst, do_not_delete=["uploads/", spelling.format(s3dir=s3dir, tmp=tmp_path)])
+    assert tree(client, dst) == DST_FILES
+
+
+def test_cli_sync_do_not_delete_spellings(client, s3dir, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (src,) = local_dirs(tmp_path, "src")
+    fill(client, src, {"a.txt": b"a"})
+    fill(client, s3dir + "dst/", {"uploads/x": b"x", "logs/y": b"y", "tmp/z": b"z"})
+    assert run("sync", "src", s3dir + "dst", "-D", "./uploads/", "-D", s3dir + "dst/logs/*")[0] == 0
+    assert tree(client, s3dir + "dst/") == {"a.txt": b"a", "uploads/x": b"x", "logs/y": b"y"}
+    assert_failed(run("sync", "src", s3dir + "dst", "-D", s3dir + "elsewhere/"), "do_not_delete", "not under")
+
+
+# -- 9: a file where a directory must go, and the reverse -------------------------------------------------
+
+@pytest.mark.moto_only(reason="SeaweedFS keeps keys as files in directories: a key cannot also be a prefix")
+def test_sync_key_whose_local_place_is_a_directory_is_a_conflict(conn, client, s3dir, tmp_path):
+    src = s3dir + "src/"
+    fill(client, src, {"a": b"key a", "a/b": b"b", "c.txt": b"c"})
+    dst = str(tmp_path / "dst")
+    fill(client, dst, {"a/b": b"b", "old.txt": b"o"})
+    for _ in range(2):  # the same answer every run: no flip-flop
+        with pytest.raises(BulkCopyError) as info:
+            conn.sync(src, dst)
+        message = str(info.value)
+        assert "a must be a directory for a/b" in message and "nothing deleted" in message
+        assert tree(client, dst) == {"a/b": b"b", "c.txt": b"c", "old.txt": b"o"}
+    assert_failed(run("sync", src, dst), "a must be a directory for a/b")
+
+
+@pytest.mark.moto_only(reason="SeaweedFS keeps keys as files in directories: a key cannot also be a prefix")
+@pytest.mark.parametrize("parallel", [False, True])
+def test_cp_r_key_whose_local_place_is_a_directory_is_a_conflict(conn, client, s3dir, tmp_path, parallel):
+    src = s3dir + "src/"
+    fill(client, src, {"a": b"key a", "a/b": b"b", "c.txt": b"c"})
+    dst = str(tmp_path / "dst")
+    with pytest.raises(BulkCopyError, match="a must be a directory for a/b"):
+        conn.cp_r(src, dst, parallel=parallel)
+    assert tree(client, dst) == {"a/b": b"b", "c.txt": b"c"}
+    assert_failed(run("cp", "-r", "-f", src, dst), "a must be a directory for a/b")
+    assert tree(client, dst) == {"a/b": b"b", "c.txt": b"c"}
+
+
+@pytest.mark.parametrize("src_kind", ["local", "s3"])
+def test_sync_file_and_directory_in_each_others_way(conn, client, s3dir, tmp_path, src_kind):
+    src = str(tmp_path / "src") if src_kind == "local" else s3dir + "src/"
+    fill(client, src, {"a": b"file a", "d/e.txt": b"e", "z.txt": b"z"})
+    dst = str(tmp_path / "dst")
+    fill(client, dst, {"a/x.txt": b"x", "d": b"file d"})
+    os.makedirs(os.path.join(dst, "z.txt"))  # an empty directory: no listing shows it
+    with pytest.raises(BulkCopyError) as info:
+        conn.sync(src, dst)
+    message = str(info.value)
+    assert "a must be a directory for a/x.txt" in message
+    assert "d is a file, not a directory" in message
+    assert os.path.join(dst, "z.txt") in message and "directory is in the way" in message
+    assert tree(client, dst) == {"a/x.txt": b"x", "d": b"file d"}  # nothing written at dst/basename
+    assert os.listdir(os.path.join(dst, "z.txt")) == []
+
+
+@pytest.mark.parametrize("force", [False, True])
+def test_cp_r_never_writes_into_a_directory_in_the_way(conn, client, tmp_path, force):
+    src, dst = local_dirs(tmp_path, "src", "dst/a")
+    fill(client, src, {"a": b"file a", "b": b"b"})
+    with pytest.raises(BulkCopyError, match="directory is in the way"):
+        conn.cp_r(src + "/", os.path.dirname(dst), force=force)
+    assert tree(client, os.path.dirname(dst)) == {"b": b"b"}
+    assert os.listdir(dst) == []
+
+
+# -- 14: servers that list out of byte order --------------------------------------------------------------
+
+#: 1,008 keys: 'a/...' (1,006 of them) and 'a-b', 'a.b', which sort before 'a/' but SeaweedFS
+#: lists after the whole 'a/' "directory" once the listing spans pages.
+MANY = {**{f"a/{i:04d}.txt": b"%d" % i for i in range(1006)}, "a-b": b"dash", "a.b": b"dot"}
+
+
+@pytest.fixture
+def many_keys(client, s3dir):
+    src = s3dir + "many/"
+    bucket, key = split(src)
+    with ThreadPoolExecutor(16) as pool:
+        list(pool.map(lambda item: client.put_object(Bucket=bucket, Key=key + item[0], Body=item[1]),
+                      MANY.items()))
+    listed = [o["Key"] for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=key)
+              for o in page.get("Contents", [])]
+    return src, listed != sorted(listed, key=lambda k: k.encode())
+
+
+def test_sync_works_on_servers_that_list_out_of_order(conn, client, s3dir, tmp_path, many_keys, recwarn):
+    src, unsorted = many_keys
+    local = str(tmp_path / "dst")
+    fill(client, local, {"a-b": b"stale", "gone.txt": b"g"})
+    conn.sync(src, local)
+    assert tree(client, local) == MANY
+    conn.sync(src, s3dir + "copy/")
+    conn.sync(local, s3dir + "back/")
+    for dst in (local, s3dir + "copy/", s3dir + "back/"):
+        with RequestCounter(conn.client) as counter:
+            conn.sync(src, dst)
+        assert counter.writes() == 0 and counter.counts["GetObject"] == 0, dst
+    assert tree(client, s3dir + "back/") == MANY
+    assert len(keys_under(client, s3dir + "copy/")) == len(MANY)
+    warned = [str(w.message) for w in recwarn if issubclass(w.category, S3Warning)]
+    assert bool(warned) == unsorted, warned
+    assert all("out of byte order" in w and "1008 keys" in w for w in warned)
+
+
+# -- 15: a file that cannot be compared fails alone ------------------------------------------------------
+
+@pytest.mark.parametrize("dst_kind", ["local", "s3"])
+def test_sync_unreadable_file_of_equal_size_fails_alone(client, s3dir, tmp_path, dst_kind):
+    (src,) = local_dirs(tmp_path, "src")
+    fill(client, src, {"a.txt": b"a", "b-secret.txt": b"SAME", "c.txt": b"new c", "d.txt": b"d"})
+    dst = str(tmp_path / "dst") if dst_kind == "local" else s3dir + "dst/"
+    fill(client, dst, {"b-secret.txt": b"same", "c.txt": b"old", "gone.txt": b"g"})
+    os.chmod(os.path.join(src, "b-secret.txt"), 0)
+    done = s3("sync", src, dst)
+    assert done.returncode == 1, done
+    assert "b-secret.txt" in done.stderr and "Permission denied" in done.stderr
+    assert "nothing deleted" in done.stderr
+    assert tree(client, dst) == {"a.txt": b"a", "b-secret.txt": b"same", "c.txt": b"new c", "d.txt": b"d",
+                                 "gone.txt": b"g"}
+
+
+def test_sync_file_vanishing_before_it_is_hashed_fails_alone(conn, client, s3dir, tmp_path, monkeypatch):
+    (src,) = local_dirs(tmp_path, "src")
+    fill(client, src, {"a.txt": b"same", "b.txt": b"new b"})
+    dst = s3dir + "dst/"
+    fill(client, dst, {"a.txt": b"same", "b.txt": b"old", "gone.txt": b"g"})
+    real = integrity.file_matches_etag
+
+    def vanishing(path, *args, **kwargs):
+        os.remove(path)  # removed between the listing and the hashing
+        return real(path, *args, **kwargs)
+
+    monkeypatch.setattr(integrity, "file_matches_etag", vanishing)
+    with pytest.raises(BulkCopyError, match="a.txt") as info:
+        conn.sync(src, dst)
+    assert "nothing deleted" in str(info.value)
+    assert tree(client, dst) == {"a.txt": b"same", "b.txt": b"new b", "gone.txt": b"g"}
+
+
+# -- 16: multipart objects are not copied again --------------------------------------------------------
+
+def test_sync_s3_to_s3_multipart_objects_are_copied_once(conn, client, s3dir, tmp_path):
+    big = tmp_path / "big.bin"
+    big.write_bytes(os.urandom(6 * MiB))
+    conn.cp(str(big), s3dir + "src/big.bin", max_size=5 * MiB)  # two parts: a multipart ETag
+    fill(client, s3dir + "src/", {"small.txt": b"s"})
+    conn.sync(s3dir + "src/", s3dir + "dst/")
+    with RequestCounter(conn.client) as counter:
+        conn.sync(s3dir + "src/", s3dir + "dst/")
+    assert counter.writes() == 0
+    assert counter.counts["HeadObject"] <= 2  # one per side of the multipart object, at most
+    assert tree(client, s3dir + "dst/")["big.bin"] == big.read_bytes()
+
+
+def test_sync_round_trip_of_an_odd_part_size_copies_once(conn, client, s3dir, tmp_path):
+    big = tmp_path / "big.bin"
+    big.write_bytes(os.urandom(13 * MiB))
+    conn.cp(str(big), s3dir + "a/big.bin", max_size=6 * MiB)  # 6+6+1 MiB: no part size the ETag check tries
+    local = str(tmp_path / "down")
+    legs = [(s3dir + "a/", local), (local, s3dir + "b/"), (s3dir + "a/", s3dir + "b/"), (s3dir + "b/", local)]
+    for src, dst in legs:
+        conn.sync(src, dst)
+    for src, dst in legs:
+        with RequestCounter(conn.client) as counter:
+            conn.sync(src, dst)
+        assert counter.writes() == 0 and counter.counts["GetObject"] == 0, (src, dst)
+    assert tree(client, local) == {"big.bin": big.read_bytes()}
+
+
+# -- 23: a deletion that fails is reported ---------------------------------------------------------------
+
+@pytest.mark.parametrize("src_kind", ["local", "s3"])
+def test_sync_failed_deletion_is_reported(client, s3dir, tmp_path, src_kind):
+    src = str(tmp_path / "src") if src_kind == "local" else s3dir + "src/"
+    fill(client, src, {"a.txt": b"a", "locked/kept.txt": b"k"})
+    dst = str(tmp_path / "dst")
+    fill(client, dst, {"locked/kept.txt": b"k", "locked/stuck.txt": b"s", "free.txt": b"f"})
+    locked = os.path.join(dst, "locked")
+    os.chmod(locked, stat.S_IRUSR | stat.S_IXUSR)
+    try:
+        done = s3("sync", src, dst)
+    finally:
+        os.chmod(locked, stat.S_IRWXU)
+    assert done.returncode == 1, done
+    assert "1 of 2 deletions failed" in done.stderr
+    assert "stuck.txt" in done.stderr and "Permission denied" in done.stderr
+    assert tree(client, dst) == {"a.txt": b"a", "locked/kept.txt": b"k", "locked/stuck.txt": b"s"}
