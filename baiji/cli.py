@@ -26,6 +26,12 @@ How it is built:
           the status they would see from ``cat``
   ======  ================================================================
 
+- Path arguments are never empty: ``s3 sync SRC "$UNSET"`` is a usage
+  error (status 2), never "the current directory".  Messages are one line:
+  a line break or other control character in a key is shown escaped, as
+  ``repr`` shows it (``\\n``), an undecodable byte of a local name as
+  ``\\xNN``.  ``url --expire`` is at most seven days (S3's limit) and
+  ``exists --retries`` at most :data:`MAX_EXISTS_RETRIES`.
 - Terminals: progress bars are drawn (on stderr) when stderr is a terminal,
   or anywhere when ``-P/--progress`` asks for them.  Nothing ever prompts
   unless stdin is a terminal: ``rm -r`` without ``-f`` and with no terminal
@@ -35,7 +41,8 @@ How it is built:
   values the environment and the connection's credentials hold, and
   anything that looks like one (``aws_secret_access_key=``,
   ``X-Amz-Security-Token``, ``X-Amz-Signature``, ``Credential=``,
-  ``Signature=``, ``Authorization:`` headers).  Error messages and
+  ``Signature=``, ``Authorization:`` headers), and the password of an
+  endpoint URL (``http://user:PASSWORD@host``).  Error messages and
   tracebacks go through the same filter.  The one thing printed on purpose
   that carries credentials is ``s3 url``'s presigned URL, which is its job.
 - Library warnings (``cp -s`` skipping an existing key, eventual
@@ -791,8 +798,9 @@ def build_parser() -> argparse.ArgumentParser:
 # main
 
 def _failure_message(error: BaseException, command: Command, args, redactor: Redactor) -> str:
-    """One line naming the path(s): the error's own message, prefixed with the
-    command's path arguments when it names none of them, plus the command's hint."""
+    """One line naming the path(s): the error's own message (its advice reworded for the
+    command line), prefixed with the command's path arguments when it names none of
+    them, plus the command's hint."""
     message = str(error).strip() or type(error).__name__
     for library, cli in command.rewords.items():
         message = message.replace(library, cli)
