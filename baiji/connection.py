@@ -71,7 +71,10 @@ def _refuse_tree_around_cwd(directory: str) -> None:
     if os.path.basename(directory.rstrip("/" + os.sep)) in (".", ".."):
         raise ValueError(f"refusing to remove {directory!r}: a '.' or '..' directory")
     target = os.path.realpath(paths.parse(directory).path)
-    cwd = os.path.realpath(os.getcwd())
+    try:
+        cwd = os.path.realpath(os.getcwd())
+    except FileNotFoundError:  # the cwd itself was removed: no tree holds it
+        return
     if cwd == target or cwd.startswith(target.rstrip(os.sep) + os.sep):
         raise ValueError(f"refusing to remove {directory}: it holds the current directory {cwd}")
 
