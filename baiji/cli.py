@@ -26,6 +26,12 @@ How it is built:
           the status they would see from ``cat``
   ======  ================================================================
 
+- Path arguments are never empty: ``s3 sync SRC "$UNSET"`` is a usage
+  error (status 2), never "the current directory".  Messages are one line:
+  a line break or other control character in a key is shown escaped, as
+  ``repr`` shows it (``\\n``), an undecodable byte of a local name as
+  ``\\xNN``.  ``url --expire`` is at most seven days (S3's limit) and
+  ``exists --retries`` at most :data:`MAX_EXISTS_RETRIES`.
 - Terminals: progress bars are drawn (on stderr) when stderr is a terminal,
   or anywhere when ``-P/--progress`` asks for them.  Nothing ever prompts
   unless stdin is a terminal: ``rm -r`` without ``-f`` and with no terminal
@@ -35,7 +41,8 @@ How it is built:
   values the environment and the connection's credentials hold, and
   anything that looks like one (``aws_secret_access_key=``,
   ``X-Amz-Security-Token``, ``X-Amz-Signature``, ``Credential=``,
-  ``Signature=``, ``Authorization:`` headers).  Error messages and
+  ``Signature=``, ``Authorization:`` headers), and the password of an
+  endpoint URL (``http://user:PASSWORD@host``).  Error messages and
   tracebacks go through the same filter.  The one thing printed on purpose
   that carries credentials is ``s3 url``'s presigned URL, which is its job.
 - Library warnings (``cp -s`` skipping an existing key, eventual
@@ -66,7 +73,7 @@ import warnings
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Callable, Sequence
-from urllib.parse import quote
+from urllib.parse import quote, unquote, urlsplit
 
 import baiji
 from baiji import exceptions as exc
@@ -82,6 +89,11 @@ EXIT_BROKEN_PIPE = 141
 
 #: Default lifetime of ``s3 url``'s presigned URL, in seconds (one day).
 DEFAULT_URL_TTL = 86400
+#: The longest lifetime S3 accepts for a presigned URL (SigV4: seven days).
+MAX_URL_TTL = 7 * 86400
+#: Most extra lookups ``s3 exists --retries`` makes after a miss (each is one request;
+#: S3 is strongly consistent, so more only make a missing key take longer to report).
+MAX_EXISTS_RETRIES = 10
 
 #: The loggers ``-v`` turns to DEBUG.
 VERBOSE_LOGGERS = ("baiji", "boto3", "botocore", "s3transfer")
@@ -246,6 +258,7 @@ _SECRET_PATTERNS = (
 )
 
 _SECRET_ENV = ("AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_SECRET")
+_ENDPOINT_ENV = ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3")
 _MIN_SECRET_LEN = 4
 
 
@@ -282,27 +295,40 @@ class Redactor:
             text = text.replace(value, REDACTED)
         for pattern in _SECRET_PATTERNS:
             text = pattern.sub(_secret_pattern_repl, text)
-        return text
+        return exc.without_url_passwords(text)
 
 
 def _environment_secrets() -> list[str]:
-    return [os.environ[name] for name in _SECRET_ENV if os.environ.get(name)]
+    secrets = [os.environ[name] for name in _SECRET_ENV if os.environ.get(name)]
+    return secrets + _url_passwords(os.environ.get(name) for name in _ENDPOINT_ENV)
+
+def _url_passwords(urls) -> list[str]:
+    """The passwords in ``scheme://user:PASSWORD@host`` URLs (None and plain URLs give none)."""
+    passwords = []
+    for url in urls:
+        with contextlib.suppress(ValueError):
+            password = urlsplit(url or "").password
+            if password:
+                passwords += [password, unquote(password)]
+    return passwords
 
 def _connection_secrets(conn) -> Callable[[], list[str]]:
-    """The secret key and token of ``conn``'s credentials, once its client exists.
+    """The password of ``conn``'s endpoint URL, and the secret key and token of its
+    credentials once its client exists.
 
     Reads what the client already holds; never creates a client or resolves
     or refreshes credentials (that could do I/O, from inside a log call).
     """
 
     def source() -> list[str]:
+        endpoint = _url_passwords([conn.endpoint_url])
         signer = getattr(conn.loaded_client(), "_request_signer", None)
         credentials = getattr(signer, "_credentials", None)
         if credentials is None:
-            return []
+            return endpoint
         held = vars(credentials)  # plain Credentials: secret_key/token; refreshable: _secret_key/_token
-        return [held[name] for name in ("secret_key", "_secret_key", "token", "_token")
-                if isinstance(held.get(name), str)]
+        return endpoint + [held[name] for name in ("secret_key", "_secret_key", "token", "_token")
+                           if isinstance(held.get(name), str)]
 
     return source
 
@@ -397,8 +423,18 @@ def format_value(value: Any) -> str:
 def print_warning(stderr, message: str) -> None:
     stderr.write(f"{PROG}: warning: {_one_line(message)}\n")
 
+#: What must not reach a terminal raw: control characters and line breaks (a key may hold
+#: them), and the surrogates that stand for a local name's undecodable bytes.
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\udc80-\udcff]")
+
+def _escape(char: str) -> str:
+    code = ord(char)
+    return f"\\x{code - 0xdc00:02x}" if code >= 0xdc80 else repr(char)[1:-1]
+
 def _one_line(text: str) -> str:
-    return "; ".join(part.strip() for part in text.splitlines() if part.strip())
+    """``text`` as one line: ``\\n``, ``\\r`` and the like shown escaped, as ``repr`` does,
+    an undecodable byte of a file name as ``\\xNN``."""
+    return _UNPRINTABLE.sub(lambda match: _escape(match.group()), text.strip())
 
 # --------------------------------------------------------------------------
 # Commands
@@ -591,17 +627,23 @@ def cmd_version(ctx: Context, a) -> int:
     ctx.print(baiji.__version__)
     return EXIT_OK
 
-def _non_negative_int(text: str) -> int:
-    value = int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more: {text}")
-    return value
+def _int_between(low: int, high: int) -> Callable[[str], int]:
+    """An argparse type: an integer from ``low`` to ``high``."""
 
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be more than 0: {text}")
-    return value
+    def parse(text: str) -> int:
+        value = int(text)
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"must be from {low} to {high:,}: {text}")
+        return value
+
+    return parse
+
+def _path(text: str) -> str:
+    """An argparse type for path arguments: never empty (an unset variable must not mean "here")."""
+    if not text:
+        raise argparse.ArgumentTypeError("must not be empty (an unset variable?): an empty path "
+                                         "would mean the current directory; name it, e.g. '.'")
+    return text
 
 @dataclass(frozen=True)
 class Arg:
@@ -623,6 +665,8 @@ class Command:
     paths: tuple[str, ...] = ()
     #: Extra advice appended to the message of these exception classes.
     hints: dict = field(default_factory=dict)
+    #: The library's advice in its messages, reworded for the command line: {"use cp_r": "use -r"}.
+    rewords: dict = field(default_factory=dict)
     #: Groups of mutually exclusive options, each named by its options' first flags.
     exclusive: tuple[tuple[str, ...], ...] = ()
 
@@ -664,12 +708,14 @@ COMMANDS: tuple[Command, ...] = (
         arg("--preserve-acl", action="store_true", help="keep the source's ACL (s3 -> s3 only)"),
         NO_ENCRYPT, GZIP, POLICY, ENCODING, VERSION_ID,
     ), cmd_cp, paths=("src", "dst"), exclusive=(("-r", "-R"), ("-f", "-s")),
-        hints={exc.KeyExists: "use -f/--force to overwrite, or -s/--skip to skip it"}),
+        hints={exc.KeyExists: "use -f/--force to overwrite, or -s/--skip to skip it"},
+        rewords={"use cp_r to": "use -r to"}),
     Command("mv", "move: copy, then remove the source", (
         arg("src", metavar="SRC", help="source key or local path"),
         arg("dst", metavar="DST", help="destination key or local path"),
         FORCE, PROGRESS, GZIP, NO_ENCRYPT,
-    ), cmd_mv, paths=("src", "dst"), hints={exc.KeyExists: "use -f/--force to overwrite"}),
+    ), cmd_mv, paths=("src", "dst"), hints={exc.KeyExists: "use -f/--force to overwrite"},
+        rewords={"use cp_r to copy directories": "mv moves files (use cp -r, then rm -r)"}),
     Command("rm", "remove a key or local file", (
         KEY,
         arg("-r", "--recursive", action="store_true",
@@ -677,7 +723,7 @@ COMMANDS: tuple[Command, ...] = (
                  "asks for each key unless -f (and refuses without -f when stdin is not a terminal)"),
         arg("-f", "--force", action="store_true", help="with -r: delete without asking"),
         VERSION_ID,
-    ), cmd_rm, paths=("key",)),
+    ), cmd_rm, paths=("key",), rewords={"use rm_r to": "use -r to"}),
     Command("sync", "make DST mirror SRC: copy new and changed files, remove the ones SRC lacks", (
         arg("src", metavar="SRC", help="source directory or prefix"),
         arg("dst", metavar="DST", help="destination directory or prefix"),
@@ -692,14 +738,15 @@ COMMANDS: tuple[Command, ...] = (
             cmd_touch, paths=("key",)),
     Command("exists", "exit 0 if the key exists, 1 if not (prints nothing)", (
         KEY,
-        arg("--retries", type=_non_negative_int, metavar="N",
-            help="extra lookups after a miss (default: the library's, 1)"),
+        arg("--retries", type=_int_between(0, MAX_EXISTS_RETRIES), metavar="N",
+            help=f"extra lookups after a miss, at most {MAX_EXISTS_RETRIES} (default: the library's, 1)"),
         VERSION_ID,
     ), cmd_exists, paths=("key",)),
     Command("url", "print a presigned GET URL", (
         KEY,
-        arg("--expire", type=_positive_int, default=DEFAULT_URL_TTL, metavar="SECONDS",
-            help=f"seconds the URL stays valid (default {DEFAULT_URL_TTL})"),
+        arg("--expire", type=_int_between(1, MAX_URL_TTL), default=DEFAULT_URL_TTL, metavar="SECONDS",
+            help=f"seconds the URL stays valid (default {DEFAULT_URL_TTL}; "
+                 f"at most {MAX_URL_TTL}, S3's limit: seven days)"),
     ), cmd_url, paths=("key",)),
     Command("md5", "print the MD5 of the content", (KEY,), cmd_md5, paths=("key",)),
     Command("etag", "print the ETag (for a local file: the one its upload would get)", (
@@ -741,7 +788,9 @@ def build_parser() -> argparse.ArgumentParser:
                   ((sub.add_mutually_exclusive_group(), flags) for flags in command.exclusive)
                   for flag in flags}
         for a in command.args:
-            groups.get(a.flags[0], sub).add_argument(*a.flags, **a.options)
+            dest = a.flags[-1].lstrip("-").replace("-", "_")
+            options = {"type": _path, **a.options} if dest in command.paths else a.options
+            groups.get(a.flags[0], sub).add_argument(*a.flags, **options)
         sub.set_defaults(_command=command, _parser=sub)
     return parser
 
@@ -749,16 +798,19 @@ def build_parser() -> argparse.ArgumentParser:
 # main
 
 def _failure_message(error: BaseException, command: Command, args, redactor: Redactor) -> str:
-    """One line naming the path(s): the error's own message, prefixed with the
-    command's path arguments when it names none of them, plus the command's hint."""
-    message = _one_line(str(error)) or type(error).__name__
+    """One line naming the path(s): the error's own message (its advice reworded for the
+    command line), prefixed with the command's path arguments when it names none of
+    them, plus the command's hint."""
+    message = str(error).strip() or type(error).__name__
+    for library, cli in command.rewords.items():
+        message = message.replace(library, cli)
     paths = [value for value in (getattr(args, name, None) for name in command.paths) if value]
     if paths and not any(path in message for path in paths):
         message = f"{' -> '.join(paths)}: {message}"
     for kind, hint in command.hints.items():
         if isinstance(error, kind):
             message = f"{message} ({hint})"
-    return redactor(message)
+    return _one_line(redactor(message))
 
 def _is_botocore_error(error: BaseException) -> bool:
     # botocore's exceptions should never get past the library; if one does, it is still

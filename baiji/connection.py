@@ -21,8 +21,8 @@ from typing import Iterable, Iterator
 
 from baiji import config, fileobj, integrity, sync as sync_plan
 from baiji import path as paths
-from baiji.exceptions import (EventualConsistencyWarning, InvalidSchemeException, KeyExists,
-                              KeyNotFound, S3Exception, S3Warning)
+from baiji.exceptions import (EventualConsistencyWarning, InvalidSchemeException, IsADirectory,
+                              KeyExists, KeyNotFound, S3Exception, S3Warning)
 from baiji.progress import reporter
 from baiji.stores import Entry, S3Store, Store, WriteOptions, store_for
 from baiji.stores.base import DEFAULT_CONTENT_TYPE
@@ -79,6 +79,19 @@ def _usable(entries: Iterable[Entry]) -> Iterator[Entry]:
             warnings.warn(f"{entry.url}: {entry.problem}", S3Warning, stacklevel=3)
         else:
             yield entry
+
+
+def _refuse_tree_around_cwd(directory: str) -> None:
+    """``ValueError`` for a local tree that must never be removed: ``.``, ``..``, or one holding the cwd."""
+    if os.path.basename(directory.rstrip("/" + os.sep)) in (".", ".."):
+        raise ValueError(f"refusing to remove {directory!r}: a '.' or '..' directory")
+    target = os.path.realpath(paths.parse(directory).path)
+    try:
+        cwd = os.path.realpath(os.getcwd())
+    except FileNotFoundError:  # the cwd itself was removed: no tree holds it
+        return
+    if cwd == target or cwd.startswith(target.rstrip(os.sep) + os.sep):
+        raise ValueError(f"refusing to remove {directory}: it holds the current directory {cwd}")
 
 
 class BulkCopyError(S3Exception):
@@ -153,6 +166,7 @@ class S3Connection:
         ``exact`` (the bulk copies of ``cp_r`` and ``sync``, whose destinations
         are computed): write ``dst`` itself, never ``dst/basename(src)``; a
         directory there is an error.
+        ``ValueError`` when ``dst`` is ``src`` itself (see :meth:`_same_file`).
         """
         src_store, dst_store = self._store(src), self._store(dst)
         if paths.isdirlike(src):
@@ -164,6 +178,9 @@ class S3Connection:
             if reason:  # e.g. s3://b/dir/.. into dst/ would target dst/..
                 raise ValueError(f"refusing to copy {src} into {dst}: {reason} in key")
             dst = paths.join(dst, paths.basename(src))
+            dst_store = self._store(dst)  # the name made must be one a store takes (UTF-8 for a key)
+        if self._same_file(src_store, src, dst_store, dst, version_id):
+            raise ValueError(f"{src} and {dst} are the same file")
         s3_only = {"policy": policy, "encoding": encoding, "content_type": content_type,
                    "metadata": metadata, "gzip": gzip}
         if dst_store.is_local:
@@ -197,6 +214,22 @@ class S3Connection:
             raise type(err)(f"Error copying {src} to {dst}: {err}") from err
         return True
 
+    @staticmethod
+    def _same_file(src_store: Store, src: str, dst_store: Store, dst: str, version_id: str | None) -> bool:
+        """Whether ``dst`` is ``src`` itself, so that a copy would at best change nothing and
+        a move would remove the only copy: the same key (and no other version of it), or
+        the same local file (``os.path.samefile``: through symlinks and hard links too).
+        """
+        if src_store is not dst_store:
+            return False
+        src_parsed, dst_parsed = paths.parse(src), paths.parse(dst)
+        if not src_store.is_local:
+            return version_id is None and src_parsed[:3] == dst_parsed[:3]
+        try:
+            return os.path.samefile(src_parsed.path, dst_parsed.path)
+        except OSError:  # one of them is missing: not the same
+            return False
+
     def _transfer(self, src_store: Store, src: str, dst_store: Store, dst: str,
                   options: WriteOptions, progress, validate: bool, version_id: str | None,
                   gzip: bool, guess_content_type: bool) -> None:
@@ -225,6 +258,7 @@ class S3Connection:
 
     def upload_fileobj(self, fileobj, dst: str, **cp_kwargs) -> bool:
         """Store what a binary file object (stdin, say) holds at ``dst``, with ``cp``'s options."""
+        self._store(dst)  # refuses a path no store takes before it is looked at as a directory
         if paths.isdirlike(dst):
             raise ValueError(f"{dst}: a stream needs a destination name, not a directory")
         if not cp_kwargs.get("force") and not cp_kwargs.get("skip") and self.exists(dst, retries_allowed=0):
@@ -356,22 +390,36 @@ class S3Connection:
                               stacklevel=2)
 
     def mv(self, src: str, dst: str, **cp_kwargs) -> None:
-        """Copy, then remove the source."""
-        if paths.isdirlike(dst):
-            dst = paths.join(dst, paths.basename(src))
-        if self.cp(src, dst, **cp_kwargs):  # a skipped copy keeps its source
-            self.rm(src)
+        """Copy (as :meth:`cp`), then remove the source (that version of it, with ``version_id``).
+
+        A copy that is refused (``dst`` is ``src`` itself), fails or is skipped keeps the source.
+        """
+        if self.cp(src, dst, **cp_kwargs):
+            self.rm(src, version_id=cp_kwargs.get("version_id"))
 
     # -- removing --------------------------------------------------------
     def rm(self, key: str, version_id: str | None = None) -> None:
-        """Remove a key or local file (a local directory as a tree); ``KeyNotFound`` if missing."""
+        """Remove a key or local file (a symlink: the link); ``KeyNotFound`` if missing.
+
+        A local directory raises ``IsADirectory``, like Unix ``rm``: only
+        :meth:`rm_r` removes a tree.
+        """
         store = self._store(key)
         store.stat(key, version_id)
+        local = paths.parse(key).path
+        if store.is_local and os.path.isdir(local) and not os.path.islink(local):
+            raise IsADirectory(f"{key}: is a directory; use rm_r to remove a tree")
         store.delete(key, version_id)
 
     def rm_r(self, prefix: str, force: bool = False, quiet: bool = False) -> None:
-        """Remove everything under ``prefix``; asks per key on the terminal unless ``force``."""
+        """Remove everything under ``prefix``; asks per key on the terminal unless ``force``.
+
+        A local directory named ``.`` or ``..``, or holding the current directory
+        (the cwd itself, ``/``, ...), is refused with ``ValueError``.
+        """
         store = self._store(prefix)
+        if store.is_local:
+            _refuse_tree_around_cwd(prefix)
         if not force and not sys.stdin.isatty():
             raise S3Exception(f"refusing to remove {prefix} without confirmation: "
                               "no terminal to ask on (use force)")

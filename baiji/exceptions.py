@@ -2,12 +2,34 @@
 
 Every error the public API raises is one of these (or a built-in such as
 ``ValueError`` for bad arguments); botocore's own exceptions never leak out.
-No message ever contains a secret key or session token.
+No message ever contains a secret key or session token, nor the password of
+a URL (``http://user:PASSWORD@host``, an endpoint's): baiji's errors replace
+it with ``[REDACTED]``.
+
+The ones that are also ``OSError`` subclasses (``KeyNotFound``,
+``KeyExists``, ``IsADirectory``) carry ``errno`` and the system's own
+``strerror`` (``os.strerror(errno)``), like the built-in errors they stand
+for; their ``str()`` is baiji's message, naming the path.
 """
+
+import errno as _errno
+import os
+import re
+
+#: ``scheme://user:PASSWORD@``: the password part.
+_URL_PASSWORD = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://[^/\s:@'\"]*:)(?!\[REDACTED\]@)[^/\s@'\"]+(?=@)")
+
+
+def without_url_passwords(text: str) -> str:
+    """``text`` with the password of every ``scheme://user:PASSWORD@host`` URL replaced by ``[REDACTED]``."""
+    return _URL_PASSWORD.sub(r"\1[REDACTED]", text)
 
 
 class AWSError(Exception):
-    """Base class of everything that goes wrong talking to AWS."""
+    """Base class of everything that goes wrong talking to AWS (a URL's password never in its message)."""
+
+    def __init__(self, *args):
+        super().__init__(*(without_url_passwords(a) if isinstance(a, str) else a for a in args))
 
 
 class AWSCredentialsMissing(AWSError):
@@ -18,16 +40,39 @@ class S3Exception(AWSError):
     """An S3 (or local-store) operation failed."""
 
 
-class KeyNotFound(S3Exception, FileNotFoundError):
+class _SystemError(OSError):
+    """An OSError with ``errno`` and ``strerror`` set from ``code``; ``str()`` stays the message."""
+
+    code = 0
+
+    def __init__(self, *args):
+        super().__init__(*args)
+        self.errno, self.strerror = self.code, os.strerror(self.code)
+
+    def __str__(self) -> str:
+        return BaseException.__str__(self)
+
+
+class KeyNotFound(S3Exception, _SystemError, FileNotFoundError):
     """The key, file, version or bucket does not exist."""
+
+    code = _errno.ENOENT
 
 
 class BucketNotFound(KeyNotFound):
     """The bucket does not exist."""
 
 
-class KeyExists(S3Exception, FileExistsError):
+class KeyExists(S3Exception, _SystemError, FileExistsError):
     """The destination exists and overwriting was not asked for."""
+
+    code = _errno.EEXIST
+
+
+class IsADirectory(S3Exception, _SystemError, IsADirectoryError):
+    """A local directory where a file is needed (``rm`` without recursion)."""
+
+    code = _errno.EISDIR
 
 
 class InvalidVersionID(S3Exception):

@@ -23,6 +23,8 @@ _BUCKET_CHARS = re.compile(r"^[A-Za-z0-9._-]+$")
 
 
 def _local_abs(p: str) -> str:
+    if _DRIVE.match(p):  # a Windows path: absolute as written (the original's answer)
+        return p
     trailing = p.endswith(("/", os.sep))
     result = os.path.abspath(os.path.expanduser(p))
     if trailing and not result.endswith(os.sep):
@@ -34,7 +36,10 @@ def parse(s: str) -> ParseResult:
     """Split ``s`` into ``(scheme, netloc, path, '', '', '')``.
 
     ``s3://bucket/a/b`` -> ``('s3', 'bucket', '/a/b')``; a local path (plain,
-    ``~``-relative, relative or ``file://``) -> ``('file', '', ABSOLUTE)``.
+    ``~``-relative, relative or ``file://``) -> ``('file', '', ABSOLUTE)``
+    (``''`` is the current directory, as in the original: the operations
+    refuse it, see :func:`baiji.stores.store_for`); a Windows drive path
+    (``C:\\x``) is kept as written.
     Other schemes parse; operations on them raise InvalidSchemeException.
     """
     if not isinstance(s, str):

@@ -2,8 +2,8 @@
 
 Every function calls the same-named method of one :class:`S3Connection`,
 created lazily per process from the environment (a forked child makes its
-own).  The exceptions of :mod:`baiji.exceptions` and :mod:`baiji.path` are
-re-exported here.
+own).  The exceptions of :mod:`baiji.exceptions`, :mod:`baiji.path` and its
+``sep`` (as in the original) are re-exported here.
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from baiji import path
 from baiji.connection import BulkCopyError, S3Connection
 from baiji.exceptions import (AWSCredentialsMissing, AWSError, BucketNotFound,
                               EventualConsistencyWarning, InvalidSchemeException,
-                              InvalidVersionID, KeyExists, KeyNotFound, S3Exception, S3Warning,
-                              TransientError)
+                              InvalidVersionID, IsADirectory, KeyExists, KeyNotFound, S3Exception,
+                              S3Warning, TransientError)
 
 OPERATIONS = (
     "open", "cp", "upload_fileobj", "download_fileobj", "cp_many", "cp_r", "mv", "rm", "rm_r", "ls", "ls_info", "glob", "info", "exists",
@@ -27,11 +27,13 @@ OPERATIONS = (
 )
 
 __all__ = [
-    *OPERATIONS, "S3Connection", "default_connection", "path", "BulkCopyError",
+    *OPERATIONS, "S3Connection", "default_connection", "path", "sep", "BulkCopyError",
     "AWSError", "AWSCredentialsMissing", "S3Exception", "KeyNotFound", "BucketNotFound",
-    "KeyExists", "InvalidVersionID", "InvalidSchemeException", "TransientError", "S3Warning",
+    "KeyExists", "IsADirectory", "InvalidVersionID", "InvalidSchemeException", "TransientError", "S3Warning",
     "EventualConsistencyWarning",
 ]
+
+sep = path.sep
 
 _default: dict = {}
 

@@ -22,7 +22,8 @@ import baiji
 from baiji import cli
 from baiji.cli import main
 from baiji.connection import S3Connection
-from helpers import put, split
+from baiji.stores.local import LocalStore
+from helpers import put, split, tree, write_tree
 
 
 def run(*args, stdin: bytes = b"", stdout=None):
@@ -126,8 +127,10 @@ def test_main_help_lists_commands():
     (("cp", "-f", "-s", "a", "b"), "not allowed"),
     (("buckets", "--create", "x", "--info", "y"), "not allowed"),
     (("url", "k", "--expire", "0"), "--expire"),
+    (("url", "k", "--expire", "604801"), "604,800"),  # S3 refuses more than seven days
     (("url", "k", "--expire", "soon"), "--expire"),
     (("exists", "k", "--retries", "-1"), "--retries"),
+    (("exists", "k", "--retries", "999999999"), "from 0 to 10"),
     (("ls", "--bogus", "x"), "--bogus"),
     (("cp", "-", "-"), "both be -"),
     (("cp", "-z", "a", "-"), "--gzip"),
@@ -590,6 +593,14 @@ def test_mv(s3dir, client, tmp_path):
     assert not (tmp_path / "up").exists()
 
 
+@pytest.mark.parametrize("command", ["cp", "mv"])
+def test_cp_and_mv_of_a_key_onto_itself_are_refused(s3dir, key, client, command):
+    put(client, key, b"only copy")
+    for dst in (key, s3dir):
+        assert_failed(run(command, "-f", key, dst), "same file")
+    assert run("cat", key)[1] == b"only copy" and lines(run("ls", s3dir)[1]) == [key]
+
+
 def test_rm(key, client):
     put(client, key)
     assert run("rm", key) == (0, b"", "")
@@ -687,6 +698,7 @@ def test_url(key, client):
     with urllib.request.urlopen(url, timeout=10) as response:
         assert response.read() == b"presigned"
     assert run("url", key)[0] == 0
+    assert run("url", "--expire", str(cli.MAX_URL_TTL), key)[0] == 0  # S3's longest: accepted
 
 
 def test_url_missing(s3dir):
@@ -821,3 +833,147 @@ def test_verbose_redacts_distinctive_fake_secret_and_token(key, client, monkeypa
         assert "botocore" in err
         assert f"{cli.REDACTED}]" not in err
     assert cli.REDACTED in err
+
+
+# --------------------------------------------------------------------------
+# Never lose data (issue 9, part 2): refusals, offline
+
+
+def _argv_with_empty(command, name: str) -> list[str]:
+    """``command``'s arguments with ``''`` as the path argument ``name`` and ``x`` for the others."""
+    positional = [a.flags[0] for a in command.args if not a.flags[0].startswith("-")]
+    if name not in positional:
+        return [command.name, f"--{name}", ""]
+    return [command.name] + ["" if arg == name else "x" for arg in positional]
+
+
+EMPTY_CASES = [(c, name) for c in cli.COMMANDS for name in c.paths]
+
+
+@pytest.mark.parametrize("command, name", EMPTY_CASES, ids=[f"{c.name}-{n}" for c, n in EMPTY_CASES])
+def test_empty_path_argument_is_a_usage_error_everywhere(offline, tmp_path, monkeypatch, command, name):
+    """``s3 sync s3://b/p/ "$UNSET"`` must not mirror into the current directory."""
+    write_tree(tmp_path, {"keep": b"k", "sub/x": b"x"})
+    monkeypatch.chdir(tmp_path)
+    argv = _argv_with_empty(command, name)
+    for extra in ([], ["-r", "-f"] if command.name == "rm" else []):
+        status, out, err = run(*argv[:1], *extra, *argv[1:])
+        assert_usage_error((status, out, err), "must not be empty", "unset variable")
+        assert (f"argument {name.upper()}" in err) or (f"argument --{name}" in err)
+    assert tree(tmp_path) == {"keep": b"k", "sub/x": b"x"}
+
+
+def test_cp_of_an_empty_source_names_the_source(offline):
+    status, _, err = run("cp", "", "s3://b/p/")
+    assert status == 2 and "argument SRC: must not be empty" in err and "DST" not in err.splitlines()[-1]
+
+
+@pytest.mark.parametrize("dst", ["s3:/b/x", "s3:b/x", "S3:/b/x"])
+def test_mistyped_s3_url_is_refused(offline, tmp_path, monkeypatch, dst):
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path / "f")
+    assert_failed(run("cp", "f", dst), dst, "did you mean s3://b/x")
+    assert_failed(run("mv", "f", dst), dst, "s3://b/x")
+    assert sorted(os.listdir(tmp_path)) == ["f"]
+    assert run("cp", "f", "./s3:x") == (0, b"", "")
+    assert (tmp_path / "s3:x").read_bytes() == b"hello\n"
+
+
+@pytest.fixture
+def no_local_deletions(monkeypatch):
+    """A safety net for the tests that ask for a tree to be removed: they must be refused
+    before a file is listed or deleted (for "/", the test must not rely on the code it checks)."""
+
+    def never(*args, **kwargs):
+        raise AssertionError("reached a listing or deletion")
+
+    for name in ("delete", "delete_many", "list"):
+        monkeypatch.setattr(LocalStore, name, never)
+
+
+@pytest.mark.parametrize("argv", [("rm", "d"), ("rm", "d/"), ("rm", "."), ("rm", "-f", "d")])
+def test_rm_of_a_directory_needs_r(offline, tmp_path, monkeypatch, no_local_deletions, argv):
+    write_tree(tmp_path / "d", {"a": b"a", "sub/b": b"b"})
+    monkeypatch.chdir(tmp_path / "d" if argv[-1] == "." else tmp_path)
+    assert_failed(run(*argv), f"{argv[-1]}: is a directory; use -r to remove a tree")
+    assert tree(tmp_path / "d") == {"a": b"a", "sub/b": b"b"}
+
+
+@pytest.mark.parametrize("target", [".", "./", "..", "/", "CWD"])
+def test_rm_r_of_a_tree_holding_the_current_directory_is_refused(offline, tmp_path, monkeypatch,
+                                                                  no_local_deletions, target):
+    write_tree(tmp_path / "d", {"a": b"a"})
+    monkeypatch.chdir(tmp_path / "d")
+    given = str(tmp_path / "d") if target == "CWD" else target
+    assert_failed(run("rm", "-r", "-f", given), "refusing to remove")
+    assert tree(tmp_path / "d") == {"a": b"a"}
+
+
+def test_cp_and_mv_of_a_directory_speak_of_dash_r(offline, tmp_path):
+    write_tree(tmp_path / "d", {"a": b"a"})
+    status, _, err = run("cp", tmp_path / "d", tmp_path / "e")
+    assert_failed((status, b"", err), "is a directory; use -r to copy directories")
+    assert "cp_r" not in err
+    status, _, err = run("mv", tmp_path / "d", tmp_path / "e")
+    assert_failed((status, b"", err), "is a directory", "cp -r")
+    assert "cp_r" not in err and tree(tmp_path) == {"d/a": b"a"}
+
+
+@pytest.mark.parametrize("command", ["cp", "mv"])
+@pytest.mark.parametrize("dst", ["f", "./f", "CWD/", "."])
+def test_cp_and_mv_onto_itself_are_refused(offline, tmp_path, monkeypatch, command, dst):
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path / "f", b"only copy")
+    given = f"{tmp_path}/" if dst == "CWD/" else dst
+    assert_failed(run(command, "-f", "f", given), "same file")
+    assert tree(tmp_path) == {"f": b"only copy"}
+
+
+def test_messages_show_line_breaks_escaped(offline, tmp_path):
+    name = "a\nb\rc\x1b[31md"
+    assert_failed(run("cat", tmp_path / name), "a\\nb\\rc\\x1b[31md")
+    status, _, err = run("cat", tmp_path / name)
+    assert "; " not in err and "\x1b" not in err
+
+
+def test_undecodable_name_as_a_key_is_one_clear_line(offline, tmp_path):
+    name = os.fsdecode(b"bad\xff.txt")
+    write(tmp_path / name)
+    status, out, err = run("cp", tmp_path / name, "s3://b/p/")
+    assert_failed((status, out, err), "s3://b/p/bad\\xff.txt: not valid UTF-8")
+    assert "codec" not in err and "\udcff" not in err
+
+
+def test_exists_retries_up_to_the_bound(offline, tmp_path):
+    assert run("exists", "--retries", str(cli.MAX_EXISTS_RETRIES), tmp_path / "nope") == (1, b"", "")
+
+
+PASSWORD = "PaSsWoRdInTheUrl-42"
+
+
+@pytest.mark.parametrize("how", ["environment", "option"])
+def test_endpoint_password_never_printed(offline, monkeypatch, how):
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", SECRET)
+    endpoint = f"http://user:{PASSWORD}@127.0.0.1:9"
+    options = ["--endpoint-url", endpoint] if how == "option" else []
+    if how == "environment":
+        monkeypatch.setenv("AWS_ENDPOINT_URL", endpoint)
+    for verbose in ([], ["-v"]):
+        status, out, err = run(*verbose, *options, "ls", "s3://some-bucket/")
+        assert status == 1
+        assert PASSWORD not in err and PASSWORD not in out.decode()
+        assert f"user:{cli.REDACTED}@127.0.0.1:9" in err
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("http://u:pw@h:1/x", f"http://u:{cli.REDACTED}@h:1/x"),
+    ('URL: "https://user:p%40ss@host/a?b=1"', f'URL: "https://user:{cli.REDACTED}@host/a?b=1"'),
+    (f"http://u:{cli.REDACTED}@h", f"http://u:{cli.REDACTED}@h"),
+    ("http://host/a:b@c", "http://host/a:b@c"),  # no user info: left alone
+    ("s3://bucket/k:ey@x", "s3://bucket/k:ey@x"),
+])
+def test_redactor_url_passwords(text, expected):
+    redactor = cli.Redactor()
+    redactor._sources = []  # patterns alone
+    assert redactor(text) == expected

@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 
 import baiji
+from childproc import sigint_not_ignored
 
 S3_SCRIPT = shutil.which("s3", path=str(Path(sys.executable).parent)) or shutil.which("s3")
 PYTHON_M = [sys.executable, "-m", "baiji"]
@@ -135,7 +136,8 @@ def test_sigint_exits_130_without_traceback(tmp_path, verbose):
     if not verbose and not (os.path.exists(f"/proc/{os.getpid()}/syscall") and platform.machine() == "x86_64"):
         pytest.skip("needs Linux x86_64's /proc/PID/syscall to see when the process reads stdin")
     argv = PYTHON_M + (["-v"] if verbose else []) + ["cp", "-", str(tmp_path / "never" / "done")]
-    proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    with sigint_not_ignored():
+        proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         proc.stdin.write(b"some bytes, and then nothing more for a while\n")
         proc.stdin.flush()
@@ -181,9 +183,10 @@ def test_sigint_during_parallel_copy_stops_every_process(fault_proxy, s3dir, tmp
         return None
 
     fault_proxy.proxy.handler = hold_uploads
-    proc = subprocess.Popen(
-        PYTHON_M + ["--endpoint-url", fault_proxy.endpoint_url, "cp", "-R", f"{tree}/", s3dir],
-        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+    with sigint_not_ignored():
+        proc = subprocess.Popen(
+            PYTHON_M + ["--endpoint-url", fault_proxy.endpoint_url, "cp", "-R", f"{tree}/", s3dir],
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
     try:
         assert uploads.wait(60), "no upload reached the proxy"
         time.sleep(0.5)  # let more workers block
@@ -203,3 +206,17 @@ def test_sigint_during_parallel_copy_stops_every_process(fault_proxy, s3dir, tmp
             break
         assert time.monotonic() < deadline, "worker processes still running after the command ended"
         time.sleep(0.1)
+
+
+def test_children_get_sigint_even_when_the_tests_ignore_it():
+    """The SIGINT tests also pass under ``nohup`` or ``bash .ci/run &`` (SIGINT ignored)."""
+    probe = [sys.executable, "-c", "import signal; print(signal.getsignal(signal.SIGINT) is signal.default_int_handler)"]
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)  # as such a shell starts the tests
+    try:
+        inherited = subprocess.run(probe, capture_output=True, timeout=TIMEOUT).stdout
+        with sigint_not_ignored():
+            restored = subprocess.run(probe, capture_output=True, timeout=TIMEOUT).stdout
+        assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN  # left as it was
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    assert (inherited, restored) == (b"False\n", b"True\n")

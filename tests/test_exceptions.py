@@ -9,6 +9,9 @@ on moto that path is covered by the constructed 403 errors below.
 
 from __future__ import annotations
 
+import errno
+import os
+import pickle
 import uuid
 
 import botocore.exceptions as boto_errors
@@ -34,6 +37,7 @@ BUCKET_URL = "s3://some-bucket/some/key.txt"
     (exc.KeyNotFound, (exc.S3Exception, exc.AWSError)),
     (exc.BucketNotFound, (exc.KeyNotFound, exc.S3Exception)),
     (exc.KeyExists, (exc.S3Exception,)),
+    (exc.IsADirectory, (exc.S3Exception, IsADirectoryError)),
     (exc.InvalidVersionID, (exc.S3Exception,)),
     (exc.InvalidSchemeException, (ValueError,)),
     (exc.TransientError, (RuntimeError,)),
@@ -58,9 +62,57 @@ def test_distinct_branches():
 
 def test_exceptions_carry_a_message():
     for cls in (exc.AWSError, exc.AWSCredentialsMissing, exc.S3Exception, exc.KeyNotFound,
-                exc.BucketNotFound, exc.KeyExists, exc.InvalidVersionID,
+                exc.BucketNotFound, exc.KeyExists, exc.IsADirectory, exc.InvalidVersionID,
                 exc.InvalidSchemeException, exc.TransientError):
         assert str(cls("the message")) == "the message"
+
+
+@pytest.mark.parametrize("cls, builtin, code", [
+    (exc.KeyNotFound, FileNotFoundError, errno.ENOENT),
+    (exc.BucketNotFound, FileNotFoundError, errno.ENOENT),
+    (exc.KeyExists, FileExistsError, errno.EEXIST),
+    (exc.IsADirectory, IsADirectoryError, errno.EISDIR),
+])
+def test_os_errors_carry_errno_and_the_systems_strerror(cls, builtin, code):
+    err = cls("s3://b/k: the message")
+    assert isinstance(err, builtin)
+    assert (err.errno, err.strerror) == (code, os.strerror(code))
+    assert str(err) == "s3://b/k: the message"
+    again = pickle.loads(pickle.dumps(err))  # how bulk copies send errors back from workers
+    assert (type(again), str(again), again.errno, again.strerror) == (cls, str(err), code, os.strerror(code))
+
+
+def test_real_os_errors_carry_errno(conn, s3dir, tmp_path):
+    conn.put_string(s3dir + "k", "x")
+    (tmp_path / "d").mkdir()
+    for call, code in ((lambda: conn.info(s3dir + "missing"), errno.ENOENT),
+                       (lambda: conn.rm(str(tmp_path / "missing")), errno.ENOENT),
+                       (lambda: conn.cp(s3dir + "missing", str(tmp_path / "x")), errno.ENOENT),
+                       (lambda: conn.cp(str(tmp_path / "d" / "x"), s3dir + "k"), errno.ENOENT),
+                       (lambda: conn.open(s3dir + "k", "x"), errno.EEXIST),
+                       (lambda: conn.rm(str(tmp_path / "d")), errno.EISDIR)):
+        with pytest.raises(OSError) as info:
+            call()
+        assert (info.value.errno, info.value.strerror) == (code, os.strerror(code)), info.value
+
+
+@pytest.mark.parametrize("text, expected", [
+    ('Could not connect to the endpoint URL: "http://u:PaSs@127.0.0.1:9/b/k"',
+     'Could not connect to the endpoint URL: "http://u:[REDACTED]@127.0.0.1:9/b/k"'),
+    ("https://:p%40ss@host/", "https://:[REDACTED]@host/"),
+    ("s3://bucket/k:ey@x and http://host/a:b@c", "s3://bucket/k:ey@x and http://host/a:b@c"),
+])
+def test_url_passwords_never_in_messages(text, expected):
+    assert exc.without_url_passwords(text) == expected
+    assert str(exc.S3Exception(text)) == expected
+
+
+def test_endpoint_password_not_in_library_errors():
+    """The endpoint's password must not show in what the library raises (it embeds the URL)."""
+    conn = S3Connection(endpoint_url="http://user:PaSsWoRd-42@127.0.0.1:9")
+    with pytest.raises(exc.S3Exception) as info:
+        conn.exists("s3://some-bucket/k")
+    assert "127.0.0.1:9" in str(info.value) and "PaSsWoRd-42" not in str(info.value)
 
 
 # translate(): constructed botocore errors ---------------------------------------------

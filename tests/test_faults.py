@@ -45,6 +45,7 @@ import pytest
 from baiji import cli, config
 from baiji.connection import BulkCopyError, S3Connection
 from baiji.exceptions import KeyNotFound, S3Exception, TransientError
+from childproc import sigint_not_ignored
 from helpers import get, key_exists, one_line, put, split, tree, write_tree
 
 MiB = 1024 * 1024
@@ -615,8 +616,9 @@ def test_interrupted_bulk_copy_stops_cleanly_and_resumes(wide_proxy, s3dir, clie
     argv += ["cp", "-R", s3dir, str(dst) + "/"] if command == "cp-R" else ["sync", s3dir, str(dst)]
     wide_proxy.proxy.fail_always("delay", seconds=GET_DELAY, match="GetObject")
 
-    proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, start_new_session=True)
+    with sigint_not_ignored():  # also when the tests run with SIGINT ignored (nohup, `bash .ci/run &`)
+        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, start_new_session=True)
     try:
         deadline = time.monotonic() + 60
         while _landed(dst) < 5 and proc.poll() is None and time.monotonic() < deadline:

@@ -167,7 +167,8 @@ def test_hostile_key_cli(client, s3dir, tmp_path, server_kind, hostile_case, com
     url = _hostile_source(client, s3dir, server_kind, hostile_case)
     dst = tmp_path / "outer" / "dst"
     status, out, err = run_cli(*command, s3dir + "src/", str(dst) + ("" if command == ["sync"] else "/"))
-    assert_cli_error(status, err, url)
+    assert_cli_error(status, err, url.replace("\x1b", "\\x1b"))  # control characters shown escaped
+    assert "\x1b" not in err  # never sent raw to the terminal
     _assert_contained(tmp_path)
 
 

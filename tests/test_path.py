@@ -115,6 +115,13 @@ def test_windows_drive_paths_are_local(win):
     assert path.islocal(win) and not path.isremote(win)
 
 
+@pytest.mark.parametrize("win", ["C:\\path\\of\\quux", "file:///C:\\path\\of\\quux"])
+def test_windows_path_kept_as_written(win):
+    """The original's test: not joined to the current directory."""
+    assert parts(win) == ("file", "", "C:\\path\\of\\quux")
+    assert parts("D:/dir/") == ("file", "", "D:/dir/")
+
+
 @pytest.mark.parametrize("url, scheme, netloc", [
     ("http://example.com/x", "http", "example.com"),
     ("https://example.com/x?y=1", "https", "example.com"),
@@ -326,6 +333,7 @@ def test_pure_functions_do_no_network_io(monkeypatch, tmp_path):
 def test_reachable_as_baiji_s3_path():
     s3 = pytest.importorskip("baiji.s3")
     assert s3.path is path
+    assert s3.sep == path.sep == "/"  # the original's baiji.s3.sep
 
 
 def test_gettmpdir_needs_a_bucket(monkeypatch):

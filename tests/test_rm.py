@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import io
 import os
 import sys
@@ -9,9 +10,10 @@ import sys
 import pytest
 
 from baiji import s3
-from baiji.exceptions import (BucketNotFound, InvalidSchemeException, InvalidVersionID,
+from baiji.exceptions import (BucketNotFound, InvalidSchemeException, InvalidVersionID, IsADirectory,
                               KeyNotFound, S3Exception)
-from helpers import key_exists, keys_under, missing_bucket, other_version_id, put, split
+from baiji.stores.local import LocalStore
+from helpers import key_exists, keys_under, missing_bucket, other_version_id, put, split, tree, write_tree
 
 
 class _Terminal(io.StringIO):
@@ -51,13 +53,23 @@ def test_rm_local_file(conn, tmp_path):
     assert tmp_path.exists()
 
 
-def test_rm_local_directory_tree(conn, tmp_path):
+TREE = {"a": b"a", "sub/b": b"b"}
+
+
+@pytest.mark.parametrize("name", ["d", "d/", ".", "./", "LINK/"])
+def test_rm_local_directory_is_refused_like_unix_rm(conn, tmp_path, monkeypatch, name):
+    """Only rm_r removes a tree (the original's rm removed it: a deliberate change)."""
     d = tmp_path / "d"
-    (d / "sub").mkdir(parents=True)
-    (d / "a").write_bytes(b"a")
-    (d / "sub" / "b").write_bytes(b"b")
-    conn.rm(str(d))
-    assert not d.exists()
+    write_tree(d, TREE)
+    (tmp_path / "LINK").symlink_to(d)
+    monkeypatch.chdir(d if name.startswith(".") else tmp_path)
+    with pytest.raises(IsADirectory) as raised:
+        conn.rm(name)
+    err = raised.value
+    assert isinstance(err, IsADirectoryError) and isinstance(err, S3Exception)
+    assert (err.errno, err.strerror) == (errno.EISDIR, os.strerror(errno.EISDIR))
+    assert str(err) == f"{name}: is a directory; use rm_r to remove a tree"
+    assert tree(d) == TREE
 
 
 def test_rm_local_symlink_removes_link_only(conn, tmp_path):
@@ -66,14 +78,17 @@ def test_rm_local_symlink_removes_link_only(conn, tmp_path):
     (target / "keep").write_bytes(b"k")
     link = tmp_path / "link"
     link.symlink_to(target)
+    with pytest.raises(IsADirectory):
+        conn.rm(str(link) + "/")  # the directory it leads to, as for Unix rm
     conn.rm(str(link))
     assert not os.path.lexists(link)
     assert (target / "keep").exists()
 
 
 def test_rm_local_missing(conn, tmp_path):
-    with pytest.raises(KeyNotFound):
+    with pytest.raises(KeyNotFound) as raised:
         conn.rm(str(tmp_path / "missing"))
+    assert (raised.value.errno, raised.value.strerror) == (errno.ENOENT, os.strerror(errno.ENOENT))
 
 
 def test_rm_s3_key(conn, s3dir, client):
@@ -254,6 +269,39 @@ def test_rm_r_local_asks(conn, tmp_path, tty, capsys):
 
 def test_rm_r_local_missing_directory(conn, tmp_path):
     conn.rm_r(str(tmp_path / "missing"), force=True)
+
+
+@pytest.mark.parametrize("name", [".", "./", "..", "sub/..", "CWD", "CWD/", "PARENT", "LINK-TO-CWD", "/"])
+@pytest.mark.parametrize("force", [True, False])
+def test_rm_r_refuses_a_tree_holding_the_current_directory(conn, tmp_path, monkeypatch, tty, name, force):
+    """``.``, ``..``, ``/``, the cwd by any name, its parents: refused before anything is listed
+    or asked, with or without force.  No store method that deletes may be reached (a safety
+    net for "/", checked too: the tree is intact)."""
+    work = tmp_path / "work"
+    write_tree(work, {"keep": b"k", "sub/x": b"x"})
+    (tmp_path / "LINK-TO-CWD").symlink_to(work)
+    monkeypatch.chdir(work)
+
+    def never(*args, **kwargs):
+        raise AssertionError("rm_r reached a deletion")
+
+    monkeypatch.setattr(LocalStore, "delete", never)
+    monkeypatch.setattr(LocalStore, "delete_many", never)
+    monkeypatch.setattr(LocalStore, "list", never)
+    given = {"CWD": str(work), "CWD/": f"{work}/", "PARENT": str(tmp_path),
+             "LINK-TO-CWD": str(tmp_path / "LINK-TO-CWD")}.get(name, name)
+    tty.extend(["y"] * 10)
+    with pytest.raises(ValueError, match="refusing to remove"):
+        conn.rm_r(given, force=force, quiet=True)
+    assert tree(work) == {"keep": b"k", "sub/x": b"x"}
+
+
+def test_rm_r_of_another_directory_still_removes_it(conn, tmp_path, monkeypatch):
+    write_tree(tmp_path / "work", {"keep": b"k"})
+    write_tree(tmp_path / "other", {"a": b"a", "sub/b": b"b"})
+    monkeypatch.chdir(tmp_path / "work")
+    conn.rm_r("../other", force=True, quiet=True)
+    assert sorted(os.listdir(tmp_path)) == ["work"]
 
 
 def test_rm_r_versioned_bucket(conn, versioned_bucket, client):

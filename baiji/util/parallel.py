@@ -4,7 +4,8 @@ Work travels as plain data: the connection's settings, ``(src, dst)``
 pairs and the ``cp`` options.  Each worker process builds its own connection
 once and keeps it for its whole life, copies pairs on several threads, and
 sends back ``(src, dst, error)`` per pair, so one failure never stops the
-others.  Pool workers ignore Ctrl-C; the parent stops them.  At most a
+others.  Pool workers ignore Ctrl-C; the parent stops them; a worker that
+dies stops the copy (a Pool would replace it for ever).  At most a
 bounded number of pairs is in flight, so copying 100,000 keys holds memory
 flat.  Pool workers pull single pairs from a shared queue (no chunk
 barriers: one slow request never idles the other threads); an Executor gets
@@ -18,9 +19,11 @@ import concurrent.futures
 import functools
 import itertools
 import multiprocessing
+import multiprocessing.pool
 import os
 import queue
 import signal
+import sys
 import threading
 from typing import Iterable, Iterator, Optional
 
@@ -150,7 +153,8 @@ def _context():
     hang the child, so there the workers come from a forkserver (which has
     already imported baiji and boto3) or, without one, are spawned; the
     calling script then needs ``if __name__ == "__main__":``, as usual for
-    multiprocessing.
+    multiprocessing (each worker re-runs the main script; without the guard
+    the copy fails at once, see :func:`_run_pool`).
     """
     methods = multiprocessing.get_all_start_methods()
     if "fork" in methods and threading.active_count() == 1:
@@ -162,11 +166,52 @@ def _context():
     return multiprocessing.get_context("spawn")
 
 
+class _Pool(multiprocessing.pool.Pool):
+    """A Pool that counts the worker processes it starts.
+
+    More than it was asked for means some died and were replaced: a Pool
+    replaces dead workers for ever, so a worker that dies while starting
+    would make the copy run until killed.
+    """
+
+    def __init__(self, *args, **kwargs):
+        self.started = 0
+        super().__init__(*args, **kwargs)
+
+    def Process(self, ctx, *args, **kwds):  # noqa: N802 (the Pool's name for it)
+        self.started += 1
+        return ctx.Process(*args, **kwds)
+
+
+def _rerunning_main() -> bool:
+    """True in a spawned (or forkserver) child that is re-running the main script,
+    before it becomes a worker: the script reached a parallel copy unguarded."""
+    rerun = sys.modules.get("__mp_main__")  # elsewhere an alias of __main__ (multiprocessing sets it)
+    return multiprocessing.parent_process() is None and rerun is not None and rerun is not sys.modules["__main__"]
+
+
+def _workers_died(context, starting: bool) -> RuntimeError:
+    main = getattr(sys.modules.get("__main__"), "__file__", None)
+    if not starting or context.get_start_method() == "fork" or not main:
+        return RuntimeError("parallel copy: a worker process died (killed?); the copy was stopped")
+    return RuntimeError(
+        f"parallel copy: the worker processes died while starting. This process runs other threads, "
+        f"so they start fresh ({context.get_start_method()}) and each re-runs the main script {main}; "
+        'put its top-level code under `if __name__ == "__main__":` (or copy without parallel=True)')
+
+
 def _run_pool(settings: dict, pairs: Iterable[Pair], cp_kwargs: dict, processes: int) -> Iterator[Result]:
-    """Stream pairs through a Pool whose workers each copy on THREADS threads."""
+    """Stream pairs through a Pool whose workers each copy on THREADS threads.
+
+    Workers that die are not replaced: the copy stops with RuntimeError.  A
+    worker that meets the parallel copy while re-running an unguarded main
+    script leaves at once and quietly, so the error is said once, here.
+    """
+    if _rerunning_main():
+        os._exit(1)  # no traceback per worker; the parent reports it (and SystemExit would wait for threads)
     context = _context()
     tasks, results = context.Queue(maxsize=processes * THREADS * 4), context.Queue()
-    pool = context.Pool(processes, initializer=_init_worker, initargs=(tasks, results))
+    pool = _Pool(processes, initializer=_init_worker, initargs=(tasks, results), context=context)
     sent, feeder_error, done = [0], [], threading.Event()
 
     def feed():
@@ -189,9 +234,11 @@ def _run_pool(settings: dict, pairs: Iterable[Pair], cp_kwargs: dict, processes:
             try:
                 result = results.get(timeout=0.2)
             except queue.Empty:
+                if pool.started > processes:
+                    raise _workers_died(context, starting=received == 0) from None
                 for job in serving:
                     if job.ready():
-                        job.get()  # a worker that died raises here
+                        job.get()  # a worker that failed raises here
                 continue
             received += 1
             yield result
@@ -207,6 +254,7 @@ def _run_pool(settings: dict, pairs: Iterable[Pair], cp_kwargs: dict, processes:
         if finished:
             pool.close()
         else:
+            tasks.cancel_join_thread()  # what no worker will read must not hold up this process's exit
             pool.terminate()
         pool.join()
 
