@@ -300,12 +300,13 @@ class S3Connection:
 
     def cp_r(self, src_dir: str, dst_dir: str, parallel: bool = False, executor=None,
              processes: int | None = None, **cp_kwargs) -> None:
-        """Copy a directory tree like ``cp -r`` (``src_dir/`` copies its contents)."""
+        """Copy a directory tree like ``cp -r`` (``src_dir/``, ``.`` and ``..`` copy their contents)."""
         src_store, dst_store = self._store(src_dir), self._store(dst_dir)
         if src_store.is_local and not os.path.isdir(paths.parse(src_dir).path):
             src_store.stat(src_dir)  # KeyNotFound naming it when missing
             raise ValueError(f"{src_dir} is not a directory (use cp to copy a file)")
-        target = dst_dir if src_dir.endswith(("/", os.sep)) else paths.join(dst_dir, paths.basename(src_dir))
+        contents_only = src_dir.endswith(("/", os.sep)) or paths.basename(src_dir) in (".", "..")
+        target = dst_dir if contents_only else paths.join(dst_dir, paths.basename(src_dir))
         items, _ = self._dir_items(src_store, src_dir)
         if not cp_kwargs.get("force") and src_store is dst_store and not dst_store.is_local:
             items = self._absent(items, dst_store, target)  # one listing instead of a HEAD per key

@@ -757,6 +757,15 @@ def test_cp_r_trailing_slash_copies_contents(conn, places, src_kind, dst_kind):
     assert read_tree(places, dst_kind, dst) == TREE
 
 
+@pytest.mark.parametrize("dst_kind", ["local", "s3"])
+def test_cp_r_of_dot_copies_the_contents(conn, places, dst_kind, monkeypatch):
+    """``cp -r . DST`` copies the current directory's contents, never into ``DST/./``."""
+    monkeypatch.chdir(make_tree(places, "local", "tree"))
+    dst = places.url(dst_kind, "dest")
+    conn.cp_r(".", dst)
+    assert read_tree(places, dst_kind, dst) == TREE
+
+
 @pytest.mark.parametrize("parallel", [False, True], ids=["serial", "parallel"])
 def test_cp_r_parallel(conn, places, parallel):
     src = make_tree(places, "local", "tree")
