@@ -66,7 +66,7 @@ import socket
 import struct
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from email.utils import formatdate
 from typing import Callable, Iterator
 from urllib.parse import parse_qsl, unquote, urlsplit

@@ -149,6 +149,18 @@ def one_line(text: str) -> bool:
     return bool(stripped) and stripped.splitlines() == [stripped] and "\r" not in text
 
 
+# -- either place ------------------------------------------------------------------------
+
+def write_url(client, url: str, data: bytes) -> None:
+    """Write ``data`` at an s3 URL (through ``client``) or a local path (parents created)."""
+    if url.startswith("s3://"):
+        put(client, url, data)
+    else:
+        os.makedirs(os.path.dirname(url), exist_ok=True)
+        with open(url, "wb") as f:
+            f.write(data)
+
+
 # -- permissions --------------------------------------------------------------------------
 
 #: ``python -m baiji`` of the interpreter running the tests.

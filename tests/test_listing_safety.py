@@ -28,7 +28,7 @@ from baiji import path as paths
 from baiji.connection import S3Connection
 from baiji.stores import LocalStore
 from baiji.util import parallel as bulk
-from helpers import PYTHON_M_BAIJI, get, keys_under, one_line, put, without_root_override
+from helpers import PYTHON_M_BAIJI, get, keys_under, one_line, without_root_override, write_url
 
 TIMEOUT = 60  # seconds; the old code hung for good on FIFOs and /dev/zero
 
@@ -55,13 +55,7 @@ def join(base: str, rel: str) -> str:
 
 def fill(client, base: str, files: dict[str, bytes]) -> None:
     for rel, data in files.items():
-        url = join(base, rel)
-        if paths.isremote(url):
-            put(client, url, data)
-        else:
-            os.makedirs(os.path.dirname(url), exist_ok=True)
-            with open(url, "wb") as f:
-                f.write(data)
+        write_url(client, join(base, rel), data)
 
 
 def contents(client, base: str) -> dict[str, bytes]:

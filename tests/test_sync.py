@@ -17,20 +17,12 @@ from baiji import integrity
 from baiji import path as paths
 from baiji import s3
 from baiji.exceptions import KeyNotFound, S3Exception
-from helpers import RequestCounter, get, put, s3_tree, split
+from helpers import RequestCounter, get, s3_tree, split
+from helpers import write_url as write
 from helpers import tree as local_tree
 
 
 # Helpers ------------------------------------------------------------------------
-
-
-def write(client, url, data: bytes) -> None:
-    if paths.isremote(url):
-        put(client, url, data)
-    else:
-        os.makedirs(os.path.dirname(url), exist_ok=True)
-        with open(url, "wb") as f:
-            f.write(data)
 
 
 def read(client, url) -> bytes:
