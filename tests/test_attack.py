@@ -1,0 +1,160 @@
+"""Holes a hostile tester found after issue 9 (never lose data, part 2).
+
+Each test states the rule it checks; setup and checks go through raw boto3
+and plain files, never through baiji itself.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import subprocess
+
+import pytest
+
+from baiji.exceptions import S3Exception
+from helpers import keys_under, put
+from test_cli import run
+from test_sync import fill, tree
+
+
+def local_or_s3(kind, tmp_path, s3dir, rel):
+    return str(tmp_path / rel) if kind == "local" else s3dir + rel
+
+
+# -- sync with one side inside the other ---------------------------------------------------
+
+@pytest.mark.xfail(strict=True, reason="sync d/sub d deletes its own source")
+@pytest.mark.parametrize("kind", ["local", "s3"])
+def test_sync_into_a_directory_that_holds_the_source_never_deletes_the_source(conn, client, s3dir, tmp_path, kind):
+    """``s3 sync d/sub d`` deleted ``d/sub/*`` (the source itself: it is not in the source's
+    listing), exit 0; a second run of the same command then mirrored the now empty source
+    and deleted everything.  A destination that holds the source is refused."""
+    top = local_or_s3(kind, tmp_path, s3dir, "d")
+    fill(client, top + "/", {"a.txt": b"a", "sub/x.txt": b"x"})
+    with pytest.raises(ValueError, match="inside"):
+        conn.sync(top + "/sub", top)
+    assert tree(client, top + "/") == {"a.txt": b"a", "sub/x.txt": b"x"}
+    status, _, err = run("sync", top + "/sub/", top + "/")
+    assert status == 1 and "inside" in err, err
+    assert tree(client, top + "/") == {"a.txt": b"a", "sub/x.txt": b"x"}
+
+
+@pytest.mark.xfail(strict=True, reason="sync d/sub e (e -> d) deletes its own source")
+def test_sync_into_a_symlink_to_the_directory_that_holds_the_source(conn, client, tmp_path):
+    """The same through a symlink: ``e -> d``, ``s3 sync d/sub e``."""
+    fill(client, str(tmp_path / "d") + "/", {"a.txt": b"a", "sub/x.txt": b"x"})
+    os.symlink(tmp_path / "d", tmp_path / "e")
+    with pytest.raises(ValueError, match="inside"):
+        conn.sync(str(tmp_path / "d" / "sub"), str(tmp_path / "e"))
+    assert tree(client, str(tmp_path / "d") + "/") == {"a.txt": b"a", "sub/x.txt": b"x"}
+
+
+@pytest.mark.xfail(strict=True, reason="sync d d/sub never converges")
+@pytest.mark.parametrize("kind", ["local", "s3"])
+def test_sync_into_a_directory_inside_the_source_is_refused(conn, client, s3dir, tmp_path, kind):
+    """``s3 sync d d/sub`` copied d into d/sub, then d/sub into d/sub/sub on the next run,
+    and so on for ever (exit 0 each time): a sync that can never converge."""
+    top = local_or_s3(kind, tmp_path, s3dir, "d")
+    fill(client, top + "/", {"a.txt": b"a"})
+    conn.sync(top, top)  # the same place: nothing to do, allowed
+    with pytest.raises(ValueError, match="inside"):
+        conn.sync(top, top + "/sub")
+    assert tree(client, top + "/") == {"a.txt": b"a"}
+
+
+def test_sync_into_the_parent_is_allowed_when_the_source_is_protected(conn, client, tmp_path):
+    """With ``-D sub/`` protecting the source, ``sync d/sub d`` cannot delete it: allowed."""
+    top = str(tmp_path / "d")
+    fill(client, top + "/", {"old.txt": b"o", "sub/x.txt": b"x"})
+    conn.sync(top + "/sub", top, do_not_delete=["sub/"])
+    assert tree(client, top + "/") == {"x.txt": b"x", "sub/x.txt": b"x"}
+
+
+# -- rm -r of a symlink ----------------------------------------------------------------------
+
+@pytest.mark.xfail(strict=True, reason="rm -r -f link deletes the link target's files")
+def test_rm_r_of_a_symlink_to_a_directory_removes_the_link_not_the_target(conn, tmp_path):
+    """``s3 rm -r -f d/link`` (link -> a directory elsewhere) deleted every file of the
+    target, exit 0.  Unix ``rm -rf d/link`` removes the link only."""
+    (tmp_path / "t").mkdir()
+    (tmp_path / "t" / "precious.txt").write_bytes(b"p")
+    (tmp_path / "d").mkdir()
+    os.symlink(tmp_path / "t", tmp_path / "d" / "link")
+    status, _, err = run("rm", "-r", "-f", tmp_path / "d" / "link")
+    assert status == 0, err
+    assert not os.path.lexists(tmp_path / "d" / "link")
+    assert (tmp_path / "t" / "precious.txt").read_bytes() == b"p"
+
+
+# -- special files as destinations -------------------------------------------------------------
+
+def _special(tmp_path, kind):
+    path = tmp_path / kind
+    if kind == "fifo":
+        os.mkfifo(path)
+    else:
+        if os.geteuid() != 0:
+            pytest.skip("mknod needs root")
+        os.mknod(path, 0o666 | stat.S_IFCHR, os.makedev(1, 3))  # /dev/null's numbers
+    return path
+
+
+@pytest.mark.xfail(strict=True, reason="cp -f replaces a device node or FIFO")
+@pytest.mark.parametrize("kind", ["fifo", "chardev"])
+@pytest.mark.parametrize("src_kind", ["s3", "local"])
+def test_cp_force_onto_a_special_file_never_replaces_it(conn, client, s3dir, tmp_path, kind, src_kind):
+    """``s3 cp -f s3://b/k /dev/null`` (run as root) replaced /dev/null with a regular file,
+    exit 0: the download's temp file is renamed over the device node.  Same for a FIFO,
+    and for ``mv -f`` (which then removes the source).  A special file is never written."""
+    special = _special(tmp_path, kind)
+    if src_kind == "s3":
+        src = s3dir + "k.txt"
+        put(client, src, b"data")
+    else:
+        src = str(tmp_path / "k.txt")
+        (tmp_path / "k.txt").write_bytes(b"data")
+    with pytest.raises(S3Exception, match="special file"):
+        conn.cp(src, str(special), force=True)
+    assert not stat.S_ISREG(os.lstat(special).st_mode)
+    status, _, err = run("mv", "-f", src, special)
+    assert status == 1 and "special file" in err, err
+    assert not stat.S_ISREG(os.lstat(special).st_mode)
+    assert (keys_under(client, s3dir) == ["k.txt"]) if src_kind == "s3" else (tmp_path / "k.txt").exists()
+
+
+# -- s3.open ---------------------------------------------------------------------------------
+
+@pytest.mark.xfail(strict=True, reason="open('s3://b/dir/', 'w') writes a temp-named key")
+@pytest.mark.parametrize("mode", ["w", "wb", "x"])
+def test_open_for_writing_a_key_ending_in_slash_is_refused(conn, client, s3dir, mode):
+    """``s3.open('s3://b/dir/', 'w')`` uploaded the content to ``dir/.baiji-<pid>-<random>``
+    (the temp file's name), no error.  A key ending in / is no file name: refused,
+    nothing written."""
+    with pytest.raises((ValueError, IsADirectoryError, S3Exception)):
+        with conn.open(s3dir + "dir/", mode) as f:
+            f.write(b"data" if "b" in mode else "data")
+    assert keys_under(client, s3dir) == []
+
+
+@pytest.mark.xfail(strict=True, reason="a failed close leaks the temp file")
+def test_open_write_failing_at_close_leaves_no_temp_file(conn, client, s3dir, tmp_path, monkeypatch):
+    """A write to an s3 key whose temp file's last flush fails (a full BAIJI_TMP) raised,
+    but left the temp file behind for good, keeping the disk full."""
+    if os.geteuid() != 0:
+        pytest.skip("mounting a small tmpfs needs root")
+    full = tmp_path / "full"
+    full.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(full)]).returncode:
+        pytest.skip("cannot mount a tmpfs here")
+    try:
+        monkeypatch.setenv("BAIJI_TMP", str(full))
+        f = conn.open(s3dir + "k.bin", "wb")
+        f.write(b"x" * 60000)  # bigger than the buffer: written at once, fits
+        f.write(b"y" * 6000)  # buffered: the flush at close fails
+        with pytest.raises(OSError):
+            f.close()
+        assert os.listdir(full) == []
+        assert keys_under(client, s3dir) == []
+    finally:
+        subprocess.run(["umount", "-l", str(full)])
