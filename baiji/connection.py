@@ -8,6 +8,7 @@ of three cases: within one store (server-side for S3), to the local disk
 
 from __future__ import annotations
 
+import contextlib
 import filecmp
 import fnmatch
 import gzip as gzip_module
@@ -26,6 +27,7 @@ from baiji.exceptions import (EventualConsistencyWarning, InvalidSchemeException
 from baiji.progress import reporter
 from baiji.stores import Entry, S3Store, Store, WriteOptions, store_for
 from baiji.stores.base import DEFAULT_CONTENT_TYPE
+from baiji.stores.local import _special as local_special
 from baiji.stores.local import translated as local_errors
 from baiji.stores.s3 import translated as s3_errors
 from baiji.tempfiles import temp_path
@@ -181,6 +183,11 @@ class S3Connection:
             dst_store = self._store(dst)  # the name made must be one a store takes (UTF-8 for a key)
         if self._same_file(src_store, src, dst_store, dst, version_id):
             raise ValueError(f"{src} and {dst} are the same file")
+        if dst_store.is_local:  # a download would be renamed over a device node or FIFO (/dev/null!)
+            with contextlib.suppress(OSError):
+                special = local_special(os.stat(paths.parse(dst).path).st_mode)
+                if special:
+                    raise S3Exception(f"{dst}: {special}, not written")
         s3_only = {"policy": policy, "encoding": encoding, "content_type": content_type,
                    "metadata": metadata, "gzip": gzip}
         if dst_store.is_local:
@@ -423,6 +430,13 @@ class S3Connection:
         if not force and not sys.stdin.isatty():
             raise S3Exception(f"refusing to remove {prefix} without confirmation: "
                               "no terminal to ask on (use force)")
+        link = paths.parse(prefix).path
+        if store.is_local and os.path.islink(link) and not link.endswith(os.sep):
+            if force or _confirm(f"Delete the symlink {prefix}? [y/N] "):  # like rm -r: the link, not its target
+                store.delete(prefix)
+                if not quiet:
+                    print(f"[deleted] {link}")
+            return
         listing_prefix = store.dir_prefix(prefix)
         urls = (e.url for e in store.list(listing_prefix) if not e.is_dir)
         failures = []
@@ -729,6 +743,35 @@ class S3Connection:
         self.cp(src, dst, force=True, progress=progress, policy=policy, encoding=encoding,
                 encrypt=encrypt, guess_content_type=guess_content_type)
 
+    @staticmethod
+    def _refuse_nested(src_store: Store, src_dir: str, dst_store: Store, dst_dir: str,
+                       keep: tuple[str, ...]) -> None:
+        """``ValueError`` when one side of a sync lies inside the other (the same place is fine).
+
+        A destination inside the source would be copied into itself on every
+        run; a destination holding the source would delete the source (it is
+        not in its own listing), unless ``keep`` protects it.
+        """
+        if src_store is not dst_store:
+            return
+
+        def tree(store, url):
+            if store.is_local:
+                return os.path.join(os.path.realpath(paths.parse(url).path), "")
+            prefix = store.dir_prefix(url)
+            return prefix if prefix.endswith("/") else prefix + "/"
+
+        src, dst = tree(src_store, src_dir), tree(dst_store, dst_dir)
+        if src == dst:
+            return
+        if dst.startswith(src):
+            raise ValueError(f"{dst_dir} is inside the source {src_dir}: it would be copied into itself")
+        if src.startswith(dst):
+            rel = src[len(dst):].replace(os.sep, "/") if dst_store.is_local else src[len(dst):]
+            if not any(rel.startswith(prefix) for prefix in keep):
+                raise ValueError(f"the source {src_dir} is inside {dst_dir}: the sync would delete it "
+                                 "(protect it with do_not_delete / -D, or sync to another place)")
+
     def sync(self, src_dir: str, dst_dir: str, followlinks: bool = True, do_not_delete=None,
              progress=False, policy: str | None = None, encoding: str | None = None,
              encrypt: bool = True, guess_content_type: bool = False, parallel: bool = False,
@@ -749,6 +792,7 @@ class S3Connection:
         if src_store.is_local and not os.path.isdir(paths.parse(src_dir).path):
             raise ValueError(f"{src_dir} is not a directory")
         keep = sync_plan.keep_prefixes(do_not_delete, dst_dir)
+        self._refuse_nested(src_store, src_dir, dst_store, dst_dir, keep)
         src_items, src_found = self._dir_items(src_store, src_dir, followlinks)
         dst_prefix = dst_store.dir_prefix(dst_dir)
         unreadable = []
