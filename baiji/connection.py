@@ -727,9 +727,15 @@ class S3Connection:
         src_store, dst_store = self._store(src), self._store(dst)
         try:
             src_entry = src_store.stat(src)
-        except KeyNotFound:
+        except KeyNotFound as err:
             if not delete:
                 raise
+            # a missing bucket or directory (a typo, an unmounted disk) says nothing about the file
+            container = (os.path.isdir(os.path.dirname(paths.parse(src).path)) if src_store.is_local
+                         else self._s3.bucket_exists(paths.bucket(src)))
+            if not container:
+                raise KeyNotFound(f"{src}: its {'directory' if src_store.is_local else 'bucket'} does not "
+                                  f"exist; {dst} not deleted") from err
             if dst_store.exists(dst):
                 self.rm(dst)
             return

@@ -12,8 +12,8 @@ import subprocess
 
 import pytest
 
-from baiji.exceptions import S3Exception
-from helpers import keys_under, put
+from baiji.exceptions import KeyExists, KeyNotFound, S3Exception
+from helpers import get, keys_under, missing_bucket, put
 from test_cli import run
 from test_sync import fill, tree
 
@@ -151,3 +151,39 @@ def test_open_write_failing_at_close_leaves_no_temp_file(conn, client, s3dir, tm
         assert keys_under(client, s3dir) == []
     finally:
         subprocess.run(["umount", "-l", str(full)])
+
+
+# -- sync_file(delete=True) with a source whose bucket or directory is missing -------------------
+
+@pytest.mark.parametrize("src_kind", ["bucket", "directory"])
+def test_sync_file_delete_with_a_missing_source_bucket_keeps_dst(conn, tmp_path, src_kind):
+    """``sync_file('s3://typo-bucket/k', dst, delete=True)`` removed dst, no error: a
+    missing bucket (an unmounted directory) is no evidence that the file was deleted.
+    Like ``sync`` with an empty s3 source, nothing is deleted and the call raises."""
+    dst = tmp_path / "keep.txt"
+    dst.write_bytes(b"precious")
+    src = (f"s3://{missing_bucket()}/k.txt" if src_kind == "bucket"
+           else str(tmp_path / "not-mounted" / "k.txt"))
+    with pytest.raises(KeyNotFound):
+        conn.sync_file(src, str(dst), delete=True)
+    assert dst.read_bytes() == b"precious"
+
+
+# -- exclusive writes through a connection reset after the server acted --------------------------
+
+@pytest.mark.xfail(strict=True, reason="a retried If-None-Match PUT sees its own write: 412 -> KeyExists")
+def test_exclusive_open_whose_first_put_lost_its_answer(fault_proxy, client, s3dir):
+    """``open(key, 'x')``: the placeholder PUT reaches the server, the answer is lost
+    (connection reset), botocore retries, the retry gets 412 (the key is there: our own
+    placeholder).  baiji raised KeyExists, so nobody writes the key and an empty placeholder
+    stays for good.  The writer that created the key must win (or at least the ghost
+    placeholder must be removed)."""
+    fault_proxy.proxy.fail_next(1, "reset_after_forward", match="PutObject")
+    url = s3dir + "claimed.txt"
+    try:
+        with fault_proxy.conn.open(url, "x") as f:
+            f.write("mine")
+    except KeyExists:
+        assert keys_under(client, s3dir) == [], "KeyExists, and an empty placeholder left behind"
+    else:
+        assert get(client, url) == b"mine"
