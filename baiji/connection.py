@@ -313,7 +313,7 @@ class S3Connection:
             src_store.stat(src_dir)  # KeyNotFound naming it when missing
             raise ValueError(f"{src_dir} is not a directory (use cp to copy a file)")
         target = dst_dir if src_dir.endswith(("/", os.sep)) else paths.join(dst_dir, paths.basename(src_dir))
-        items, _ = self._dir_items(src_store, src_dir)
+        items, _ = self._dir_items(src_store, src_dir, followlinks=True)  # like sync: loops are reported
         if not cp_kwargs.get("force") and src_store is dst_store and not dst_store.is_local:
             items = self._absent(items, dst_store, target)  # one listing instead of a HEAD per key
             cp_kwargs = {**cp_kwargs, "force": True}

@@ -187,3 +187,30 @@ def test_exclusive_open_whose_first_put_lost_its_answer(fault_proxy, client, s3d
         assert keys_under(client, s3dir) == [], "KeyExists, and an empty placeholder left behind"
     else:
         assert get(client, url) == b"mine"
+
+
+# -- cp -r and symlinked source directories -------------------------------------------------------
+
+@pytest.mark.parametrize("dst_kind", ["local", "s3"])
+def test_cp_r_copies_a_symlinked_source_directory(conn, client, s3dir, tmp_path, dst_kind):
+    """``s3 cp -r d s3://b/p/`` with ``d/photos -> /elsewhere/photos`` skipped photos
+    silently, exit 0 (``sync`` of the same tree copies them).  cp -r follows it like sync
+    (and ``aws s3 cp --recursive``), reporting loops."""
+    (tmp_path / "photos").mkdir()
+    (tmp_path / "photos" / "p.jpg").write_bytes(b"p")
+    (tmp_path / "d").mkdir()
+    (tmp_path / "d" / "a.txt").write_bytes(b"a")
+    os.symlink(tmp_path / "photos", tmp_path / "d" / "photos")
+    dst = local_or_s3(dst_kind, tmp_path, s3dir, "out/")
+    status, _, err = run("cp", "-r", str(tmp_path / "d") + "/", dst)
+    assert status == 0, err
+    assert tree(client, dst) == {"a.txt": b"a", "photos/p.jpg": b"p"}
+
+
+def test_cp_r_reports_a_symlink_loop(conn, client, s3dir, tmp_path):
+    (tmp_path / "d").mkdir()
+    (tmp_path / "d" / "a.txt").write_bytes(b"a")
+    os.symlink(tmp_path / "d", tmp_path / "d" / "loop")
+    status, _, err = run("cp", "-r", str(tmp_path / "d") + "/", s3dir)
+    assert status == 1 and "symlink loop" in err, err
+    assert keys_under(client, s3dir) == ["a.txt"]
