@@ -214,3 +214,22 @@ def test_cp_r_reports_a_symlink_loop(conn, client, s3dir, tmp_path):
     status, _, err = run("cp", "-r", str(tmp_path / "d") + "/", s3dir)
     assert status == 1 and "symlink loop" in err, err
     assert keys_under(client, s3dir) == ["a.txt"]
+
+
+# -- cp -r onto existing files without -f or -s --------------------------------------------------
+
+@pytest.mark.xfail(strict=True, reason="cp -r without -f/-s skips existing files and exits 0 (cp of one file exits 1)")
+@pytest.mark.parametrize("dst_kind", ["local", "s3"])
+def test_cp_r_without_force_or_skip_fails_on_existing_files(conn, client, s3dir, tmp_path, dst_kind):
+    """``s3 cp -r d/ DST/`` over an older copy: every changed file is "Skipping"-warned and the
+    command exits 0 with DST stale, although ``-s/--skip`` exists to ask for exactly that and
+    ``s3 cp f DST/f`` exits 1.  The rest is copied, then exit 1 naming the existing files."""
+    src = str(tmp_path / "d") + "/"
+    fill(client, src, {"a.txt": b"new", "b.txt": b"b"})
+    dst = local_or_s3(dst_kind, tmp_path, s3dir, "out/")
+    fill(client, dst, {"a.txt": b"old"})
+    status, _, err = run("cp", "-r", src, dst)
+    assert tree(client, dst) == {"a.txt": b"old", "b.txt": b"b"}
+    assert status == 1 and "a.txt" in err, err
+    status, _, err = run("cp", "-r", "-s", src, dst)  # asked for: skipped, exit 0
+    assert status == 0 and "Skipping" in err, err
