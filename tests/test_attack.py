@@ -233,3 +233,21 @@ def test_cp_r_without_force_or_skip_fails_on_existing_files(conn, client, s3dir,
     assert status == 1 and "a.txt" in err, err
     status, _, err = run("cp", "-r", "-s", src, dst)  # asked for: skipped, exit 0
     assert status == 0 and "Skipping" in err, err
+
+
+# -- cp -r . / cp -r .. -------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("src", [".", "..", "./", "sub/.."])
+def test_cp_r_of_dot_never_makes_dot_segments_in_keys(conn, client, s3dir, tmp_path, monkeypatch, src):
+    """``s3 cp -r . s3://b/p/`` wrote ``p/./a`` and ``s3 cp -r .. s3://b/p/`` wrote
+    ``p/../in/a``, exit 0: keys baiji itself refuses as hostile on the way back, and that other
+    tools normalise to another place (``in/a`` at the bucket's root).  ``.`` and ``..`` copy
+    their contents, like ``cp -r d/``."""
+    top = tmp_path / "top"
+    (top / "in" / "sub").mkdir(parents=True)
+    (top / "in" / "a.txt").write_bytes(b"a")
+    monkeypatch.chdir(top / "in" / "sub" if src == ".." else top / "in")  # src names top/in each time
+    status, _, err = run("cp", "-r", src, s3dir + "p/")
+    assert status == 0, err
+    assert all("./" not in key and "/." not in key for key in keys_under(client, s3dir)), keys_under(client, s3dir)
+    assert tree(client, s3dir + "p/") == {"a.txt": b"a"}
