@@ -26,6 +26,7 @@ from baiji.exceptions import (EventualConsistencyWarning, InvalidSchemeException
 from baiji.progress import reporter
 from baiji.stores import Entry, S3Store, Store, WriteOptions, store_for
 from baiji.stores.base import DEFAULT_CONTENT_TYPE
+from baiji.stores.local import require_regular
 from baiji.stores.local import translated as local_errors
 from baiji.stores.s3 import translated as s3_errors
 from baiji.tempfiles import temp_path
@@ -181,6 +182,8 @@ class S3Connection:
             dst_store = self._store(dst)  # the name made must be one a store takes (UTF-8 for a key)
         if self._same_file(src_store, src, dst_store, dst, version_id):
             raise ValueError(f"{src} and {dst} are the same file")
+        if dst_store.is_local:  # a download would be renamed over a device node or FIFO (/dev/null!)
+            require_regular(paths.parse(dst).path, writing=True)
         s3_only = {"policy": policy, "encoding": encoding, "content_type": content_type,
                    "metadata": metadata, "gzip": gzip}
         if dst_store.is_local:
@@ -305,9 +308,9 @@ class S3Connection:
         if src_store.is_local and not os.path.isdir(paths.parse(src_dir).path):
             src_store.stat(src_dir)  # KeyNotFound naming it when missing
             raise ValueError(f"{src_dir} is not a directory (use cp to copy a file)")
-        contents_only = src_dir.endswith(("/", os.sep)) or paths.basename(src_dir) in (".", "..")
-        target = dst_dir if contents_only else paths.join(dst_dir, paths.basename(src_dir))
-        items, _ = self._dir_items(src_store, src_dir)
+        contents = src_dir.endswith(("/", os.sep)) or paths.basename(src_dir) in (".", "..")  # never a key 'p/./a'
+        target = dst_dir if contents else paths.join(dst_dir, paths.basename(src_dir))
+        items, _ = self._dir_items(src_store, src_dir, followlinks=True)  # like sync: loops are reported
         if not cp_kwargs.get("force") and src_store is dst_store and not dst_store.is_local:
             items = self._absent(items, dst_store, target)  # one listing instead of a HEAD per key
             cp_kwargs = {**cp_kwargs, "force": True}
@@ -424,6 +427,13 @@ class S3Connection:
         if not force and not sys.stdin.isatty():
             raise S3Exception(f"refusing to remove {prefix} without confirmation: "
                               "no terminal to ask on (use force)")
+        link = paths.parse(prefix).path
+        if store.is_local and os.path.islink(link) and not link.endswith(os.sep):
+            if force or _confirm(f"Delete the symlink {prefix}? [y/N] "):  # like rm -r: the link, not its target
+                store.delete(prefix)
+                if not quiet:
+                    print(f"[deleted] {link}")
+            return
         listing_prefix = store.dir_prefix(prefix)
         urls = (e.url for e in store.list(listing_prefix) if not e.is_dir)
         failures = []
@@ -714,9 +724,15 @@ class S3Connection:
         src_store, dst_store = self._store(src), self._store(dst)
         try:
             src_entry = src_store.stat(src)
-        except KeyNotFound:
+        except KeyNotFound as err:
             if not delete:
                 raise
+            # a missing bucket or directory (a typo, an unmounted disk) says nothing about the file
+            container = (os.path.isdir(os.path.dirname(paths.parse(src).path)) if src_store.is_local
+                         else self._s3.bucket_exists(paths.bucket(src)))
+            if not container:
+                raise KeyNotFound(f"{src}: its {'directory' if src_store.is_local else 'bucket'} does not "
+                                  f"exist; {dst} not deleted") from err
             if dst_store.exists(dst):
                 self.rm(dst)
             return
@@ -729,6 +745,35 @@ class S3Connection:
             return
         self.cp(src, dst, force=True, progress=progress, policy=policy, encoding=encoding,
                 encrypt=encrypt, guess_content_type=guess_content_type)
+
+    @staticmethod
+    def _refuse_nested(src_store: Store, src_dir: str, dst_store: Store, dst_dir: str,
+                       keep: tuple[str, ...]) -> None:
+        """``ValueError`` when one side of a sync lies inside the other (the same place is fine).
+
+        A destination inside the source would be copied into itself on every
+        run; a destination holding the source would delete the source (it is
+        not in its own listing), unless ``keep`` protects it.
+        """
+        if src_store is not dst_store:
+            return
+
+        def tree(store, url):
+            if store.is_local:
+                return os.path.join(os.path.realpath(paths.parse(url).path), "")
+            prefix = store.dir_prefix(url)
+            return prefix if prefix.endswith("/") else prefix + "/"
+
+        src, dst = tree(src_store, src_dir), tree(dst_store, dst_dir)
+        if src == dst:
+            return
+        if dst.startswith(src):
+            raise ValueError(f"{dst_dir} is inside the source {src_dir}: it would be copied into itself")
+        if src.startswith(dst):
+            rel = src[len(dst):].replace(os.sep, "/") if dst_store.is_local else src[len(dst):]
+            if not any(rel.startswith(prefix) for prefix in keep):
+                raise ValueError(f"the source {src_dir} is inside {dst_dir}: the sync would delete it "
+                                 "(protect it with do_not_delete / -D, or sync to another place)")
 
     def sync(self, src_dir: str, dst_dir: str, followlinks: bool = True, do_not_delete=None,
              progress=False, policy: str | None = None, encoding: str | None = None,
@@ -750,6 +795,7 @@ class S3Connection:
         if src_store.is_local and not os.path.isdir(paths.parse(src_dir).path):
             raise ValueError(f"{src_dir} is not a directory")
         keep = sync_plan.keep_prefixes(do_not_delete, dst_dir)
+        self._refuse_nested(src_store, src_dir, dst_store, dst_dir, keep)
         src_items, src_found = self._dir_items(src_store, src_dir, followlinks)
         dst_prefix = dst_store.dir_prefix(dst_dir)
         unreadable = []

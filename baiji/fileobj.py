@@ -40,6 +40,8 @@ def open_key(conn, store: Store, key: str, mode: str, version_id: str | None):
         return _open_local(paths.parse(key).path, mode, kind)
     if kind == "a" or "+" in mode:
         raise NotImplementedError(f"{key}: mode {mode!r} is not supported for s3 keys (use r, w or x)")
+    if kind != "r" and key.endswith("/"):
+        raise ValueError(f"{key}: a key ending in / names a directory, not a file to write")
     file_mode = ("rb" if kind == "r" else "wb") if binary else ("r" if kind == "r" else "w")
     encoding = None if binary else "utf-8"
     tmp = new_temp(suffix=os.path.splitext(paths.basename(key))[1])
@@ -104,10 +106,10 @@ class RemoteFile:
         """Close; for writing, upload the content first. The temp file is removed either way."""
         if self._file.closed:
             return
-        self._file.close()
         try:
+            self._file.close()  # its last flush may fail (a full disk): nothing is uploaded then
             if self._writing:
-                self._conn.cp(self._file.name, self.remotename, force=True)
+                self._conn.cp(self._file.name, self.remotename, force=True, exact=True)
                 self._placeholder = False
         except BaseException:
             self._drop_placeholder()

@@ -53,16 +53,23 @@ def _special(mode: int) -> str | None:
     return f"special file ({kind})" if kind else None
 
 
-def require_regular(path: str) -> None:
-    """Refuse (``S3Exception``) to read a special file, also behind a symlink.
+def require_regular(path: str, writing: bool = False) -> None:
+    """Refuse (``S3Exception``) to read or replace a special file, also behind a symlink.
 
     A FIFO would block for good and ``/dev/zero`` never ends, so they are
-    never opened: checked just before a file is read or hashed.
+    never opened: checked just before a file is read or hashed.  With
+    ``writing``, a missing file is fine, and a device node or FIFO is never
+    replaced by a download (``/dev/null`` as root).
     """
-    with translated(path):
-        special = _special(os.stat(path).st_mode)
+    try:
+        with translated(path):
+            special = _special(os.stat(path).st_mode)
+    except KeyNotFound:
+        if writing:
+            return
+        raise
     if special:
-        raise S3Exception(f"{path}: {special}, not read")
+        raise S3Exception(f"{path}: {special}, not {'written' if writing else 'read'}")
 
 
 def _copy_file(src: str, dst: str, progress: Progress) -> None:
