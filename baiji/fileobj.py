@@ -12,11 +12,12 @@ from __future__ import annotations
 import builtins
 import errno
 import os
+import uuid
 
 from baiji import path as paths
 from baiji.exceptions import KeyExists, KeyNotFound
-from baiji.integrity import EMPTY_MD5
 from baiji.stores import Store, WriteOptions
+from baiji.stores.base import CLAIM_METADATA
 from baiji.stores.local import translated as local_errors
 from baiji.tempfiles import new_temp, remove_quietly
 
@@ -48,10 +49,11 @@ def open_key(conn, store: Store, key: str, mode: str, version_id: str | None):
     try:
         if kind == "r":
             store.download(key, tmp, version_id)
-        elif kind == "x" and not store.write_bytes(key, b"", WriteOptions(exclusive=True)):
+        claim = {CLAIM_METADATA: uuid.uuid4().hex} if kind == "x" else None
+        if claim and not store.write_bytes(key, b"", WriteOptions(exclusive=True, metadata=claim)):
             raise KeyExists(f"{key} already exists")
         return RemoteFile(builtins.open(tmp, file_mode, encoding=encoding), conn, key,
-                          writing=kind != "r", placeholder=kind == "x")
+                          writing=kind != "r", placeholder=claim)
     except BaseException:
         remove_quietly(tmp)
         raise
@@ -73,7 +75,7 @@ def _open_local(local: str, mode: str, kind: str):
 class RemoteFile:
     """A temp file standing in for an s3 key; ``.name`` is the temp path, ``.remotename`` the key."""
 
-    def __init__(self, file, conn, remotename: str, writing: bool, placeholder: bool):
+    def __init__(self, file, conn, remotename: str, writing: bool, placeholder: dict | None):
         self._file = file
         self._conn = conn
         self.remotename = remotename
@@ -110,7 +112,7 @@ class RemoteFile:
             self._file.close()  # its last flush may fail (a full disk): nothing is uploaded then
             if self._writing:
                 self._conn.cp(self._file.name, self.remotename, force=True, exact=True)
-                self._placeholder = False
+                self._placeholder = None
         except BaseException:
             self._drop_placeholder()
             raise
@@ -125,15 +127,16 @@ class RemoteFile:
         self._drop_placeholder()
 
     def _drop_placeholder(self) -> None:
+        """Remove the ``x`` placeholder while it is still the one this file wrote (its claim token)."""
         if not self._placeholder:
             return
-        self._placeholder = False
+        claim, self._placeholder = self._placeholder, None
         store = self._conn._store(self.remotename)
         try:
             entry = store.stat(self.remotename)
         except KeyNotFound:
             return
-        if entry.size == 0 and entry.etag == EMPTY_MD5:
+        if entry.size == 0 and entry.metadata == claim:
             store.delete(self.remotename)
 
     def __del__(self):

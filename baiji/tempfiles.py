@@ -83,11 +83,12 @@ def remove_all() -> None:
 
 
 def is_temp_name(name: str) -> bool:
-    """Whether a file name is one of baiji's in-flight downloads (``.baiji-*.tmp``).
+    """Whether a file name is one baiji gives its in-flight downloads (see ``_NAME``).
 
     Listings leave such files out: another process is still writing them.
+    A user's own ``.baiji-notes.tmp`` is no such name.
     """
-    return name.startswith(_PREFIX) and name.endswith(_SUFFIX)
+    return _NAME.fullmatch(name) is not None
 
 
 @functools.lru_cache(maxsize=1)

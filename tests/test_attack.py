@@ -171,7 +171,6 @@ def test_sync_file_delete_with_a_missing_source_bucket_keeps_dst(conn, tmp_path,
 
 # -- exclusive writes through a connection reset after the server acted --------------------------
 
-@pytest.mark.xfail(strict=True, reason="a retried If-None-Match PUT sees its own write: 412 -> KeyExists")
 def test_exclusive_open_whose_first_put_lost_its_answer(fault_proxy, client, s3dir):
     """``open(key, 'x')``: the placeholder PUT reaches the server, the answer is lost
     (connection reset), botocore retries, the retry gets 412 (the key is there: our own
@@ -187,6 +186,23 @@ def test_exclusive_open_whose_first_put_lost_its_answer(fault_proxy, client, s3d
         assert keys_under(client, s3dir) == [], "KeyExists, and an empty placeholder left behind"
     else:
         assert get(client, url) == b"mine"
+
+
+def test_exclusive_upload_whose_first_put_lost_its_answer(fault_proxy, client, s3dir, tmp_path):
+    """``s3 cp f s3://b/k`` (no -f: a conditional PUT) whose answer is lost: the retry meets
+    its own write (412).  It said "already exists" although it had uploaded."""
+    fault_proxy.proxy.fail_next(1, "reset_after_forward", match="PutObject")
+    (tmp_path / "f").write_bytes(b"payload")
+    assert fault_proxy.conn.cp(str(tmp_path / "f"), s3dir + "k") is True
+    assert get(client, s3dir + "k") == b"payload"
+
+
+def test_exclusive_upload_onto_other_content_still_refused(conn, client, s3dir, tmp_path):
+    put(client, s3dir + "k", b"theirs")
+    (tmp_path / "f").write_bytes(b"mine!!")
+    with pytest.raises(KeyExists):
+        conn.cp(str(tmp_path / "f"), s3dir + "k")
+    assert get(client, s3dir + "k") == b"theirs"
 
 
 # -- cp -r and symlinked source directories -------------------------------------------------------
@@ -216,25 +232,6 @@ def test_cp_r_reports_a_symlink_loop(conn, client, s3dir, tmp_path):
     assert keys_under(client, s3dir) == ["a.txt"]
 
 
-# -- cp -r onto existing files without -f or -s --------------------------------------------------
-
-@pytest.mark.xfail(strict=True, reason="cp -r without -f/-s skips existing files and exits 0 (cp of one file exits 1)")
-@pytest.mark.parametrize("dst_kind", ["local", "s3"])
-def test_cp_r_without_force_or_skip_fails_on_existing_files(conn, client, s3dir, tmp_path, dst_kind):
-    """``s3 cp -r d/ DST/`` over an older copy: every changed file is "Skipping"-warned and the
-    command exits 0 with DST stale, although ``-s/--skip`` exists to ask for exactly that and
-    ``s3 cp f DST/f`` exits 1.  The rest is copied, then exit 1 naming the existing files."""
-    src = str(tmp_path / "d") + "/"
-    fill(client, src, {"a.txt": b"new", "b.txt": b"b"})
-    dst = local_or_s3(dst_kind, tmp_path, s3dir, "out/")
-    fill(client, dst, {"a.txt": b"old"})
-    status, _, err = run("cp", "-r", src, dst)
-    assert tree(client, dst) == {"a.txt": b"old", "b.txt": b"b"}
-    assert status == 1 and "a.txt" in err, err
-    status, _, err = run("cp", "-r", "-s", src, dst)  # asked for: skipped, exit 0
-    assert status == 0 and "Skipping" in err, err
-
-
 # -- cp -r . / cp -r .. -------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("src", [".", "..", "./", "sub/.."])
@@ -255,7 +252,6 @@ def test_cp_r_of_dot_never_makes_dot_segments_in_keys(conn, client, s3dir, tmp_p
 
 # -- a user's file that merely looks like a baiji temp file ---------------------------------------
 
-@pytest.mark.xfail(strict=True, reason="is_temp_name matches any .baiji-*.tmp, not only the names baiji makes")
 def test_sync_mirrors_a_user_file_named_like_a_temp_file(conn, client, s3dir, tmp_path):
     """Listings leave out ``.baiji-*.tmp`` (another process's download in flight).  A user's
     own ``.baiji-notes.tmp`` was never uploaded, and sync then deleted the copy that

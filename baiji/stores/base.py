@@ -26,6 +26,8 @@ def key_order(path: str) -> bytes:
 DEFAULT_CONTENT_TYPE = "application/octet-stream"
 #: Metadata field holding the whole-file MD5 of baiji's multipart uploads.
 MD5_METADATA = "baiji-md5"
+#: Metadata field of the empty placeholder ``open(key, 'x')`` claims a key with (a token of its own).
+CLAIM_METADATA = "baiji-claim"
 #: A progress callback receives the number of bytes moved since its last call.
 Progress = Optional[Callable[[int], None]]
 

@@ -350,15 +350,30 @@ class S3Store(Store):
         args = write_args(options)
         if options.exclusive:
             args["IfNoneMatch"] = "*"
-        md5 = base64.b64encode(hashlib.md5(data).digest()).decode()
+        digest = hashlib.md5(data)
         try:
             with translated(url):
-                self.client.put_object(Bucket=bucket, Key=key, Body=data, ContentMD5=md5, **args)
+                self.client.put_object(Bucket=bucket, Key=key, Body=data,
+                                       ContentMD5=base64.b64encode(digest.digest()).decode(), **args)
         except KeyExists:
             if options.exclusive:
-                return False
+                return self._holds(url, digest.hexdigest(), args.get("Metadata") or {})
             raise
         return True
+
+    def _holds(self, url: str, md5: str, metadata: dict) -> bool:
+        """Whether ``url`` holds exactly this content and metadata.
+
+        An exclusive PUT whose answer was lost is retried by botocore, and the
+        retry meets its own first attempt (412): the write did happen.  (An
+        identical write by someone else looks the same, and its result is
+        the same; ``open(key, 'x')`` tells racers apart by a token of its own.)
+        """
+        try:
+            entry = self.stat(url)
+        except KeyNotFound:
+            return False
+        return entry.md5 == md5 and entry.metadata == metadata
 
     def copy(self, src, dst, options, version_id=None, progress=None):
         src_bucket, src_key = split(src)
