@@ -14,6 +14,7 @@ import gzip as gzip_module
 import itertools
 import mimetypes
 import os
+import re
 import shutil
 import sys
 import warnings
@@ -399,7 +400,24 @@ class S3Connection:
         A copy that is refused (``dst`` is ``src`` itself), fails or is skipped keeps the source.
         """
         if self.cp(src, dst, **cp_kwargs):
+            self._refuse_collapsed_key(src, dst)
             self.rm(src, version_id=cp_kwargs.get("version_id"))
+
+    def _refuse_collapsed_key(self, src: str, dst: str) -> None:
+        """``S3Exception`` when the copy of ``src`` to ``dst`` (keys that differ only in
+        repeated ``/``) is not listed under its own name: a server that collapses ``//``
+        (SeaweedFS) wrote ``src`` itself, and removing ``src`` would remove the only copy."""
+        if paths.islocal(src) or paths.islocal(dst) or paths.bucket(src) != paths.bucket(dst):
+            return
+        if paths.isdirlike(dst):
+            dst = paths.join(dst, paths.basename(src))
+        src_key, dst_key = paths.key(src), paths.key(dst)
+        if src_key == dst_key or re.sub("/+", "/", src_key) != re.sub("/+", "/", dst_key):
+            return
+        listed = {entry.url for entry in itertools.islice(self._s3.list(dst), 10)}
+        if dst not in listed:
+            raise S3Exception(f"{dst}: the server stored it as {src} (it collapses '//' in keys): "
+                              f"{src} not removed")
 
     # -- removing --------------------------------------------------------
     def rm(self, key: str, version_id: str | None = None) -> None:

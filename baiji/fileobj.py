@@ -41,7 +41,7 @@ def open_key(conn, store: Store, key: str, mode: str, version_id: str | None):
         return _open_local(paths.parse(key).path, mode, kind)
     if kind == "a" or "+" in mode:
         raise NotImplementedError(f"{key}: mode {mode!r} is not supported for s3 keys (use r, w or x)")
-    if kind != "r" and key.endswith("/"):
+    if kind != "r" and (key.endswith("/") or not paths.key(key)):
         raise ValueError(f"{key}: a key ending in / names a directory, not a file to write")
     file_mode = ("rb" if kind == "r" else "wb") if binary else ("r" if kind == "r" else "w")
     encoding = None if binary else "utf-8"

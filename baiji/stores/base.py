@@ -146,8 +146,13 @@ class Store(abc.ABC):
     sep = "/"
 
     def dir_prefix(self, url: str) -> str:
-        """``url`` as a listing prefix of its contents (ending in the separator)."""
-        return url if url.endswith("/") or not paths.key(url) else url + "/"
+        """``url`` as a listing prefix of its contents (ending in the separator).
+
+        A bucket's root ``s3://b`` is ``s3://b/``: a listing of ``s3://b`` would make
+        every relative path start with ``/`` (``s3://b`` + ``/a``), so a sync to it
+        matched nothing, copied every file, then deleted the copies.
+        """
+        return url if url.endswith("/") else url + "/"
 
     def child(self, base: str, rel: str) -> str:
         """Where the relative path ``rel`` (``/``-separated) lives under ``base``;

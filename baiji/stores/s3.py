@@ -21,7 +21,7 @@ from s3transfer.manager import TransferConfig
 
 from baiji import integrity
 from baiji import path as paths
-from baiji.exceptions import (AWSCredentialsMissing, BucketNotFound, InvalidVersionID, KeyExists,
+from baiji.exceptions import (AWSCredentialsMissing, BucketNotFound, InvalidVersionID, IsADirectory, KeyExists,
                               KeyNotFound, S3Exception, TransientError)
 from baiji.stores import local
 from baiji.stores.base import DEFAULT_CONTENT_TYPE, MD5_METADATA, Entry, Progress, Store, WriteOptions
@@ -50,6 +50,19 @@ def split(url: str) -> tuple[str, str]:
     """``(bucket, key)`` of an s3 URL."""
     parsed = paths.parse(url)
     return parsed.netloc, parsed.path[1:]
+
+
+def object_split(url: str) -> tuple[str, str]:
+    """``(bucket, key)`` of an s3 URL naming an object; ``IsADirectory`` for a bucket's root.
+
+    botocore sends a request for the key ``''`` to the bucket itself: a DeleteObject
+    became DeleteBucket (SeaweedFS removed a bucket and every key in it for
+    ``s3 rm s3://b``), a PutObject CreateBucket, a HeadObject HeadBucket.
+    """
+    bucket, key = split(url)
+    if not key:
+        raise IsADirectory(f"{url} is a bucket, not a key (use rm -r / ls / cp -r for what it holds)")
+    return bucket, key
 
 
 def describe(url: str, version_id: str | None = None) -> str:
@@ -193,7 +206,7 @@ class S3Store(Store):
 
     # -- reading ---------------------------------------------------------
     def stat(self, url, version_id=None):
-        bucket, key = split(url)
+        bucket, key = object_split(url)
         with translated(url, version_id):
             meta = self.client.head_object(Bucket=bucket, Key=key, **_version_args(version_id))
         return _entry(url, meta, version_id)
@@ -225,7 +238,7 @@ class S3Store(Store):
             yield Entry(url=base + prefix["Prefix"], is_dir=True)
 
     def read_bytes(self, url, version_id=None):
-        bucket, key = split(url)
+        bucket, key = object_split(url)
         for attempt in range(READ_ATTEMPTS):
             with translated(url, version_id):
                 resp = self.client.get_object(Bucket=bucket, Key=key, **_version_args(version_id))
@@ -236,6 +249,7 @@ class S3Store(Store):
                         raise
 
     def download(self, url, local_path, version_id=None, progress=None, validate=True):
+        object_split(url)  # a bucket is no object: said before a local path gets the blame
         for _ in range(DOWNLOAD_ATTEMPTS):
             try:
                 with local.translated(local_path), atomic_path(local_path) as tmp:
@@ -259,7 +273,7 @@ class S3Store(Store):
         so the ETag can be checked from the digests without reading the
         file again.
         """
-        bucket, key = split(url)
+        bucket, key = object_split(url)
         args = {"Bucket": bucket, "Key": key, **_version_args(version_id)}
         with translated(url, version_id):
             resp = self.client.get_object(**args)
@@ -321,7 +335,7 @@ class S3Store(Store):
     def _upload_parts(self, url: str, fd: int, size: int, part_size: int, args: dict,
                       progress: Progress) -> None:
         """A multipart upload with parts sent in parallel; aborted (no orphan parts) on any failure."""
-        bucket, key = split(url)
+        bucket, key = object_split(url)
         with translated(url):
             upload_id = self.client.create_multipart_upload(Bucket=bucket, Key=key, **args)["UploadId"]
         ids = {"Bucket": bucket, "Key": key, "UploadId": upload_id}
@@ -346,7 +360,7 @@ class S3Store(Store):
             raise
 
     def write_bytes(self, url, data, options):
-        bucket, key = split(url)
+        bucket, key = object_split(url)
         args = write_args(options)
         if options.exclusive:
             args["IfNoneMatch"] = "*"
@@ -376,8 +390,8 @@ class S3Store(Store):
         return entry.md5 == md5 and entry.metadata == metadata
 
     def copy(self, src, dst, options, version_id=None, progress=None):
-        src_bucket, src_key = split(src)
-        bucket, key = split(dst)
+        src_bucket, src_key = object_split(src)
+        bucket, key = object_split(dst)
         if options.exclusive and self.exists(dst):
             raise KeyExists(f"{dst} already exists")
         source = {"Bucket": src_bucket, "Key": src_key, **_version_args(version_id)}
@@ -405,7 +419,7 @@ class S3Store(Store):
 
     # -- removing --------------------------------------------------------
     def delete(self, url, version_id=None):
-        bucket, key = split(url)
+        bucket, key = object_split(url)
         with translated(url, version_id):
             self.client.delete_object(Bucket=bucket, Key=key, **_version_args(version_id))
 
@@ -457,7 +471,7 @@ class S3Store(Store):
         return True
 
     def acl(self, url: str, version_id: str | None = None) -> dict:
-        bucket, key = split(url)
+        bucket, key = object_split(url)
         with translated(url, version_id):
             return self.client.get_object_acl(Bucket=bucket, Key=key, **_version_args(version_id))
 
@@ -479,7 +493,7 @@ class S3Store(Store):
         return {names[p]: ", ".join(who) for p, who in by_permission.items() if p in names}
 
     def presign(self, url: str, ttl: int) -> str:
-        bucket, key = split(url)
+        bucket, key = object_split(url)
         with translated(url):
             return self.client.generate_presigned_url(
                 "get_object", Params={"Bucket": bucket, "Key": key}, ExpiresIn=int(ttl))
