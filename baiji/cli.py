@@ -164,6 +164,16 @@ def _encode(text: str) -> bytes:
         return text.encode("utf-8", "backslashreplace")
 
 
+class _ClosedStream:
+    """stdout when the process started with descriptor 1 closed (``s3 cat KEY >&-``)."""
+
+    def write(self, data) -> int:
+        raise CommandError("standard output is closed")
+
+    def flush(self) -> None:
+        pass
+
+
 class Output:
     """stdout, written as UTF-8 bytes; ``binary`` is where raw content goes."""
 
@@ -852,7 +862,7 @@ def main(argv: Sequence[str] | None = None, stdin=None, stdout=None, stderr=None
     stdin = sys.stdin if stdin is None else stdin
     stdout = sys.stdout if stdout is None else stdout
     stderr = sys.stderr if stderr is None else stderr
-    out = Output(stdout)
+    out = Output(_ClosedStream() if stdout is None else stdout)
     redactor = Redactor()
     parser = build_parser()
     with _process_streams(stdin, out, stderr):

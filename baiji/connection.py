@@ -445,17 +445,15 @@ class S3Connection:
         if not force and not sys.stdin.isatty():
             raise S3Exception(f"refusing to remove {prefix} without confirmation: "
                               "no terminal to ask on (use force)")
-        link = paths.parse(prefix).path
-        if store.is_local and os.path.islink(link) and not link.endswith(os.sep):
-            if force or _confirm(f"Delete the symlink {prefix}? [y/N] "):  # like rm -r: the link, not its target
-                store.delete(prefix)
-                if not quiet:
-                    print(f"[deleted] {link}")
-            return
+        path = paths.parse(prefix).path
+        one = not prefix.endswith(("/", os.sep))
+        if one and store.is_local and (os.path.islink(path) or os.path.isfile(path)):
+            return self._rm_one(store, prefix, force, quiet)  # like rm -r: a link (not its target), a file
         listing_prefix = store.dir_prefix(prefix)
         urls = (e.url for e in store.list(listing_prefix) if not e.is_dir)
-        failures = []
+        failures, listed = [], 0
         for batch in bulk.chunks(urls, 1000 if force else 1):
+            listed += len(batch)
             if not force and not _confirm(f"Delete {batch[0]}? [y/N] "):
                 continue
             failed = store.delete_many(batch)
@@ -465,11 +463,21 @@ class S3Connection:
                 for url in batch:
                     if url not in bad:
                         print(f"[deleted] {url}")
-        if store.is_local and os.path.isdir(paths.parse(prefix).path) and force:
+        if not listed and one and not store.is_local and store.isfile(prefix):
+            return self._rm_one(store, prefix, force, quiet)  # nothing under it: the key itself
+        if store.is_local and os.path.isdir(path) and force:
             store.delete(prefix)
         if failures:
             raise S3Exception(f"{len(failures)} keys under {prefix} could not be removed: "
                               + "; ".join(str(err) for _, err in failures[:20]))
+
+    @staticmethod
+    def _rm_one(store: Store, url: str, force: bool, quiet: bool) -> None:
+        """``rm_r`` of one key or file (or a symlink: the link), asking first unless ``force``."""
+        if force or _confirm(f"Delete {url}? [y/N] "):
+            store.delete(url)
+            if not quiet:
+                print(f"[deleted] {url}")
 
     # -- listing and inspecting -------------------------------------------
     def ls(self, prefix: str, return_full_urls: bool = False, require_s3_scheme: bool = False,

@@ -6,7 +6,8 @@ and plain files, never through baiji itself.
 
 from __future__ import annotations
 
-import os
+import subprocess
+import sys
 import time
 import uuid
 
@@ -112,3 +113,34 @@ def test_mv_onto_a_key_that_the_server_collapses_to_the_source_keeps_the_data(cl
     status, _, err = run("mv", "-f", s3dir + "d/k", s3dir + "d//k")
     left = {key: get(client, s3dir + key) for key in keys_under(client, s3dir)}
     assert b"precious" in left.values(), (status, err, left)
+
+
+# -- a closed stdout; rm -r of one key or file ------------------------------------------------
+
+def test_output_to_a_closed_stdout_is_one_line(client, s3dir):
+    """``s3 cat KEY >&-`` said "internal error: AttributeError ... write"."""
+    put(client, s3dir + "k", b"data")
+    argv = " ".join([sys.executable, "-m", "baiji", "cat", s3dir + "k"])
+    done = subprocess.run(["bash", "-c", f"{argv} >&-"], capture_output=True, timeout=60)
+    assert done.returncode == 1, done.stderr
+    assert done.stderr.decode().splitlines() == [f"s3: error: {s3dir}k: standard output is closed"]
+
+
+@pytest.mark.parametrize("kind", ["s3", "local"])
+def test_rm_r_of_one_key_or_file_removes_it(client, s3dir, tmp_path, kind):
+    """``s3 rm -r -f s3://b/file.txt`` (nothing under it) exited 0, printed nothing and kept
+    the key; the local one failed "cannot list (Not a directory)".  Like Unix ``rm -rf FILE``."""
+    if kind == "s3":
+        put(client, s3dir + "file.txt", b"x")
+        put(client, s3dir + "file.txt.bak", b"keep")
+        target = s3dir + "file.txt"
+    else:
+        (tmp_path / "file.txt").write_bytes(b"x")
+        target = str(tmp_path / "file.txt")
+    status, out, err = run("rm", "-r", "-f", target)
+    assert status == 0, err
+    assert out.decode() == f"[deleted] {target}\n"
+    if kind == "s3":
+        assert keys_under(client, s3dir) == ["file.txt.bak"]
+    else:
+        assert not (tmp_path / "file.txt").exists()
