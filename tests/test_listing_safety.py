@@ -272,10 +272,13 @@ def test_sync_into_a_destination_that_is_itself_a_symlink(client, tmp_path, s3di
 
 # 11. Another process's in-flight temp files are never listed ------------------------------
 
+IN_FLIGHT = ".baiji-0123abcd-4242-abcd1234.tmp"  # .baiji-<pid space>-<pid>-<random>.tmp
+OLD_IN_FLIGHT = ".baiji-abc_1234.tmp"  # baiji 3.0.0's names
+
 
 def test_sync_never_uploads_in_flight_temp_files(client, from_local):
     src, dst = from_local
-    fill(client, src, {"a": b"a", ".baiji-123abc.tmp": b"half", "d/.baiji-x_y.tmp": b"half"})
+    fill(client, src, {"a": b"a", IN_FLIGHT: b"half", "d/" + OLD_IN_FLIGHT: b"half"})
     assert run("sync", src, dst, as_user=False).returncode == 0
     assert contents(client, dst) == {"a": b"a"}
 
@@ -283,15 +286,15 @@ def test_sync_never_uploads_in_flight_temp_files(client, from_local):
 def test_sync_never_deletes_in_flight_temp_files(client, to_local):
     src, dst = to_local
     fill(client, src, {"a": b"a"})
-    fill(client, dst, {".baiji-123abc.tmp": b"half", "d/.baiji-x_y.tmp": b"half", "old": b"old"})
+    fill(client, dst, {IN_FLIGHT: b"half", "d/" + OLD_IN_FLIGHT: b"half", "old": b"old"})
     result = run("sync", src, dst, as_user=False)
     assert result.returncode == 0, result.stderr
-    assert contents(client, dst) == {"a": b"a", ".baiji-123abc.tmp": b"half", "d/.baiji-x_y.tmp": b"half"}
+    assert contents(client, dst) == {"a": b"a", IN_FLIGHT: b"half", "d/" + OLD_IN_FLIGHT: b"half"}
 
 
 def test_cp_r_never_copies_in_flight_temp_files(client, from_local):
     src, dst = from_local
-    fill(client, src, {"a": b"a", ".baiji-123abc.tmp": b"half"})
+    fill(client, src, {"a": b"a", IN_FLIGHT: b"half"})
     assert run("cp", "-r", src + "/", dst, as_user=False).returncode == 0
     assert contents(client, dst) == {"a": b"a"}
 
@@ -406,7 +409,7 @@ def test_local_listing_puts_problem_entries_in_their_sorted_place(tmp_path):
     os.mkfifo(root / "d-fifo")
     os.symlink("nowhere", root / "dangling")
     os.symlink("..", root / "d" / "up")
-    (root / ".baiji-1.tmp").write_bytes(b"half")
+    (root / IN_FLIGHT).write_bytes(b"half")
     found = [(e.url[len(str(root)) + 1:], e.problem) for e in LocalStore().list(str(root), followlinks=True)]
     assert found == [("a", None), ("d-fifo", "special file (FIFO)"), ("d/f", None),
                      ("d/up/", "symlink loop"), ("d0", None), ("dangling", "dangling symlink"), ("z", None)]
