@@ -9,9 +9,10 @@ import os
 
 import pytest
 
-from baiji.exceptions import KeyExists, KeyNotFound
+from baiji.exceptions import KeyExists, KeyNotFound, S3Exception
+from baiji.integrity import MULTIPART_THRESHOLD
 from baiji.stores import LocalStore, WriteOptions
-from helpers import head
+from helpers import head, keys_under, missing_bucket, put, split
 
 
 
@@ -88,3 +89,70 @@ def test_rm_r_refuses_dot_and_dotdot_spellings_away_from_the_cwd(conn, tmp_path,
 def test_touch_s3_writes_the_default_content_type(conn, client, s3dir):
     conn.touch(s3dir + "marker")
     assert head(client, s3dir + "marker")["ContentType"] == "application/octet-stream"
+
+
+# -- messages that name what failed ----------------------------------------------------------
+
+def test_bulk_copy_error_lists_pairs_and_lone_paths():
+    from baiji.connection import BulkCopyError
+
+    err = BulkCopyError([("a", "b", Exception("boom")), ("c", None, Exception("c: bad"))], 5)
+    assert str(err) == "2 of 5 copies failed: a -> b: boom; c: bad"
+    many = BulkCopyError([(f"s{i}", None, Exception(f"e{i}")) for i in range(21)], 30, "deletions", "; note")
+    assert str(many).startswith("21 of 30 deletions failed: e0; e1")
+    assert str(many).endswith("; e19; and 1 more; note")
+
+
+def test_rm_r_without_force_and_without_a_terminal_says_why(conn, client, s3dir, monkeypatch):
+    import io
+
+    put(client, s3dir + "k", b"x")
+    monkeypatch.setattr("sys.stdin", io.StringIO(""))
+    with pytest.raises(S3Exception, match="no terminal to ask on"):
+        conn.rm_r(s3dir)
+    assert keys_under(client, s3dir) == ["k"]
+
+
+def test_sync_file_with_a_missing_bucket_or_directory_says_which(conn, tmp_path):
+    (tmp_path / "dst").write_bytes(b"keep")
+    with pytest.raises(KeyNotFound, match="its directory does not exist"):
+        conn.sync_file(str(tmp_path / "gone" / "f"), str(tmp_path / "dst"), delete=True)
+    with pytest.raises(KeyNotFound, match="its bucket does not exist"):
+        conn.sync_file(f"s3://{missing_bucket()}/f", str(tmp_path / "dst"), delete=True)
+    assert (tmp_path / "dst").read_bytes() == b"keep"
+
+
+def test_md5_of_a_foreign_multipart_object_says_what_to_do(conn, client, s3dir):
+    bucket, key = split(s3dir + "big")
+    upload = client.create_multipart_upload(Bucket=bucket, Key=key)["UploadId"]
+    part = client.upload_part(Bucket=bucket, Key=key, UploadId=upload, PartNumber=1, Body=b"x" * 10)
+    client.complete_multipart_upload(Bucket=bucket, Key=key, UploadId=upload,
+                                     MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": part["ETag"]}]})
+    with pytest.raises(ValueError, match="download it and hash the file"):
+        conn.md5(s3dir + "big")
+
+
+# -- options sync_file passes on ---------------------------------------------------------------
+
+def test_sync_file_guesses_the_content_type_when_asked(conn, client, s3dir, tmp_path):
+    (tmp_path / "page.html").write_bytes(b"<p>hi</p>")
+    conn.sync_file(str(tmp_path / "page.html"), s3dir + "page.html", guess_content_type=True)
+    assert head(client, s3dir + "page.html")["ContentType"] == "text/html"
+
+
+# -- large objects: single-part downloads, multipart progress ---------------------------------
+
+def test_large_single_part_object_downloads_whole(conn, client, s3dir, tmp_path):
+    """Above the multipart threshold with a plain MD5 ETag: ranges of baiji's own part size."""
+    data = os.urandom(MULTIPART_THRESHOLD + 1024)
+    put(client, s3dir + "big.bin", data)
+    conn.cp(s3dir + "big.bin", str(tmp_path / "big.bin"))
+    assert (tmp_path / "big.bin").read_bytes() == data
+
+
+def test_multipart_upload_reports_every_byte_to_a_progress_callback(conn, s3dir, tmp_path):
+    data = os.urandom(MULTIPART_THRESHOLD + 1024)
+    (tmp_path / "big.bin").write_bytes(data)
+    seen = []
+    conn.cp(str(tmp_path / "big.bin"), s3dir + "big.bin", progress=seen.append)
+    assert sum(seen) == len(data) and all(isinstance(n, int) for n in seen)
