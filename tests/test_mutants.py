@@ -12,7 +12,7 @@ import pytest
 from baiji.exceptions import KeyExists, KeyNotFound, S3Exception
 from baiji.integrity import MULTIPART_THRESHOLD
 from baiji.stores import LocalStore, WriteOptions
-from helpers import head, keys_under, missing_bucket, put, split
+from helpers import RequestCounter, get, head, keys_under, missing_bucket, put, split
 
 
 
@@ -156,3 +156,46 @@ def test_multipart_upload_reports_every_byte_to_a_progress_callback(conn, s3dir,
     seen = []
     conn.cp(str(tmp_path / "big.bin"), s3dir + "big.bin", progress=seen.append)
     assert sum(seen) == len(data) and all(isinstance(n, int) for n in seen)
+
+
+# -- s3-to-s3 sync decides from ETags, then from recorded MD5s ---------------------------------
+
+def _foreign_multipart(client, url: str, data: bytes) -> None:
+    """An object uploaded in one part by another tool: a multipart ETag, no baiji-md5."""
+    bucket, key = split(url)
+    upload = client.create_multipart_upload(Bucket=bucket, Key=key)["UploadId"]
+    part = client.upload_part(Bucket=bucket, Key=key, UploadId=upload, PartNumber=1, Body=data)
+    client.complete_multipart_upload(Bucket=bucket, Key=key, UploadId=upload,
+                                     MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": part["ETag"]}]})
+
+
+def test_s3_sync_copies_an_equal_sized_object_whose_content_differs(conn, client, s3dir):
+    _foreign_multipart(client, s3dir + "src/k", b"new content")
+    put(client, s3dir + "dst/k", b"old content")
+    conn.sync(s3dir + "src/", s3dir + "dst/")
+    assert get(client, s3dir + "dst/k") == b"new content"
+
+
+def test_s3_sync_takes_equal_multipart_etags_as_the_same_content(conn, client, s3dir):
+    _foreign_multipart(client, s3dir + "src/k", b"same content")
+    _foreign_multipart(client, s3dir + "dst/k", b"same content")
+    with RequestCounter(conn.client) as requests:
+        conn.sync(s3dir + "src/", s3dir + "dst/")
+    assert requests.writes() == 0
+
+
+# -- messages name the key (and version) -------------------------------------------------------
+
+def test_s3_copy_onto_an_existing_key_names_it(conn, client, s3dir):
+    put(client, s3dir + "a", b"a")
+    put(client, s3dir + "b", b"b")
+    with pytest.raises(KeyExists, match=f"{s3dir}b already exists"):
+        conn.cp(s3dir + "a", s3dir + "b")
+
+
+def test_missing_version_is_named_in_the_error(conn, versioned_bucket, client):
+    url = f"s3://{versioned_bucket}/k"
+    version = put(client, url, b"x")["VersionId"]
+    client.delete_object(Bucket=versioned_bucket, Key="k", VersionId=version)
+    with pytest.raises(KeyNotFound, match=f"version {version}"):
+        conn.size(url, version_id=version)
