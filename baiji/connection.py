@@ -787,8 +787,7 @@ class S3Connection:
         def tree(store, url):
             if store.is_local:
                 return os.path.join(os.path.realpath(paths.parse(url).path), "")
-            prefix = store.dir_prefix(url)
-            return prefix if prefix.endswith("/") else prefix + "/"
+            return store.dir_prefix(url)
 
         src, dst = tree(src_store, src_dir), tree(dst_store, dst_dir)
         if src == dst:
