@@ -108,7 +108,7 @@ def test_rm_r_without_force_and_without_a_terminal_says_why(conn, client, s3dir,
 
     put(client, s3dir + "k", b"x")
     monkeypatch.setattr("sys.stdin", io.StringIO(""))
-    with pytest.raises(S3Exception, match="no terminal to ask on"):
+    with pytest.raises(S3Exception, match=r"without confirmation: no terminal to ask on \(use force\)$"):
         conn.rm_r(s3dir)
     assert keys_under(client, s3dir) == ["k"]
 
@@ -199,3 +199,51 @@ def test_missing_version_is_named_in_the_error(conn, versioned_bucket, client):
     client.delete_object(Bucket=versioned_bucket, Key="k", VersionId=version)
     with pytest.raises(KeyNotFound, match=f"version {version}"):
         conn.size(url, version_id=version)
+
+
+# -- more messages --------------------------------------------------------------------------
+
+def test_sync_failure_message_counts_what_was_tried(conn, s3dir, tmp_path):
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "a").write_bytes(b"a")
+    os.mkfifo(tmp_path / "src" / "fifo")
+    with pytest.raises(S3Exception) as info:
+        conn.sync(str(tmp_path / "src"), s3dir)
+    assert str(info.value).startswith("1 of 2 files to sync failed: ")
+    assert str(info.value).endswith("fifo: special file (FIFO)")
+
+
+def test_do_not_delete_outside_the_destination_says_how_to_write_it(conn, s3dir, tmp_path):
+    with pytest.raises(ValueError, match="give a prefix relative to it"):
+        conn.sync(str(tmp_path), str(tmp_path / "dst"), do_not_delete=["/elsewhere/"])
+
+
+def test_missing_bucket_is_named(conn):
+    bucket = missing_bucket()
+    with pytest.raises(KeyNotFound, match=f"bucket {bucket} does not exist"):
+        conn.get_string(f"s3://{bucket}/k")  # a GET: a HEAD's 404 carries no error code
+
+
+def test_unfamiliar_error_keeps_the_servers_message():
+    import botocore.exceptions
+
+    from baiji.stores.s3 import translate
+
+    err = botocore.exceptions.ClientError(
+        {"Error": {"Code": "Odd", "Message": "the server says why"}, "ResponseMetadata": {"HTTPStatusCode": 500}},
+        "PutObject")
+    assert str(translate(err, "s3://b/k")) == "s3://b/k: Odd: the server says why"
+
+
+def test_local_delete_of_a_missing_file_names_it(tmp_path):
+    with pytest.raises(KeyNotFound, match="gone.txt"):
+        LocalStore().delete(str(tmp_path / "gone.txt"))
+
+
+@pytest.mark.moto_only("SeaweedFS records no public-read grant")
+def test_sync_file_applies_the_policy(conn, client, s3dir, tmp_path):
+    (tmp_path / "f").write_bytes(b"x")
+    conn.sync_file(str(tmp_path / "f"), s3dir + "f", policy="public-read")
+    bucket, key = split(s3dir + "f")
+    grants = client.get_object_acl(Bucket=bucket, Key=key)["Grants"]
+    assert any(g["Grantee"].get("URI", "").endswith("/AllUsers") and g["Permission"] == "READ" for g in grants)
