@@ -247,3 +247,32 @@ def test_sync_file_applies_the_policy(conn, client, s3dir, tmp_path):
     bucket, key = split(s3dir + "f")
     grants = client.get_object_acl(Bucket=bucket, Key=key)["Grants"]
     assert any(g["Grantee"].get("URI", "").endswith("/AllUsers") and g["Permission"] == "READ" for g in grants)
+
+
+# -- options sync passes on ----------------------------------------------------------------------
+
+@pytest.mark.moto_only("SeaweedFS records no public-read grant")
+def test_sync_applies_the_policy(conn, client, s3dir, tmp_path):
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "f").write_bytes(b"x")
+    conn.sync(str(tmp_path / "src"), s3dir, policy="public-read")
+    bucket, key = split(s3dir + "f")
+    grants = client.get_object_acl(Bucket=bucket, Key=key)["Grants"]
+    assert any(g["Grantee"].get("URI", "").endswith("/AllUsers") and g["Permission"] == "READ" for g in grants)
+
+
+def test_sync_runs_its_copies_on_the_executor_given(conn, client, s3dir, tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+
+    class Counting(ThreadPoolExecutor):
+        submitted = 0
+
+        def submit(self, fn, *args, **kwargs):
+            Counting.submitted += 1
+            return super().submit(fn, *args, **kwargs)
+
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "f").write_bytes(b"x")
+    with Counting(2) as executor:
+        conn.sync(str(tmp_path / "src"), s3dir, executor=executor)
+    assert Counting.submitted >= 1 and get(client, s3dir + "f") == b"x"
