@@ -173,9 +173,10 @@ class S3Connection:
         src_store, dst_store = self._store(src), self._store(dst)
         if paths.isdirlike(src):
             raise ValueError(f"{src} is a directory; use cp_r to copy directories")
-        if exact and paths.isdirlike(dst):
+        dst_is_dir = paths.isdirlike(dst)  # a stat for a local dst: asked once
+        if exact and dst_is_dir:
             raise S3Exception(f"{dst}: a directory is in the way")
-        if paths.isdirlike(dst):
+        if dst_is_dir:
             reason = dst_store.is_local and not src_store.is_local and unsafe_relative_path(paths.basename(src))
             if reason:  # e.g. s3://b/dir/.. into dst/ would target dst/..
                 raise ValueError(f"refusing to copy {src} into {dst}: {reason} in key")
@@ -407,7 +408,7 @@ class S3Connection:
         """``S3Exception`` when the copy of ``src`` to ``dst`` (keys that differ only in
         repeated ``/``) is not listed under its own name: a server that collapses ``//``
         (SeaweedFS) wrote ``src`` itself, and removing ``src`` would remove the only copy."""
-        if paths.islocal(src) or paths.islocal(dst) or paths.bucket(src) != paths.bucket(dst):
+        if self._store(src).is_local or self._store(dst).is_local or paths.bucket(src) != paths.bucket(dst):
             return
         if paths.isdirlike(dst):
             dst = paths.join(dst, paths.basename(src))
