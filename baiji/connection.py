@@ -125,10 +125,15 @@ class S3Connection:
                  endpoint_url: str | None = None, client=None):
         self.profile, self.region, self.endpoint_url = profile, region, endpoint_url
         self._given_client = client
-        self._s3 = S3Store(self._make_client)
+        self._s3 = S3Store(self._make_client, self._make_target)
 
     def _make_client(self):
         return self._given_client or config.make_client(self.profile, self.region, self.endpoint_url)
+
+    def _make_target(self) -> config.Target:
+        if self._given_client is not None:
+            return config.target_of_client(self._given_client)
+        return config.resolve(self.profile, self.region, self.endpoint_url)
 
     @property
     def client(self):

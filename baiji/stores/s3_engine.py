@@ -1,0 +1,160 @@
+"""S3's data plane: objects moved by obstore (Rust ``object_store``).
+
+One :class:`Engine` per connection holds one obstore store per bucket (and
+per encryption setting); obstore's calls let go of the GIL, so the bulk
+runner's threads keep many requests in flight in one process.  What obstore
+cannot express stays on boto3 (:mod:`baiji.stores.s3`): ACLs, versions,
+copies between buckets or with new metadata, and keys its path model would
+rewrite or refuse (see :func:`native_key`).
+
+Retries: obstore retries 5xx answers, 429, dropped connections and timeouts
+up to ``MAX_ATTEMPTS - 1`` times with exponential backoff and jitter
+(``BACKOFF`` doubling up to ``MAX_BACKOFF``); a connection must open within
+``CONNECT_TIMEOUT`` and a body may stall at most ``READ_TIMEOUT`` seconds
+(all in :mod:`baiji.config`, read when the engine is made).
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+from typing import Iterator
+
+from baiji import config
+from baiji.stores.s3_errors import engine_errors
+
+#: Attribute names obstore sends as headers; any other name is user metadata.
+HEADER_ATTRIBUTES = {"content-disposition", "content-encoding", "content-language", "content-type",
+                      "cache-control", "storage-class"}
+#: No single request may take longer (a stalled body is caught by READ_TIMEOUT first).
+_REQUEST_TIMEOUT = timedelta(hours=12)
+
+
+def native_key(key: str) -> bool:
+    """Whether obstore keeps ``key`` exactly as it is.
+
+    Its paths have no empty, ``.`` or ``..`` segments and no control
+    characters: it refuses such keys, and strips a leading or trailing ``/``
+    (``dir/`` would become ``dir``).  Those keys go through boto3.
+    """
+    if not key or "\x7f" in key or any(ord(c) < 32 for c in key):
+        return False
+    return not any(segment in ("", ".", "..") for segment in key.split("/"))
+
+
+def native_metadata(metadata: dict | None) -> bool:
+    """Whether obstore can store ``metadata`` as user metadata (no name it takes for a header)."""
+    return not metadata or not any(name.lower() in HEADER_ATTRIBUTES for name in metadata)
+
+
+def attributes(content_type: str | None, content_encoding: str | None, metadata: dict | None) -> dict:
+    """obstore's attributes for an object's content type, encoding and user metadata."""
+    found = dict(metadata or {})
+    if content_type:
+        found["Content-Type"] = content_type
+    if content_encoding:
+        found["Content-Encoding"] = content_encoding
+    return found
+
+
+class Engine:
+    """obstore stores for one :class:`baiji.config.Target`, made on first use."""
+
+    def __init__(self, target: config.Target):
+        try:  # imported here, not at startup: a listing never needs it
+            import obstore
+        except ImportError as err:  # never a silent slow path: say what is missing
+            raise ImportError(f"baiji moves data with obstore, which failed to import ({err}); "
+                              "install it with: pip install obstore") from err
+        self._obstore = obstore
+        self._target = target
+        self._stores: dict = {}
+        self._lock = threading.Lock()
+
+    def store(self, bucket: str, encrypt: bool = False):
+        """The obstore store of ``bucket``; ``encrypt``: one that asks for SSE (AES256) on writes."""
+        found = self._stores.get((bucket, encrypt))
+        if found is None:
+            with self._lock:
+                found = self._stores.get((bucket, encrypt))
+                if found is None:
+                    found = self._stores[bucket, encrypt] = self._make(bucket, encrypt)
+        return found
+
+    def _make(self, bucket: str, encrypt: bool):
+        target = self._target
+        first = target.credentials()  # AWSCredentialsMissing here, before any request
+
+        def credentials() -> dict:
+            now = first if not target.refreshable else target.credentials()
+            return {"access_key_id": now.access_key, "secret_access_key": now.secret_key,
+                    "token": now.token, "expires_at": config.expiry(target)}
+        options = {"region": target.region, "virtual_hosted_style_request": not target.path_style}
+        if target.endpoint_url:
+            options["endpoint"] = target.endpoint_url
+        if encrypt:
+            options["server_side_encryption"] = "AES256"
+        client_options = {
+            "allow_http": True,  # only a custom http:// endpoint is reached over http
+            "connect_timeout": timedelta(seconds=config.CONNECT_TIMEOUT),
+            "read_timeout": timedelta(seconds=config.READ_TIMEOUT),
+            "timeout": _REQUEST_TIMEOUT,
+            "pool_max_idle_per_host": str(config.MAX_POOL_CONNECTIONS),
+        }
+        retry = {"max_retries": config.MAX_ATTEMPTS - 1,
+                 "backoff": {"init_backoff": timedelta(seconds=config.BACKOFF),
+                             "max_backoff": timedelta(seconds=config.MAX_BACKOFF), "base": 2},
+                 "retry_timeout": timedelta(minutes=10)}
+        with engine_errors():
+            return self._obstore.store.S3Store(bucket, credential_provider=credentials, client_options=client_options,
+                                retry_config=retry, **options)
+
+    # -- requests (errors come out as EngineError: the caller translates them) --
+    def get(self, bucket: str, key: str, version_id: str | None = None,
+            byte_range: tuple[int, int] | None = None, if_match: str | None = None, head: bool = False):
+        """obstore's GetResult (``.meta``, ``.attributes``, the body) of ``key``."""
+        options: dict = {}
+        if version_id:
+            options["version"] = version_id
+        if byte_range:
+            options["range"] = byte_range
+        if if_match:
+            options["if_match"] = if_match
+        if head:
+            options["head"] = True
+        with engine_errors():
+            return self._obstore.get(self.store(bucket), key, options=options or None)
+
+    def chunks(self, result, size: int) -> Iterator[bytes]:
+        """The body of a GetResult in chunks of about ``size`` bytes (errors as EngineError)."""
+        stream = result.stream(min_chunk_size=size)
+        while True:
+            with engine_errors():
+                chunk = next(stream, None)
+            if chunk is None:
+                return
+            yield chunk
+
+    def put(self, bucket: str, key: str, data, attrs: dict, encrypt: bool, create: bool = False,
+            part_size: int | None = None, concurrency: int = 8) -> str | None:
+        """Store ``data`` (bytes, or an iterator of buffers for a multipart upload); the new ETag.
+
+        ``create``: only if nothing is there (``If-None-Match: *``), else EngineError.
+        """
+        kwargs: dict = {"attributes": attrs, "mode": "create" if create else "overwrite"}
+        if part_size:
+            kwargs.update(use_multipart=True, chunk_size=part_size, max_concurrency=concurrency)
+        else:
+            kwargs["use_multipart"] = False
+        with engine_errors():
+            return self._obstore.put(self.store(bucket, encrypt), key, data, **kwargs).get("e_tag")
+
+    def copy(self, bucket: str, src_key: str, dst_key: str, encrypt: bool) -> None:
+        """Server-side copy within ``bucket`` (metadata copied from the source)."""
+        with engine_errors():
+            self._obstore.copy(self.store(bucket, encrypt), src_key, dst_key)
+
+    def delete(self, bucket: str, keys: list[str]) -> None:
+        """Remove ``keys`` (DeleteObjects batches of 1,000); a missing key is no error."""
+        with engine_errors():
+            self._obstore.delete(self.store(bucket), keys)
