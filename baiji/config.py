@@ -52,8 +52,8 @@ class Credentials:
     secret_key: str
     token: str | None = None
 
-    def __repr__(self) -> str:
-        return f"Credentials(access_key={self.access_key[:4]}...)"
+    def __repr__(self) -> str:  # never print the secret or the token
+        return f"Credentials(access_key={self.access_key!r}, secret_key=***, token=***)"
 
 
 @dataclass(frozen=True)

@@ -20,9 +20,10 @@ import socket
 import time
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from urllib.parse import quote, unquote_plus, urlsplit
+
+from baiji.config import Credentials
 
 __all__ = ["Credentials", "ListError", "Lister", "sign", "canonical_query"]
 
@@ -30,16 +31,6 @@ EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
 _RETRY_STATUSES = frozenset((429, 500, 502, 503, 504))
 _BACKOFF_BASE, _BACKOFF_CAP = 0.1, 5.0
 _VIRTUAL_BUCKET = re.compile(r"[a-z0-9][a-z0-9-]{1,61}[a-z0-9]")  # no dots: https wildcards
-
-
-@dataclass(frozen=True)
-class Credentials:
-    access_key: str
-    secret_key: str
-    token: str | None = None
-
-    def __repr__(self) -> str:  # never print the secret or the token
-        return f"Credentials(access_key={self.access_key!r}, secret_key=***, token=***)"
 
 
 class ListError(Exception):

@@ -22,6 +22,7 @@ from baiji import path as paths
 from baiji.exceptions import IsADirectory, KeyExists, KeyNotFound, S3Exception, TransientError
 from baiji.stores import local
 from baiji.stores.base import DEFAULT_CONTENT_TYPE, MD5_METADATA, Entry, Progress, Store, WriteOptions
+from baiji.stores.listing import Lister
 from baiji.stores.s3_engine import HEADER_ATTRIBUTES, Engine, attributes, native_key, native_metadata
 from baiji.stores.s3_errors import EngineError, StartOver, describe, translate, translated
 from baiji.tempfiles import atomic_path
@@ -176,6 +177,7 @@ class S3Store(Store):
         self._client_factory, self._target_factory = client_factory, target_factory
         self._client = self._engine = self._lister = self._target = None
         self._lock = threading.RLock()  # the engine is made from the target, under the same lock
+        self._listers = threading.local()
 
     def _once(self, name: str, make: Callable[[], object]):
         """The attribute ``name``, made by ``make`` once (threads racing here share one)."""
@@ -221,14 +223,26 @@ class S3Store(Store):
             meta = self.client.head_object(Bucket=bucket, Key=key, **_version_args(version_id))
         return _entry(url, meta, version_id)
 
+    @property
+    def lister(self) -> Lister:
+        """This thread's lister (each keeps one connection)."""
+        found = getattr(self._listers, "lister", None)
+        if found is None:
+            target = self.target
+            found = self._listers.lister = Lister(
+                target.endpoint_url, target.region, target.credentials, target.path_style,
+                config.CONNECT_TIMEOUT, config.READ_TIMEOUT, config.MAX_ATTEMPTS)
+        return found
+
     def list(self, url, shallow=False, versions=False, followlinks=False) -> Iterator[Entry]:
         bucket, prefix = split(url)
-        args = {"Bucket": bucket, "Prefix": prefix}
-        if shallow:
-            args["Delimiter"] = "/"
-        operation = "list_object_versions" if versions else "list_objects_v2"
-        pages = self.client.get_paginator(operation).paginate(**args)
+        delimiter = "/" if shallow else None
         with translated(url):
+            if versions:
+                args = {"Bucket": bucket, "Prefix": prefix, **({"Delimiter": delimiter} if delimiter else {})}
+                pages = self.client.get_paginator("list_object_versions").paginate(**args)
+            else:
+                pages = self.lister.pages(bucket, prefix, delimiter)
             for page in pages:
                 yield from sorted(self._page_entries(bucket, page),
                                   key=lambda e: (e.url, not e.is_latest))
