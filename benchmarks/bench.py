@@ -1,5 +1,10 @@
 #!/usr/bin/env python3
-"""Benchmark the baiji ``s3`` command against s5cmd and the AWS CLI.
+"""Benchmark the baiji ``s3`` command against s5cmd, the AWS CLI and an engine floor.
+
+The floor (``floor.py``) does each workload with obstore directly: what
+baiji's engine needs at the least.  Bulk workloads run once per round;
+one-shot commands (ls, cp of one file, cat) and the ``python -I -c pass``
+start-up baseline run --oneshot-reps times per round.
 
 Everything runs against one throw-away local SeaweedFS (``weed mini``) that
 this script starts on free loopback ports and always stops again, together
@@ -17,8 +22,8 @@ of the correct runs, as a Markdown table on stdout, with the raw runs in
 Usage::
 
     python benchmarks/bench.py [--rounds 3] [--files 1000] [--big-mib 256]
-                               [--tools baiji,s5cmd,aws] [--only upload,rm]
-                               [--keys 100000]
+                               [--tools baiji,s5cmd,aws,floor] [--only upload,rm]
+                               [--keys 100000] [--oneshot-reps 10] [--baiji-parallel]
 
 See ``benchmarks/README.md``.
 """
@@ -279,8 +284,12 @@ class TreeRssSampler(threading.Thread):
         return self.peak / (1 << 20) if self.peak else None
 
 
-def measure(argv: list[str], env: dict[str, str], timeout: float, log_stem: Path) -> Measurement:
+def measure(argv: list[str], env: dict[str, str], timeout: float, log_stem: Path,
+            stdout_path: Path | None = None) -> Measurement:
     """Run ``argv`` under RUSAGE_WRAPPER in its own process group.
+
+    Its stdout goes to ``stdout_path`` when given (output a check reads),
+    else next to its stderr below ``log_stem``.
 
     Wall time and ``ru_maxrss`` come from the wrapper (the latter covers
     descendants the tool reaped, as the largest single one, not a sum); the
@@ -289,6 +298,7 @@ def measure(argv: list[str], env: dict[str, str], timeout: float, log_stem: Path
     next run.  On timeout the group is killed; Ctrl-C kills it and propagates.
     """
     out_path, err_path, rusage_path = (log_stem.with_suffix(s) for s in (".out", ".err", ".rusage"))
+    out_path = stdout_path or out_path
     wrapped = [sys.executable, "-I", "-S", "-c", RUSAGE_WRAPPER, str(rusage_path), *argv]
     timed_out = threading.Event()
     with open(out_path, "wb") as out, open(err_path, "wb") as err:
@@ -543,48 +553,112 @@ class Tool:
     """A command line client: executable name, how to aim it, how to ask its version."""
 
     name: str
-    executable: str
+    executable: str                           # looked up by find_executable, unless locate
     global_args: Callable[[str], list[str]]   # endpoint -> args before the subcommand
     version_args: tuple[str, ...]
+    locate: Callable[[], str | None] | None = None
 
+    def find(self) -> str | None:
+        return self.locate() if self.locate else find_executable(self.executable)
+
+
+def baiji_python() -> str | None:
+    """The interpreter baiji's ``s3`` script runs with (its shebang), else this one.
+
+    The engine floor and the ``python`` start-up baseline use it, so all
+    three pay for the same interpreter.
+    """
+    script = find_executable("s3")
+    if script:
+        with contextlib.suppress(OSError), open(script, "rb") as f:
+            head = f.readline()
+            if head.startswith(b"#!") and b"python" in head:
+                interpreter = head[2:].decode(errors="replace").split()[0]
+                if os.access(interpreter, os.X_OK):
+                    return interpreter
+    return sys.executable
+
+
+FLOOR_SCRIPT = HERE / "floor.py"
 
 TOOLS = {
     "baiji": Tool("baiji", "s3", lambda endpoint: [], ("--version",)),  # AWS_ENDPOINT_URL
     "s5cmd": Tool("s5cmd", "s5cmd", lambda endpoint: ["--endpoint-url", endpoint], ("version",)),
     "aws": Tool("aws", "aws", lambda endpoint: ["--endpoint-url", endpoint], ("--version",)),
+    # The engine floor: obstore used directly by a minimal script (floor.py), AWS_ENDPOINT_URL.
+    "floor": Tool("floor", "python with obstore", lambda endpoint: ["-I", str(FLOOR_SCRIPT)],
+                  ("-I", "-c", "import obstore; print('obstore', obstore.__version__)"),
+                  locate=baiji_python),
+    # Start-up baseline for the one-shot commands; not a column, only runs the "python" workload.
+    "python": Tool("python", "python", lambda endpoint: [], ("--version",), locate=baiji_python),
 }
 
 # Operation -> tool -> builder(src, dst) of the arguments after the global ones.
 # Directories and prefixes are passed without a trailing slash.
 OPS: dict[str, dict[str, Callable[[str, str], list[str]]]] = {
     "cp_tree": {
-        "baiji": lambda src, dst: ["cp", "-R", src + "/", dst + "/"],
+        "baiji": lambda src, dst: ["cp", "-r", src + "/", dst + "/"],  # -R with --baiji-parallel
         "s5cmd": lambda src, dst: ["cp", src + "/*", dst + "/"],
         "aws": lambda src, dst: ["s3", "cp", "--recursive", "--quiet", src, dst],
+        "floor": lambda src, dst: ["cp_tree", src, dst],
     },
     "cp_file": {
         "baiji": lambda src, dst: ["cp", src, dst],
         "s5cmd": lambda src, dst: ["cp", src, dst],
         "aws": lambda src, dst: ["s3", "cp", "--quiet", src, dst],
+        "floor": lambda src, dst: ["cp_file", src, dst],
     },
     "sync": {  # mirror semantics everywhere: baiji's sync deletes extras too
         "baiji": lambda src, dst: ["sync", src + "/", dst + "/"],
         "s5cmd": lambda src, dst: ["sync", "--delete", src + "/", dst + "/"],
         "aws": lambda src, dst: ["s3", "sync", "--delete", "--quiet", src, dst],
+        "floor": lambda src, dst: ["sync", src, dst],
     },
     "rm_tree": {  # dst is unused
         "baiji": lambda src, dst: ["rm", "-r", "-f", src + "/"],
         "s5cmd": lambda src, dst: ["rm", src + "/*"],
         "aws": lambda src, dst: ["s3", "rm", "--recursive", "--quiet", src],
+        "floor": lambda src, dst: ["rm_tree", src],
     },
+    "ls": {  # one level of a prefix holding only keys; dst is unused
+        "baiji": lambda src, dst: ["ls", src + "/"],
+        "s5cmd": lambda src, dst: ["ls", src + "/"],
+        "aws": lambda src, dst: ["s3", "ls", src + "/"],
+        "floor": lambda src, dst: ["ls", src],
+    },
+    "cat": {  # one key to stdout; dst is unused
+        "baiji": lambda src, dst: ["cat", src],
+        "s5cmd": lambda src, dst: ["cat", src],
+        "aws": lambda src, dst: ["s3", "cp", "--quiet", src, "-"],
+        "floor": lambda src, dst: ["cat", src],
+    },
+    "startup": {"python": lambda src, dst: ["-I", "-c", "pass"]},
 }
+
+# Variants of a tool's arguments chosen on the command line: option -> (op, tool, builder).
+OP_VARIANTS: dict[str, tuple[str, str, Callable[[str, str], list[str]]]] = {
+    "baiji_parallel": ("cp_tree", "baiji", lambda src, dst: ["cp", "-R", src + "/", dst + "/"]),
+}
+
+
+def ops_for(args: argparse.Namespace) -> dict[str, dict[str, Callable[[str, str], list[str]]]]:
+    """OPS with the variants selected in ``args`` applied (OPS itself is left alone)."""
+    ops = {op: dict(builders) for op, builders in OPS.items()}
+    for option, (op, tool, builder) in OP_VARIANTS.items():
+        if getattr(args, option, False):
+            ops[op][tool] = builder
+    return ops
+
 
 # Data set -> (number of files, bytes each) from the command line arguments.
 # A one-file data set is used through its single file, SINGLE_FILE.
+LS_KEYS = 20  # < FILES_PER_DIR: all in one sub-directory
 DATASETS: dict[str, Callable[[argparse.Namespace], tuple[int, int]]] = {
     "small": lambda args: (args.files, SMALL_FILE_BYTES),
     "big": lambda args: (1, args.big_mib << 20),
     "scale": lambda args: (args.keys, TINY_FILE_BYTES),
+    "one": lambda args: (1, SMALL_FILE_BYTES),
+    "few": lambda args: (LS_KEYS, SMALL_FILE_BYTES),
 }
 
 
@@ -610,6 +684,7 @@ class Job:
     dst: str
     verify: Callable[[], str | None]          # None when the result is right
     cleanup: Callable[[], None] = lambda: None
+    stdout: Path | None = None                # where the tool's stdout goes, for verify
 
 
 def prepare_upload(bench: Bench, data: Data, tool: str, run_id: str) -> Job:
@@ -627,8 +702,13 @@ def prepare_download(bench: Bench, data: Data, tool: str, run_id: str) -> Job:
 
 
 def prepare_copy(bench: Bench, data: Data, tool: str, run_id: str) -> Job:
+    """Server-side copy within the tool's bucket, from its own copy of the data.
+
+    Within one bucket because obstore (object_store) copies only inside the
+    bucket of its store; across buckets the floor would have to get + put.
+    """
     prefix = f"s3://bench-{tool}/copy-{data.name}/{run_id}"
-    return Job(data.item(data.src), data.item(prefix),
+    return Job(data.item(bench.tool_copy(tool, data, "copy-src")), data.item(prefix),
                lambda: compare_listing(bench.store.listing(prefix), data.expected),
                lambda: bench.store.delete_prefix(prefix))
 
@@ -640,7 +720,7 @@ def prepare_sync(bench: Bench, data: Data, tool: str, run_id: str) -> Job:
     files were written, so mtime-based tools see nothing newer locally).
     The check: still the tree's listing, and no object rewritten.
     """
-    dst = bench.sync_target(tool, data)
+    dst = bench.tool_copy(tool, data, "sync")
     before = bench.store.objects(dst)
 
     def verify() -> str | None:
@@ -665,35 +745,96 @@ def prepare_rm(bench: Bench, data: Data, tool: str, run_id: str) -> Job:
     return Job(src, "", verify)
 
 
+def prepare_ls(bench: Bench, data: Data, tool: str, run_id: str) -> Job:
+    """List the one sub-directory of the data set; every key's name must be printed.
+
+    Each tool prints a name differently (full URL, or a line ending in the
+    basename); the check takes the basename of each line's last field.
+    """
+    dirs = {rel.rpartition("/")[0] for rel in data.expected}
+    if len(dirs) != 1:
+        raise SetupError(f"data set {data.name} is not one flat directory")
+    out = bench.fresh_dir(f"ls-{tool}-{run_id}") / "stdout"
+    names = {rel.rpartition("/")[2] for rel in data.expected}
+
+    def verify() -> str | None:
+        lines = out.read_text(errors="replace").split("\n")
+        printed = {line.split()[-1].rpartition("/")[2] for line in lines if line.strip()}
+        return compare_listing({n: (0, "") for n in printed}, {n: (0, "") for n in names})
+    return Job(f"{data.src}/{dirs.pop()}", "", verify,
+               lambda: shutil.rmtree(out.parent, ignore_errors=True), stdout=out)
+
+
+def prepare_cat(bench: Bench, data: Data, tool: str, run_id: str) -> Job:
+    """A key to stdout, which goes to a file that must hold exactly its bytes."""
+    out = bench.fresh_dir(f"cat-{tool}-{run_id}") / SINGLE_FILE
+    return Job(data.item(data.src), "",
+               lambda: compare_listing(local_listing(out.parent), data.expected),
+               lambda: shutil.rmtree(out.parent, ignore_errors=True), stdout=out)
+
+
+def prepare_nothing(bench: Bench, data: Data | None, tool: str, run_id: str) -> Job:
+    return Job("", "", lambda: None)
+
+
 @dataclass(frozen=True)
 class Workload:
-    """A benchmark workload: the operation it times, on which data, how prepared."""
+    """A benchmark workload: the operation it times, on which data, how prepared.
+
+    ``kind`` picks rounds, repetitions, table and goal: ``bulk`` and
+    ``scale`` (only with --keys) run once per round; ``oneshot`` and
+    ``baseline`` run --oneshot-reps times per round.  ``tools`` fixes the
+    tools (default: the ones chosen with --tools).
+    """
 
     name: str
     op: str                                               # key of OPS
-    prepare: Callable[[Bench, Data, str, str], Job]       # (bench, data, tool, run id)
-    data: str                                             # key of DATASETS
+    prepare: Callable[[Bench, Data | None, str, str], Job]  # (bench, data, tool, run id)
+    data: str                                             # key of DATASETS, or "" for none
     description: str
+    kind: str = "bulk"
+    tools: tuple[str, ...] | None = None
 
     @property
     def scale(self) -> bool:
         """Only run when asked for with --keys."""
-        return self.data == "scale"
+        return self.kind == "scale"
+
+    @property
+    def repeated(self) -> bool:
+        """Short commands: timed many times per round."""
+        return self.kind in ("oneshot", "baseline")
 
 
 WORKLOADS = [
     Workload("upload", "cp_tree", prepare_upload, "small", "N small files local -> s3 (recursive)"),
     Workload("download", "cp_tree", prepare_download, "small", "N small files s3 -> fresh local dir"),
-    Workload("copy", "cp_tree", prepare_copy, "small", "N small keys s3 -> s3, another prefix"),
+    Workload("copy", "cp_tree", prepare_copy, "small", "N small keys s3 -> s3, another prefix, same bucket"),
     Workload("sync", "sync", prepare_sync, "small", "sync of N local files already in place (no-op)"),
     Workload("rm", "rm_tree", prepare_rm, "small", "recursive removal of N keys"),
     Workload("big-upload", "cp_file", prepare_upload, "big", "one big file local -> s3"),
     Workload("big-download", "cp_file", prepare_download, "big", "one big file s3 -> local"),
-    Workload("scale-sync", "sync", prepare_sync, "scale", "no-op sync of --keys tiny files (memory)"),
+    Workload("scale-sync", "sync", prepare_sync, "scale", "no-op sync of --keys tiny files (memory)",
+             "scale"),
     Workload("scale-download", "cp_tree", prepare_download, "scale",
-             "--keys tiny files s3 -> local dir (memory)"),
+             "--keys tiny files s3 -> local dir (memory)", "scale"),
+    Workload("python", "startup", prepare_nothing, "", "python -I -c pass with baiji's interpreter "
+             "(start-up baseline)", "baseline", ("python",)),
+    Workload("ls", "ls", prepare_ls, "few", f"list a prefix of {LS_KEYS} keys", "oneshot"),
+    Workload("cp-up-1", "cp_file", prepare_upload, "one", "one 4 KiB file local -> s3", "oneshot"),
+    Workload("cp-down-1", "cp_file", prepare_download, "one", "one 4 KiB key s3 -> local", "oneshot"),
+    Workload("cat", "cat", prepare_cat, "one", "one 4 KiB key to stdout", "oneshot"),
 ]
 WORKLOADS_BY_NAME = {w.name: w for w in WORKLOADS}
+
+# Goals per workload kind, checked when the first tool is baiji: (what, limit),
+# "what" a tool (baiji time / its time at most limit) or TREE_RSS (MiB).
+TREE_RSS = "tree RSS"
+GOALS: dict[str, tuple[tuple[str, float], ...]] = {
+    "bulk": (("s5cmd", 1.0),),
+    "scale": (("s5cmd", 1.0), (TREE_RSS, 150)),
+    "oneshot": (("aws", 0.3), ("python", 5.0)),
+}
 
 
 # --------------------------------------------------------------------------
@@ -723,15 +864,18 @@ class Bench:
                  executables: dict[str, str | None], env: dict[str, str]):
         self.args, self.workdir, self.server = args, workdir, server
         self.executables, self.env = executables, env
+        self.ops = ops_for(args)
         self.logs = workdir / "logs"
         self.logs.mkdir()
         self.store = Store(server.endpoint, executables.get("s5cmd"), env, self.logs)
         self._data: dict[str, Data] = {}
-        self._sync_targets: dict[tuple[str, str], str] = {}
+        self._tool_copies: dict[tuple[str, str, str], str] = {}
         self._counter = 0
 
-    def data(self, name: str) -> Data:
+    def data(self, name: str) -> Data | None:
         """The data set ``name``: written locally and seeded to s3 on first use."""
+        if not name:
+            return None
         if name not in self._data:
             count, size = DATASETS[name](self.args)
             root, src = self.workdir / "data" / name, f"s3://{SRC_BUCKET}/{name}"
@@ -744,14 +888,14 @@ class Bench:
             self._data[name] = Data(name, root, expected, src)
         return self._data[name]
 
-    def sync_target(self, tool: str, data: Data) -> str:
-        """The tool's own copy of a data set's seeded prefix, made on first use."""
-        key = (tool, data.name)
-        if key not in self._sync_targets:
-            url = f"s3://bench-{tool}/sync-{data.name}"
+    def tool_copy(self, tool: str, data: Data, purpose: str) -> str:
+        """The tool's own copy of a data set's seeded prefix (one per purpose), made on first use."""
+        key = (tool, data.name, purpose)
+        if key not in self._tool_copies:
+            url = f"s3://bench-{tool}/{purpose}-{data.name}"
             self.store.copy_prefix(data.src, url)
-            self._sync_targets[key] = url
-        return self._sync_targets[key]
+            self._tool_copies[key] = url
+        return self._tool_copies[key]
 
     def fresh_dir(self, name: str) -> Path:
         path = self.workdir / "out" / name
@@ -764,7 +908,7 @@ class Bench:
         """Create buckets and every fixture the selected workloads need."""
         for bucket in (SRC_BUCKET, *(f"bench-{t}" for t in tools)):
             self.store.create_bucket(bucket)
-        for name in dict.fromkeys(w.data for w in workloads):
+        for name in dict.fromkeys(w.data for w in workloads if w.data):
             self.data(name)
 
     def run(self, workload: Workload, tool: str, round_no: int) -> RunResult:
@@ -774,6 +918,9 @@ class Bench:
         if exe is None:
             result.status, result.message = "missing", f"{TOOLS[tool].executable} not found"
             return result
+        if tool not in self.ops[workload.op]:
+            result.status, result.message = "missing", f"no {workload.op} command"
+            return result
         self._counter += 1
         run_id = f"r{round_no}-{self._counter:04d}"
         try:
@@ -782,9 +929,9 @@ class Bench:
             result.status, result.message = "setup-error", str(exc)
             return result
         result.argv = [exe, *TOOLS[tool].global_args(self.server.endpoint),
-                       *OPS[workload.op][tool](job.src, job.dst)]
+                       *self.ops[workload.op][tool](job.src, job.dst)]
         m = measure(result.argv, self.env, self.args.timeout,
-                    self.logs / f"{workload.name}-{tool}-{run_id}")
+                    self.logs / f"{workload.name}-{tool}-{run_id}", job.stdout)
         result.seconds, result.maxrss_mib, result.tree_rss_mib = m.seconds, m.maxrss_mib, m.tree_rss_mib
         result.stderr_tail = m.stderr_tail
         if m.timed_out:
@@ -820,9 +967,24 @@ def log_result(r: RunResult) -> None:
         print("    | " + r.stderr_tail.replace("\n", "\n    | "), file=sys.stderr, flush=True)
 
 
+def log_repeated(runs: list[RunResult]) -> None:
+    """One line for a tool's repetitions of a workload in a round; each failed run in full."""
+    ok = [r.seconds for r in runs if r.status == "ok"]
+    timing = f"{statistics.median(ok):8.3f} s" if ok else " " * 10
+    log(f"round {runs[0].round} {runs[0].workload:15} {runs[0].tool:6} {timing}  "
+        f"median, {len(ok)} of {len(runs)} ok")
+    for r in runs:
+        if r.status != "ok":
+            log_result(r)
+
+
 def summarize(results: list[RunResult]) -> dict[str, dict[str, dict]]:
-    """workload -> tool -> {median_s, runs, ok, statuses, maxrss_mib, tree_rss_mib}."""
-    summary: dict[str, dict[str, dict]] = {}
+    """workload -> tool -> {median_s, runs, ok, statuses, maxrss_mib, tree_rss_mib, tree_peak_mib}.
+
+    ``tree_peak_mib`` is the larger of the sampled tree sum and the largest
+    single process (sampling can miss a short peak).
+    """
+    summary: dict[str, dict[str, list[RunResult]]] = {}
     for r in results:
         summary.setdefault(r.workload, {}).setdefault(r.tool, []).append(r)
     out = {}
@@ -836,42 +998,86 @@ def summarize(results: list[RunResult]) -> dict[str, dict[str, dict]]:
                 "runs": len(runs),
                 "ok": len(ok),
                 "statuses": sorted({r.status for r in runs}),
-                "maxrss_mib": max((r.maxrss_mib for r in ok), default=None),
+                "maxrss_mib": max((r.maxrss_mib for r in ok if r.maxrss_mib is not None), default=None),
                 "tree_rss_mib": max((r.tree_rss_mib or 0 for r in ok), default=None) or None,
+                "tree_peak_mib": max((max(r.tree_rss_mib or 0, r.maxrss_mib or 0) for r in ok),
+                                     default=None) or None,
             }
     return out
 
 
-def time_cell(cell: dict) -> str:
+def time_cell(cell: dict | None, digits: int) -> str:
+    if not cell:
+        return "-"
     if cell["median_s"] is None:
         return "/".join(cell["statuses"])
-    text = f"{cell['median_s']:.2f}"
     bad = cell["runs"] - cell["ok"]
-    return text + (f" ({bad} of {cell['runs']} failed)" if bad else "")
+    return f"{cell['median_s']:.{digits}f}" + (f" ({bad} of {cell['runs']} failed)" if bad else "")
 
 
-def rss_cell(cell: dict) -> str:
-    if cell["maxrss_mib"] is None:
+def rss_cell(cell: dict | None, tree: bool) -> str:
+    """Largest process; with ``tree`` (or when notably larger) the process tree's peak too."""
+    if not cell or cell["maxrss_mib"] is None:
         return "-"
-    text = f"{cell['maxrss_mib']:.0f}"
-    tree = cell["tree_rss_mib"]
-    return text + (f" (tree {tree:.0f})" if tree and tree > 1.2 * cell["maxrss_mib"] else "")
+    text, peak = f"{cell['maxrss_mib']:.0f}", cell["tree_peak_mib"]
+    return text + (f" (tree {peak:.0f})" if peak and (tree or peak > 1.2 * cell["maxrss_mib"]) else "")
 
 
-def markdown_table(summary: dict, tools: list[str]) -> str:
-    """workload | T s ... | first/T ... | T peak RSS MiB ..."""
+def time_ratio(a: dict | None, b: dict | None) -> float | None:
+    """Median of ``a`` / median of ``b``, None when one is missing."""
+    if a and b and a["median_s"] is not None and b["median_s"]:
+        return a["median_s"] / b["median_s"]
+    return None
+
+
+def goal_cell(workload: Workload, per_tool: dict[str, dict], first: str, baseline: dict | None) -> str:
+    """✓, ✗ with what missed, or ? with what is missing, against GOALS[workload.kind]."""
+    goals = GOALS.get(workload.kind)
+    if not goals or first != "baiji":
+        return "-"
+    misses, unknown = [], []
+    for what, limit in goals:
+        if what == TREE_RSS:
+            value = per_tool.get(first, {}).get("tree_peak_mib")
+            miss = f"tree {value or 0:.0f} MiB > {limit:.0f}"
+        else:
+            value = time_ratio(per_tool.get(first), baseline if what == "python" else per_tool.get(what))
+            miss = f"{value or 0:.2f}x {what} > {limit:g}x"
+        if value is None:
+            unknown.append(what)
+        elif value > limit:
+            misses.append(miss)
+    if misses:
+        return "✗ " + ", ".join(misses)
+    return "? no " + ", ".join(unknown) if unknown else "✓"
+
+
+def markdown_table(summary: dict, workloads: list[Workload], tools: list[str]) -> str:
+    """workload | T s ... | first/T ... [| first/python] | goal | peak RSS MiB T / T / ...
+
+    The baseline row (python start-up) puts its time in the first column.
+    """
     first, others = tools[0], tools[1:]
+    baseline = summary.get("python", {}).get("python")
+    repeated = any(w.repeated for w in workloads)
     header = (["workload"] + [f"{t} s" for t in tools] + [f"{first}/{t}" for t in others]
-              + [f"{t} peak RSS MiB" for t in tools])
+              + ([f"{first}/python"] if repeated else []) + ["goal", "peak RSS MiB " + " / ".join(tools)])
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    for workload, per_tool in summary.items():
-        cells = [per_tool.get(t) for t in tools]
-        row = [workload] + [time_cell(c) if c else "-" for c in cells]
-        base = cells[0]["median_s"] if cells[0] else None
-        for c in cells[1:]:
-            ratio_ok = base is not None and c and c["median_s"]
-            row.append(f"{base / c['median_s']:.2f}x" if ratio_ok else "-")
-        row += [rss_cell(c) if c else "-" for c in cells]
+    for w in workloads:
+        per_tool = summary.get(w.name)
+        if not per_tool:
+            continue
+        if w.kind == "baseline":
+            row = [f"{w.name} (start-up)", time_cell(baseline, 3)] + ["-"] * (len(tools) - 1)
+            row += ["-"] * (len(others) + 2) + [rss_cell(baseline, False)]
+        else:
+            cells = [per_tool.get(t) for t in tools]
+            row = [w.name] + [time_cell(c, 3 if w.repeated else 2) for c in cells]
+            ratios = [time_ratio(cells[0], c) for c in cells[1:]]
+            ratios += [time_ratio(cells[0], baseline)] if repeated else []
+            row += [f"{r:.2f}x" if r is not None else "-" for r in ratios]
+            row += [goal_cell(w, per_tool, first, baseline),
+                    " / ".join(rss_cell(c, w.scale) for c in cells)]
         lines.append("| " + " | ".join(row) + " |")
     return "\n".join(lines)
 
@@ -919,12 +1125,19 @@ def git_revision() -> str:
     return (head or "?") + ("-dirty" if dirty else "")
 
 
-def report(args: argparse.Namespace, executables: dict[str, str | None], versions: dict[str, str],
-           machine: dict[str, str], results: list[RunResult], started: datetime.datetime) -> None:
+def report(args: argparse.Namespace, workloads: list[Workload], executables: dict[str, str | None],
+           versions: dict[str, str], machine: dict[str, str], results: list[RunResult],
+           started: datetime.datetime) -> None:
     """Print the Markdown report and write the JSON results."""
-    tools = list(executables)
+    tools = args.tools
     summary = summarize(results)
-    table = markdown_table(summary, tools)
+    tables = []
+    for title, kinds in (("Bulk transfers", ("bulk", "scale")),
+                         (f"One-shot commands (median of {args.oneshot_reps} runs per round)",
+                          ("baseline", "oneshot"))):
+        selected = [w for w in workloads if w.kind in kinds]
+        if selected:
+            tables += ["", f"### {title}", "", markdown_table(summary, selected, tools)]
     failures = {}
     for r in results:
         if r.status not in ("ok", "missing"):
@@ -939,11 +1152,14 @@ def report(args: argparse.Namespace, executables: dict[str, str | None], version
         f"- rounds: {args.rounds} (interleaved, rotating tool order); median wall seconds of "
         f"correct runs; {args.files} files of {SMALL_FILE_BYTES} B, big file {args.big_mib} MiB"
         + (f", scale {args.keys} keys x {args.scale_rounds} round(s)" if args.keys else ""),
+        f"- baiji commands: cp {'-R' if args.baiji_parallel else '-r'} for trees, sync, rm -r -f; "
+        "floor: obstore driven directly by benchmarks/floor.py (the engine's own minimum)",
         f"- ratio columns: {tools[0]} time / other time (above 1 = {tools[0]} slower); peak RSS is "
         "the largest single process (wait4 via a fork wrapper, floor about 5 MiB), "
-        "\"tree\" the sampled sum over all its processes when notably larger",
-        "",
-        table,
+        "\"tree\" the peak of the sampled sum over all its processes (always for scale-*)",
+        "- goal: ✓ met, ✗ missed (by what), ? not measured; bulk: baiji/s5cmd <= 1.0; scale-*: "
+        "also tree <= 150 MiB; one-shot: baiji/aws <= 0.3 and baiji/python <= 5",
+        *tables,
     ]
     if failures:
         lines += ["", "Failures (first of each):"]
@@ -972,17 +1188,22 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--rounds", type=int, default=3, help="rounds per workload (default 3)")
     parser.add_argument("--files", type=int, default=1000, help="small files (default 1000)")
     parser.add_argument("--big-mib", type=int, default=256, help="big file size (default 256)")
-    parser.add_argument("--tools", default="baiji,s5cmd,aws",
-                        help="comma separated; the first is compared with the others")
+    parser.add_argument("--tools", default="baiji,s5cmd,aws,floor",
+                        help="comma separated; the first is compared with the others "
+                        "(floor: obstore used directly by benchmarks/floor.py)")
     parser.add_argument("--only", help="comma separated workloads (default: all but scale-*)")
     parser.add_argument("--keys", type=int, default=0,
                         help="enable the scale-* workloads with this many tiny files (e.g. 100000)")
     parser.add_argument("--scale-rounds", type=int, default=1, help="rounds for scale-* (default 1)")
+    parser.add_argument("--oneshot-reps", type=int, default=10,
+                        help="runs per round of each one-shot command (default 10)")
+    parser.add_argument("--baiji-parallel", action="store_true",
+                        help="baiji copies trees with cp -R (worker processes) instead of cp -r")
     parser.add_argument("--timeout", type=float, default=1800, help="seconds per command (default 1800)")
     args = parser.parse_args(argv)
     args.tools = [t.strip() for t in args.tools.split(",") if t.strip()]
     for tool in args.tools:
-        if tool not in TOOLS:
+        if tool not in TOOLS or tool == "python":
             parser.error(f"unknown tool {tool!r} (known: {', '.join(TOOLS)})")
     names = args.only.split(",") if args.only else [w.name for w in WORKLOADS if not w.scale or args.keys]
     for name in names:
@@ -990,7 +1211,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
             parser.error(f"unknown workload {name!r} (known: {', '.join(WORKLOADS_BY_NAME)})")
         if WORKLOADS_BY_NAME[name].scale and not args.keys:
             parser.error(f"{name} needs --keys N")
-    args.workloads = names
+    if "python" not in names and any(WORKLOADS_BY_NAME[n].kind == "oneshot" for n in names):
+        names.append("python")  # the one-shot goals are relative to it
+    args.workloads = [w.name for w in WORKLOADS if w.name in names]
     return args
 
 
@@ -1023,18 +1246,34 @@ def tool_versions(tools: list[str], executables: dict[str, str | None], weed: st
 
 
 def run_rounds(bench: Bench, workloads: list[Workload], args: argparse.Namespace) -> list[RunResult]:
-    """Round after round, every workload with every tool, the tool order rotating."""
+    """Round after round, every workload with every tool, the tool order rotating.
+
+    A repeated (one-shot) workload runs --oneshot-reps times per round, the
+    tools interleaved and their order rotating from one repetition to the next.
+    """
     def rounds_of(workload: Workload) -> int:
         return args.scale_rounds if workload.scale else args.rounds
 
+    def rotated(tools: list[str], shift: int) -> list[str]:
+        shift %= len(tools)
+        return tools[shift:] + tools[:shift]
+
     results = []
     for round_no in range(1, max(map(rounds_of, workloads)) + 1):
-        shift = (round_no - 1) % len(args.tools)
-        order = args.tools[shift:] + args.tools[:shift]
         for workload in (w for w in workloads if round_no <= rounds_of(w)):
-            for tool in order:
-                results.append(bench.run(workload, tool, round_no))
-                log_result(results[-1])
+            tools = list(workload.tools or args.tools)
+            if not workload.repeated:
+                for tool in rotated(tools, round_no - 1):
+                    results.append(bench.run(workload, tool, round_no))
+                    log_result(results[-1])
+                continue
+            runs: dict[str, list[RunResult]] = {t: [] for t in tools}
+            for rep in range(args.oneshot_reps):
+                for tool in rotated(tools, round_no - 1 + rep):
+                    runs[tool].append(bench.run(workload, tool, round_no))
+            for tool_runs in runs.values():
+                results += tool_runs
+                log_repeated(tool_runs)
     return results
 
 
@@ -1043,7 +1282,7 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, raise_keyboard_interrupt)
     started = datetime.datetime.now(datetime.timezone.utc)
     machine = machine_info()
-    executables = {name: find_executable(t.executable) for name, t in TOOLS.items()}
+    executables = {name: t.find() for name, t in TOOLS.items()}
     weed = find_executable("weed")
     if weed is None:
         log("weed (SeaweedFS) not found next to the interpreter or on PATH")
@@ -1054,13 +1293,13 @@ def main(argv: list[str] | None = None) -> int:
         with SeaweedFS(weed, workdir / "weed") as server:
             log(f"SeaweedFS S3 at {server.endpoint}, work dir {workdir}")
             env = child_env(workdir, server.endpoint)
-            versions = tool_versions(args.tools, executables, weed, env)
+            used = list(dict.fromkeys(t for w in workloads for t in w.tools or args.tools))
+            versions = tool_versions(used, executables, weed, env)
             bench = Bench(args, workdir, server, executables, env)
             bench.setup(workloads, args.tools)
             results = run_rounds(bench, workloads, args)
         machine["load_end"] = f"{os.getloadavg()[0]:.1f}"
-        used = {t: executables[t] for t in args.tools}
-        report(args, used, versions, machine, results, started)
+        report(args, workloads, {t: executables[t] for t in used}, versions, machine, results, started)
         return 0 if all(r.status == "ok" for r in results) else 1
     except KeyboardInterrupt:
         log("interrupted; stopping the server and removing the work dir")
