@@ -47,6 +47,10 @@ How it is built:
   that carries credentials is ``s3 url``'s presigned URL, which is its job.
 - Library warnings (``cp -s`` skipping an existing key, eventual
   consistency) are printed as ``s3: warning: MESSAGE`` lines on stderr.
+- Start-up time counts (``s3`` is a one-shot command): modules that only some
+  commands need (logging for ``-v``, json, datetime, urllib.parse for
+  redaction) are imported where they are used, each import saying what it
+  costs; ``tests/test_startup.py`` keeps them out of ``import baiji.cli``.
 - ``main(argv, stdin, stdout, stderr)`` accepts other streams than the
   process's (the tests use in-memory ones); while a command runs,
   ``sys.stdin``/``sys.stdout``/``sys.stderr`` point at them too, so what the
@@ -61,19 +65,13 @@ from __future__ import annotations
 import argparse
 import contextlib
 import io
-import json
-import logging
 import os
 import re
 import signal
 import sys
 import threading
-import traceback
 import warnings
-from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Any, Callable, Sequence
-from urllib.parse import quote, unquote, urlsplit
+from collections.abc import Callable, Sequence
 
 import baiji
 from baiji import exceptions as exc
@@ -100,8 +98,6 @@ VERBOSE_LOGGERS = ("baiji", "boto3", "botocore", "s3transfer")
 
 #: Errors that are the user's or the world's fault: one line, status 1.
 EXPECTED_ERRORS = (exc.AWSError, exc.TransientError, ValueError, OSError, NotImplementedError)
-
-log = logging.getLogger(__name__)
 
 
 class CommandError(Exception):
@@ -256,15 +252,16 @@ _SECRET_NAMES = (
     r"|secret_?access_?key|secret_?key|session_?token|security_?token"
     r"|x-amz-security-token|x-amz-signature|x-amz-credential|signature|credential"
 )
+#: Patterns as text: ``re`` compiles (and caches) them at the first redaction, not at start-up.
 _SECRET_PATTERNS = (
     # Authorization: 'AWS4-HMAC-SHA256 Credential=..., Signature=...' (quoted, as in a headers dict)
-    re.compile(r"(?i)\b(authorization)(['\"]?\s*[=:]\s*b?)(['\"])(?:(?!\3).)*\3"),
+    r"(?i)\b(authorization)(['\"]?\s*[=:]\s*b?)(['\"])(?:(?!\3).)*\3",
     # Authorization: ... (an HTTP header line)
-    re.compile(r"(?i)\b(authorization)(\s*:\s*)()[^\r\n]+"),
+    r"(?i)\b(authorization)(\s*:\s*)()[^\r\n]+",
     # name=value, name: value, 'name': b'value', name:\nvalue
     # (never a value already redacted: redacting twice changes nothing)
-    re.compile(r"(?i)(?<![\w-])(" + _SECRET_NAMES + r")(['\"]?\s*[=:]\s*b?['\"]?)()"
-               r"(?!b?['\"]?\[REDACTED\])[^\s'\",&;>}\]]+"),
+    r"(?i)(?<![\w-])(" + _SECRET_NAMES + r")(['\"]?\s*[=:]\s*b?['\"]?)()"
+    r"(?!b?['\"]?\[REDACTED\])[^\s'\",&;>}\]]+",
 )
 
 _SECRET_ENV = ("AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_SECRET")
@@ -288,6 +285,8 @@ class Redactor:
         self._sources.append(source)
 
     def secrets(self) -> set[str]:
+        from urllib.parse import quote  # imported here: ~2 ms at start-up, only redaction needs it
+
         values: set[str] = set()
         for source in self._sources:
             try:
@@ -304,7 +303,7 @@ class Redactor:
         for value in sorted(self.secrets(), key=len, reverse=True):
             text = text.replace(value, REDACTED)
         for pattern in _SECRET_PATTERNS:
-            text = pattern.sub(_secret_pattern_repl, text)
+            text = re.sub(pattern, _secret_pattern_repl, text)
         return exc.without_url_passwords(text)
 
 
@@ -314,6 +313,8 @@ def _environment_secrets() -> list[str]:
 
 def _url_passwords(urls) -> list[str]:
     """The passwords in ``scheme://user:PASSWORD@host`` URLs (None and plain URLs give none)."""
+    from urllib.parse import unquote, urlsplit  # imported here: ~2 ms at start-up, only redaction needs it
+
     passwords = []
     for url in urls:
         with contextlib.suppress(ValueError):
@@ -342,36 +343,56 @@ def _connection_secrets(conn) -> Callable[[], list[str]]:
 
     return source
 
-class _RedactingFilter(logging.Filter):
+# The filter and the formatter wrap logging's own rather than subclass them, so that
+# ``logging`` (~5 ms) is imported only with -v: a handler takes any object with a
+# ``filter(record)`` method as a filter and any with ``format(record)`` as a formatter.
+
+class _RedactingFilter:
     """Redacts each record in place, so that no handler after ours sees a secret either."""
 
-    def __init__(self, redactor: Redactor):
-        super().__init__()
+    def __init__(self, redactor: Redactor, formatter):
         self._redact = redactor
+        self._formatter = formatter  # a logging.Formatter, for the traceback of exc_info
 
-    def filter(self, record: logging.LogRecord) -> bool:
+    def filter(self, record) -> bool:
         try:
             message = record.getMessage()
         except Exception:
             message = str(record.msg)
         record.msg, record.args = self._redact(message), None
         if record.exc_info and not record.exc_text:
-            record.exc_text = self._redact(logging.Formatter().formatException(record.exc_info))
+            record.exc_text = self._redact(self._formatter.formatException(record.exc_info))
         return True
 
-class _RedactingFormatter(logging.Formatter):
-    def __init__(self, redactor: Redactor, fmt: str):
-        super().__init__(fmt)
-        self._redact = redactor
+class _RedactingFormatter:
+    """``formatter``'s text, redacted."""
 
-    def format(self, record: logging.LogRecord) -> str:
-        return self._redact(super().format(record))
+    def __init__(self, redactor: Redactor, formatter):
+        self._redact = redactor
+        self._formatter = formatter
+
+    def format(self, record) -> str:
+        return self._redact(self._formatter.format(record))
+
+def _debug(message: str, *args) -> None:
+    """Log on the ``baiji.cli`` logger at DEBUG, if ``logging`` is in use at all.
+
+    -v imports it (so may the program calling :func:`main`); when nothing has,
+    no handler exists that could show the record, and importing it would only
+    cost start-up time.
+    """
+    logging = sys.modules.get("logging")
+    if logging is not None:
+        logging.getLogger(__name__).debug(message, *args)
 
 @contextlib.contextmanager
 def _debug_logging(stream, redactor: Redactor):
+    import logging  # imported here: ~5 ms at start-up, only -v needs it
+
     handler = logging.StreamHandler(stream)
-    handler.addFilter(_RedactingFilter(redactor))
-    handler.setFormatter(_RedactingFormatter(redactor, "%(asctime)s %(name)s %(levelname)s: %(message)s"))
+    handler.addFilter(_RedactingFilter(redactor, logging.Formatter()))
+    handler.setFormatter(_RedactingFormatter(
+        redactor, logging.Formatter("%(asctime)s %(name)s %(levelname)s: %(message)s")))
     saved = []
     for name in VERBOSE_LOGGERS:
         logger = logging.getLogger(name)
@@ -415,15 +436,21 @@ def human_size(size: int | None) -> str:
             return f"{value:.1f} {unit}"
     raise AssertionError("unreachable")
 
-def format_time(when: datetime | None) -> str:
-    """A timestamp in UTC, ``2024-05-01T12:00:00Z`` (naive ones are taken as local time)."""
+def format_time(when) -> str:
+    """A datetime in UTC, ``2024-05-01T12:00:00Z`` (naive ones are taken as local time); None -> ``''``."""
     if when is None:
         return ""
+    from datetime import timezone  # imported here: ~1 ms at start-up, only ls -l needs it
+
     return when.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
-def format_value(value: Any) -> str:
+def format_value(value: object) -> str:
     if value is None:
         return ""
+    # imported here: ~2.5 ms at start-up, only info and buckets --info print mappings
+    import json
+    from datetime import datetime
+
     if isinstance(value, datetime):
         return value.isoformat()
     if isinstance(value, (dict, list, tuple)):
@@ -435,7 +462,7 @@ def print_warning(stderr, message: str) -> None:
 
 #: What must not reach a terminal raw: control characters and line breaks (a key may hold
 #: them), and the surrogates that stand for a local name's undecodable bytes.
-_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\udc80-\udcff]")
+_UNPRINTABLE = "[\x00-\x1f\x7f-\x9f\u2028\u2029\udc80-\udcff]"
 
 def _escape(char: str) -> str:
     code = ord(char)
@@ -444,21 +471,20 @@ def _escape(char: str) -> str:
 def _one_line(text: str) -> str:
     """``text`` as one line: ``\\n``, ``\\r`` and the like shown escaped, as ``repr`` does,
     an undecodable byte of a file name as ``\\xNN``."""
-    return _UNPRINTABLE.sub(lambda match: _escape(match.group()), text.strip())
+    return re.sub(_UNPRINTABLE, lambda match: _escape(match.group()), text.strip())
 
 # --------------------------------------------------------------------------
 # Commands
 
-@dataclass
+# Context, Arg and Command are plain classes, not dataclasses: ``dataclasses`` costs
+# ~4 ms to import (it imports ``inspect``) and each class ~0.4 ms to build.
+
 class Context:
     """What a handler gets besides its arguments: the connection and the streams."""
 
-    args: argparse.Namespace
-    out: Output
-    stdin: Any
-    stderr: Any
-    redactor: Redactor
-    _conn: Any = None
+    def __init__(self, args: argparse.Namespace, out: Output, stdin, stderr, redactor: Redactor):
+        self.args, self.out, self.stdin, self.stderr, self.redactor = args, out, stdin, stderr, redactor
+        self._conn = None
 
     @property
     def conn(self):
@@ -655,30 +681,36 @@ def _path(text: str) -> str:
                                          "would mean the current directory; name it, e.g. '.'")
     return text
 
-@dataclass(frozen=True)
 class Arg:
-    flags: tuple[str, ...]
-    options: dict
+    """One argparse argument: ``add_argument(*flags, **options)``."""
+
+    def __init__(self, flags: tuple[str, ...], options: dict):
+        self.flags, self.options = flags, options
 
 def arg(*flags: str, **options) -> Arg:
     return Arg(flags, options)
 
-@dataclass(frozen=True)
 class Command:
-    """One subcommand: how it parses, what it calls, how its failures read."""
+    """One subcommand: how it parses, what it calls, how its failures read.
 
-    name: str
-    help: str
-    args: tuple[Arg, ...]
-    handler: Callable[[Context, argparse.Namespace], int]
-    #: The arguments that name paths: a failure message naming none of them is prefixed with them.
-    paths: tuple[str, ...] = ()
-    #: Extra advice appended to the message of these exception classes.
-    hints: dict = field(default_factory=dict)
-    #: The library's advice in its messages, reworded for the command line: {"use cp_r": "use -r"}.
-    rewords: dict = field(default_factory=dict)
-    #: Groups of mutually exclusive options, each named by its options' first flags.
-    exclusive: tuple[tuple[str, ...], ...] = ()
+    - ``paths``: the arguments that name paths: a failure message naming none of them
+      is prefixed with them.
+    - ``hints``: extra advice appended to the message of these exception classes.
+    - ``rewords``: the library's advice in its messages, reworded for the command line:
+      ``{"use cp_r": "use -r"}``.
+    - ``exclusive``: groups of mutually exclusive options, each named by its options' first flags.
+    """
+
+    def __init__(self, name: str, help: str, args: tuple[Arg, ...],
+                 handler: Callable[[Context, argparse.Namespace], int], paths: tuple[str, ...] = (),
+                 hints: dict | None = None, rewords: dict | None = None,
+                 exclusive: tuple[tuple[str, ...], ...] = ()):
+        self.name, self.help, self.args, self.handler = name, help, args, handler
+        self.paths, self.exclusive = paths, exclusive
+        self.hints, self.rewords = hints or {}, rewords or {}
+
+    def __repr__(self) -> str:
+        return f"Command({self.name!r})"
 
 KEY = arg("key", metavar="KEY", help="an s3://bucket/key URL or a local path")
 FORCE = arg("-f", "--force", action="store_true", help="overwrite an existing destination")
@@ -891,12 +923,14 @@ def _run(command: Command, ctx: Context) -> int:
             out.flush()
         stderr.write(f"{PROG}: error: {message}\n")
         if args.verbose:
+            import traceback  # imported here: only -v prints tracebacks
+
             text = "".join(traceback.format_exception(type(error), error, error.__traceback__))
             stderr.write(redactor(text))
         return EXIT_FAILURE
 
     try:
-        log.debug("running s3 %s", command.name)
+        _debug("running s3 %s", command.name)
         status = command.handler(ctx, args)
         out.flush()
         return status

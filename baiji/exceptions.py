@@ -16,13 +16,14 @@ import errno as _errno
 import os
 import re
 
-#: ``scheme://user:PASSWORD@``: the password part.
-_URL_PASSWORD = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://[^/\s:@'\"]*:)(?!\[REDACTED\]@)[^/\s@'\"]+(?=@)")
+#: ``scheme://user:PASSWORD@``: the password part (as text: ``re`` compiles and caches it
+#: at first use, not when ``s3`` starts).
+_URL_PASSWORD = r"(?i)\b([a-z][a-z0-9+.-]*://[^/\s:@'\"]*:)(?!\[REDACTED\]@)[^/\s@'\"]+(?=@)"
 
 
 def without_url_passwords(text: str) -> str:
     """``text`` with the password of every ``scheme://user:PASSWORD@host`` URL replaced by ``[REDACTED]``."""
-    return _URL_PASSWORD.sub(r"\1[REDACTED]", text)
+    return re.sub(_URL_PASSWORD, r"\1[REDACTED]", text)
 
 
 class AWSError(Exception):

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import re
-import uuid
 from urllib.parse import ParseResult, urlparse
 
 from baiji.exceptions import KeyExists
@@ -148,6 +147,8 @@ def gettmpdir(prefix: str = "tmp/", suffix: str = "", bucket: str | None = None,
     bucket = bucket or os.environ.get("BAIJI_TMP_BUCKET")
     if not bucket:
         raise ValueError("gettmpdir: no bucket given and BAIJI_TMP_BUCKET is not set")
+    import uuid  # imported here: ~3 ms at start-up (it imports platform), only gettmpdir needs it
+
     make_uuid = uuid_generator or (lambda: str(uuid.uuid4()))
     s3 = _default()
     while True:

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import contextlib
 import sys
-from typing import Callable, Iterator, Optional, Union
+from collections.abc import Callable, Iterator
 
-ProgressArg = Union[bool, Callable[[int], None], None]
+ProgressArg = bool | Callable[[int], None] | None
 
 
 @contextlib.contextmanager
 def reporter(progress: ProgressArg, total: int | None = None, desc: str | None = None,
-             unit: str = "B") -> Iterator[Optional[Callable[[int], None]]]:
+             unit: str = "B") -> Iterator[Callable[[int], None] | None]:
     """A callback for ``progress``: None if falsy, itself if callable, a tqdm bar on stderr if True."""
     if not progress:
         yield None

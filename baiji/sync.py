@@ -11,8 +11,8 @@ from __future__ import annotations
 import os
 import posixpath
 import warnings
-from dataclasses import dataclass
-from typing import Callable, Iterable, Iterator, Optional
+from collections import namedtuple
+from collections.abc import Callable, Iterable, Iterator
 
 from baiji import path as paths
 from baiji.exceptions import S3Warning
@@ -25,17 +25,17 @@ Item = tuple[str, Entry]  # (relative path with '/' separators, entry)
 PAGE = 1000
 
 
-@dataclass(frozen=True)
-class Action:
+# A named tuple rather than a dataclass: ``dataclasses`` costs ~6 ms to import (with
+# ``inspect``), and the ``s3`` command's start-up should not pay it.
+class Action(namedtuple("Action", "kind rel src dst reason", defaults=(None, None, ""))):
     """``copy`` (src -> dst, ``reason`` 'new' or 'changed'), ``delete`` (dst),
     ``problem``: a path a listing could not use (``src`` or ``dst`` has ``problem`` set),
-    or ``conflict``: a copy a file tree cannot hold (``reason`` says why)."""
+    or ``conflict``: a copy a file tree cannot hold (``reason`` says why).
 
-    kind: str
-    rel: str
-    src: Optional[Entry] = None
-    dst: Optional[Entry] = None
-    reason: str = ""
+    ``src`` and ``dst`` are :class:`~baiji.stores.base.Entry` or None.
+    """
+
+    __slots__ = ()
 
 
 def relative_items(entries: Iterable[Entry], prefix: str, sep: str = "/") -> Iterator[Item]:
@@ -87,7 +87,7 @@ def _checked(items: Iterable[Item], side: str) -> Iterator[Item]:
         yield rel, entry
 
 
-Merged = tuple[str, Optional[Entry], Optional[Entry]]
+Merged = tuple[str, Entry | None, Entry | None]
 
 
 def _merged(src_items: Iterable[Item], dst_items: Iterable[Item]) -> Iterator[Merged]:
@@ -109,7 +109,7 @@ def _merged(src_items: Iterable[Item], dst_items: Iterable[Item]) -> Iterator[Me
 
 
 def _decided(merged: Iterable[Merged], same_content: Callable[[Entry, Entry], bool],
-             keep: tuple[str, ...]) -> Iterator[tuple[str, Optional[Entry], Optional[Action]]]:
+             keep: tuple[str, ...]) -> Iterator[tuple[str, Entry | None, Action | None]]:
     """``(rel, dst entry, action or None)`` per merged path."""
     for rel, s, d in merged:
         action = None
@@ -125,7 +125,7 @@ def _decided(merged: Iterable[Merged], same_content: Callable[[Entry, Entry], bo
         yield rel, d, action
 
 
-def _tree_conflicts(decided: Iterable[tuple[str, Optional[Entry], Optional[Action]]]) -> Iterator[Action]:
+def _tree_conflicts(decided: Iterable[tuple[str, Entry | None, Action | None]]) -> Iterator[Action]:
     """The actions, with the copies a file tree cannot hold turned into ``conflict`` actions.
 
     A path is a file or a directory, never both: a copy to ``a`` conflicts
@@ -154,7 +154,7 @@ def _tree_conflicts(decided: Iterable[tuple[str, Optional[Entry], Optional[Actio
         yield from _some(stack.pop()[2])
 
 
-def _some(action: Optional[Action]) -> list[Action]:
+def _some(action: Action | None) -> list[Action]:
     return [action] if action else []
 
 

@@ -12,14 +12,11 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import hashlib
 import os
 import re
-import socket
-import tempfile
 import threading
 import time
-from typing import Iterator
+from collections.abc import Iterator
 
 _PREFIX = ".baiji-"
 _SUFFIX = ".tmp"
@@ -43,6 +40,8 @@ def tmp_dir() -> str | None:
 
 def new_temp(suffix: str = "", dir: str | None = None) -> str:
     """Create an empty owner-only temp file and return its path."""
+    import tempfile  # imported here: ~2 ms at start-up, only commands that write files need it
+
     directory = dir or tmp_dir()
     with _live_lock:  # created and registered at once: remove_all() sees every file
         if _closed:
@@ -98,6 +97,10 @@ def _pid_space() -> str:
     Another process's pid can be checked only when its tag is ours: a shared
     directory may hold temp files of other machines or containers.
     """
+    # imported here: ~5 ms at start-up together, only commands that write files need them
+    import hashlib
+    import socket
+
     ids = [socket.gethostname()]
     with contextlib.suppress(OSError), open("/proc/sys/kernel/random/boot_id") as f:
         ids.append(f.read().strip())
