@@ -24,6 +24,7 @@ from baiji.stores import local
 from baiji.stores.base import DEFAULT_CONTENT_TYPE, MD5_METADATA, Entry, Progress, Store, WriteOptions
 from baiji.stores.listing import Lister
 from baiji.stores.s3_engine import HEADER_ATTRIBUTES, Engine, attributes, native_key, native_metadata
+from baiji.stores.s3_engine import usable as engine_usable
 from baiji.stores.s3_errors import EngineError, StartOver, describe, translate, translated
 from baiji.tempfiles import atomic_path
 
@@ -214,7 +215,10 @@ class S3Store(Store):
         """The obstore data plane, made once."""
         return self._once("_engine", lambda: Engine(self.target))
 
-    _native = staticmethod(native_key)
+    @staticmethod
+    def _native(key: str) -> bool:
+        """Whether the engine moves ``key`` (else boto3 does: see :func:`native_key`, :func:`usable`)."""
+        return native_key(key) and engine_usable()
 
     # -- reading ---------------------------------------------------------
     def stat(self, url, version_id=None):

@@ -16,6 +16,7 @@ up to ``MAX_ATTEMPTS - 1`` times with exponential backoff and jitter
 
 from __future__ import annotations
 
+import os
 import threading
 from datetime import timedelta
 from typing import Iterator
@@ -28,6 +29,25 @@ HEADER_ATTRIBUTES = {"content-disposition", "content-encoding", "content-languag
                       "cache-control", "storage-class"}
 #: No single request may take longer (a stalled body is caught by READ_TIMEOUT first).
 _REQUEST_TIMEOUT = timedelta(hours=12)
+
+
+#: The process that started obstore's runtime: its threads do not survive a
+#: fork, and a forked child's requests would hang for ever.
+_runtime_pid: int | None = None
+
+
+def usable() -> bool:
+    """Whether obstore works here: not in a fork of a process that started it.
+
+    Such a child (a ``ProcessPoolExecutor`` worker, say) moves its bytes
+    through boto3 instead; baiji's own Pool never forks such a process.
+    """
+    return _runtime_pid in (None, os.getpid())
+
+
+def started() -> bool:
+    """Whether this process started obstore's runtime (so it must not fork workers)."""
+    return _runtime_pid is not None
 
 
 def native_key(key: str) -> bool:
@@ -66,6 +86,8 @@ class Engine:
         except ImportError as err:  # never a silent slow path: say what is missing
             raise ImportError(f"baiji moves data with obstore, which failed to import ({err}); "
                               "install it with: pip install obstore") from err
+        global _runtime_pid
+        _runtime_pid = os.getpid()
         self._obstore = obstore
         self._target = target
         self._stores: dict = {}

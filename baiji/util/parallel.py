@@ -152,12 +152,15 @@ def _context():
     guard).  Forking a threaded one can copy a lock another thread holds and
     hang the child, so there the workers come from a forkserver (which has
     already imported baiji and boto3) or, without one, are spawned; the
+    same for a process that started obstore's runtime (native threads); the
     calling script then needs ``if __name__ == "__main__":``, as usual for
     multiprocessing (each worker re-runs the main script; without the guard
     the copy fails at once, see :func:`_run_pool`).
     """
+    from baiji.stores import s3_engine
+
     methods = multiprocessing.get_all_start_methods()
-    if "fork" in methods and threading.active_count() == 1:
+    if "fork" in methods and threading.active_count() == 1 and not s3_engine.started():
         return multiprocessing.get_context("fork")
     if "forkserver" in methods:
         context = multiprocessing.get_context("forkserver")
