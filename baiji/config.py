@@ -23,9 +23,9 @@ lines) is read by baiji instead of botocore, a missing file counting as none.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from collections import namedtuple
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
-from typing import Callable
 
 DEFAULT_REGION = "us-east-1"
 #: Seconds to wait for a TCP connection; with the retry budget below a dead
@@ -44,30 +44,25 @@ MAX_BACKOFF = 20.0
 CREDENTIALS_REFRESH = timedelta(minutes=5)
 
 
-@dataclass(frozen=True)
-class Credentials:
-    """One set of AWS credentials (never printed: see ``__repr__``)."""
+class Credentials(namedtuple("Credentials", "access_key secret_key token", defaults=(None,))):
+    """One set of AWS credentials (the secret and token never shown)."""
 
-    access_key: str
-    secret_key: str
-    token: str | None = None
+    __slots__ = ()
 
     def __repr__(self) -> str:  # never print the secret or the token
         return f"Credentials(access_key={self.access_key!r}, secret_key=***, token=***)"
 
 
-@dataclass(frozen=True)
-class Target:
-    """Where the requests of one connection go."""
+class Target(namedtuple("Target", "region endpoint_url credentials refreshable", defaults=(False,))):
+    """Where the requests of one connection go.
 
-    region: str
-    #: A custom endpoint (``http://127.0.0.1:8333``); None for AWS itself.
-    endpoint_url: str | None
-    #: Credentials now (refreshed by the chain when they expire);
-    #: ``AWSCredentialsMissing`` when there are none.
-    credentials: Callable[[], Credentials]
-    #: Whether ``credentials`` may change (roles, SSO): ask again every CREDENTIALS_REFRESH.
-    refreshable: bool = False
+    ``endpoint_url``: a custom endpoint (``http://127.0.0.1:8333``), None for
+    AWS itself; ``credentials()``: the credentials now (``AWSCredentialsMissing``
+    when there are none); ``refreshable``: whether they may change (roles,
+    SSO), so that they are asked for again every CREDENTIALS_REFRESH.
+    """
+
+    __slots__ = ()
 
     @property
     def path_style(self) -> bool:

@@ -1218,9 +1218,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def child_env(workdir: Path, endpoint: str) -> dict[str, str]:
-    """The environment of every tool: dummy credentials, the endpoint, no user config."""
+    """The environment of every tool: dummy credentials, the endpoint, no user config.
+
+    ``PYTHONDONTWRITEBYTECODE`` is dropped: with it (set on some CI machines)
+    every run of a Python tool compiles its sources again, which users never pay.
+    """
     env = {k: v for k, v in os.environ.items()
-           if not k.startswith("AWS_") and k not in ("S3_ENDPOINT_URL",)}
+           if not k.startswith("AWS_") and k not in ("S3_ENDPOINT_URL", "PYTHONDONTWRITEBYTECODE")}
     env.update(CREDENTIALS)
     env.update({
         "AWS_DEFAULT_REGION": REGION, "AWS_REGION": REGION, "AWS_ENDPOINT_URL": endpoint,

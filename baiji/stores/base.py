@@ -9,9 +9,11 @@ its own errors (``OSError``, botocore's ``ClientError``) into
 from __future__ import annotations
 
 import abc
-from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Callable, Iterator, Optional
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Optional
+
+if TYPE_CHECKING:
+    from datetime import datetime
 
 from baiji import path as paths
 from baiji.exceptions import KeyNotFound
@@ -32,28 +34,62 @@ CLAIM_METADATA = "baiji-claim"
 Progress = Optional[Callable[[int], None]]
 
 
-@dataclass
-class Entry:
-    """One object or file, from a listing or a stat."""
+class _Record:
+    """Keyword fields with defaults (``_defaults``; ``dict`` means a new dict), compared and shown by value.
+
+    Not a dataclass: importing ``dataclasses`` (and ``inspect``) costs about
+    10 ms, a tenth of a whole ``s3 ls``.
+    """
+
+    _defaults: dict = {}
+
+    def __init__(self, **values):
+        unknown = set(values) - set(self._defaults)
+        if unknown:
+            raise TypeError(f"{type(self).__name__}: unknown fields {sorted(unknown)}")
+        for name, default in self._defaults.items():
+            setattr(self, name, values[name] if name in values else (dict() if default is dict else default))
+
+    def __eq__(self, other) -> bool:
+        return type(other) is type(self) and vars(other) == vars(self)
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{name}={value!r}" for name, value in vars(self).items())
+        return f"{type(self).__name__}({shown})"
+
+
+class Entry(_Record):
+    """One object or file, from a listing or a stat.
+
+    ``encrypted`` is None where the source does not tell (an engine GET);
+    ``etag_is_md5`` False where the ETag is no content hash (KMS or customer-key
+    encryption); ``problem`` says why a listed path cannot be used (an
+    unreadable directory, a special file, a symlink loop...): such an entry is
+    reported, never read, written or deleted through, and a sync that meets
+    one deletes nothing.
+    """
 
     url: str
-    size: int | None = None
-    last_modified: datetime | None = None
-    etag: str | None = None
-    version_id: str | None = None
-    is_latest: bool | None = None
-    delete_marker: bool = False
-    is_dir: bool = False
-    content_type: str | None = None
-    content_encoding: str | None = None
-    encrypted: bool | None = None
-    metadata: dict = field(default_factory=dict)
-    #: False where the ETag is no content hash (KMS or customer-key encryption).
-    etag_is_md5: bool = True
-    #: Why a listed path cannot be used (an unreadable directory, a special file,
-    #: a symlink loop...): such an entry is reported, never read, written or
-    #: deleted through, and a sync that meets one deletes nothing.
-    problem: str | None = None
+    size: int | None
+    last_modified: datetime | None
+    etag: str | None
+    version_id: str | None
+    is_latest: bool | None
+    delete_marker: bool
+    is_dir: bool
+    content_type: str | None
+    content_encoding: str | None
+    encrypted: bool | None
+    metadata: dict
+    etag_is_md5: bool
+    problem: str | None
+    _defaults = {"url": "", "size": None, "last_modified": None, "etag": None, "version_id": None,
+                 "is_latest": None, "delete_marker": False, "is_dir": False, "content_type": None,
+                 "content_encoding": None, "encrypted": None, "metadata": dict, "etag_is_md5": True,
+                 "problem": None}
+
+    def __init__(self, url: str, **values):
+        super().__init__(url=url, **values)
 
     @property
     def md5(self) -> str | None:
@@ -66,21 +102,25 @@ class Entry:
         return None
 
 
-@dataclass
-class WriteOptions:
-    """How an object is written: the upload options of ``cp`` (ignored by local stores)."""
+class WriteOptions(_Record):
+    """How an object is written: the upload options of ``cp`` (ignored by local stores).
 
-    policy: str | None = None
-    encrypt: bool = True
-    content_type: str | None = None
-    content_encoding: str | None = None
-    metadata: dict | None = None
-    #: Refuse (``KeyExists``) when the destination exists; a conditional write where the store has one.
-    exclusive: bool = False
-    #: Part size of a multipart upload (None: the default).
-    part_size: int | None = None
-    #: Grants to set on the destination (s3 -> s3 ``preserve_acl``).
-    grants: dict | None = None
+    ``exclusive``: refuse (``KeyExists``) when the destination exists, with a
+    conditional write where the store has one; ``part_size``: of a multipart
+    upload (None: the default); ``grants``: to set on the destination (s3 -> s3
+    ``preserve_acl``).
+    """
+
+    policy: str | None
+    encrypt: bool
+    content_type: str | None
+    content_encoding: str | None
+    metadata: dict | None
+    exclusive: bool
+    part_size: int | None
+    grants: dict | None
+    _defaults = {"policy": None, "encrypt": True, "content_type": None, "content_encoding": None,
+                 "metadata": None, "exclusive": False, "part_size": None, "grants": None}
 
 
 class Store(abc.ABC):
