@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import os
 from collections import namedtuple
-from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 
 DEFAULT_REGION = "us-east-1"

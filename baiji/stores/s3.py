@@ -397,18 +397,24 @@ class S3Store(Store):
                 self._upload_parts(url, f.fileno(), size, part_size, args, progress)
 
     def _put_parts(self, url, fd, size, part_size, options, metadata, progress) -> str | None:
-        """A multipart upload through the engine (which aborts it when a part fails); the ETag."""
+        """A multipart upload through the engine; the ETag."""
+        sent = [0]
+
         def parts() -> Iterator[bytes]:
+            if progress and sent[0]:  # an upload sent again: what the last one sent counts no more
+                progress(-sent[0])
+            sent[0] = 0
             for offset in range(0, size, part_size):
                 data = os.pread(fd, part_size, offset)
                 if progress:
                     progress(len(data))
+                sent[0] += len(data)
                 yield data
         bucket, key = split(url)
         with translated(url):
-            return self.engine.put(bucket, key, parts(),
-                                   attributes(options.content_type, options.content_encoding, metadata),
-                                   options.encrypt, part_size=part_size, concurrency=PART_THREADS)
+            return self.engine.put_parts(
+                bucket, key, parts, attributes(options.content_type, options.content_encoding, metadata),
+                options.encrypt, part_size, PART_THREADS)
 
     def _upload_parts(self, url, fd, size, part_size, args, progress) -> None:
         """A multipart upload through boto3 (ACLs, keys the engine cannot name)."""

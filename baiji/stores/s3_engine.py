@@ -7,22 +7,28 @@ cannot express stays on boto3 (:mod:`baiji.stores.s3`): ACLs, versions,
 copies between buckets or with new metadata, and keys its path model would
 rewrite or refuse (see :func:`native_key`).
 
-Retries: obstore retries 5xx answers, 429, dropped connections and timeouts
-up to ``MAX_ATTEMPTS - 1`` times with exponential backoff and jitter
-(``BACKOFF`` doubling up to ``MAX_BACKOFF``); a connection must open within
-``CONNECT_TIMEOUT`` and a body may stall at most ``READ_TIMEOUT`` seconds
-(all in :mod:`baiji.config`, read when the engine is made).
+Retries are done here, not by obstore (whose own retries skip writes that
+got no answer), but for the parts of multipart uploads: every request is tried up to ``MAX_ATTEMPTS`` times in all,
+with exponential backoff and full jitter (``BACKOFF`` doubling up to
+``MAX_BACKOFF``), when it got no answer (reset, timeout, refused) or a 5xx,
+429 or ``SlowDown`` answer, as botocore's standard mode does.  Each request
+is idempotent; an exclusive write that meets its own first attempt is
+recognised by :meth:`baiji.stores.s3.S3Store.write_bytes`.  A connection
+must open within ``CONNECT_TIMEOUT`` and a body may stall at most
+``READ_TIMEOUT`` seconds (all in :mod:`baiji.config`).
 """
 
 from __future__ import annotations
 
 import os
+import random
 import threading
+import time
+from collections.abc import Callable, Iterator
 from datetime import timedelta
-from typing import Iterator
 
 from baiji import config
-from baiji.stores.s3_errors import engine_errors
+from baiji.stores.s3_errors import EngineError, engine_errors, worth_again
 
 #: Attribute names obstore sends as headers; any other name is user metadata.
 HEADER_ATTRIBUTES = {"content-disposition", "content-encoding", "content-language", "content-type",
@@ -93,17 +99,19 @@ class Engine:
         self._stores: dict = {}
         self._lock = threading.Lock()
 
-    def store(self, bucket: str, encrypt: bool = False):
-        """The obstore store of ``bucket``; ``encrypt``: one that asks for SSE (AES256) on writes."""
-        found = self._stores.get((bucket, encrypt))
+    def store(self, bucket: str, encrypt: bool = False, retrying: bool = False):
+        """The obstore store of ``bucket``; ``encrypt``: one that asks for SSE (AES256) on writes;
+        ``retrying``: one that retries requests itself (the parts of a multipart upload)."""
+        which = (bucket, encrypt, retrying)
+        found = self._stores.get(which)
         if found is None:
             with self._lock:
-                found = self._stores.get((bucket, encrypt))
+                found = self._stores.get(which)
                 if found is None:
-                    found = self._stores[bucket, encrypt] = self._make(bucket, encrypt)
+                    found = self._stores[which] = self._make(bucket, encrypt, retrying)
         return found
 
-    def _make(self, bucket: str, encrypt: bool):
+    def _make(self, bucket: str, encrypt: bool, retrying: bool):
         target = self._target
         first = target.credentials()  # AWSCredentialsMissing here, before any request
 
@@ -123,13 +131,12 @@ class Engine:
             "timeout": _REQUEST_TIMEOUT,
             "pool_max_idle_per_host": str(config.MAX_POOL_CONNECTIONS),
         }
-        retry = {"max_retries": config.MAX_ATTEMPTS - 1,
+        retry = {"max_retries": config.MAX_ATTEMPTS - 1 if retrying else 0,
                  "backoff": {"init_backoff": timedelta(seconds=config.BACKOFF),
-                             "max_backoff": timedelta(seconds=config.MAX_BACKOFF), "base": 2},
-                 "retry_timeout": timedelta(minutes=10)}
+                             "max_backoff": timedelta(seconds=config.MAX_BACKOFF), "base": 2}}
         with engine_errors():
             return self._obstore.store.S3Store(bucket, credential_provider=credentials, client_options=client_options,
-                                retry_config=retry, **options)
+                                               retry_config=retry, **options)
 
     # -- requests (errors come out as EngineError: the caller translates them) --
     def get(self, bucket: str, key: str, version_id: str | None = None,
@@ -144,8 +151,8 @@ class Engine:
             options["if_match"] = if_match
         if head:
             options["head"] = True
-        with engine_errors():
-            return self._obstore.get(self.store(bucket), key, options=options or None)
+        store = self.store(bucket)
+        return self._again(lambda: self._obstore.get(store, key, options=options or None))
 
     def chunks(self, result, size: int) -> Iterator[bytes]:
         """The body of a GetResult in chunks of about ``size`` bytes (errors as EngineError)."""
@@ -157,26 +164,44 @@ class Engine:
                 return
             yield chunk
 
-    def put(self, bucket: str, key: str, data, attrs: dict, encrypt: bool, create: bool = False,
-            part_size: int | None = None, concurrency: int = 8) -> str | None:
-        """Store ``data`` (bytes, or an iterator of buffers for a multipart upload); the new ETag.
+    @staticmethod
+    def _again(call: Callable[[], object]):
+        """``call()``, sent again (with backoff) while it gets no answer at all."""
+        for attempt in range(1, config.MAX_ATTEMPTS + 1):
+            try:
+                with engine_errors():
+                    return call()
+            except EngineError as err:
+                if attempt == config.MAX_ATTEMPTS or not worth_again(err):
+                    raise
+            time.sleep(random.uniform(0, min(config.MAX_BACKOFF, config.BACKOFF * 2 ** attempt)))
+
+    def put(self, bucket: str, key: str, data, attrs: dict, encrypt: bool, create: bool = False) -> str | None:
+        """Store the bytes ``data`` in one request; the new ETag.
 
         ``create``: only if nothing is there (``If-None-Match: *``), else EngineError.
         """
-        kwargs: dict = {"attributes": attrs, "mode": "create" if create else "overwrite"}
-        if part_size:
-            kwargs.update(use_multipart=True, chunk_size=part_size, max_concurrency=concurrency)
-        else:
-            kwargs["use_multipart"] = False
-        with engine_errors():
-            return self._obstore.put(self.store(bucket, encrypt), key, data, **kwargs).get("e_tag")
+        store = self.store(bucket, encrypt)
+        mode = "create" if create else "overwrite"
+        return self._again(lambda: self._obstore.put(store, key, data, attributes=attrs, mode=mode,
+                                                     use_multipart=False))["e_tag"]
+
+    def put_parts(self, bucket: str, key: str, parts: Callable[[], Iterator[bytes]], attrs: dict,
+                  encrypt: bool, part_size: int, concurrency: int) -> str | None:
+        """A multipart upload of the buffers ``parts()`` yields (all but the last ``part_size``
+        bytes); the new ETag.  Each request is retried by obstore (a part that got no answer is
+        not: the upload fails, is aborted by obstore, and is sent again whole)."""
+        store = self.store(bucket, encrypt, retrying=True)
+        return self._again(lambda: self._obstore.put(
+            store, key, parts(), attributes=attrs, use_multipart=True, chunk_size=part_size,
+            max_concurrency=concurrency))["e_tag"]
 
     def copy(self, bucket: str, src_key: str, dst_key: str, encrypt: bool) -> None:
         """Server-side copy within ``bucket`` (metadata copied from the source)."""
-        with engine_errors():
-            self._obstore.copy(self.store(bucket, encrypt), src_key, dst_key)
+        store = self.store(bucket, encrypt)
+        self._again(lambda: self._obstore.copy(store, src_key, dst_key))
 
     def delete(self, bucket: str, keys: list[str]) -> None:
         """Remove ``keys`` (DeleteObjects batches of 1,000); a missing key is no error."""
-        with engine_errors():
-            self._obstore.delete(self.store(bucket), keys)
+        store = self.store(bucket)
+        self._again(lambda: self._obstore.delete(store, keys))

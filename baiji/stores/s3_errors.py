@@ -56,6 +56,16 @@ def engine_errors():
         raise EngineError(type(err).__name__, str(err)) from err
 
 
+def worth_again(err: EngineError) -> bool:
+    """Whether a request is worth sending again: no answer at all (reset, timed out, refused),
+    or a server error or throttling (5xx, 429, ``SlowDown``), as botocore's standard mode retries."""
+    status = re.search(r"status code: (\d{3})", err.text)
+    if status:
+        return int(status.group(1)) in (429, 500, 502, 503, 504) or "<Code>SlowDown</Code>" in err.text
+    return err.kind == "GenericError" and any(
+        sign in err.text for sign in ("HTTP error", "error sending request", "timed out", "onnection"))
+
+
 class StartOver(TransientError):
     """A download to start over: its content failed the check, or the object changed meanwhile."""
 
