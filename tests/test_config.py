@@ -7,7 +7,9 @@ nothing of this machine's or the session's configuration can help.  The
 in-process tests change the environment with ``monkeypatch`` and build their
 own ``S3Connection`` (never the shared default one).  Which credentials a
 request was really signed with is read from its ``Authorization`` header
-(a botocore ``request-created`` hook that runs after the signer).
+as a proxy in front of the server received it (the ``proxied`` fixture): it
+sees every request, boto3's (control plane), obstore's (objects) and the
+lister's alike.
 """
 
 from __future__ import annotations
@@ -57,32 +59,46 @@ def closed_port_url() -> str:
     return f"http://127.0.0.1:{servers.free_port()}"
 
 
-def authorizations(conn: S3Connection, action) -> list[str]:
-    """Run ``action()`` and return the Authorization headers of the requests it sent ('' for none)."""
-    headers = []
+@pytest.fixture
+def proxied(fault_proxy):
+    """The ``fault_proxy`` (see conftest) in front of the server, recording the headers
+    of every request that passes through it in ``proxied.seen`` (:class:`faultproxy.RequestInfo` s).
 
-    def hook(request, **_):
-        auth = request.headers.get("Authorization") or b""
-        headers.append(auth.decode() if isinstance(auth, bytes) else auth)
+    Build the connection under test with ``endpoint_url=proxied.endpoint_url``:
+    the proxy then sees every request it sends, whichever client sends it
+    (boto3 for the control plane, obstore for objects, baiji's own lister).
+    """
+    seen = []
 
-    conn.client.meta.events.register_last("request-created.s3", hook)
-    try:
-        action()
-    finally:
-        conn.client.meta.events.unregister("request-created.s3", hook)
-    return headers
+    def record(info):
+        seen.append(info)
+        return None  # no fault: forward as is
+
+    fault_proxy.proxy.handler = record
+    fault_proxy.seen = seen
+    return fault_proxy
 
 
-def signed_with(conn: S3Connection, action) -> list[str]:
-    """Run ``action()`` and return the access keys of the Authorization headers it sent."""
-    matches = [re.search(r"Credential=([^/]+)/", auth) for auth in authorizations(conn, action)]
+def authorizations(proxied, action) -> list[str]:
+    """Run ``action()`` and return the Authorization headers ('' for none) of every request
+    it sent through ``proxied``; fails if it sent none (nothing would have been checked)."""
+    start = len(proxied.seen)
+    action()
+    requests = proxied.seen[start:]
+    assert requests, "the action sent no request through the proxy: nothing to check"
+    return [info.headers.get("authorization", "") for info in requests]
+
+
+def signed_with(proxied, action) -> list[str]:
+    """Run ``action()`` and return the access keys (None: unsigned) of the requests it sent."""
+    matches = [re.search(r"Credential=([^/]+)/", auth) for auth in authorizations(proxied, action)]
     return [match.group(1) if match else None for match in matches]
 
 
-def scope_region(conn: S3Connection, action) -> set[str]:
-    """Run ``action()`` and return the regions of the credential scopes it signed with."""
-    matches = [re.search(r"Credential=[^/]+/\d+/([^/]+)/", auth) for auth in authorizations(conn, action)]
-    return {match.group(1) for match in matches if match}
+def scope_region(proxied, action) -> set[str]:
+    """Run ``action()`` and return the regions (None: unsigned) of the credential scopes it signed with."""
+    matches = [re.search(r"Credential=[^/]+/\d+/([^/]+)/", auth) for auth in authorizations(proxied, action)]
+    return {match.group(1) if match else None for match in matches}
 
 
 @pytest.fixture
@@ -243,31 +259,41 @@ def test_missing_credentials_in_process(no_credentials, s3dir, endpoint_url):
 # The original's environment names -------------------------------------------------------
 
 
-def test_legacy_access_key_and_secret(monkeypatch, no_credentials, local_only, endpoint_url, s3dir,
+def test_legacy_access_key_and_secret(monkeypatch, no_credentials, local_only, proxied, s3dir,
                                       client):
     monkeypatch.setenv("AWS_ACCESS_KEY", servers.DEFAULT_ACCESS_KEY)
     monkeypatch.setenv("AWS_SECRET", servers.DEFAULT_SECRET_KEY)
-    conn = S3Connection(endpoint_url=endpoint_url)
-    assert signed_with(conn, lambda: conn.put_string(s3dir + "legacy", "ok")) == ["testing"]
+    conn = S3Connection(endpoint_url=proxied.endpoint_url)
+    # every request, of the data plane (put, get), the lister and the control plane (HEAD)
+    assert set(signed_with(proxied, lambda: conn.put_string(s3dir + "legacy", "ok"))) == {"testing"}
+    assert set(signed_with(proxied, lambda: conn.get_string(s3dir + "legacy"))) == {"testing"}
+    assert set(signed_with(proxied, lambda: list(conn.ls(s3dir)))) == {"testing"}
+    assert set(signed_with(proxied, lambda: conn.exists(s3dir + "legacy"))) == {"testing"}
     assert client.get_object(Bucket=s3dir[5:].split("/")[0],
                              Key=s3dir.split("/", 3)[3] + "legacy")["Body"].read() == b"ok"
 
 
-def test_standard_names_beat_legacy_ones(monkeypatch, local_only, endpoint_url, s3dir):
+def test_standard_names_beat_legacy_ones(monkeypatch, local_only, proxied, s3dir):
     monkeypatch.setenv("AWS_ACCESS_KEY", "LEGACYKEY")
     monkeypatch.setenv("AWS_SECRET", "legacy-secret")
-    conn = S3Connection(endpoint_url=endpoint_url)
-    assert set(signed_with(conn, lambda: conn.exists(s3dir + "x"))) == {servers.DEFAULT_ACCESS_KEY}
+    conn = S3Connection(endpoint_url=proxied.endpoint_url)
+    for action in (lambda: conn.exists(s3dir + "x"), lambda: conn.put_string(s3dir + "x", "ok"),
+                   lambda: list(conn.ls(s3dir))):
+        assert set(signed_with(proxied, action)) == {servers.DEFAULT_ACCESS_KEY}
 
 
-def test_legacy_credential_file(monkeypatch, no_credentials, local_only, endpoint_url, s3dir, tmp_path):
+def test_legacy_credential_file(monkeypatch, no_credentials, local_only, proxied, s3dir, tmp_path):
     path = tmp_path / "aws-credentials.txt"
     path.write_text(f"AWSAccessKeyId={servers.DEFAULT_ACCESS_KEY}\n"
                     f"AWSSecretKey={servers.DEFAULT_SECRET_KEY}\n")
     monkeypatch.setenv("AWS_CREDENTIAL_FILE", str(path))
-    conn = S3Connection(endpoint_url=endpoint_url)
-    assert signed_with(conn, lambda: conn.put_string(s3dir + "from-file", "ok")) == ["testing"]
-    assert conn.get_string(s3dir + "from-file") == "ok"
+    conn = S3Connection(endpoint_url=proxied.endpoint_url)
+    assert set(signed_with(proxied, lambda: conn.put_string(s3dir + "from-file", "ok"))) == {"testing"}
+    got = []
+    assert set(signed_with(proxied, lambda: got.append(conn.get_string(s3dir + "from-file")))) == {"testing"}
+    assert got == ["ok"]
+    assert set(signed_with(proxied, lambda: list(conn.ls(s3dir)))) == {"testing"}
+    assert set(signed_with(proxied, lambda: conn.exists(s3dir + "from-file"))) == {"testing"}
 
 
 def test_missing_credential_file_is_no_error(monkeypatch, local_only, endpoint_url, s3dir, tmp_path):
@@ -336,23 +362,27 @@ def profile_files(monkeypatch, tmp_path):
     return "other"
 
 
-def test_profile_argument(monkeypatch, profile_files, local_only, endpoint_url, s3dir):
+def test_profile_argument(monkeypatch, profile_files, local_only, proxied, s3dir):
     # wrong credentials in the environment: an explicit profile must win over them
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "ENVKEYNOTUSED")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "env-secret-not-used")
-    conn = S3Connection(profile=profile_files, endpoint_url=endpoint_url)
+    conn = S3Connection(profile=profile_files, endpoint_url=proxied.endpoint_url)
     assert conn.client.meta.region_name == "eu-west-1"
-    assert signed_with(conn, lambda: conn.put_string(s3dir + "profiled", "ok")) == ["testing"]
-    assert set(signed_with(conn, lambda: list(conn.ls(s3dir)))) == {"testing"}
+    for action in (lambda: conn.put_string(s3dir + "profiled", "ok"), lambda: list(conn.ls(s3dir)),
+                   lambda: conn.get_string(s3dir + "profiled"), lambda: conn.exists(s3dir + "profiled")):
+        assert set(signed_with(proxied, action)) == {"testing"}
+        assert scope_region(proxied, action) == {"eu-west-1"}  # the profile's region, everywhere
 
 
 def test_aws_profile_environment(monkeypatch, no_credentials, profile_files, local_only,
-                                 endpoint_url, s3dir):
+                                 proxied, s3dir):
     monkeypatch.setenv("AWS_PROFILE", profile_files)
-    conn = S3Connection(endpoint_url=endpoint_url)
+    conn = S3Connection(endpoint_url=proxied.endpoint_url)
     assert conn.client.meta.region_name == "eu-west-1"
-    assert scope_region(conn, lambda: conn.exists(s3dir + "x")) == {"eu-west-1"}
-    assert set(signed_with(conn, lambda: conn.exists(s3dir + "x"))) == {"testing"}
+    for action in (lambda: conn.exists(s3dir + "x"), lambda: conn.put_string(s3dir + "x", "ok"),
+                   lambda: list(conn.ls(s3dir))):
+        assert scope_region(proxied, action) == {"eu-west-1"}
+        assert set(signed_with(proxied, action)) == {"testing"}
 
 
 def test_unknown_profile_is_a_baiji_error(no_credentials, s3dir, endpoint_url):

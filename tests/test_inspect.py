@@ -22,7 +22,7 @@ from baiji import path as paths
 from baiji import s3
 from baiji.exceptions import (BucketNotFound, EventualConsistencyWarning, InvalidSchemeException,
                               KeyNotFound)
-from helpers import RequestCounter, missing_bucket, missing_urls, put, split
+from helpers import missing_bucket, missing_urls, put, split
 
 MiB = 1024 * 1024
 
@@ -79,39 +79,53 @@ def test_ls_s3_return_full_urls(conn, tree):
     assert list(conn.ls(s3dir, return_full_urls=True)) == [s3dir + k for k in keys]
 
 
-def test_ls_s3_is_a_lazy_iterator(conn, tree):
-    """ls returns an iterator that sends no request until it is consumed."""
+def test_ls_s3_is_a_lazy_iterator(fault_proxy, tree):
+    """ls returns an iterator that sends no request until it is consumed.
+
+    Counted at the proxy in front of the server, which sees every request
+    (boto3's, obstore's and baiji's own lister's).
+    """
     s3dir, keys = tree
-    conn.client  # create the client outside the counted block
-    with RequestCounter(conn.client) as counter:
-        result = conn.ls(s3dir)
-        assert not isinstance(result, (list, tuple))
-        assert iter(result) is result
-        assert sum(counter.counts.values()) == 0
-        first = next(result)
-        assert counter.counts["ListObjectsV2"] == 1
+    conn, proxy = fault_proxy.conn, fault_proxy.proxy
+    proxy.reset_counters()
+    result = conn.ls(s3dir)
+    assert not isinstance(result, (list, tuple))
+    assert iter(result) is result
+    assert proxy.requests == 0 and proxy.ops() == []
+    first = next(result)
+    assert proxy.ops().count("ListObjectsV2") == 1
     assert first == "/" + paths.key(s3dir) + keys[0]
 
 
-def test_ls_s3_fetches_pages_as_they_are_consumed(conn, tree):
-    """With 2 keys per page (MaxKeys forced through a botocore hook), pages come one by one."""
+def test_ls_s3_fetches_pages_as_they_are_consumed(fault_proxy, tree, monkeypatch):
+    """With 2 keys per page, pages are fetched one by one, each only when consumed.
+
+    ``max-keys=2`` is added to the lister's query before it is signed and sent
+    (as a botocore parameter hook did for boto3's ListObjectsV2); the requests
+    are counted at the proxy, which sees every request.
+    """
+    from baiji.stores import listing
+
     s3dir, keys = tree
+    real_query = listing.canonical_query
+    monkeypatch.setattr(listing, "canonical_query",
+                        lambda params: real_query({**params, "max-keys": "2"}))
+    conn, proxy = fault_proxy.conn, fault_proxy.proxy
+    proxy.reset_counters()
 
-    def small_pages(params, **_):
-        params["MaxKeys"] = 2
+    def lists() -> list:
+        return [r for r in proxy.history if r.op == "ListObjectsV2"]
 
-    conn.client.meta.events.register("before-parameter-build.s3.ListObjectsV2", small_pages)
-    try:
-        with RequestCounter(conn.client) as counter:
-            it = conn.ls(s3dir, return_full_urls=True)
-            got = [next(it), next(it)]
-            assert counter.counts["ListObjectsV2"] == 1
-            got.append(next(it))
-            assert counter.counts["ListObjectsV2"] == 2
-            got.extend(it)
-            assert counter.counts["ListObjectsV2"] == 3
-    finally:
-        conn.client.meta.events.unregister("before-parameter-build.s3.ListObjectsV2", small_pages)
+    it = conn.ls(s3dir, return_full_urls=True)
+    assert lists() == []
+    got = [next(it), next(it)]
+    assert len(lists()) == 1
+    got.append(next(it))
+    assert len(lists()) == 2
+    got.extend(it)
+    assert len(lists()) == 3
+    assert all("max-keys=2" in r.query.split("&") for r in lists())
+    assert [r.status for r in lists()] == [200, 200, 200]
     assert got == [s3dir + k for k in keys]
 
 
