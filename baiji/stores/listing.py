@@ -24,6 +24,7 @@ from datetime import datetime, timezone
 from urllib.parse import quote, unquote_plus, urlsplit
 
 from baiji.config import Credentials
+from baiji.exceptions import without_url_passwords
 
 __all__ = ["Credentials", "ListError", "Lister", "sign", "canonical_query"]
 
@@ -192,6 +193,8 @@ class Lister:
         if parts.scheme not in ("http", "https") or not parts.hostname or parts.path.strip("/"):
             raise ValueError(f"endpoint must be scheme://host[:port], got {endpoint!r}")
         self.scheme, self.host = parts.scheme, parts.hostname
+        #: The endpoint as messages show it: with its user, never its password.
+        self.shown = without_url_passwords(endpoint)
         self.port = parts.port or (443 if parts.scheme == "https" else 80)
         self.aws = parts.hostname.endswith((".amazonaws.com", ".amazonaws.com.cn"))
         self.region, self.credentials, self.path_style = region, credentials, path_style
@@ -252,7 +255,7 @@ class Lister:
                     raise error
             except (OSError, ET.ParseError, KeyError, ValueError) as exc:  # cut, garbled
                 conn.close()
-                error = ListError(f"{what}: {self.scheme}://{wire_host}: "
+                error = ListError(f"{what}: {self.shown}: "
                                   f"{type(exc).__name__}: {exc}", transport=True)
                 error.__cause__ = exc
             if attempt < self.max_attempts:
