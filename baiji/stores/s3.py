@@ -40,6 +40,8 @@ READ_ATTEMPTS = 5
 #: object is replaced while its ranges are read, starts over (once).
 DOWNLOAD_ATTEMPTS = 2
 _READ = 1024 * 1024
+#: Size of the blocks the engine hands over (bigger: less Python per byte).
+_CHUNK = 8 * _READ
 
 
 def split(url: str) -> tuple[str, str]:
@@ -133,23 +135,32 @@ def _retryable_reads() -> tuple:
 
 
 class _Body:
-    """The body of an engine GET as a file-like ``read(n)`` (a broken body raises ``_Truncated``)."""
+    """The body of an engine GET as a file-like ``read(n)`` (a broken body raises ``_Truncated``).
+
+    Blocks are views into the engine's chunks: nothing is copied on the way
+    to the hash and the file.
+    """
 
     def __init__(self, chunks: Iterator[bytes]):
-        self._chunks, self._left = chunks, b""
+        self._chunks, self._left = chunks, memoryview(b"")
 
-    def read(self, size: int = -1) -> bytes:
+    def read(self, size: int = -1):
+        if size < 0:
+            parts = [bytes(self._left)]
+            while chunk := self._next():
+                parts.append(chunk)
+            self._left = memoryview(b"")
+            return b"".join(parts)
+        if not self._left:
+            self._left = memoryview(self._next())
+        block, self._left = self._left[:size], self._left[size:]
+        return block
+
+    def _next(self) -> bytes:
         try:
-            while size < 0 or len(self._left) < size:
-                chunk = next(self._chunks, None)
-                if chunk is None:
-                    break
-                self._left += chunk
+            return next(self._chunks, b"")
         except EngineError as err:
             raise _Truncated(f"connection lost while reading ({err.kind})") from err
-        cut = len(self._left) if size < 0 else size
-        block, self._left = self._left[:cut], self._left[cut:]
-        return block
 
     def close(self) -> None:
         self._chunks = iter(())
@@ -272,7 +283,7 @@ class S3Store(Store):
         if self._native(key):
             with translated(url, version_id):
                 result = self.engine.get(bucket, key, version_id, byte_range, if_match)
-            return _engine_entry(url, result, version_id), _Body(self.engine.chunks(result, _READ))
+            return _engine_entry(url, result, version_id), _Body(self.engine.chunks(result, _CHUNK))
         args = {"Bucket": bucket, "Key": key, **_version_args(version_id)}
         if byte_range:
             args["Range"] = f"bytes={byte_range[0]}-{byte_range[1] - 1}"
@@ -385,36 +396,39 @@ class S3Store(Store):
         if options.exclusive and self.exists(url):
             raise KeyExists(f"{url} already exists")
         with local.translated(local_path):
-            md5, etag = integrity.digests(local_path, part_size)
+            md5 = integrity.md5_file(local_path)  # before the upload: its metadata carries it
         metadata = {**(options.metadata or {}), MD5_METADATA: md5}
         with local.translated(local_path), open(local_path, "rb") as f:
             if self._native_write(split(url)[1], options):
-                stored = self._put_parts(url, f.fileno(), size, part_size, options, metadata, progress)
-                self._check_stored(url, stored, etag, options)
+                self._put_parts(url, f.fileno(), size, part_size, options, metadata, progress)
             else:
                 args = write_args(options)
                 args["Metadata"] = metadata
                 self._upload_parts(url, f.fileno(), size, part_size, args, progress)
 
-    def _put_parts(self, url, fd, size, part_size, options, metadata, progress) -> str | None:
-        """A multipart upload through the engine; the ETag."""
-        sent = [0]
+    def _put_parts(self, url, fd, size, part_size, options, metadata, progress) -> None:
+        """A multipart upload through the engine, its ETag checked against the parts' MD5s
+        (hashed as they are handed over, while earlier parts travel)."""
+        sent, digests = [0], []
 
         def parts() -> Iterator[bytes]:
             if progress and sent[0]:  # an upload sent again: what the last one sent counts no more
                 progress(-sent[0])
             sent[0] = 0
+            digests.clear()
             for offset in range(0, size, part_size):
                 data = os.pread(fd, part_size, offset)
+                digests.append(hashlib.md5(data).digest())
                 if progress:
                     progress(len(data))
                 sent[0] += len(data)
                 yield data
         bucket, key = split(url)
         with translated(url):
-            return self.engine.put_parts(
+            stored = self.engine.put_parts(
                 bucket, key, parts, attributes(options.content_type, options.content_encoding, metadata),
                 options.encrypt, part_size, PART_THREADS)
+        self._check_stored(url, stored, f"{hashlib.md5(b''.join(digests)).hexdigest()}-{len(digests)}", options)
 
     def _upload_parts(self, url, fd, size, part_size, args, progress) -> None:
         """A multipart upload through boto3 (ACLs, keys the engine cannot name)."""
