@@ -51,7 +51,8 @@ schedule fire injects its fault.  ``proxy.handler`` may be set to a callable
 
 Counters: ``connections`` (client connections accepted), ``requests`` (all
 requests seen), ``faults`` (injected), ``faults_by_kind`` (Counter),
-``history`` (recent :class:`Record` s), ``ops()`` (their S3 operations),
+``history`` (recent :class:`Record` s), ``records(after)`` (a copy of it),
+``ops()`` (their S3 operations),
 ``pending()`` (faults still scheduled by ``fail_next``).  ``reset_counters()``
 zeroes them; ``clear()`` drops all rules.  Everything is bounded: at most
 ``max_connections`` client connections, idle connections time out, and
@@ -646,6 +647,11 @@ class FaultProxy:
         """The guessed S3 operations of the recorded requests, in order."""
         with self._lock:
             return [r.op for r in self.history]
+
+    def records(self, after: int = 0) -> list[Record]:
+        """A copy of ``history``: the records numbered above ``after``, in order."""
+        with self._lock:
+            return [r for r in self.history if r.n > after]
 
     # Internals ----------------------------------------------------------
 

@@ -11,9 +11,10 @@ import os
 import sys
 import uuid
 
-#: The S3 operations that write (``RequestCounter.writes()``).
-WRITES = ("PutObject", "CopyObject", "CreateMultipartUpload", "UploadPart", "DeleteObject",
-          "DeleteObjects", "CompleteMultipartUpload")
+#: The S3 operations that write (``RequestCounter.writes()``), as ``faultproxy`` names them.
+WRITES = ("PutObject", "CopyObject", "CreateMultipartUpload", "UploadPart", "UploadPartCopy",
+          "CompleteMultipartUpload", "AbortMultipartUpload", "DeleteObject", "DeleteObjects",
+          "PutObjectAcl", "PutObjectTagging")
 
 
 # -- s3, through the raw client ----------------------------------------------------------
@@ -86,30 +87,53 @@ def other_version_id(version_id: str) -> str:
 
 
 class RequestCounter:
-    """Counts the S3 operations a boto3 client sends (botocore ``before-call`` events).
+    """Counts the requests that reach a fault proxy during a ``with`` block.
 
-    ``counts[op]`` is how many ``op`` requests were sent, ``params[op]`` their parameters.
+    ``proxy`` is a ``faultproxy.FaultProxy`` or the ``fault_proxy`` fixture
+    (its ``.proxy`` is used); point the code under test at it (``fault_proxy.conn``,
+    or ``endpoint_url=fault_proxy.endpoint_url``).  Every request is seen,
+    whichever HTTP client sends it (boto3, obstore, baiji's lister)::
+
+        with RequestCounter(fault_proxy) as counter:
+            conn.sync(src, dst)
+        assert counter.writes() == 0 and counter["GetObject"] == 0
+
+    ``counter[op]`` / ``counts[op]`` is how many requests of the S3 operation
+    ``op`` (as the proxy guesses it: ``PutObject``, ``HeadObject``, ...) were
+    sent, ``ops`` their operations in order, ``records`` the proxy's
+    :class:`faultproxy.Record` s.  Read them after the block.
     """
 
-    def __init__(self, client):
-        self.client = client
-        self.counts: collections.Counter = collections.Counter()
-        self.params: collections.defaultdict = collections.defaultdict(list)
+    def __init__(self, proxy):
+        self.proxy = getattr(proxy, "proxy", proxy)
+        self.records: list = []
+        self._after: int | None = None
 
-    def _hit(self, model, params, **_):
-        self.counts[model.name] += 1
-        self.params[model.name].append(params)
+    def __enter__(self):
+        self._after = max((r.n for r in self.proxy.records()), default=0)
+        self.records = []
+        return self
+
+    def __exit__(self, *exc):
+        self.records = self.proxy.records(self._after)
+
+    @property
+    def ops(self) -> list[str]:
+        return [r.op for r in self.records]
+
+    @property
+    def counts(self) -> collections.Counter:
+        return collections.Counter(self.ops)
+
+    def __getitem__(self, op: str) -> int:
+        return self.counts[op]
 
     def writes(self) -> int:
         """How many writing requests (``WRITES``) were sent."""
         return sum(self.counts[op] for op in WRITES)
 
-    def __enter__(self):
-        self.client.meta.events.register("before-call.s3", self._hit)
-        return self
-
-    def __exit__(self, *exc):
-        self.client.meta.events.unregister("before-call.s3", self._hit)
+    def __repr__(self) -> str:
+        return f"<RequestCounter {dict(self.counts)}>"
 
 
 # -- local files -------------------------------------------------------------------------

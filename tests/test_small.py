@@ -168,12 +168,14 @@ def test_encrypt_at_rest_object_written_without_encryption(conn, client, s3dir):
     assert conn.get_string(s3dir + "k") == "plain"
 
 
-def test_encrypt_at_rest_already_encrypted_is_a_noop(conn, client, s3dir):
+def test_encrypt_at_rest_already_encrypted_is_a_noop(fault_proxy, client, s3dir):
+    conn = fault_proxy.conn
     conn.put_string(s3dir + "k", "enc")
-    with RequestCounter(conn.client) as counter:
+    with RequestCounter(fault_proxy) as counter:
         conn.encrypt_at_rest(s3dir + "k")
-    assert counter.counts["CopyObject"] == 0
-    assert counter.counts["PutObject"] == 0
+    assert counter["HeadObject"] >= 1, counter  # the proxy did see the check
+    assert counter.writes() == 0, counter
+    assert head(client, s3dir + "k").get("ServerSideEncryption") == "AES256"
 
 
 def test_encrypt_at_rest_local_is_invalid_scheme(conn, tmp_path):

@@ -219,7 +219,9 @@ def many_keys(client, s3dir):
     return src, listed != sorted(listed, key=lambda k: k.encode())
 
 
-def test_sync_works_on_servers_that_list_out_of_order(conn, client, s3dir, tmp_path, many_keys, recwarn):
+def test_sync_works_on_servers_that_list_out_of_order(fault_proxy, client, s3dir, tmp_path, many_keys,
+                                                      recwarn):
+    conn = fault_proxy.conn
     src, unsorted = many_keys
     local = str(tmp_path / "dst")
     fill(client, local, {"a-b": b"stale", "gone.txt": b"g"})
@@ -228,9 +230,10 @@ def test_sync_works_on_servers_that_list_out_of_order(conn, client, s3dir, tmp_p
     conn.sync(src, s3dir + "copy/")
     conn.sync(local, s3dir + "back/")
     for dst in (local, s3dir + "copy/", s3dir + "back/"):
-        with RequestCounter(conn.client) as counter:
+        with RequestCounter(fault_proxy) as counter:
             conn.sync(src, dst)
-        assert counter.writes() == 0 and counter.counts["GetObject"] == 0, dst
+        assert counter["ListObjectsV2"] >= 1, (dst, counter)  # the proxy did see the sync
+        assert counter.writes() == 0 and counter["GetObject"] == 0, (dst, counter)
     assert tree(client, s3dir + "back/") == MANY
     assert len(keys_under(client, s3dir + "copy/")) == len(MANY)
     warned = [str(w.message) for w in recwarn if issubclass(w.category, S3Warning)]
@@ -275,20 +278,23 @@ def test_sync_file_vanishing_before_it_is_hashed_fails_alone(conn, client, s3dir
 
 # -- 16: multipart objects are not copied again --------------------------------------------------------
 
-def test_sync_s3_to_s3_multipart_objects_are_copied_once(conn, client, s3dir, tmp_path):
+def test_sync_s3_to_s3_multipart_objects_are_copied_once(fault_proxy, client, s3dir, tmp_path):
+    conn = fault_proxy.conn
     big = tmp_path / "big.bin"
     big.write_bytes(os.urandom(6 * MiB))
     conn.cp(str(big), s3dir + "src/big.bin", max_size=5 * MiB)  # two parts: a multipart ETag
     fill(client, s3dir + "src/", {"small.txt": b"s"})
     conn.sync(s3dir + "src/", s3dir + "dst/")
-    with RequestCounter(conn.client) as counter:
+    with RequestCounter(fault_proxy) as counter:
         conn.sync(s3dir + "src/", s3dir + "dst/")
-    assert counter.writes() == 0
-    assert counter.counts["HeadObject"] <= 2  # one per side of the multipart object, at most
+    assert counter["ListObjectsV2"] >= 2, counter  # the proxy did see the sync
+    assert counter.writes() == 0 and counter["GetObject"] == 0, counter
+    assert counter["HeadObject"] <= 2, counter  # one per side of the multipart object, at most
     assert tree(client, s3dir + "dst/")["big.bin"] == big.read_bytes()
 
 
-def test_sync_round_trip_of_an_odd_part_size_copies_once(conn, client, s3dir, tmp_path):
+def test_sync_round_trip_of_an_odd_part_size_copies_once(fault_proxy, client, s3dir, tmp_path):
+    conn = fault_proxy.conn
     big = tmp_path / "big.bin"
     big.write_bytes(os.urandom(13 * MiB))
     conn.cp(str(big), s3dir + "a/big.bin", max_size=6 * MiB)  # 6+6+1 MiB: no part size the ETag check tries
@@ -297,9 +303,10 @@ def test_sync_round_trip_of_an_odd_part_size_copies_once(conn, client, s3dir, tm
     for src, dst in legs:
         conn.sync(src, dst)
     for src, dst in legs:
-        with RequestCounter(conn.client) as counter:
+        with RequestCounter(fault_proxy) as counter:
             conn.sync(src, dst)
-        assert counter.writes() == 0 and counter.counts["GetObject"] == 0, (src, dst)
+        assert counter["ListObjectsV2"] >= 1, (src, dst, counter)  # the proxy did see the sync
+        assert counter.writes() == 0 and counter["GetObject"] == 0, (src, dst, counter)
     assert tree(client, local) == {"big.bin": big.read_bytes()}
 
 
