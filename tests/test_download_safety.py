@@ -35,6 +35,7 @@ import pytest
 from baiji import cli, tempfiles
 from baiji.exceptions import KeyExists, KeyNotFound, S3Exception, TransientError
 from baiji.stores import s3 as s3_store
+from baiji.stores import s3_bodies
 from baiji.tempfiles import STALE_AGE, is_temp_name, new_temp, remove_stale
 from helpers import PYTHON_M_BAIJI, get, one_line, put, without_root_override
 from test_faults import MiB, _ranged, baiji_temps
@@ -221,7 +222,7 @@ def test_short_writes_are_continued(tmp_path, monkeypatch):
     path.write_bytes(b"")
     with open(path, "r+b") as f:
         monkeypatch.setattr(os, "pwrite", short_pwrite)
-        s3_store._pwrite_all(f.fileno(), b"0123456789", 5)
+        s3_bodies.pwrite_all(f.fileno(), b"0123456789", 5)
         monkeypatch.undo()
     assert path.read_bytes() == b"\0" * 5 + b"0123456789"
     assert calls == [10, 7, 4, 1]
@@ -230,7 +231,7 @@ def test_short_writes_are_continued(tmp_path, monkeypatch):
 def test_a_write_that_makes_no_progress_fails(tmp_path, monkeypatch):
     monkeypatch.setattr(os, "pwrite", lambda fd, data, offset: 0)
     with pytest.raises(OSError, match="no progress"):
-        s3_store._pwrite_all(3, b"data", 0)
+        s3_bodies.pwrite_all(3, b"data", 0)
 
 
 def test_short_body_is_not_taken_for_a_whole_one(tmp_path):
@@ -241,8 +242,8 @@ def test_short_body_is_not_taken_for_a_whole_one(tmp_path):
     """
     moved = []
     with open(tmp_path / "f", "w+b") as f:
-        with pytest.raises(s3_store._Truncated, match="after 10 of 20 bytes"):
-            s3_store._drain(io.BytesIO(b"x" * 10), f.fileno(), 0, 20, moved.append)
+        with pytest.raises(s3_bodies.Truncated, match="after 10 of 20 bytes"):
+            s3_bodies.drain(io.BytesIO(b"x" * 10), f.fileno(), 0, 20, moved.append)
     assert moved == [10, -10]
 
 

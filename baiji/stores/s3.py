@@ -9,161 +9,36 @@ Errors of all three are translated in :mod:`baiji.stores.s3_errors`.
 
 from __future__ import annotations
 
-import errno
 import hashlib
 import logging
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from typing import Callable, Iterator
+from collections.abc import Callable, Iterator
 
 from baiji import config, integrity
 from baiji import path as paths
-from baiji.exceptions import IsADirectory, KeyExists, KeyNotFound, S3Exception, TransientError
+from baiji.exceptions import KeyExists, KeyNotFound, S3Exception, TransientError
 from baiji.stores import local
 from baiji.stores.base import DEFAULT_CONTENT_TYPE, MD5_METADATA, Entry, Progress, Store, WriteOptions
 from baiji.stores.listing import Lister
+from baiji.stores.s3_control import (PART_THREADS, ControlPlane, entry_of, object_split, split, version_args,
+                                    write_args)
 from baiji.stores.s3_engine import HEADER_ATTRIBUTES, Engine, attributes, native_key, native_metadata
 from baiji.stores.s3_engine import usable as engine_usable
-from baiji.stores.s3_errors import EngineError, StartOver, describe, translate, translated
+from baiji.stores.s3_bodies import CHUNK, Body, content_matches, drain, range_size, retryable_reads, verdict
+from baiji.stores.s3_errors import StartOver, describe, translate, translated
 from baiji.tempfiles import atomic_path
 
 log = logging.getLogger(__name__)
 
 __all__ = ["S3Store", "translate", "translated", "split", "object_split", "content_matches", "write_args"]
 
-#: Threads moving the parts of one large upload or download.
-PART_THREADS = 8
 #: Attempts to read one response body (the engine and botocore retry requests, not body reads).
 READ_ATTEMPTS = 5
 #: Attempts at a whole download: one whose content fails its check, or whose
 #: object is replaced while its ranges are read, starts over (once).
 DOWNLOAD_ATTEMPTS = 2
-_READ = 1024 * 1024
-#: Size of the blocks the engine hands over (bigger: less Python per byte).
-_CHUNK = 8 * _READ
-
-
-def split(url: str) -> tuple[str, str]:
-    """``(bucket, key)`` of an s3 URL."""
-    parsed = paths.parse(url)
-    return parsed.netloc, parsed.path[1:]
-
-
-def object_split(url: str) -> tuple[str, str]:
-    """``(bucket, key)`` of an s3 URL naming an object; ``IsADirectory`` for a bucket's root.
-
-    botocore sends a request for the key ``''`` to the bucket itself: a DeleteObject
-    became DeleteBucket (SeaweedFS removed a bucket and every key in it for
-    ``s3 rm s3://b``), a PutObject CreateBucket, a HeadObject HeadBucket.
-    """
-    bucket, key = split(url)
-    if not key:
-        raise IsADirectory(f"{url} is a bucket, not a key (use rm -r / ls / cp -r for what it holds)")
-    return bucket, key
-
-
-def _entry(url: str, meta: dict, version_id: str | None = None) -> Entry:
-    return Entry(
-        url=url,
-        size=meta.get("ContentLength", meta.get("Size")),
-        last_modified=meta.get("LastModified"),
-        etag=integrity.normalize(meta["ETag"]) if meta.get("ETag") else None,
-        version_id=meta.get("VersionId", version_id),
-        content_type=meta.get("ContentType"),
-        content_encoding=meta.get("ContentEncoding"),
-        encrypted=bool(meta.get("ServerSideEncryption") or meta.get("SSECustomerAlgorithm")),
-        metadata=meta.get("Metadata") or {},
-        etag_is_md5=etag_is_md5(meta),
-    )
-
-
-def etag_is_md5(meta: dict) -> bool:
-    """False for KMS and customer-key encryption, whose ETags are not content hashes."""
-    return meta.get("ServerSideEncryption") != "aws:kms" and not meta.get("SSECustomerAlgorithm")
-
-
-def content_matches(path: str, entry: Entry) -> bool:
-    """Whether the local file holds the object's content, as far as its ETag can tell.
-
-    A mismatch is certain only against an MD5 (a plain ETag or baiji's
-    recorded MD5).  A multipart ETag that no common part size reproduces, or
-    an ETag that is no content hash (KMS), cannot be checked: it counts as a
-    match (the download's length was still checked).
-    """
-    if entry.md5:
-        return integrity.md5_file(path) == entry.md5
-    if not entry.etag or not entry.etag_is_md5 or integrity.file_matches_etag(path, entry.etag):
-        return True
-    if "-" in entry.etag:
-        log.debug("%s: multipart ETag of an unknown part size, content not verified", entry.url)
-        return True
-    return False
-
-
-def _version_args(version_id: str | None) -> dict:
-    return {"VersionId": version_id} if version_id else {}
-
-
-def write_args(options: WriteOptions) -> dict:
-    """The PutObject/CopyObject/CreateMultipartUpload arguments for ``options``."""
-    args = {}
-    if options.policy:
-        args["ACL"] = options.policy
-    if options.encrypt:
-        args["ServerSideEncryption"] = "AES256"
-    if options.content_type:
-        args["ContentType"] = options.content_type
-    if options.content_encoding:
-        args["ContentEncoding"] = options.content_encoding
-    if options.metadata is not None:
-        args["Metadata"] = dict(options.metadata)
-    if options.grants:
-        args.update(options.grants)
-    return args
-
-
-class _Truncated(Exception):
-    """A response body ended (or broke off) before the bytes it promised."""
-
-
-def _retryable_reads() -> tuple:
-    """Errors of a body read that another request may cure."""
-    from baiji.stores.s3_errors import _boto_stream_errors
-
-    return _boto_stream_errors() + (_Truncated,)
-
-
-class _Body:
-    """The body of an engine GET as a file-like ``read(n)`` (a broken body raises ``_Truncated``).
-
-    Blocks are views into the engine's chunks: nothing is copied on the way
-    to the hash and the file.
-    """
-
-    def __init__(self, chunks: Iterator[bytes]):
-        self._chunks, self._left = chunks, memoryview(b"")
-
-    def read(self, size: int = -1):
-        if size < 0:
-            parts = [bytes(self._left)]
-            while chunk := self._next():
-                parts.append(chunk)
-            self._left = memoryview(b"")
-            return b"".join(parts)
-        if not self._left:
-            self._left = memoryview(self._next())
-        block, self._left = self._left[:size], self._left[size:]
-        return block
-
-    def _next(self) -> bytes:
-        try:
-            return next(self._chunks, b"")
-        except EngineError as err:
-            raise _Truncated(f"connection lost while reading ({err.kind})") from err
-
-    def close(self) -> None:
-        self._chunks = iter(())
 
 
 def _engine_entry(url: str, result, version_id: str | None) -> Entry:
@@ -178,7 +53,7 @@ def _engine_entry(url: str, result, version_id: str | None) -> Entry:
     )
 
 
-class S3Store(Store):
+class S3Store(ControlPlane, Store):
     """An S3 endpoint: obstore for objects, the lister for listings, boto3 for the rest.
 
     ``client_factory`` makes the boto3 client and ``target_factory`` the
@@ -235,8 +110,8 @@ class S3Store(Store):
     def stat(self, url, version_id=None):
         bucket, key = object_split(url)
         with translated(url, version_id):
-            meta = self.client.head_object(Bucket=bucket, Key=key, **_version_args(version_id))
-        return _entry(url, meta, version_id)
+            meta = self.client.head_object(Bucket=bucket, Key=key, **version_args(version_id))
+        return entry_of(url, meta, version_id)
 
     @property
     def lister(self) -> Lister:
@@ -266,7 +141,7 @@ class S3Store(Store):
     def _page_entries(bucket: str, page: dict) -> Iterator[Entry]:
         base = f"s3://{bucket}/"
         for obj in [*page.get("Contents", []), *page.get("Versions", [])]:
-            entry = _entry(base + obj["Key"], obj)
+            entry = entry_of(base + obj["Key"], obj)
             entry.is_latest = obj.get("IsLatest")
             yield entry
         for marker in page.get("DeleteMarkers", ()):
@@ -283,22 +158,22 @@ class S3Store(Store):
         if self._native(key):
             with translated(url, version_id):
                 result = self.engine.get(bucket, key, version_id, byte_range, if_match)
-            return _engine_entry(url, result, version_id), _Body(self.engine.chunks(result, _CHUNK))
-        args = {"Bucket": bucket, "Key": key, **_version_args(version_id)}
+            return _engine_entry(url, result, version_id), Body(self.engine.chunks(result, CHUNK))
+        args = {"Bucket": bucket, "Key": key, **version_args(version_id)}
         if byte_range:
             args["Range"] = f"bytes={byte_range[0]}-{byte_range[1] - 1}"
         if if_match:
             args["IfMatch"] = if_match
         with translated(url, version_id):
             resp = self.client.get_object(**args)
-        return _entry(url, resp, version_id), resp["Body"]
+        return entry_of(url, resp, version_id), resp["Body"]
 
     def read_bytes(self, url, version_id=None):
         for attempt in range(READ_ATTEMPTS):
             _, body = self._open(url, version_id)
             try:
                 return body.read()
-            except _retryable_reads() as err:
+            except retryable_reads() as err:
                 if attempt == READ_ATTEMPTS - 1:
                     raise TransientError(f"{describe(url, version_id)}: connection lost while reading") from err
             finally:
@@ -325,13 +200,13 @@ class S3Store(Store):
         An engine GET does not say how the object is encrypted: before a
         mismatch counts, a HEAD tells whether its ETag is a content hash at all.
         """
-        verdict = _verdict(entry, part_digests)
-        if verdict is None:
-            verdict = content_matches(path, entry)
-        if not verdict and entry.encrypted is None:
+        good = verdict(entry, part_digests)
+        if good is None:
+            good = content_matches(path, entry)
+        if not good and entry.encrypted is None:
             entry.etag_is_md5 = self.stat(entry.url, entry.version_id).etag_is_md5
             return not entry.etag_is_md5 or content_matches(path, entry)
-        return verdict
+        return good
 
     def _fetch(self, url: str, tmp: str, version_id: str | None,
                progress: Progress) -> tuple[Entry, list[bytes]]:
@@ -345,13 +220,13 @@ class S3Store(Store):
         """
         entry, body = self._open(url, version_id)
         size = entry.size or 0
-        span = size if size <= integrity.MULTIPART_THRESHOLD else _range_size(entry)
+        span = size if size <= integrity.MULTIPART_THRESHOLD else range_size(entry)
         etag = f'"{entry.etag}"' if entry.etag else None
         with open(tmp, "r+b") as f:
             fd = f.fileno()
             try:
-                first = _drain(body, fd, 0, span, progress)
-            except _retryable_reads():
+                first = drain(body, fd, 0, span, progress)
+            except retryable_reads():
                 first = self._get_range(url, version_id, etag, fd, 0, span, progress)
             finally:
                 body.close()
@@ -367,8 +242,8 @@ class S3Store(Store):
         for attempt in range(READ_ATTEMPTS):
             _, body = self._open(url, version_id, (offset, offset + length), etag)
             try:
-                return _drain(body, fd, offset, length, progress)
-            except _retryable_reads() as err:
+                return drain(body, fd, offset, length, progress)
+            except retryable_reads() as err:
                 if attempt == READ_ATTEMPTS - 1:
                     raise TransientError(f"{url}: connection lost while reading") from err
             finally:
@@ -429,36 +304,6 @@ class S3Store(Store):
                 bucket, key, parts, attributes(options.content_type, options.content_encoding, metadata),
                 options.encrypt, part_size, PART_THREADS)
         self._check_stored(url, stored, f"{hashlib.md5(b''.join(digests)).hexdigest()}-{len(digests)}", options)
-
-    def _upload_parts(self, url, fd, size, part_size, args, progress) -> None:
-        """A multipart upload through boto3 (ACLs, keys the engine cannot name)."""
-        import base64
-
-        bucket, key = split(url)
-        with translated(url):
-            upload_id = self.client.create_multipart_upload(Bucket=bucket, Key=key, **args)["UploadId"]
-        ids = {"Bucket": bucket, "Key": key, "UploadId": upload_id}
-
-        def send(number: int) -> dict:
-            data = os.pread(fd, part_size, (number - 1) * part_size)
-            md5 = base64.b64encode(hashlib.md5(data).digest()).decode()
-            with translated(url):
-                resp = self.client.upload_part(PartNumber=number, Body=data, ContentMD5=md5, **ids)
-            if progress:
-                progress(len(data))
-            return {"PartNumber": number, "ETag": resp["ETag"]}
-
-        try:
-            with ThreadPoolExecutor(PART_THREADS) as pool:
-                parts = list(pool.map(send, range(1, -(-size // part_size) + 1)))
-            with translated(url):
-                self.client.complete_multipart_upload(MultipartUpload={"Parts": parts}, **ids)
-        except BaseException:
-            try:
-                self.client.abort_multipart_upload(**ids)
-            except Exception:  # the first error is the one to report
-                pass
-            raise
 
     @staticmethod
     def _check_stored(url: str, stored: str | None, expected: str, options: WriteOptions) -> None:
@@ -523,7 +368,7 @@ class S3Store(Store):
             with translated(src):
                 self.engine.copy(bucket, src_key, key, options.encrypt)
             return
-        source = {"Bucket": src_bucket, "Key": src_key, **_version_args(version_id)}
+        source = {"Bucket": src_bucket, "Key": src_key, **version_args(version_id)}
         if replace:
             current = self.stat(src, version_id)
             args.setdefault("ContentType", current.content_type or DEFAULT_CONTENT_TYPE)
@@ -557,7 +402,7 @@ class S3Store(Store):
                 self.engine.delete(bucket, [key])
             return
         with translated(url, version_id):
-            self.client.delete_object(Bucket=bucket, Key=key, **_version_args(version_id))
+            self.client.delete_object(Bucket=bucket, Key=key, **version_args(version_id))
 
     def delete_many(self, urls):
         failed = []
@@ -604,93 +449,3 @@ class S3Store(Store):
     def etag_matches(self, url, etag):
         entry = self.stat(url)
         return entry.etag == etag or (entry.md5 is not None and entry.md5 == etag)
-
-    def bucket_exists(self, bucket: str) -> bool:
-        try:
-            with translated(f"s3://{bucket}"):
-                self.client.head_bucket(Bucket=bucket)
-        except KeyNotFound:
-            return False
-        return True
-
-    def acl(self, url: str, version_id: str | None = None) -> dict:
-        bucket, key = object_split(url)
-        with translated(url, version_id):
-            return self.client.get_object_acl(Bucket=bucket, Key=key, **_version_args(version_id))
-
-    def grants_of(self, url: str, version_id: str | None = None) -> dict:
-        """The ACL of ``url`` as ``Grant*`` arguments (which every server honours)."""
-        acl = self.acl(url, version_id)
-        by_permission: dict[str, list[str]] = {}
-        for grant in acl.get("Grants", ()):
-            grantee = grant["Grantee"]
-            if grantee.get("Type") == "Group":
-                who = f'uri="{grantee["URI"]}"'
-            elif grantee.get("ID"):
-                who = f'id="{grantee["ID"]}"'
-            else:
-                continue
-            by_permission.setdefault(grant["Permission"], []).append(who)
-        names = {"FULL_CONTROL": "GrantFullControl", "READ": "GrantRead",
-                 "READ_ACP": "GrantReadACP", "WRITE_ACP": "GrantWriteACP"}
-        return {names[p]: ", ".join(who) for p, who in by_permission.items() if p in names}
-
-    def presign(self, url: str, ttl: int) -> str:
-        bucket, key = object_split(url)
-        with translated(url):
-            return self.client.generate_presigned_url(
-                "get_object", Params={"Bucket": bucket, "Key": key}, ExpiresIn=int(ttl))
-
-
-def _range_size(entry: Entry) -> int:
-    """The size of ranged GETs for a large object: its own part size where the ETag tells."""
-    parts = integrity.part_count(entry.etag or "") if entry.etag_is_md5 else None
-    candidates = integrity.candidate_part_sizes(entry.size or 0, parts) if parts else []
-    return candidates[0] if candidates else integrity.PART_SIZE
-
-
-def _verdict(entry: Entry, part_digests: list[bytes]) -> bool | None:
-    """Whether the ranges' digests prove the content right (True) or wrong (False).
-
-    None when they cannot tell: a plain MD5 split over several ranges, or a
-    multipart ETag whose part size was guessed wrong.  The file must then be
-    read again (``content_matches``).
-    """
-    if len(part_digests) == 1 and entry.md5:  # a plain ETag, or baiji's recorded MD5
-        return part_digests[0].hex() == entry.md5
-    etag = (entry.etag or "") if entry.etag_is_md5 else ""  # Entry ETags come normalized
-    if "-" in etag:
-        combined = hashlib.md5(b"".join(part_digests)).hexdigest()
-        if f"{combined}-{len(part_digests)}" == etag:
-            return True
-    return None
-
-
-def _pwrite_all(fd: int, data: bytes, offset: int) -> None:
-    """Write all of ``data`` at ``offset``: ``os.pwrite`` may write less (a disk filling up)."""
-    view = memoryview(data)
-    while view:
-        written = os.pwrite(fd, view, offset)
-        if not written:  # no error, no progress: never loop forever
-            raise OSError(errno.EIO, "write made no progress")
-        view, offset = view[written:], offset + written
-
-
-def _drain(body, fd: int, offset: int, length: int, progress: Progress) -> bytes:
-    """Copy exactly ``length`` bytes of ``body`` into ``fd`` at ``offset``; their MD5."""
-    done, digest = 0, hashlib.md5()
-    try:
-        while done < length:
-            block = body.read(min(_READ, length - done))
-            if not block:
-                raise _Truncated(f"body ended after {done} of {length} bytes")
-            digest.update(block)
-            _pwrite_all(fd, block, offset + done)
-            done += len(block)
-            if progress:
-                progress(len(block))
-    except BaseException:
-        if progress and done:
-            progress(-done)
-        raise
-    return digest.digest()

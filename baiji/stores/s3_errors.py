@@ -70,7 +70,8 @@ class StartOver(TransientError):
     """A download to start over: its content failed the check, or the object changed meanwhile."""
 
 
-def _boto_stream_errors() -> tuple:
+def boto_stream_errors() -> tuple:
+    """botocore's errors of a body that broke off (botocore imported only now)."""
     import botocore.exceptions as boto_errors
 
     return (boto_errors.IncompleteReadError, boto_errors.ResponseStreamingError,
@@ -151,7 +152,7 @@ def translate(err: Exception, url: str, version_id: str | None = None) -> Except
         return AWSCredentialsMissing(CREDENTIALS_HELP)
     if isinstance(err, (boto_errors.EndpointConnectionError, boto_errors.ConnectTimeoutError)):
         return S3Exception(f"{what}: cannot reach the S3 endpoint ({err})")
-    if isinstance(err, _boto_stream_errors()):
+    if isinstance(err, boto_stream_errors()):
         return TransientError(f"{what}: connection lost while reading ({type(err).__name__})")
     return S3Exception(f"{what}: {err}")
 

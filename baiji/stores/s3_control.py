@@ -1,0 +1,155 @@
+"""S3's control plane: what goes through boto3 (created, and imported, only when needed).
+
+HEAD, ACLs, presigned URLs, buckets and versions listings, and the data
+requests obstore cannot express (keys it would rewrite, ACL policies, copies
+between buckets or with new metadata): :class:`ControlPlane` holds the ones
+that are whole operations; :class:`baiji.stores.s3.S3Store` routes the rest.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from concurrent.futures import ThreadPoolExecutor
+
+from baiji import integrity
+from baiji import path as paths
+from baiji.exceptions import IsADirectory, KeyNotFound
+from baiji.stores.base import Entry, WriteOptions
+from baiji.stores.s3_errors import translated
+
+#: Threads moving the parts of one large upload or download.
+PART_THREADS = 8
+
+
+def split(url: str) -> tuple[str, str]:
+    """``(bucket, key)`` of an s3 URL."""
+    parsed = paths.parse(url)
+    return parsed.netloc, parsed.path[1:]
+
+
+def object_split(url: str) -> tuple[str, str]:
+    """``(bucket, key)`` of an s3 URL naming an object; ``IsADirectory`` for a bucket's root.
+
+    botocore sends a request for the key ``''`` to the bucket itself: a DeleteObject
+    became DeleteBucket (SeaweedFS removed a bucket and every key in it for
+    ``s3 rm s3://b``), a PutObject CreateBucket, a HeadObject HeadBucket.
+    """
+    bucket, key = split(url)
+    if not key:
+        raise IsADirectory(f"{url} is a bucket, not a key (use rm -r / ls / cp -r for what it holds)")
+    return bucket, key
+
+
+def entry_of(url: str, meta: dict, version_id: str | None = None) -> Entry:
+    return Entry(
+        url=url,
+        size=meta.get("ContentLength", meta.get("Size")),
+        last_modified=meta.get("LastModified"),
+        etag=integrity.normalize(meta["ETag"]) if meta.get("ETag") else None,
+        version_id=meta.get("VersionId", version_id),
+        content_type=meta.get("ContentType"),
+        content_encoding=meta.get("ContentEncoding"),
+        encrypted=bool(meta.get("ServerSideEncryption") or meta.get("SSECustomerAlgorithm")),
+        metadata=meta.get("Metadata") or {},
+        etag_is_md5=etag_is_md5(meta),
+    )
+
+
+def etag_is_md5(meta: dict) -> bool:
+    """False for KMS and customer-key encryption, whose ETags are not content hashes."""
+    return meta.get("ServerSideEncryption") != "aws:kms" and not meta.get("SSECustomerAlgorithm")
+
+
+def version_args(version_id: str | None) -> dict:
+    return {"VersionId": version_id} if version_id else {}
+
+
+def write_args(options: WriteOptions) -> dict:
+    """The PutObject/CopyObject/CreateMultipartUpload arguments for ``options``."""
+    args = {}
+    if options.policy:
+        args["ACL"] = options.policy
+    if options.encrypt:
+        args["ServerSideEncryption"] = "AES256"
+    if options.content_type:
+        args["ContentType"] = options.content_type
+    if options.content_encoding:
+        args["ContentEncoding"] = options.content_encoding
+    if options.metadata is not None:
+        args["Metadata"] = dict(options.metadata)
+    if options.grants:
+        args.update(options.grants)
+    return args
+
+
+class ControlPlane:
+    """The boto3 operations of :class:`baiji.stores.s3.S3Store` (``self.client``: the boto3 client)."""
+
+    client: object
+
+    def _upload_parts(self, url, fd, size, part_size, args, progress) -> None:
+        """A multipart upload through boto3 (ACLs, keys the engine cannot name)."""
+        import base64
+
+        bucket, key = split(url)
+        with translated(url):
+            upload_id = self.client.create_multipart_upload(Bucket=bucket, Key=key, **args)["UploadId"]
+        ids = {"Bucket": bucket, "Key": key, "UploadId": upload_id}
+
+        def send(number: int) -> dict:
+            data = os.pread(fd, part_size, (number - 1) * part_size)
+            md5 = base64.b64encode(hashlib.md5(data).digest()).decode()
+            with translated(url):
+                resp = self.client.upload_part(PartNumber=number, Body=data, ContentMD5=md5, **ids)
+            if progress:
+                progress(len(data))
+            return {"PartNumber": number, "ETag": resp["ETag"]}
+
+        try:
+            with ThreadPoolExecutor(PART_THREADS) as pool:
+                parts = list(pool.map(send, range(1, -(-size // part_size) + 1)))
+            with translated(url):
+                self.client.complete_multipart_upload(MultipartUpload={"Parts": parts}, **ids)
+        except BaseException:
+            try:
+                self.client.abort_multipart_upload(**ids)
+            except Exception:  # the first error is the one to report
+                pass
+            raise
+
+    def bucket_exists(self, bucket: str) -> bool:
+        try:
+            with translated(f"s3://{bucket}"):
+                self.client.head_bucket(Bucket=bucket)
+        except KeyNotFound:
+            return False
+        return True
+
+    def acl(self, url: str, version_id: str | None = None) -> dict:
+        bucket, key = object_split(url)
+        with translated(url, version_id):
+            return self.client.get_object_acl(Bucket=bucket, Key=key, **version_args(version_id))
+
+    def grants_of(self, url: str, version_id: str | None = None) -> dict:
+        """The ACL of ``url`` as ``Grant*`` arguments (which every server honours)."""
+        acl = self.acl(url, version_id)
+        by_permission: dict[str, list[str]] = {}
+        for grant in acl.get("Grants", ()):
+            grantee = grant["Grantee"]
+            if grantee.get("Type") == "Group":
+                who = f'uri="{grantee["URI"]}"'
+            elif grantee.get("ID"):
+                who = f'id="{grantee["ID"]}"'
+            else:
+                continue
+            by_permission.setdefault(grant["Permission"], []).append(who)
+        names = {"FULL_CONTROL": "GrantFullControl", "READ": "GrantRead",
+                 "READ_ACP": "GrantReadACP", "WRITE_ACP": "GrantWriteACP"}
+        return {names[p]: ", ".join(who) for p, who in by_permission.items() if p in names}
+
+    def presign(self, url: str, ttl: int) -> str:
+        bucket, key = object_split(url)
+        with translated(url):
+            return self.client.generate_presigned_url(
+                "get_object", Params={"Bucket": bucket, "Key": key}, ExpiresIn=int(ttl))
