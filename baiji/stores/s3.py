@@ -23,7 +23,7 @@ from baiji.exceptions import IsADirectory, KeyExists, KeyNotFound, S3Exception, 
 from baiji.stores import local
 from baiji.stores.base import DEFAULT_CONTENT_TYPE, MD5_METADATA, Entry, Progress, Store, WriteOptions
 from baiji.stores.listing import Lister
-from baiji.stores.s3_engine import HEADER_ATTRIBUTES, Engine, attributes, native_key, native_metadata
+from baiji.stores.s3_engine import HEADER_NAMES, Engine, attributes, native_key, native_metadata
 from baiji.stores.s3_engine import usable as engine_usable
 from baiji.stores.s3_errors import EngineError, StartOver, describe, translate, translated
 from baiji.tempfiles import atomic_path
@@ -174,7 +174,7 @@ def _engine_entry(url: str, result, version_id: str | None) -> Entry:
         etag=integrity.normalize(meta["e_tag"]) if meta.get("e_tag") else None,
         version_id=meta.get("version") or version_id,
         content_type=attrs.pop("Content-Type", None), content_encoding=attrs.pop("Content-Encoding", None),
-        metadata={k: v for k, v in attrs.items() if k.lower() not in HEADER_ATTRIBUTES},
+        metadata={k: v for k, v in attrs.items() if k not in HEADER_NAMES},
     )
 
 
