@@ -124,3 +124,154 @@ def test_fork_process_pool_executor_after_the_parent_used_the_engine(tmp_path, c
     assert sorted(k["Key"].rsplit("/", 1)[1] for k in client.list_objects_v2(
         Bucket=s3dir[5:].split("/")[0])["Contents"]) == ["f0.txt", "f1.txt", "f2.txt", "f3.txt", "f4.txt",
                                                          "f5.txt", "f6.txt", "f7.txt", "first.txt"]
+
+
+# -- a silent endpoint while sending a body --------------------------------------------------
+
+from test_faults import black_hole, small_timeouts  # noqa: E402,F401  (fixtures)
+
+
+@pytest.mark.parametrize("size,max_size", [(8 * 1024 * 1024, None), (11 * 1024 * 1024, 5 * 1024 * 1024)],
+                         ids=["single-put", "multipart"])
+def test_upload_to_a_silent_endpoint_fails_in_bounded_time(tmp_path, black_hole, small_timeouts, size, max_size):
+    """README: "a silent [endpoint fails] within 5 attempts x (60 s read timeout + backoff)".
+    A port that accepts and never reads: a body bigger than the socket buffers never
+    gets sent, and obstore's read_timeout only counts while waiting for an answer; the
+    only other bound is its 12-hour request timeout."""
+    import concurrent.futures
+    import time
+
+    from baiji import config
+    from baiji.connection import S3Connection
+
+    src = tmp_path / "big.bin"
+    src.write_bytes(b"\0" * size)
+    conn = S3Connection(endpoint_url=black_hole.endpoint_url)
+    bound = config.MAX_ATTEMPTS * (config.READ_TIMEOUT + 1) + 10
+    start = time.monotonic()
+    ex = concurrent.futures.ThreadPoolExecutor(1)
+    future = ex.submit(conn.cp, str(src), "s3://some-bucket/k", max_size=max_size, force=True)
+    try:
+        with pytest.raises(S3Exception):
+            future.result(timeout=bound)
+    except concurrent.futures.TimeoutError:
+        black_hole.close()  # frees the stuck request (RST), so the thread ends
+        pytest.fail(f"upload still running after {time.monotonic() - start:.0f} s")
+    finally:
+        ex.shutdown(wait=False)
+
+
+# -- conditional writes -----------------------------------------------------------------------
+
+from baiji.exceptions import KeyExists, TransientError  # noqa: E402
+from helpers import keys_under  # noqa: E402
+
+
+@pytest.mark.parametrize("size", [5, 6 * 1024 * 1024], ids=["small", "multipart"])
+def test_cp_without_force_onto_an_existing_key_overwrites_nothing(conn, client, s3dir, tmp_path, size):
+    put(client, s3dir + "k", b"old")
+    src = tmp_path / "src"
+    src.write_bytes(b"n" * size)
+    with pytest.raises(KeyExists):
+        conn.cp(str(src), s3dir + "k", max_size=5 * 1024 * 1024)
+    with pytest.raises(KeyExists):
+        conn.cp(s3dir + "k", s3dir + "k2") if put(client, s3dir + "k2", b"old2") else None
+    assert get(client, s3dir + "k") == b"old" and get(client, s3dir + "k2") == b"old2"
+
+
+RACER = """\
+import os, sys, time
+from baiji import s3
+from baiji.exceptions import KeyExists
+s3.exists(sys.argv[1] + "warm")  # connection made before the start signal
+while not os.path.exists(sys.argv[2]):
+    time.sleep(0.001)
+try:
+    with s3.open(sys.argv[1] + "claimed", "x") as f:
+        f.write(sys.argv[3])
+    print("won")
+except KeyExists:
+    print("lost")
+"""
+
+
+def test_exclusive_open_race_between_processes(client, s3dir, tmp_path):
+    """Of several processes racing ``open(key, 'x')`` through the engine, exactly one wins
+    and the key holds its content."""
+    import subprocess
+    import sys
+
+    script = tmp_path / "racer.py"
+    script.write_text(RACER)
+    go = tmp_path / "go"
+    procs = [subprocess.Popen([sys.executable, str(script), s3dir, str(go), f"writer {i}"],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE) for i in range(4)]
+    import time
+
+    time.sleep(1.5)
+    go.write_text("")
+    results = [p.communicate(timeout=60) for p in procs]
+    outs = [o.decode().strip() for o, _ in results]
+    assert sorted(outs) == ["lost", "lost", "lost", "won"], [e.decode()[-500:] for _, e in results]
+    assert get(client, s3dir + "claimed") == f"writer {outs.index('won')}".encode()
+
+
+def test_exclusive_put_string_whose_answer_is_lost(fault_proxy, client, s3dir):
+    """``put_string(replace=False)`` whose conditional PUT reached the server and whose
+    answer was lost: the engine's retry meets its own write (412) and must count it."""
+    fault_proxy.proxy.fail_next(1, "reset_after_forward", match="PutObject")
+    fault_proxy.conn.put_string(s3dir + "k", "mine", replace=False)
+    assert get(client, s3dir + "k") == b"mine"
+    assert fault_proxy.proxy.faults == 1
+
+
+# -- faults through the proxy -----------------------------------------------------------------
+
+def test_503_storm_on_download_keeps_the_old_file(fault_proxy, client, s3dir, tmp_path):
+    put(client, s3dir + "k", b"new content")
+    dst = tmp_path / "dst"
+    dst.write_bytes(b"old")
+    fault_proxy.proxy.fail_next(100, "slow_down", match="GetObject")
+    with pytest.raises(S3Exception) as info:
+        fault_proxy.conn.cp(s3dir + "k", str(dst), force=True)
+    assert dst.read_bytes() == b"old" and sorted(os.listdir(tmp_path)) == ["dst"]
+    assert "\n" not in str(info.value)
+
+
+def test_503_storm_on_upload_writes_nothing(fault_proxy, client, s3dir, tmp_path):
+    src = tmp_path / "src"
+    src.write_bytes(b"payload")
+    fault_proxy.proxy.fail_next(100, "slow_down", match="PutObject")
+    with pytest.raises(S3Exception):
+        fault_proxy.conn.cp(str(src), s3dir + "k")
+    assert keys_under(client, s3dir) == []
+
+
+@pytest.mark.parametrize("kind,extra", [("truncate", {"nbytes": 1000}), ("reset_after_forward", {})])
+@pytest.mark.parametrize("size", [300_000, 20 * 1024 * 1024], ids=["small", "ranged"])
+def test_download_broken_every_time_keeps_the_old_file(fault_proxy, client, s3dir, tmp_path, kind, extra, size):
+    body = os.urandom(size)
+    put(client, s3dir + "k", body)
+    dst = tmp_path / "dst"
+    dst.write_bytes(b"old")
+    fault_proxy.proxy.fail_next(1000, kind, match="GetObject", **extra)
+    with pytest.raises((S3Exception, TransientError)) as info:
+        fault_proxy.conn.cp(s3dir + "k", str(dst), force=True)
+    assert dst.read_bytes() == b"old" and sorted(os.listdir(tmp_path)) == ["dst"]
+    assert "\n" not in str(info.value)
+    fault_proxy.proxy.clear()
+    fault_proxy.proxy.fail_next(3, kind, match="GetObject", **extra)
+    fault_proxy.conn.cp(s3dir + "k", str(dst), force=True)
+    assert dst.read_bytes() == body
+
+
+def test_multipart_upload_failing_every_part_is_aborted(fault_proxy, client, s3dir, tmp_path):
+    src = tmp_path / "src"
+    src.write_bytes(os.urandom(11 * 1024 * 1024))
+    fault_proxy.proxy.fail_next(1000, "reset_before", match="UploadPart")
+    with pytest.raises((S3Exception, TransientError)):
+        fault_proxy.conn.cp(str(src), s3dir + "k", max_size=5 * 1024 * 1024, force=True)
+    bucket = s3dir[5:].split("/")[0]
+    fault_proxy.proxy.clear()
+    assert client.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
+    assert keys_under(client, s3dir) == []
