@@ -399,7 +399,7 @@ class S3Store(Store):
             md5 = integrity.md5_file(local_path)  # before the upload: its metadata carries it
         metadata = {**(options.metadata or {}), MD5_METADATA: md5}
         with local.translated(local_path), open(local_path, "rb") as f:
-            if self._native_write(split(url)[1], options):
+            if self._native_write(split(url)[1], options) and self.engine.aborts_multipart:
                 self._put_parts(url, f.fileno(), size, part_size, options, metadata, progress)
             else:
                 args = write_args(options)

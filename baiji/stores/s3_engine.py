@@ -103,6 +103,10 @@ class Engine:
         global _runtime_pid
         _runtime_pid = os.getpid()
         self._obstore = obstore
+        #: obstore 0.11 (the last for Python 3.10) leaves a failed multipart upload in
+        #: progress (its parts stored and billed); 0.12 aborts it.
+        version = getattr(obstore, "__version__", "0.12").split(".")
+        self.aborts_multipart = tuple(int(p) for p in version[:2]) >= (0, 12)
         self._target = target
         self._stores: dict = {}
         self._lock = threading.Lock()
