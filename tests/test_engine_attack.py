@@ -581,3 +581,34 @@ def test_failed_engine_multipart_upload_leaves_no_upload_in_progress(fault_proxy
         fault_proxy.conn.cp(str(src), s3dir + "k", max_size=5 * 1024 * 1024)
     fault_proxy.proxy.clear()
     assert client.list_multipart_uploads(Bucket=s3dir[5:].split("/")[0]).get("Uploads", []) == []
+
+
+# -- listing ------------------------------------------------------------------------------------
+
+from baiji.exceptions import BucketNotFound  # noqa: E402
+
+
+def test_listing_pages_partial_segments_and_shallow(conn, client, s3dir):
+    from concurrent.futures import ThreadPoolExecutor
+
+    keys = [f"dir/file{i:04d} +%.txt" for i in range(1005)] + ["dir/sub/x", "dir/sub/y", "dirt", "di"]
+    with ThreadPoolExecutor(16) as pool:
+        list(pool.map(lambda k: put(client, s3dir + k, b"x"), keys))
+    found = list(conn.ls(s3dir + "dir/"))
+    assert len(found) == 1007 and found == sorted(found)
+    base = s3dir.split("/", 3)[3]
+    assert list(conn.ls(s3dir + "dir")) == ["/" + base + k for k in sorted(keys) if k.startswith("dir")]
+    assert list(conn.ls(s3dir + "dir/file100")) == ["/" + base + f"dir/file{i:04d} +%.txt" for i in range(1000, 1005)]
+    shallow = list(conn.ls(s3dir + "dir/", shallow=True))
+    assert len(shallow) == 1006 and shallow[-1] == "/" + base + "dir/sub/"
+    assert list(conn.ls(s3dir, shallow=True)) == ["/" + base + k for k in ("di", "dir/", "dirt")]
+
+
+def test_ls_of_an_empty_prefix_and_a_missing_bucket(conn, s3dir):
+    assert list(conn.ls(s3dir + "nothing-here/")) == []
+    status, out, err = run("ls", s3dir + "nothing-here/")
+    assert (status, out, err) == (0, b"", "")
+    with pytest.raises(BucketNotFound):
+        list(conn.ls("s3://baiji-no-such-bucket-here/x"))
+    status, out, err = run("ls", "s3://baiji-no-such-bucket-here/x")
+    assert status == 1 and err.count("\n") == 1 and "baiji-no-such-bucket-here" in err, err
