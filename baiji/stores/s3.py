@@ -24,7 +24,7 @@ from baiji.stores.base import DEFAULT_CONTENT_TYPE, MD5_METADATA, Entry, Progres
 from baiji.stores.listing import Lister
 from baiji.stores.s3_control import (PART_THREADS, ControlPlane, entry_of, object_split, split, version_args,
                                     write_args)
-from baiji.stores.s3_engine import HEADER_ATTRIBUTES, Engine, attributes, native_key, native_metadata
+from baiji.stores.s3_engine import HEADER_NAMES, Engine, attributes, native_key, native_metadata
 from baiji.stores.s3_engine import usable as engine_usable
 from baiji.stores.s3_bodies import CHUNK, Body, content_matches, drain, range_size, retryable_reads, verdict
 from baiji.stores.s3_errors import StartOver, describe, translate, translated
@@ -49,7 +49,7 @@ def _engine_entry(url: str, result, version_id: str | None) -> Entry:
         etag=integrity.normalize(meta["e_tag"]) if meta.get("e_tag") else None,
         version_id=meta.get("version") or version_id,
         content_type=attrs.pop("Content-Type", None), content_encoding=attrs.pop("Content-Encoding", None),
-        metadata={k: v for k, v in attrs.items() if k.lower() not in HEADER_ATTRIBUTES},
+        metadata={k: v for k, v in attrs.items() if k not in HEADER_NAMES},
     )
 
 
@@ -274,7 +274,7 @@ class S3Store(ControlPlane, Store):
             md5 = integrity.md5_file(local_path)  # before the upload: its metadata carries it
         metadata = {**(options.metadata or {}), MD5_METADATA: md5}
         with local.translated(local_path), open(local_path, "rb") as f:
-            if self._native_write(split(url)[1], options):
+            if self._native_write(split(url)[1], options) and self.engine.aborts_multipart:
                 self._put_parts(url, f.fileno(), size, part_size, options, metadata, progress)
             else:
                 args = write_args(options)

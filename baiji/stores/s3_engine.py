@@ -30,9 +30,13 @@ from datetime import timedelta
 from baiji import config
 from baiji.stores.s3_errors import EngineError, engine_errors, worth_again
 
-#: Attribute names obstore sends as headers; any other name is user metadata.
+#: Attribute names obstore sends as headers; any other name is user metadata.  obstore
+#: matches them in any case and also without the dash (``contenttype``, ``storageclass``).
 HEADER_ATTRIBUTES = {"content-disposition", "content-encoding", "content-language", "content-type",
                       "cache-control", "storage-class"}
+#: The names obstore gives the header attributes of a GET (any other is user metadata).
+HEADER_NAMES = {"Content-Disposition", "Content-Encoding", "Content-Language", "Content-Type",
+                "Cache-Control", "Storage-Class"}
 #: No single request may take longer (a stalled body is caught by READ_TIMEOUT first).
 _REQUEST_TIMEOUT = timedelta(hours=12)
 
@@ -69,8 +73,12 @@ def native_key(key: str) -> bool:
 
 
 def native_metadata(metadata: dict | None) -> bool:
-    """Whether obstore can store ``metadata`` as user metadata (no name it takes for a header)."""
-    return not metadata or not any(name.lower() in HEADER_ATTRIBUTES for name in metadata)
+    """Whether obstore can store ``metadata`` as user metadata: no name it takes for a header
+    (``Content-Type``, ``contenttype``...), and only ASCII (obstore would send raw UTF-8,
+    stored as mojibake; boto3 refuses it, as S3 metadata must be ASCII)."""
+    headers = {name.replace("-", "") for name in HEADER_ATTRIBUTES}
+    return not metadata or not any(name.lower().replace("-", "") in headers or not name.isascii()
+                                   or not str(value).isascii() for name, value in metadata.items())
 
 
 def attributes(content_type: str | None, content_encoding: str | None, metadata: dict | None) -> dict:
@@ -95,6 +103,10 @@ class Engine:
         global _runtime_pid
         _runtime_pid = os.getpid()
         self._obstore = obstore
+        #: obstore 0.11 (the last for Python 3.10) leaves a failed multipart upload in
+        #: progress (its parts stored and billed); 0.12 aborts it.
+        version = getattr(obstore, "__version__", "0.12").split(".")
+        self.aborts_multipart = tuple(int(p) for p in version[:2]) >= (0, 12)
         self._target = target
         self._stores: dict = {}
         self._lock = threading.Lock()
