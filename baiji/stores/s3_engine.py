@@ -49,15 +49,11 @@ _runtime_pid: int | None = None
 def usable() -> bool:
     """Whether obstore works here: not in a fork of a process that started it.
 
-    Such a child (a ``ProcessPoolExecutor`` worker, say) moves its bytes
-    through boto3 instead; baiji's own Pool never forks such a process.
+    Such a child (a ``ProcessPoolExecutor`` worker, or a worker of
+    ``parallel=True`` forked from a single-threaded script) moves its bytes
+    through boto3 instead.
     """
     return _runtime_pid in (None, os.getpid())
-
-
-def started() -> bool:
-    """Whether this process started obstore's runtime (so it must not fork workers)."""
-    return _runtime_pid is not None
 
 
 def native_key(key: str) -> bool:

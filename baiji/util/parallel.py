@@ -152,15 +152,15 @@ def _context():
     guard).  Forking a threaded one can copy a lock another thread holds and
     hang the child, so there the workers come from a forkserver (which has
     already imported baiji and boto3) or, without one, are spawned; the
-    same for a process that started obstore's runtime (native threads); the
     calling script then needs ``if __name__ == "__main__":``, as usual for
     multiprocessing (each worker re-runs the main script; without the guard
-    the copy fails at once, see :func:`_run_pool`).
+    the copy fails at once, see :func:`_run_pool`).  obstore's runtime does
+    not count: a fork of a process that started it moves its bytes through
+    boto3 (``s3_engine.usable``), as every worker did before the engine, so
+    scripts without the guard keep working.
     """
-    from baiji.stores import s3_engine
-
     methods = multiprocessing.get_all_start_methods()
-    if "fork" in methods and threading.active_count() == 1 and not s3_engine.started():
+    if "fork" in methods and threading.active_count() == 1:
         return multiprocessing.get_context("fork")
     if "forkserver" in methods:
         context = multiprocessing.get_context("forkserver")
