@@ -333,9 +333,10 @@ class S3Connection:
             raise BulkCopyError(failed + refused, tried + len(refused))
 
     def _listing(self, store: Store, prefix: str, followlinks: bool = False) -> Iterable[Entry]:
-        """The entries under ``prefix`` in key order: a local listing sorts itself, an S3
-        listing is checked first (``sync_plan.in_order``)."""
-        if store.is_local:
+        """The entries under ``prefix`` in key order: a local listing sorts itself, and AWS
+        lists in key order (the planner still checks each listing as it goes); another
+        server's listing is checked first (``sync_plan.in_order``), listing it twice."""
+        if store.is_local or self._s3.lists_in_order:
             return store.list(prefix, followlinks=followlinks)
         return sync_plan.in_order(lambda: store.list(prefix), prefix)
 

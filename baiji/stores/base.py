@@ -35,20 +35,11 @@ Progress = Optional[Callable[[int], None]]
 
 
 class _Record:
-    """Keyword fields with defaults (``_defaults``; ``dict`` means a new dict), compared and shown by value.
+    """Compared and shown by value, like a dataclass.
 
     Not a dataclass: importing ``dataclasses`` (and ``inspect``) costs about
     10 ms, a tenth of a whole ``s3 ls``.
     """
-
-    _defaults: dict = {}
-
-    def __init__(self, **values):
-        unknown = set(values) - set(self._defaults)
-        if unknown:
-            raise TypeError(f"{type(self).__name__}: unknown fields {sorted(unknown)}")
-        for name, default in self._defaults.items():
-            setattr(self, name, values[name] if name in values else (dict() if default is dict else default))
 
     def __eq__(self, other) -> bool:
         return type(other) is type(self) and vars(other) == vars(self)
@@ -69,27 +60,16 @@ class Entry(_Record):
     one deletes nothing.
     """
 
-    url: str
-    size: int | None
-    last_modified: datetime | None
-    etag: str | None
-    version_id: str | None
-    is_latest: bool | None
-    delete_marker: bool
-    is_dir: bool
-    content_type: str | None
-    content_encoding: str | None
-    encrypted: bool | None
-    metadata: dict
-    etag_is_md5: bool
-    problem: str | None
-    _defaults = {"url": "", "size": None, "last_modified": None, "etag": None, "version_id": None,
-                 "is_latest": None, "delete_marker": False, "is_dir": False, "content_type": None,
-                 "content_encoding": None, "encrypted": None, "metadata": dict, "etag_is_md5": True,
-                 "problem": None}
-
-    def __init__(self, url: str, **values):
-        super().__init__(url=url, **values)
+    def __init__(self, url: str, size: int | None = None, last_modified: datetime | None = None,
+                 etag: str | None = None, version_id: str | None = None, is_latest: bool | None = None,
+                 delete_marker: bool = False, is_dir: bool = False, content_type: str | None = None,
+                 content_encoding: str | None = None, encrypted: bool | None = None,
+                 metadata: dict | None = None, etag_is_md5: bool = True, problem: str | None = None):
+        self.url, self.size, self.last_modified, self.etag = url, size, last_modified, etag
+        self.version_id, self.is_latest, self.delete_marker, self.is_dir = version_id, is_latest, delete_marker, is_dir
+        self.content_type, self.content_encoding, self.encrypted = content_type, content_encoding, encrypted
+        self.metadata = {} if metadata is None else metadata
+        self.etag_is_md5, self.problem = etag_is_md5, problem
 
     @property
     def md5(self) -> str | None:
@@ -111,16 +91,12 @@ class WriteOptions(_Record):
     ``preserve_acl``).
     """
 
-    policy: str | None
-    encrypt: bool
-    content_type: str | None
-    content_encoding: str | None
-    metadata: dict | None
-    exclusive: bool
-    part_size: int | None
-    grants: dict | None
-    _defaults = {"policy": None, "encrypt": True, "content_type": None, "content_encoding": None,
-                 "metadata": None, "exclusive": False, "part_size": None, "grants": None}
+    def __init__(self, policy: str | None = None, encrypt: bool = True, content_type: str | None = None,
+                 content_encoding: str | None = None, metadata: dict | None = None, exclusive: bool = False,
+                 part_size: int | None = None, grants: dict | None = None):
+        self.policy, self.encrypt, self.content_type, self.content_encoding = (
+            policy, encrypt, content_type, content_encoding)
+        self.metadata, self.exclusive, self.part_size, self.grants = metadata, exclusive, part_size, grants
 
 
 class Store(abc.ABC):

@@ -97,6 +97,12 @@ class S3Store(ControlPlane, Store):
         return self._once("_target", self._target_factory)
 
     @property
+    def lists_in_order(self) -> bool:
+        """Whether listings come in key order for sure: AWS itself (UTF-8 byte order, as
+        documented), not another server (SeaweedFS breaks it across pages)."""
+        return self.target.endpoint_url is None
+
+    @property
     def engine(self) -> Engine:
         """The obstore data plane, made once."""
         return self._once("_engine", lambda: Engine(self.target))
