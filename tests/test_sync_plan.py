@@ -471,3 +471,21 @@ def test_keep_prefixes_local_destination_refused(tmp_path, spec):
 def test_keep_prefixes_takes_one_string_or_none():
     assert keep_prefixes("uploads/", "s3://b/site/") == ("uploads/",)
     assert keep_prefixes(None, "s3://b/site/") == ()
+
+
+def test_aws_listings_are_not_listed_twice_to_check_their_order(monkeypatch):
+    """AWS lists in key order (documented): its listings stream at once (the planner still
+    checks them as it goes); another server's are checked whole first (``in_order``)."""
+    from baiji import sync as sync_module
+    from baiji.connection import S3Connection
+
+    checked = []
+    monkeypatch.setattr(sync_module, "in_order", lambda listing, what: checked.append(what) or listing())
+    for endpoint, expected in ((None, []), ("http://127.0.0.1:9", ["s3://b/p/"])):
+        monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+        monkeypatch.delenv("AWS_ENDPOINT_URL_S3", raising=False)
+        conn = S3Connection(region="us-east-1", endpoint_url=endpoint)
+        monkeypatch.setattr(conn._s3, "list", lambda prefix, **kw: iter(()))
+        checked.clear()
+        assert list(conn._listing(conn._s3, "s3://b/p/")) == []
+        assert checked == expected
