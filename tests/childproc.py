@@ -13,7 +13,9 @@ child, but is unsafe in a process running threads, as the fault proxy's.)
 from __future__ import annotations
 
 import contextlib
+import os
 import signal
+import time
 
 
 @contextlib.contextmanager
@@ -27,3 +29,22 @@ def sigint_not_ignored():
         yield
     finally:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+@contextlib.contextmanager
+def killed_on_exit(proc):
+    """No process of ``proc``'s session (``start_new_session=True``) outlives the block."""
+    try:
+        yield
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
+def signal_and_wait(proc, send, timeout: float) -> tuple[bytes, bytes, float]:
+    """``send()`` (a signal to ``proc``), then ``proc``'s output and the seconds it took to end."""
+    sent = time.monotonic()
+    send()
+    out, err = proc.communicate(timeout=timeout)
+    return out, err, time.monotonic() - sent

@@ -290,7 +290,7 @@ def test_interrupted_large_cli_transfer(fault_proxy, client, s3dir, tmp_path, si
     import sys
     import time
 
-    from childproc import sigint_not_ignored
+    from childproc import killed_on_exit, signal_and_wait, sigint_not_ignored
 
     signum = getattr(signals, sig)
     data = os.urandom(50 * 1024 * 1024)
@@ -310,17 +310,10 @@ def test_interrupted_large_cli_transfer(fault_proxy, client, s3dir, tmp_path, si
         proc = subprocess.Popen([sys.executable, "-m", "baiji", "--endpoint-url", fault_proxy.endpoint_url, *argv],
                                 stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                 start_new_session=True)
-    try:
+    with killed_on_exit(proc):
         time.sleep(2.5)
         assert proc.poll() is None, proc.communicate()
-        sent = time.monotonic()
-        os.kill(proc.pid, signum)
-        out, err = proc.communicate(timeout=60)
-        took = time.monotonic() - sent
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signals.SIGKILL)
-            proc.wait()
+        out, err, took = signal_and_wait(proc, lambda: os.kill(proc.pid, signum), timeout=60)
     fault_proxy.proxy.clear()
     print(f"{direction} {sig}: exit {proc.returncode} {took:.1f} s after the signal")
     assert proc.returncode == 128 + signum, (proc.returncode, err.decode()[-1500:])

@@ -45,7 +45,7 @@ import pytest
 from baiji import cli, config
 from baiji.connection import BulkCopyError, S3Connection
 from baiji.exceptions import KeyNotFound, S3Exception, TransientError
-from childproc import sigint_not_ignored
+from childproc import killed_on_exit, signal_and_wait, sigint_not_ignored
 from helpers import get, key_exists, one_line, put, split, tree, write_tree
 
 MiB = 1024 * 1024
@@ -619,24 +619,16 @@ def test_interrupted_bulk_copy_stops_cleanly_and_resumes(wide_proxy, s3dir, clie
     with sigint_not_ignored():  # also when the tests run with SIGINT ignored (nohup, `bash .ci/run &`)
         proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, start_new_session=True)
-    try:
+    with killed_on_exit(proc):
         deadline = time.monotonic() + 60
         while _landed(dst) < 5 and proc.poll() is None and time.monotonic() < deadline:
             time.sleep(0.05)
         assert proc.poll() is None, proc.communicate()
         if command == "cp-R":  # the CLI and the Pool's two workers
             assert len(_live_in_session(proc.pid)) >= 3
-        sent = time.monotonic()
-        if sig == signal.SIGINT:
-            os.killpg(proc.pid, sig)  # Ctrl-C: the terminal signals the whole foreground group
-        else:
-            os.kill(proc.pid, sig)  # kill PID: the parent alone
-        out, err = proc.communicate(timeout=30)
-        stopped_after = time.monotonic() - sent
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+        # Ctrl-C: the terminal signals the whole foreground group; kill PID: the parent alone
+        send = (lambda: os.killpg(proc.pid, sig)) if sig == signal.SIGINT else (lambda: os.kill(proc.pid, sig))
+        out, err, stopped_after = signal_and_wait(proc, send, timeout=30)
     survivors = _live_in_session(proc.pid)
     deadline = time.monotonic() + 5
     while survivors and time.monotonic() < deadline:
