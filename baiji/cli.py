@@ -541,6 +541,10 @@ def _refuse_flags(a: argparse.Namespace, flags: Sequence[str], why: str) -> None
         raise UsageError(f"{', '.join(given)}: {why}")
 
 def cmd_ls(ctx: Context, a) -> int:
+    if a.key in (None, "s3://"):  # as `aws s3 ls` does
+        for name in ctx.conn.list_buckets():
+            ctx.print(f"s3://{name}")
+        return EXIT_OK
     if a.uri:
         ctx.warn("-B/--uri is deprecated and does nothing: ls always prints full URLs")
     if not (a.detail or a.list_versions):
@@ -726,7 +730,9 @@ VERSION_ID = arg("--version-id", metavar="ID", help="a version of the key (versi
 
 COMMANDS: tuple[Command, ...] = (
     Command("ls", "list keys or files under a prefix, one full URL per line", (
-        arg("key", metavar="KEY", help="a prefix: s3://bucket/prefix or a local directory"),
+        arg("key", metavar="KEY", nargs="?",
+            help="a prefix: s3://bucket/prefix or a local directory; none (or s3://): the buckets, "
+                 "as s3://NAME lines"),
         arg("-l", "--detail", action="store_true",
             help="tab separated: size, last modified (UTC), 'enc' if encrypted, URL, version id"),
         arg("-s", "--shallow", action="store_true", help="list one level only; sub-prefixes end in /"),
@@ -744,7 +750,9 @@ COMMANDS: tuple[Command, ...] = (
         FORCE,
         arg("-s", "--skip", action="store_true", help="skip (with a warning) a destination that exists"),
         PROGRESS,
-        arg("-r", "--recursive", action="store_true", help="copy a directory or prefix, key by key"),
+        arg("-r", "--recursive", action="store_true",
+            help="copy a directory or prefix, key by key, like cp -r and rsync: 'cp -r site s3://b/www/' "
+                 "makes s3://b/www/site/...; 'cp -r site/ s3://b/www/' copies what site/ holds into www/"),
         arg("-R", "--recursive-parallel", action="store_true",
             help="like -r, many keys at a time in worker processes"),
         arg("--preserve-acl", action="store_true", help="keep the source's ACL (s3 -> s3 only)"),
@@ -812,20 +820,31 @@ COMMANDS: tuple[Command, ...] = (
 
 COMMANDS_BY_NAME = {command.name: command for command in COMMANDS}
 
+def _global_options(parser: argparse.ArgumentParser, default) -> None:
+    """The options every command takes, before or after its name (``s3 cp a b -v``)."""
+    parser.add_argument("--endpoint-url", metavar="URL", default=default,
+                        help="S3-compatible endpoint (default: AWS_ENDPOINT_URL(_S3), else AWS)")
+    parser.add_argument("--profile", metavar="NAME", default=default,
+                        help="profile of ~/.aws/config and ~/.aws/credentials")
+    parser.add_argument("--region", metavar="NAME", default=default,
+                        help="AWS region (default: the configured one, else us-east-1)")
+    parser.add_argument("-v", "--verbose", action="store_true", default=default or False,
+                        help="debug logs of baiji and botocore on stderr (secrets redacted), tracebacks on errors")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=PROG, description="S3 keys and local paths, interchangeable. "
                                "Every KEY may be an s3://bucket/key URL or a local path.")
-    parser.add_argument("--endpoint-url", metavar="URL",
-                        help="S3-compatible endpoint (default: AWS_ENDPOINT_URL(_S3), else AWS)")
-    parser.add_argument("--profile", metavar="NAME", help="profile of ~/.aws/config and ~/.aws/credentials")
-    parser.add_argument("--region", metavar="NAME", help="AWS region (default: the configured one, else us-east-1)")
-    parser.add_argument("-v", "--verbose", action="store_true",
-                        help="debug logs of baiji and botocore on stderr (secrets redacted), tracebacks on errors")
+    _global_options(parser, None)
+    # after the command name too; SUPPRESS: one not given there keeps the value given before it
+    after = argparse.ArgumentParser(add_help=False)
+    _global_options(after, argparse.SUPPRESS)
     parser.add_argument("--version", action="version", version=f"%(prog)s {baiji.__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for command in COMMANDS:
-        sub = subparsers.add_parser(command.name, help=command.help, description=command.help)
+        sub = subparsers.add_parser(command.name, help=command.help, description=command.help,
+                                    parents=[after])
         groups = {flag: group for group, flags in
                   ((sub.add_mutually_exclusive_group(), flags) for flags in command.exclusive)
                   for flag in flags}

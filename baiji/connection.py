@@ -262,7 +262,9 @@ class S3Connection:
                     return
                 options.content_encoding = "gzip"
                 with temp_path(suffix=".gz") as packed:
-                    with local_errors(local), open(local, "rb") as fin, gzip_module.open(packed, "wb") as fout:
+                    # the gzip header names the source file, not baiji's temp file
+                    with local_errors(local), open(local, "rb") as fin, open(packed, "wb") as raw, \
+                            gzip_module.GzipFile(os.path.basename(local), "wb", fileobj=raw) as fout:
                         shutil.copyfileobj(fin, fout)
                     dst_store.upload(packed, dst, options, callback)
 

@@ -23,7 +23,7 @@ from baiji import cli
 from baiji.cli import main
 from baiji.connection import S3Connection
 from baiji.stores.local import LocalStore
-from helpers import put, split, tree, write_tree
+from helpers import get, put, split, tree, write_tree
 
 
 def run(*args, stdin: bytes = b"", stdout=None):
@@ -122,7 +122,7 @@ def test_main_help_lists_commands():
     ((), "required"),
     (("frobnicate",), "invalid choice"),
     (("cp", "onlyone"), "DST"),
-    (("ls",), "KEY"),
+    (("cat",), "KEY"),
     (("cp", "-r", "-R", "a", "b"), "not allowed"),
     (("cp", "-f", "-s", "a", "b"), "not allowed"),
     (("buckets", "--create", "x", "--info", "y"), "not allowed"),
@@ -139,7 +139,7 @@ def test_main_help_lists_commands():
     (("cp", "--version-id", "v", "-", "dst"), "--version-id"),
     (("cp", "-r", "--version-id", "v", "a", "b"), "--version-id"),
     (("rm", "-r", "--version-id", "v", "a"), "--version-id"),
-    (("ls", "-v", "x"), "-v"),  # global options go before the command
+    (("ls", "-v", "--region"), "--region"),  # global options after the command take their values too
 ])
 def test_usage_errors_exit_2(argv, needle, offline):
     assert_usage_error(run(*argv), needle)
@@ -1000,3 +1000,40 @@ def test_redactor_url_passwords(text, expected):
     redactor = cli.Redactor()
     redactor._sources = []  # patterns alone
     assert redactor(text) == expected
+
+
+def test_global_options_also_after_the_command(tmp_path):
+    """``s3 cp a b -v`` as ``s3 -v cp a b`` (what users of aws and git type); one not given
+    after the command keeps the value given before it."""
+    parser = cli.build_parser()
+    after = parser.parse_args(["ls", str(tmp_path), "-v", "--endpoint-url", "http://e:1",
+                               "--profile", "p", "--region", "r"])
+    before = parser.parse_args(["-v", "--region", "r", "ls", str(tmp_path)])
+    neither = parser.parse_args(["ls", str(tmp_path)])
+    assert (after.verbose, after.endpoint_url, after.profile, after.region) == (True, "http://e:1", "p", "r")
+    assert (before.verbose, before.endpoint_url, before.region) == (True, None, "r")
+    assert (neither.verbose, neither.endpoint_url, neither.profile, neither.region) == (False, None, None, None)
+    status, _, err = run("ls", str(tmp_path), "-v")
+    assert status == 0 and "DEBUG: running s3 ls" in err
+
+
+def test_ls_without_a_prefix_lists_the_buckets(bucket):
+    """``s3 ls`` and ``s3 ls s3://`` list the buckets as s3://NAME lines, as ``aws s3 ls`` does."""
+    for argv in (["ls"], ["ls", "s3://"]):
+        status, out, err = run(*argv)
+        assert status == 0, err
+        assert f"s3://{bucket}" in lines(out)
+
+
+def test_gzip_header_names_the_source_not_a_temp_file(tmp_path, s3dir, client):
+    """``cp -z``: the gzip header's file name is the source's base name (gzip -d restores it)."""
+    import gzip
+
+    src = tmp_path / "report.csv"
+    src.write_bytes(b"a,b\n1,2\n" * 100)
+    status, _, err = run("cp", "-z", src, s3dir + "report.csv")
+    assert status == 0, err
+    packed = get(client, s3dir + "report.csv")
+    assert gzip.decompress(packed) == src.read_bytes()
+    assert packed[3] & 0x08  # FNAME present
+    assert packed[10:packed.index(b"\0", 10)] == b"report.csv"
