@@ -451,8 +451,8 @@ def format_value(value: object) -> str:
     import json
     from datetime import datetime
 
-    if isinstance(value, datetime):
-        return value.isoformat()
+    if isinstance(value, datetime):  # as ls -l shows times
+        return format_time(value)
     if isinstance(value, (dict, list, tuple)):
         return json.dumps(value, sort_keys=True, default=str)
     return str(value)

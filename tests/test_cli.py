@@ -13,6 +13,7 @@ import hashlib
 import io
 import logging
 import os
+import re
 import urllib.request
 import uuid
 
@@ -500,7 +501,10 @@ def test_info(key, client):
     assert f"uri: {key}" in rows
     assert "size: 5" in rows
     assert "content_type: text/plain" in rows
-    assert any(row.startswith("last_modified: ") for row in rows)
+    modified = next(row for row in rows if row.startswith("last_modified: ")).split(": ", 1)[1]
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", modified)  # the format of ls -l
+    status, out, _ = run("ls", "-l", key)
+    assert lines(out)[0].split("\t")[1] == modified
 
 
 def test_info_missing(s3dir):
