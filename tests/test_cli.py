@@ -1031,8 +1031,6 @@ def test_ls_without_a_prefix_lists_the_buckets(bucket):
 
 def test_gzip_header_names_the_source_not_a_temp_file(tmp_path, s3dir, client):
     """``cp -z``: the gzip header's file name is the source's base name (gzip -d restores it)."""
-    import gzip
-
     src = tmp_path / "report.csv"
     src.write_bytes(b"a,b\n1,2\n" * 100)
     status, _, err = run("cp", "-z", src, s3dir + "report.csv")
