@@ -536,7 +536,8 @@ def _cp_options(a: argparse.Namespace) -> dict:
 
 def _refuse_flags(a: argparse.Namespace, flags: Sequence[str], why: str) -> None:
     """UsageError naming those of ``flags`` (argparse option strings) that were given."""
-    given = [flag for flag in flags if getattr(a, flag.lstrip("-").replace("-", "_"))]
+    values = {flag: getattr(a, flag.lstrip("-").replace("-", "_")) for flag in flags}
+    given = [flag for flag, value in values.items() if value is not None and value is not False and value != []]
     if given:
         raise UsageError(f"{', '.join(given)}: {why}")
 
@@ -600,18 +601,20 @@ def cmd_mv(ctx: Context, a) -> int:
 
 def cmd_rm(ctx: Context, a) -> int:
     if not a.recursive:
+        _refuse_flags(a, ("--max-delete",), "limits a recursive removal: needs -r")
         ctx.conn.rm(a.key, **_given(version_id=a.version_id))
         return EXIT_OK
     _refuse_flags(a, ("--version-id",), "selects one key: not possible with -r")
     if not a.force and not ctx.stdin_is_terminal:
         raise CommandError(f"refusing to remove {a.key} recursively: stdin is not a terminal "
                            "to confirm each key (use -f/--force to delete without asking)")
-    ctx.conn.rm_r(a.key, force=a.force)
+    ctx.conn.rm_r(a.key, force=a.force, **_given(max_delete=a.max_delete))
     return EXIT_OK
 
 def cmd_sync(ctx: Context, a) -> int:
     options = _given(progress=ctx.progress(), policy=a.policy, encoding=a.encoding,
-                     guess_content_type=a.guess_content_type, do_not_delete=a.do_not_delete or None)
+                     guess_content_type=a.guess_content_type, do_not_delete=a.do_not_delete or None,
+                     max_delete=a.max_delete)
     if a.no_encrypt:
         options["encrypt"] = False
     ctx.conn.sync(a.src, a.dst, **options)
@@ -727,6 +730,8 @@ GZIP = arg("-z", "--gzip", action="store_true",
 POLICY = arg("--policy", metavar="ACL", help="canned ACL of what is written (private, public-read, ...)")
 ENCODING = arg("--encoding", metavar="ENCODING", help="Content-Encoding of what is written")
 VERSION_ID = arg("--version-id", metavar="ID", help="a version of the key (versioned buckets)")
+MAX_DELETE = arg("--max-delete", type=_int_between(0, 10 ** 12), metavar="N",
+                 help="delete nothing (and fail) when more than N files would be deleted")
 
 COMMANDS: tuple[Command, ...] = (
     Command("ls", "list keys or files under a prefix, one full URL per line", (
@@ -772,7 +777,7 @@ COMMANDS: tuple[Command, ...] = (
             help="remove everything under the prefix, printing '[deleted] URL' lines; "
                  "asks for each key unless -f (and refuses without -f when stdin is not a terminal)"),
         arg("-f", "--force", action="store_true", help="with -r: delete without asking"),
-        VERSION_ID,
+        VERSION_ID, MAX_DELETE,
     ), cmd_rm, paths=("key",), rewords={"use rm_r to": "use -r to"}),
     Command("sync", "make DST mirror SRC: copy new and changed files, remove the ones SRC lacks", (
         arg("src", metavar="SRC", help="source directory or prefix"),
@@ -782,7 +787,7 @@ COMMANDS: tuple[Command, ...] = (
         POLICY, ENCODING,
         arg("-D", "--do-not-delete", action="append", metavar="PREFIX",
             help="never remove files under this prefix of DST (repeatable)"),
-        NO_ENCRYPT,
+        NO_ENCRYPT, MAX_DELETE,
     ), cmd_sync, paths=("src", "dst")),
     Command("touch", "create an empty key or file if it does not exist (never truncates)", (KEY,),
             cmd_touch, paths=("key",)),

@@ -96,6 +96,18 @@ def _refuse_tree_around_cwd(directory: str) -> None:
         raise ValueError(f"refusing to remove {directory}: it holds the current directory {cwd}")
 
 
+class TooManyDeletions(S3Exception):
+    """More would be deleted than ``max_delete`` allows: nothing was."""
+
+
+def _refuse_too_many(count: int, max_delete: int | None, where: str, counted_all: bool = True) -> None:
+    """``TooManyDeletions`` when ``count`` deletions (at least, unless ``counted_all``) exceed ``max_delete``."""
+    if max_delete is not None and count > max_delete:
+        shown = count if counted_all else f"more than {max_delete}"
+        raise TooManyDeletions(f"{where}: {shown} files would be deleted, more than max_delete={max_delete} "
+                               "allows; nothing deleted")
+
+
 class BulkCopyError(S3Exception):
     """Some parts of a bulk operation failed; ``failures`` lists ``(src, dst, error)``.
 
@@ -442,11 +454,14 @@ class S3Connection:
             raise IsADirectory(f"{key}: is a directory; use rm_r to remove a tree")
         store.delete(key, version_id)
 
-    def rm_r(self, prefix: str, force: bool = False, quiet: bool = False) -> None:
+    def rm_r(self, prefix: str, force: bool = False, quiet: bool = False,
+             max_delete: int | None = None) -> None:
         """Remove everything under ``prefix``; asks per key on the terminal unless ``force``.
 
         A local directory named ``.`` or ``..``, or holding the current directory
         (the cwd itself, ``/``, ...), is refused with ``ValueError``.
+        ``max_delete``: with more keys or files than that under ``prefix``, none
+        is removed (``TooManyDeletions``; counted by one listing first).
         """
         store = self._store(prefix)
         if store.is_local:
@@ -459,6 +474,9 @@ class S3Connection:
         if one and store.is_local and (os.path.islink(path) or os.path.isfile(path)):
             return self._rm_one(store, prefix, force, quiet)  # like rm -r: a link (not its target), a file
         listing_prefix = store.dir_prefix(prefix)
+        if max_delete is not None:
+            under = itertools.islice((e for e in store.list(listing_prefix) if not e.is_dir), max_delete + 1)
+            _refuse_too_many(sum(1 for _ in under), max_delete, prefix, counted_all=False)
         urls = (e.url for e in store.list(listing_prefix) if not e.is_dir)
         failures, listed = [], 0
         for batch in bulk.chunks(urls, 1000 if force else 1):
@@ -812,14 +830,16 @@ class S3Connection:
     def sync(self, src_dir: str, dst_dir: str, followlinks: bool = True, do_not_delete=None,
              progress=False, policy: str | None = None, encoding: str | None = None,
              encrypt: bool = True, guess_content_type: bool = False, parallel: bool = False,
-             executor=None, processes: int | None = None) -> None:
+             executor=None, processes: int | None = None, max_delete: int | None = None) -> None:
         """Make ``dst_dir`` mirror ``src_dir``: copy new and changed files, delete the rest.
 
         Decided from the two listings (size, then ETag/MD5): no request per
         file; a local file is hashed only when its size equals the other side's.
         Deletes come last, only after a clean run; an s3 source with nothing
         under it deletes nothing (``ValueError``: missing and empty look alike).
-        ``do_not_delete``: see ``sync_plan.keep_prefixes``.
+        ``do_not_delete``: see ``sync_plan.keep_prefixes``.  ``max_delete``: when
+        more files than that would be deleted, none is (``TooManyDeletions``;
+        the copies are made).
         """
         src_store, dst_store = self._store(src_dir), self._store(dst_dir)
         for url, store in ((src_dir, src_store), (dst_dir, dst_store)):
@@ -859,6 +879,7 @@ class S3Connection:
         if doomed and not src_found and not src_store.is_local:
             raise ValueError(f"{src_dir}: no keys under this prefix (missing or empty); nothing deleted "
                              f"of the {len(doomed)} files under {dst_dir} (rm -r empties a destination)")
+        _refuse_too_many(len(doomed), max_delete, dst_dir)
         failed = dst_store.delete_many(doomed)
         if failed:
             raise BulkCopyError([(url, None, err) for url, err in failed], len(doomed), "deletions")

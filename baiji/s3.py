@@ -13,7 +13,7 @@ import os
 import types
 
 from baiji import path
-from baiji.connection import BulkCopyError, S3Connection
+from baiji.connection import BulkCopyError, S3Connection, TooManyDeletions
 from baiji.exceptions import (AWSCredentialsMissing, AWSError, BucketNotFound,
                               EventualConsistencyWarning, InvalidSchemeException,
                               InvalidVersionID, IsADirectory, KeyExists, KeyNotFound, S3Exception,
@@ -27,7 +27,7 @@ OPERATIONS = (
 )
 
 __all__ = [
-    *OPERATIONS, "S3Connection", "default_connection", "path", "sep", "BulkCopyError",
+    *OPERATIONS, "S3Connection", "default_connection", "path", "sep", "BulkCopyError", "TooManyDeletions",
     "AWSError", "AWSCredentialsMissing", "S3Exception", "KeyNotFound", "BucketNotFound",
     "KeyExists", "IsADirectory", "InvalidVersionID", "InvalidSchemeException", "TransientError", "S3Warning",
     "EventualConsistencyWarning",

@@ -328,3 +328,79 @@ def test_sync_failed_deletion_is_reported(client, s3dir, tmp_path, src_kind):
     assert "1 of 2 deletions failed" in done.stderr
     assert "stuck.txt" in done.stderr and "Permission denied" in done.stderr
     assert tree(client, dst) == {"a.txt": b"a", "locked/kept.txt": b"k", "locked/stuck.txt": b"s"}
+
+
+# -- max_delete / --max-delete: a limit on what one run may delete -----------------------------
+
+def _tree_of(root, names):
+    for name in names:
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(name.encode())
+
+
+@pytest.mark.parametrize("direction", ["local-s3", "s3-local"])
+def test_sync_max_delete_refuses_every_deletion_beyond_the_limit(tmp_path, s3dir, conn, direction):
+    """More deletions than ``max_delete``: none happens (the copies do), TooManyDeletions names
+    the destination and the count; at the limit, the deletions go."""
+    from baiji.connection import TooManyDeletions
+
+    src_local, dst_local = tmp_path / "src", tmp_path / "dst"
+    src_local.mkdir()
+    _tree_of(src_local, ["keep.txt", "new.txt"])
+    if direction == "local-s3":
+        src, dst = str(src_local), s3dir + "dst/"
+        for name in ("keep.txt", "old1.txt", "old2.txt", "old3.txt"):
+            conn.put_string(dst + name, name)
+        listed = lambda: sorted(paths_only(conn.ls(dst)))  # noqa: E731
+    else:
+        conn.cp_r(str(src_local) + "/", s3dir + "src/", force=True)
+        src, dst = s3dir + "src/", str(dst_local)
+        _tree_of(dst_local, ["keep.txt", "old1.txt", "old2.txt", "old3.txt"])
+        listed = lambda: sorted(p.name for p in dst_local.iterdir())  # noqa: E731
+    with pytest.raises(TooManyDeletions, match=r"3 files would be deleted, more than max_delete=2 allows; "
+                                                r"nothing deleted"):
+        conn.sync(src, dst, max_delete=2)
+    assert listed() == ["keep.txt", "new.txt", "old1.txt", "old2.txt", "old3.txt"]
+    conn.sync(src, dst, max_delete=3)
+    assert listed() == ["keep.txt", "new.txt"]
+
+
+def paths_only(urls):
+    return [url.rsplit("/", 1)[1] for url in urls]
+
+
+def test_rm_r_max_delete_removes_nothing_beyond_the_limit(tmp_path, s3dir, conn):
+    from baiji.connection import TooManyDeletions
+
+    for i in range(5):
+        conn.put_string(f"{s3dir}tree/k{i}", "x")
+    local = tmp_path / "tree"
+    _tree_of(local, [f"d/f{i}" for i in range(5)])
+    for where in (s3dir + "tree/", str(local)):
+        with pytest.raises(TooManyDeletions, match="more than 4 files would be deleted"):
+            conn.rm_r(where, force=True, quiet=True, max_delete=4)
+    assert len(list(conn.ls(s3dir + "tree/"))) == 5 and len(list(local.rglob("f*"))) == 5
+    conn.rm_r(s3dir + "tree/", force=True, quiet=True, max_delete=5)
+    conn.rm_r(str(local), force=True, quiet=True, max_delete=5)
+    assert list(conn.ls(s3dir + "tree/")) == [] and not local.exists()
+
+
+def test_cli_max_delete(tmp_path, s3dir, conn):
+    from test_cli import run
+
+    for i in range(3):
+        conn.put_string(f"{s3dir}t/k{i}", "x")
+    status, _, err = run("rm", "-r", "-f", "--max-delete", "2", s3dir + "t/")
+    assert status == 1 and "more than 2 files would be deleted" in err and "nothing deleted" in err
+    assert len(list(conn.ls(s3dir + "t/"))) == 3
+    status, _, err = run("sync", str(tmp_path), s3dir + "t/", "--max-delete", "0")
+    assert status == 1 and "3 files would be deleted, more than max_delete=0" in err
+    assert len(list(conn.ls(s3dir + "t/"))) == 3
+    status, _, err = run("rm", "--max-delete", "0", s3dir + "t/k0")
+    assert status == 2 and "--max-delete" in err
+    status, _, err = run("sync", str(tmp_path), s3dir + "t/", "--max-delete", "-1")
+    assert status == 2 and "--max-delete" in err
+    status, _, err = run("rm", "-r", "-f", "--max-delete", "3", s3dir + "t/")
+    assert status == 0, err
+    assert list(conn.ls(s3dir + "t/")) == []
