@@ -578,6 +578,8 @@ def cmd_cat(ctx: Context, a) -> int:
 def cmd_cp(ctx: Context, a) -> int:
     if a.src == "-" and a.dst == "-":
         raise UsageError("SRC and DST cannot both be - (stdin/stdout)")
+    if not (a.recursive or a.recursive_parallel):
+        _refuse_flags(a, ("--workers",), "copies of a tree run several at a time: needs -r or -R")
     if a.src == "-":
         _refuse_flags(a, ("--recursive", "--recursive-parallel", "--preserve-acl", "--version-id"),
                       "not possible when reading stdin")
@@ -589,7 +591,7 @@ def cmd_cp(ctx: Context, a) -> int:
     elif a.recursive or a.recursive_parallel:
         _refuse_flags(a, ("--version-id",), "selects one key: not possible with -r/-R")
         ctx.conn.cp_r(a.src, a.dst, parallel=a.recursive_parallel,
-                      **_given(progress=ctx.progress()), **_cp_options(a))
+                      **_given(progress=ctx.progress(), workers=a.workers), **_cp_options(a))
     else:
         ctx.conn.cp(a.src, a.dst, **_given(progress=ctx.progress(), version_id=a.version_id),
                     **_cp_options(a))
@@ -614,7 +616,7 @@ def cmd_rm(ctx: Context, a) -> int:
 def cmd_sync(ctx: Context, a) -> int:
     options = _given(progress=ctx.progress(), policy=a.policy, encoding=a.encoding,
                      guess_content_type=a.guess_content_type, do_not_delete=a.do_not_delete or None,
-                     max_delete=a.max_delete)
+                     max_delete=a.max_delete, workers=a.workers)
     if a.no_encrypt:
         options["encrypt"] = False
     ctx.conn.sync(a.src, a.dst, **options)
@@ -730,6 +732,8 @@ GZIP = arg("-z", "--gzip", action="store_true",
 POLICY = arg("--policy", metavar="ACL", help="canned ACL of what is written (private, public-read, ...)")
 ENCODING = arg("--encoding", metavar="ENCODING", help="Content-Encoding of what is written")
 VERSION_ID = arg("--version-id", metavar="ID", help="a version of the key (versioned buckets)")
+WORKERS = arg("--workers", type=_int_between(0, 1024), metavar="N",
+              help="copies in flight at a time (per worker process with -R); 0: the default, 32")
 MAX_DELETE = arg("--max-delete", type=_int_between(0, 10 ** 12), metavar="N",
                  help="delete nothing (and fail) when more than N files would be deleted")
 
@@ -761,7 +765,7 @@ COMMANDS: tuple[Command, ...] = (
         arg("-R", "--recursive-parallel", action="store_true",
             help="like -r, many keys at a time in worker processes"),
         arg("--preserve-acl", action="store_true", help="keep the source's ACL (s3 -> s3 only)"),
-        NO_ENCRYPT, GZIP, POLICY, ENCODING, VERSION_ID,
+        NO_ENCRYPT, GZIP, POLICY, ENCODING, VERSION_ID, WORKERS,
     ), cmd_cp, paths=("src", "dst"), exclusive=(("-r", "-R"), ("-f", "-s")),
         hints={exc.KeyExists: "use -f/--force to overwrite, or -s/--skip to skip it"},
         rewords={"use cp_r to": "use -r to"}),
@@ -787,7 +791,7 @@ COMMANDS: tuple[Command, ...] = (
         POLICY, ENCODING,
         arg("-D", "--do-not-delete", action="append", metavar="PREFIX",
             help="never remove files under this prefix of DST (repeatable)"),
-        NO_ENCRYPT, MAX_DELETE,
+        NO_ENCRYPT, MAX_DELETE, WORKERS,
     ), cmd_sync, paths=("src", "dst")),
     Command("touch", "create an empty key or file if it does not exist (never truncates)", (KEY,),
             cmd_touch, paths=("key",)),

@@ -298,7 +298,7 @@ class S3Connection:
             shutil.copyfileobj(f, fileobj)
 
     def cp_many(self, pairs: Iterable[tuple[str, str]], parallel: bool = False,
-                executor=None, processes: int | None = None, **cp_kwargs) -> int:
+                executor=None, processes: int | None = None, workers: int | None = None, **cp_kwargs) -> int:
         """Copy every ``(src, dst)`` pair; failures are collected and raised together.
 
         Returns the number of pairs tried.
@@ -306,11 +306,13 @@ class S3Connection:
         ``KeyExists`` on a pair is reported as a warning and the rest go on.
         ``parallel`` uses a ``multiprocessing.Pool``; ``executor`` any
         ``concurrent.futures.Executor`` (for instance a Dask cluster's).
+        ``workers``: copies in flight in each process (None or 0: 32, see
+        ``baiji.util.parallel.THREADS``).
         """
         progress = cp_kwargs.pop("progress", False)
         failures, total = [], 0
         with reporter(progress, desc="files", unit="file") as callback:
-            for src, dst, err in bulk.run_copies(self, pairs, cp_kwargs, parallel, executor, processes):
+            for src, dst, err in bulk.run_copies(self, pairs, cp_kwargs, parallel, executor, processes, workers):
                 total += 1
                 if callback:
                     callback(1)
@@ -830,7 +832,8 @@ class S3Connection:
     def sync(self, src_dir: str, dst_dir: str, followlinks: bool = True, do_not_delete=None,
              progress=False, policy: str | None = None, encoding: str | None = None,
              encrypt: bool = True, guess_content_type: bool = False, parallel: bool = False,
-             executor=None, processes: int | None = None, max_delete: int | None = None) -> None:
+             executor=None, processes: int | None = None, max_delete: int | None = None,
+             workers: int | None = None) -> None:
         """Make ``dst_dir`` mirror ``src_dir``: copy new and changed files, delete the rest.
 
         Decided from the two listings (size, then ETag/MD5): no request per
@@ -839,7 +842,7 @@ class S3Connection:
         under it deletes nothing (``ValueError``: missing and empty look alike).
         ``do_not_delete``: see ``sync_plan.keep_prefixes``.  ``max_delete``: when
         more files than that would be deleted, none is (``TooManyDeletions``;
-        the copies are made).
+        the copies are made).  ``workers``: as for :meth:`cp_many`.
         """
         src_store, dst_store = self._store(src_dir), self._store(dst_dir)
         for url, store in ((src_dir, src_store), (dst_dir, dst_store)):
@@ -867,7 +870,7 @@ class S3Connection:
         doomed, refused, failed = [], [], []
         try:
             tried = self.cp_many(self._copies(actions, dst_store, dst_prefix, refused, doomed), parallel=parallel,
-                                 executor=executor, processes=processes, exact=True, force=True,
+                                 executor=executor, processes=processes, workers=workers, exact=True, force=True,
                                  progress=progress, policy=policy, encoding=encoding, encrypt=encrypt,
                                  guess_content_type=guess_content_type)
         except BulkCopyError as err:

@@ -1039,3 +1039,24 @@ def test_gzip_header_names_the_source_not_a_temp_file(tmp_path, s3dir, client):
     assert gzip.decompress(packed) == src.read_bytes()
     assert packed[3] & 0x08  # FNAME present
     assert packed[10:packed.index(b"\0", 10)] == b"report.csv"
+
+
+def test_workers(tmp_path, s3dir, client, monkeypatch):
+    """``--workers N``: copies in flight (0: the default); negative or without -r: usage errors."""
+    from baiji.util import parallel
+
+    write_tree(tmp_path / "src", {f"f{i}.txt": b"x" * i for i in range(6)})
+    widths = []
+    real = parallel.concurrent.futures.ThreadPoolExecutor
+    monkeypatch.setattr(parallel.concurrent.futures, "ThreadPoolExecutor",
+                        lambda n, *a, **k: widths.append(n) or real(n, *a, **k))
+    assert run("cp", "-r", "--workers", "3", f"{tmp_path}/src/", s3dir + "a/")[0] == 0
+    assert run("sync", "--workers", "0", f"{tmp_path}/src/", s3dir + "b/")[0] == 0
+    assert widths == [3, parallel.THREADS]
+    bucket, prefix = split(s3dir + "a/")
+    listed = client.list_objects_v2(Bucket=bucket, Prefix=prefix)["Contents"]
+    assert sorted(o["Key"].rsplit("/", 1)[1] for o in listed) == [f"f{i}.txt" for i in range(6)]
+    assert_usage_error(run("cp", "-r", "--workers", "-1", f"{tmp_path}/src/", s3dir + "c/"), "--workers")
+    assert_usage_error(run("cp", "--workers", "2", f"{tmp_path}/src/f1.txt", s3dir + "c/"), "--workers")
+    with pytest.raises(ValueError, match="workers"):
+        list(parallel.run_copies(None, [], {}, workers=-2))

@@ -203,8 +203,9 @@ def _workers_died(context, starting: bool) -> RuntimeError:
         'put its top-level code under `if __name__ == "__main__":` (or copy without parallel=True)')
 
 
-def _run_pool(settings: dict, pairs: Iterable[Pair], cp_kwargs: dict, processes: int) -> Iterator[Result]:
-    """Stream pairs through a Pool whose workers each copy on THREADS threads.
+def _run_pool(settings: dict, pairs: Iterable[Pair], cp_kwargs: dict, processes: int,
+              threads: int) -> Iterator[Result]:
+    """Stream pairs through a Pool whose workers each copy on ``threads`` threads.
 
     Workers that die are not replaced: the copy stops with RuntimeError.  A
     worker that meets the parallel copy while re-running an unguarded main
@@ -213,7 +214,7 @@ def _run_pool(settings: dict, pairs: Iterable[Pair], cp_kwargs: dict, processes:
     if _rerunning_main():
         os._exit(1)  # no traceback per worker; the parent reports it (and SystemExit would wait for threads)
     context = _context()
-    tasks, results = context.Queue(maxsize=processes * THREADS * 4), context.Queue()
+    tasks, results = context.Queue(maxsize=processes * threads * 4), context.Queue()
     pool = _Pool(processes, initializer=_init_worker, initargs=(tasks, results), context=context)
     sent, feeder_error, done = [0], [], threading.Event()
 
@@ -230,7 +231,7 @@ def _run_pool(settings: dict, pairs: Iterable[Pair], cp_kwargs: dict, processes:
 
     finished = False
     try:
-        serving = [pool.apply_async(_serve, (settings, cp_kwargs, THREADS)) for _ in range(processes)]
+        serving = [pool.apply_async(_serve, (settings, cp_kwargs, threads)) for _ in range(processes)]
         threading.Thread(target=feed, daemon=True).start()
         received = 0
         while not (done.is_set() and received == sent[0]):
@@ -285,22 +286,26 @@ def _windowed(executor: concurrent.futures.Executor, fn, batches: Iterable[list[
 
 def run_copies(conn, pairs: Iterable[Pair], cp_kwargs: dict, parallel: bool = False,
                executor: concurrent.futures.Executor | None = None,
-               processes: int | None = None) -> Iterator[Result]:
+               processes: int | None = None, workers: int | None = None) -> Iterator[Result]:
     """Copy every pair; yield ``(src, dst, error_or_None)`` as copies finish.
 
     ``executor``: any ``concurrent.futures.Executor`` (a Dask cluster's, say)
     gets chunks of plain data.  ``parallel``: a ``multiprocessing.Pool`` of
     ``processes`` workers on this machine.  Otherwise copies run on threads
-    of this process, sharing ``conn``.
+    of this process, sharing ``conn``.  ``workers``: copies in flight per
+    process (None or 0: THREADS).
     """
+    if workers is not None and (not isinstance(workers, int) or workers < 0):
+        raise ValueError(f"workers must be a whole number >= 0 (0: the default, {THREADS}), not {workers!r}")
+    threads = workers or THREADS
     if executor is not None:
         fn = functools.partial(copy_chunk, conn.settings(), cp_kwargs=cp_kwargs)
         yield from _windowed(executor, fn, chunks(pairs, CHUNK), window=64)
     elif parallel:
-        yield from _run_pool(conn.settings(), pairs, cp_kwargs, processes or PROCESSES)
+        yield from _run_pool(conn.settings(), pairs, cp_kwargs, processes or PROCESSES, threads)
     else:
-        with concurrent.futures.ThreadPoolExecutor(THREADS) as threads:
+        with concurrent.futures.ThreadPoolExecutor(threads) as pool:
             def fn(chunk):
                 return [copy_one(conn, src, dst, cp_kwargs) for src, dst in chunk]
 
-            yield from _windowed(threads, fn, chunks(pairs, 1), window=4 * THREADS)
+            yield from _windowed(pool, fn, chunks(pairs, 1), window=4 * threads)
