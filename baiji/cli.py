@@ -580,6 +580,7 @@ def cmd_cp(ctx: Context, a) -> int:
         raise UsageError("SRC and DST cannot both be - (stdin/stdout)")
     if not (a.recursive or a.recursive_parallel):
         _refuse_flags(a, ("--workers",), "copies of a tree run several at a time: needs -r or -R")
+        _refuse_flags(a, ("--dry-run",), "a dry run plans the copies of a tree: needs -r or -R")
     if a.src == "-":
         _refuse_flags(a, ("--recursive", "--recursive-parallel", "--preserve-acl", "--version-id"),
                       "not possible when reading stdin")
@@ -590,36 +591,43 @@ def cmd_cp(ctx: Context, a) -> int:
         ctx.conn.download_fileobj(a.src, ctx.out.raw(), **_given(version_id=a.version_id))
     elif a.recursive or a.recursive_parallel:
         _refuse_flags(a, ("--version-id",), "selects one key: not possible with -r/-R")
-        ctx.conn.cp_r(a.src, a.dst, parallel=a.recursive_parallel,
-                      **_given(progress=ctx.progress(), workers=a.workers), **_cp_options(a))
+        _print_planned(ctx, ctx.conn.cp_r(a.src, a.dst, parallel=a.recursive_parallel, **_given(
+            progress=ctx.progress(), workers=a.workers, dry_run=a.dry_run), **_cp_options(a)))
     else:
         ctx.conn.cp(a.src, a.dst, **_given(progress=ctx.progress(), version_id=a.version_id),
                     **_cp_options(a))
     return EXIT_OK
 
 def cmd_mv(ctx: Context, a) -> int:
-    ctx.conn.mv(a.src, a.dst, **_given(progress=ctx.progress()), **_cp_options(a))
+    _print_planned(ctx, ctx.conn.mv(a.src, a.dst, **_given(progress=ctx.progress(), dry_run=a.dry_run),
+                                    **_cp_options(a)))
     return EXIT_OK
+
+def _print_planned(ctx: Context, planned) -> None:
+    """A dry run's plan, one line per step (nothing when the command ran for real)."""
+    for step in planned or ():
+        what = " -> ".join(p for p in (step.src, step.dst) if p)
+        ctx.print(f"(dry run) {step.action} {what}" + (f": {step.reason}" if step.reason else ""))
 
 def cmd_rm(ctx: Context, a) -> int:
     if not a.recursive:
-        _refuse_flags(a, ("--max-delete",), "limits a recursive removal: needs -r")
+        _refuse_flags(a, ("--max-delete", "--dry-run"), "for a recursive removal: needs -r")
         ctx.conn.rm(a.key, **_given(version_id=a.version_id))
         return EXIT_OK
     _refuse_flags(a, ("--version-id",), "selects one key: not possible with -r")
-    if not a.force and not ctx.stdin_is_terminal:
+    if not a.force and not a.dry_run and not ctx.stdin_is_terminal:
         raise CommandError(f"refusing to remove {a.key} recursively: stdin is not a terminal "
                            "to confirm each key (use -f/--force to delete without asking)")
-    ctx.conn.rm_r(a.key, force=a.force, **_given(max_delete=a.max_delete))
+    _print_planned(ctx, ctx.conn.rm_r(a.key, force=a.force, **_given(max_delete=a.max_delete, dry_run=a.dry_run)))
     return EXIT_OK
 
 def cmd_sync(ctx: Context, a) -> int:
     options = _given(progress=ctx.progress(), policy=a.policy, encoding=a.encoding,
                      guess_content_type=a.guess_content_type, do_not_delete=a.do_not_delete or None,
-                     max_delete=a.max_delete, workers=a.workers)
+                     max_delete=a.max_delete, workers=a.workers, dry_run=a.dry_run)
     if a.no_encrypt:
         options["encrypt"] = False
-    ctx.conn.sync(a.src, a.dst, **options)
+    _print_planned(ctx, ctx.conn.sync(a.src, a.dst, **options))
     return EXIT_OK
 
 def cmd_touch(ctx: Context, a) -> int:
@@ -734,6 +742,8 @@ ENCODING = arg("--encoding", metavar="ENCODING", help="Content-Encoding of what 
 VERSION_ID = arg("--version-id", metavar="ID", help="a version of the key (versioned buckets)")
 WORKERS = arg("--workers", type=_int_between(0, 1024), metavar="N",
               help="copies in flight at a time (per worker process with -R); 0: the default, 32")
+DRY_RUN = arg("-n", "--dry-run", action="store_true",
+              help="change nothing: print what would be copied, skipped, deleted or refused")
 MAX_DELETE = arg("--max-delete", type=_int_between(0, 10 ** 12), metavar="N",
                  help="delete nothing (and fail) when more than N files would be deleted")
 
@@ -765,14 +775,14 @@ COMMANDS: tuple[Command, ...] = (
         arg("-R", "--recursive-parallel", action="store_true",
             help="like -r, many keys at a time in worker processes"),
         arg("--preserve-acl", action="store_true", help="keep the source's ACL (s3 -> s3 only)"),
-        NO_ENCRYPT, GZIP, POLICY, ENCODING, VERSION_ID, WORKERS,
+        NO_ENCRYPT, GZIP, POLICY, ENCODING, VERSION_ID, WORKERS, DRY_RUN,
     ), cmd_cp, paths=("src", "dst"), exclusive=(("-r", "-R"), ("-f", "-s")),
         hints={exc.KeyExists: "use -f/--force to overwrite, or -s/--skip to skip it"},
         rewords={"use cp_r to": "use -r to"}),
     Command("mv", "move: copy, then remove the source", (
         arg("src", metavar="SRC", help="source key or local path"),
         arg("dst", metavar="DST", help="destination key or local path"),
-        FORCE, PROGRESS, GZIP, NO_ENCRYPT,
+        FORCE, PROGRESS, GZIP, NO_ENCRYPT, DRY_RUN,
     ), cmd_mv, paths=("src", "dst"), hints={exc.KeyExists: "use -f/--force to overwrite"},
         rewords={"use cp_r to copy directories": "mv moves files (use cp -r, then rm -r)"}),
     Command("rm", "remove a key or local file", (
@@ -781,7 +791,7 @@ COMMANDS: tuple[Command, ...] = (
             help="remove everything under the prefix, printing '[deleted] URL' lines; "
                  "asks for each key unless -f (and refuses without -f when stdin is not a terminal)"),
         arg("-f", "--force", action="store_true", help="with -r: delete without asking"),
-        VERSION_ID, MAX_DELETE,
+        VERSION_ID, MAX_DELETE, DRY_RUN,
     ), cmd_rm, paths=("key",), rewords={"use rm_r to": "use -r to"}),
     Command("sync", "make DST mirror SRC: copy new and changed files, remove the ones SRC lacks", (
         arg("src", metavar="SRC", help="source directory or prefix"),
@@ -791,7 +801,7 @@ COMMANDS: tuple[Command, ...] = (
         POLICY, ENCODING,
         arg("-D", "--do-not-delete", action="append", metavar="PREFIX",
             help="never remove files under this prefix of DST (repeatable)"),
-        NO_ENCRYPT, MAX_DELETE, WORKERS,
+        NO_ENCRYPT, MAX_DELETE, WORKERS, DRY_RUN,
     ), cmd_sync, paths=("src", "dst")),
     Command("touch", "create an empty key or file if it does not exist (never truncates)", (KEY,),
             cmd_touch, paths=("key",)),

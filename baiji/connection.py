@@ -18,7 +18,7 @@ import re
 import shutil
 import sys
 import warnings
-from typing import Iterable, Iterator
+from typing import Iterable, Iterator, NamedTuple
 
 from baiji import config, fileobj, integrity, sync as sync_plan
 from baiji import path as paths
@@ -94,6 +94,15 @@ def _refuse_tree_around_cwd(directory: str) -> None:
         return
     if cwd == target or cwd.startswith(target.rstrip(os.sep) + os.sep):
         raise ValueError(f"refusing to remove {directory}: it holds the current directory {cwd}")
+
+
+class Planned(NamedTuple):
+    """One step of a dry run: ``action`` is ``copy``, ``skip``, ``delete`` or ``refuse``."""
+
+    action: str
+    src: str | None
+    dst: str | None
+    reason: str = ""
 
 
 class TooManyDeletions(S3Exception):
@@ -325,8 +334,11 @@ class S3Connection:
         return total
 
     def cp_r(self, src_dir: str, dst_dir: str, parallel: bool = False, executor=None,
-             processes: int | None = None, **cp_kwargs) -> None:
-        """Copy a directory tree like ``cp -r`` (``src_dir/``, ``.`` and ``..`` copy their contents)."""
+             processes: int | None = None, dry_run: bool = False, **cp_kwargs) -> list[Planned] | None:
+        """Copy a directory tree like ``cp -r`` (``src_dir/``, ``.`` and ``..`` copy their contents).
+
+        ``dry_run``: copy nothing; return the :class:`Planned` copies, skips and refusals.
+        """
         src_store, dst_store = self._store(src_dir), self._store(dst_dir)
         if src_store.is_local and not os.path.isdir(paths.parse(src_dir).path):
             src_store.stat(src_dir)  # KeyNotFound naming it when missing
@@ -334,11 +346,19 @@ class S3Connection:
         contents = src_dir.endswith(("/", os.sep)) or paths.basename(src_dir) in (".", "..")  # never a key 'p/./a'
         target = dst_dir if contents else paths.join(dst_dir, paths.basename(src_dir))
         items, _ = self._dir_items(src_store, src_dir, followlinks=True)  # like sync: loops are reported
+        skipped: list = []
         if not cp_kwargs.get("force") and src_store is dst_store and not dst_store.is_local:
-            items = self._absent(items, dst_store, target)  # one listing instead of a HEAD per key
+            items = self._absent(items, dst_store, target, skipped if dry_run else None)  # one listing, no HEADs
             cp_kwargs = {**cp_kwargs, "force": True}
         actions = sync_plan.plan(items, [], same_content=_differ, tree=dst_store.is_local)
         refused: list = []
+        if dry_run:
+            planned = []
+            for src, dst in self._copies(actions, dst_store, target, refused, []):
+                exists = not cp_kwargs.get("force") and dst_store.exists(dst)
+                planned.append(Planned("skip", src, dst, f"{dst} already exists") if exists else
+                               Planned("copy", src, dst))
+            return planned + skipped + [Planned("refuse", url, None, str(err)) for url, _, err in refused]
         failed = []
         try:
             tried = self.cp_many(self._copies(actions, dst_store, target, refused, []), parallel=parallel,
@@ -347,6 +367,7 @@ class S3Connection:
             failed, tried = err.failures, err.total
         if failed or refused:
             raise BulkCopyError(failed + refused, tried + len(refused))
+        return None
 
     def _listing(self, store: Store, prefix: str, followlinks: bool = False) -> Iterable[Entry]:
         """The entries under ``prefix`` in key order: a local listing sorts itself, and AWS
@@ -401,7 +422,8 @@ class S3Connection:
             else:
                 yield src, dst
 
-    def _absent(self, items: Iterable[sync_plan.Item], store: Store, target: str) -> Iterator[sync_plan.Item]:
+    def _absent(self, items: Iterable[sync_plan.Item], store: Store, target: str,
+                skipped: list | None = None) -> Iterator[sync_plan.Item]:
         """The items with nothing at their place under ``target``; the others are skipped with a warning.
 
         One merge with the destination's listing decides, so a key created
@@ -413,18 +435,35 @@ class S3Connection:
         for action in sync_plan.plan(items, there, same_content=_differ, do_not_delete=("",)):
             if action.dst is None:
                 yield action.rel, action.src
+            elif skipped is not None:  # a dry run
+                skipped.append(Planned("skip", action.src.url, action.dst.url, f"{action.dst.url} already exists"))
             else:
                 warnings.warn(f"Skipping {action.src.url}: {action.dst.url} already exists", UserWarning,
                               stacklevel=2)
 
-    def mv(self, src: str, dst: str, **cp_kwargs) -> None:
+    def mv(self, src: str, dst: str, dry_run: bool = False, **cp_kwargs) -> list[Planned] | None:
         """Copy (as :meth:`cp`), then remove the source (that version of it, with ``version_id``).
 
         A copy that is refused (``dst`` is ``src`` itself), fails or is skipped keeps the source.
+        ``dry_run``: move nothing; return the :class:`Planned` copy and delete (or the refusal).
         """
+        if dry_run:
+            return self._planned_move(src, dst, cp_kwargs)
         if self.cp(src, dst, **cp_kwargs):
             self._refuse_collapsed_key(src, dst)
             self.rm(src, version_id=cp_kwargs.get("version_id"))
+
+    def _planned_move(self, src: str, dst: str, cp_kwargs: dict) -> list[Planned]:
+        src_store, dst_store = self._store(src), self._store(dst)
+        if paths.isdirlike(dst):
+            dst = paths.join(dst, paths.basename(src))
+            dst_store = self._store(dst)
+        if self._same_file(src_store, src, dst_store, dst, cp_kwargs.get("version_id")):
+            return [Planned("refuse", src, dst, f"{src} and {dst} are the same file")]
+        src_store.stat(src, cp_kwargs.get("version_id"))  # KeyNotFound naming it
+        if not cp_kwargs.get("force") and dst_store.exists(dst):
+            return [Planned("refuse", src, dst, f"{dst} already exists (use force)")]
+        return [Planned("copy", src, dst), Planned("delete", None, src)]
 
     def _refuse_collapsed_key(self, src: str, dst: str) -> None:
         """``S3Exception`` when the copy of ``src`` to ``dst`` (keys that differ only in
@@ -457,25 +496,34 @@ class S3Connection:
         store.delete(key, version_id)
 
     def rm_r(self, prefix: str, force: bool = False, quiet: bool = False,
-             max_delete: int | None = None) -> None:
+             max_delete: int | None = None, dry_run: bool = False) -> list[Planned] | None:
         """Remove everything under ``prefix``; asks per key on the terminal unless ``force``.
 
         A local directory named ``.`` or ``..``, or holding the current directory
         (the cwd itself, ``/``, ...), is refused with ``ValueError``.
         ``max_delete``: with more keys or files than that under ``prefix``, none
         is removed (``TooManyDeletions``; counted by one listing first).
+        ``dry_run``: remove nothing, ask nothing; return the :class:`Planned` deletions.
         """
         store = self._store(prefix)
         if store.is_local:
             _refuse_tree_around_cwd(prefix)
-        if not force and not sys.stdin.isatty():
+        if not force and not dry_run and not sys.stdin.isatty():
             raise S3Exception(f"refusing to remove {prefix} without confirmation: "
                               "no terminal to ask on (use force)")
         path = paths.parse(prefix).path
         one = not prefix.endswith(("/", os.sep))
         if one and store.is_local and (os.path.islink(path) or os.path.isfile(path)):
+            if dry_run:
+                return [Planned("delete", None, prefix)]
             return self._rm_one(store, prefix, force, quiet)  # like rm -r: a link (not its target), a file
         listing_prefix = store.dir_prefix(prefix)
+        if dry_run:
+            planned = [Planned("delete", None, e.url) for e in store.list(listing_prefix) if not e.is_dir]
+            if not planned and one and not store.is_local and store.isfile(prefix):
+                planned = [Planned("delete", None, prefix)]
+            _refuse_too_many(len(planned), max_delete, prefix)
+            return planned
         if max_delete is not None:
             under = itertools.islice((e for e in store.list(listing_prefix) if not e.is_dir), max_delete + 1)
             _refuse_too_many(sum(1 for _ in under), max_delete, prefix, counted_all=False)
@@ -499,6 +547,7 @@ class S3Connection:
         if failures:
             raise S3Exception(f"{len(failures)} keys under {prefix} could not be removed: "
                               + "; ".join(str(err) for _, err in failures[:20]))
+        return None
 
     @staticmethod
     def _rm_one(store: Store, url: str, force: bool, quiet: bool) -> None:
@@ -833,7 +882,7 @@ class S3Connection:
              progress=False, policy: str | None = None, encoding: str | None = None,
              encrypt: bool = True, guess_content_type: bool = False, parallel: bool = False,
              executor=None, processes: int | None = None, max_delete: int | None = None,
-             workers: int | None = None) -> None:
+             workers: int | None = None, dry_run: bool = False) -> list[Planned] | None:
         """Make ``dst_dir`` mirror ``src_dir``: copy new and changed files, delete the rest.
 
         Decided from the two listings (size, then ETag/MD5): no request per
@@ -842,7 +891,9 @@ class S3Connection:
         under it deletes nothing (``ValueError``: missing and empty look alike).
         ``do_not_delete``: see ``sync_plan.keep_prefixes``.  ``max_delete``: when
         more files than that would be deleted, none is (``TooManyDeletions``;
-        the copies are made).  ``workers``: as for :meth:`cp_many`.
+        the copies are made).  ``workers``: as for :meth:`cp_many`.  ``dry_run``:
+        change nothing; return the :class:`Planned` copies, deletions and
+        refusals (deletions held back by a refusal or ``max_delete`` are refused).
         """
         src_store, dst_store = self._store(src_dir), self._store(dst_dir)
         for url, store in ((src_dir, src_store), (dst_dir, dst_store)):
@@ -868,6 +919,9 @@ class S3Connection:
             src_items, sync_plan.relative_items(self._listing(dst_store, dst_prefix), dst_prefix, dst_store.sep),
             same_content, keep, tree=dst_store.is_local)
         doomed, refused, failed = [], [], []
+        if dry_run:
+            return self._planned_sync(self._copies(actions, dst_store, dst_prefix, refused, doomed), refused,
+                                      unreadable, doomed, src_found or src_store.is_local, max_delete, dst_dir)
         try:
             tried = self.cp_many(self._copies(actions, dst_store, dst_prefix, refused, doomed), parallel=parallel,
                                  executor=executor, processes=processes, workers=workers, exact=True, force=True,
@@ -886,3 +940,16 @@ class S3Connection:
         failed = dst_store.delete_many(doomed)
         if failed:
             raise BulkCopyError([(url, None, err) for url, err in failed], len(doomed), "deletions")
+        return None
+
+    @staticmethod
+    def _planned_sync(pairs: Iterable[tuple[str, str]], refused: list, unreadable: list, doomed: list,
+                      src_found: bool, max_delete: int | None, dst_dir: str) -> list[Planned]:
+        """A sync's dry run: the copies, then the refusals, then the deletions the real run would make."""
+        planned = [Planned("copy", src, dst) for src, dst in pairs]
+        planned += [Planned("refuse", url, None, str(err)) for url, _, err in refused + unreadable]
+        held = ("a copy would fail or be refused" if refused or unreadable else
+                "the source has no keys (missing or empty)" if not src_found else
+                f"more than max_delete={max_delete}" if max_delete is not None and len(doomed) > max_delete else "")
+        return planned + [Planned("refuse" if held else "delete", None, url, f"not deleted: {held}" if held else "")
+                          for url in doomed]

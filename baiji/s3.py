@@ -13,7 +13,7 @@ import os
 import types
 
 from baiji import path
-from baiji.connection import BulkCopyError, S3Connection, TooManyDeletions
+from baiji.connection import BulkCopyError, Planned, S3Connection, TooManyDeletions
 from baiji.exceptions import (AWSCredentialsMissing, AWSError, BucketNotFound,
                               EventualConsistencyWarning, InvalidSchemeException,
                               InvalidVersionID, IsADirectory, KeyExists, KeyNotFound, S3Exception,
@@ -27,7 +27,7 @@ OPERATIONS = (
 )
 
 __all__ = [
-    *OPERATIONS, "S3Connection", "default_connection", "path", "sep", "BulkCopyError", "TooManyDeletions",
+    *OPERATIONS, "S3Connection", "default_connection", "path", "sep", "BulkCopyError", "TooManyDeletions", "Planned",
     "AWSError", "AWSCredentialsMissing", "S3Exception", "KeyNotFound", "BucketNotFound",
     "KeyExists", "IsADirectory", "InvalidVersionID", "InvalidSchemeException", "TransientError", "S3Warning",
     "EventualConsistencyWarning",
