@@ -300,7 +300,7 @@ def test_interrupted_large_cli_transfer(fault_proxy, client, s3dir, tmp_path, si
     if direction == "upload":
         (work / "big.bin").write_bytes(data)
         argv = ["cp", str(work / "big.bin"), s3dir + "big.bin"]
-        fault_proxy.proxy.fail_always("delay", seconds=8, match="UploadPart")
+        fault_proxy.proxy.fail_always("delay", seconds=4, match="UploadPart")
     else:
         put(client, s3dir + "big.bin", data)
         (work / "big.bin").write_bytes(b"old")
