@@ -79,10 +79,14 @@ def _environment_credentials() -> Credentials | None:
     if access and secret:
         token = os.environ.get("AWS_SESSION_TOKEN") or os.environ.get("AWS_SECURITY_TOKEN")
         return Credentials(access, secret, token or None)
+    legacy = _legacy_environment()
+    return Credentials(*legacy) if legacy else None
+
+
+def _legacy_environment() -> tuple[str, str] | None:
+    """``(access, secret)`` from the original baiji's ``AWS_ACCESS_KEY``/``AWS_SECRET``."""
     access, secret = os.environ.get("AWS_ACCESS_KEY"), os.environ.get("AWS_SECRET")
-    if access and secret:
-        return Credentials(access, secret)
-    return None
+    return (access, secret) if access and secret else None
 
 
 def _config_file_region() -> str | None:
@@ -100,14 +104,18 @@ def _config_file_region() -> str | None:
 
 
 def resolve(profile: str | None = None, region: str | None = None,
-            endpoint_url: str | None = None) -> Target:
-    """The :class:`Target` of botocore's chain for these overrides (see the module docstring)."""
+            endpoint_url: str | None = None, new_session=None) -> Target:
+    """The :class:`Target` of botocore's chain for these overrides (see the module docstring).
+
+    ``new_session()``: gives the :func:`make_session` to use off the fast path
+    (the one the control plane's client is made from: the chain runs once).
+    """
     endpoint = _custom_endpoint(endpoint_url)
     found = None if profile else _environment_credentials()
     if found is not None:
         region = region or os.environ.get("AWS_DEFAULT_REGION") or _config_file_region() or DEFAULT_REGION
         return Target(region, endpoint, lambda: found)
-    session = make_session(profile)
+    session = new_session() if new_session else make_session(profile)
     return _target_of(session.get_credentials(), region or session.region_name or DEFAULT_REGION, endpoint)
 
 
@@ -169,10 +177,8 @@ def make_session(profile: str | None = None):
         CANONICAL_NAME = "BaijiLegacyEnv"
 
         def load(self):
-            access, secret = os.environ.get("AWS_ACCESS_KEY"), os.environ.get("AWS_SECRET")
-            if access and secret:
-                return botocore.credentials.Credentials(access, secret, method=self.METHOD)
-            return None
+            found = _legacy_environment()
+            return botocore.credentials.Credentials(*found, method=self.METHOD) if found else None
 
     class CredentialFileProvider(botocore.credentials.CredentialProvider):
         """Credentials from the file named by ``AWS_CREDENTIAL_FILE``; a missing file counts as none
@@ -196,16 +202,17 @@ def make_session(profile: str | None = None):
 
 
 def make_client(profile: str | None = None, region: str | None = None,
-                endpoint_url: str | None = None):
+                endpoint_url: str | None = None, session=None):
     """A boto3 S3 client from the standard chain (env, config files, SSO, roles).
 
     ``endpoint_url`` defaults to botocore's own ``AWS_ENDPOINT_URL(_S3)``
     handling; with a custom endpoint, path-style addressing is used (what
-    MinIO, SeaweedFS and friends expect).
+    MinIO, SeaweedFS and friends expect).  ``session``: a :func:`make_session`
+    of ``profile`` to use (default: a new one).
     """
     import botocore.config
 
-    session = make_session(profile)
+    session = session or make_session(profile)
     region = region or session.region_name or DEFAULT_REGION
     config = botocore.config.Config(
         connect_timeout=CONNECT_TIMEOUT,

@@ -96,6 +96,11 @@ def _refuse_tree_around_cwd(directory: str) -> None:
         raise ValueError(f"refusing to remove {directory}: it holds the current directory {cwd}")
 
 
+def _placed(src: str, dst: str) -> str:
+    """Where ``cp`` puts ``src`` given ``dst``: ``dst/basename(src)`` for a directory-like ``dst``."""
+    return paths.join(dst, paths.basename(src)) if paths.isdirlike(dst) else dst
+
+
 class Planned(NamedTuple):
     """One step of a dry run: ``action`` is ``copy``, ``skip``, ``delete`` or ``refuse``."""
 
@@ -109,9 +114,13 @@ class TooManyDeletions(S3Exception):
     """More would be deleted than ``max_delete`` allows: nothing was."""
 
 
+def _too_many(count: int, max_delete: int | None) -> bool:
+    return max_delete is not None and count > max_delete
+
+
 def _refuse_too_many(count: int, max_delete: int | None, where: str, counted_all: bool = True) -> None:
     """``TooManyDeletions`` when ``count`` deletions (at least, unless ``counted_all``) exceed ``max_delete``."""
-    if max_delete is not None and count > max_delete:
+    if _too_many(count, max_delete):
         shown = count if counted_all else f"more than {max_delete}"
         raise TooManyDeletions(f"{where}: {shown} files would be deleted, more than max_delete={max_delete} "
                                "allows; nothing deleted")
@@ -146,15 +155,24 @@ class S3Connection:
                  endpoint_url: str | None = None, client=None):
         self.profile, self.region, self.endpoint_url = profile, region, endpoint_url
         self._given_client = client
+        self._session = None
         self._s3 = S3Store(self._make_client, self._make_target)
 
+    def _boto_session(self):
+        """The boto3 session of the client and of the target off the fast path, made once
+        (both are made under the store's lock), so the credential chain runs once."""
+        if self._session is None:
+            self._session = config.make_session(self.profile)
+        return self._session
+
     def _make_client(self):
-        return self._given_client or config.make_client(self.profile, self.region, self.endpoint_url)
+        return self._given_client or config.make_client(self.profile, self.region, self.endpoint_url,
+                                                         session=self._boto_session())
 
     def _make_target(self) -> config.Target:
         if self._given_client is not None:
             return config.target_of_client(self._given_client)
-        return config.resolve(self.profile, self.region, self.endpoint_url)
+        return config.resolve(self.profile, self.region, self.endpoint_url, new_session=self._boto_session)
 
     @property
     def client(self):
@@ -454,10 +472,8 @@ class S3Connection:
             self.rm(src, version_id=cp_kwargs.get("version_id"))
 
     def _planned_move(self, src: str, dst: str, cp_kwargs: dict) -> list[Planned]:
+        dst = _placed(src, dst)
         src_store, dst_store = self._store(src), self._store(dst)
-        if paths.isdirlike(dst):
-            dst = paths.join(dst, paths.basename(src))
-            dst_store = self._store(dst)
         if self._same_file(src_store, src, dst_store, dst, cp_kwargs.get("version_id")):
             return [Planned("refuse", src, dst, f"{src} and {dst} are the same file")]
         src_store.stat(src, cp_kwargs.get("version_id"))  # KeyNotFound naming it
@@ -471,8 +487,7 @@ class S3Connection:
         (SeaweedFS) wrote ``src`` itself, and removing ``src`` would remove the only copy."""
         if self._store(src).is_local or self._store(dst).is_local or paths.bucket(src) != paths.bucket(dst):
             return
-        if paths.isdirlike(dst):
-            dst = paths.join(dst, paths.basename(src))
+        dst = _placed(src, dst)
         src_key, dst_key = paths.key(src), paths.key(dst)
         if src_key == dst_key or re.sub("/+", "/", src_key) != re.sub("/+", "/", dst_key):
             return
@@ -518,18 +533,20 @@ class S3Connection:
                 return [Planned("delete", None, prefix)]
             return self._rm_one(store, prefix, force, quiet)  # like rm -r: a link (not its target), a file
         listing_prefix = store.dir_prefix(prefix)
+
+        def under() -> Iterator[str]:
+            return (e.url for e in store.list(listing_prefix) if not e.is_dir)
         if dry_run:
-            planned = [Planned("delete", None, e.url) for e in store.list(listing_prefix) if not e.is_dir]
+            planned = [Planned("delete", None, url) for url in under()]
             if not planned and one and not store.is_local and store.isfile(prefix):
                 planned = [Planned("delete", None, prefix)]
             _refuse_too_many(len(planned), max_delete, prefix)
             return planned
         if max_delete is not None:
-            under = itertools.islice((e for e in store.list(listing_prefix) if not e.is_dir), max_delete + 1)
-            _refuse_too_many(sum(1 for _ in under), max_delete, prefix, counted_all=False)
-        urls = (e.url for e in store.list(listing_prefix) if not e.is_dir)
+            _refuse_too_many(sum(1 for _ in itertools.islice(under(), max_delete + 1)), max_delete, prefix,
+                             counted_all=False)
         failures, listed = [], 0
-        for batch in bulk.chunks(urls, 1000 if force else 1):
+        for batch in bulk.chunks(under(), 1000 if force else 1):
             listed += len(batch)
             if not force and not _confirm(f"Delete {batch[0]}? [y/N] "):
                 continue
@@ -921,7 +938,7 @@ class S3Connection:
         doomed, refused, failed = [], [], []
         if dry_run:
             return self._planned_sync(self._copies(actions, dst_store, dst_prefix, refused, doomed), refused,
-                                      unreadable, doomed, src_found or src_store.is_local, max_delete, dst_dir)
+                                      unreadable, doomed, src_found or src_store.is_local, max_delete)
         try:
             tried = self.cp_many(self._copies(actions, dst_store, dst_prefix, refused, doomed), parallel=parallel,
                                  executor=executor, processes=processes, workers=workers, exact=True, force=True,
@@ -944,12 +961,12 @@ class S3Connection:
 
     @staticmethod
     def _planned_sync(pairs: Iterable[tuple[str, str]], refused: list, unreadable: list, doomed: list,
-                      src_found: bool, max_delete: int | None, dst_dir: str) -> list[Planned]:
+                      src_found: bool, max_delete: int | None) -> list[Planned]:
         """A sync's dry run: the copies, then the refusals, then the deletions the real run would make."""
         planned = [Planned("copy", src, dst) for src, dst in pairs]
         planned += [Planned("refuse", url, None, str(err)) for url, _, err in refused + unreadable]
         held = ("a copy would fail or be refused" if refused or unreadable else
                 "the source has no keys (missing or empty)" if not src_found else
-                f"more than max_delete={max_delete}" if max_delete is not None and len(doomed) > max_delete else "")
+                f"more than max_delete={max_delete}" if _too_many(len(doomed), max_delete) else "")
         return planned + [Planned("refuse" if held else "delete", None, url, f"not deleted: {held}" if held else "")
                           for url in doomed]

@@ -452,3 +452,15 @@ def test_no_secret_in_exception_messages(monkeypatch, endpoint_url, server_kind,
         conn.exists(s3dir + "x")
     for e in _chain(info.value):
         assert SECRET not in str(e) and TOKEN not in str(e)
+
+
+def test_credential_chain_runs_once_per_connection(monkeypatch, profile_files, local_only, endpoint_url, s3dir):
+    """Off the fast path, the data plane's target and the control plane's client share one
+    botocore session: an assumed role or SSO login is resolved once, not twice."""
+    made = []
+    real = config.make_session
+    monkeypatch.setattr(config, "make_session", lambda profile=None: made.append(profile) or real(profile))
+    conn = S3Connection(profile=profile_files, endpoint_url=endpoint_url)
+    conn.put_string(s3dir + "once", "ok")  # the target (engine)
+    assert conn.exists(s3dir + "once")  # the client (HEAD)
+    assert made == [profile_files]
