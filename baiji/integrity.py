@@ -58,8 +58,12 @@ def digests(path: str, part_size: int) -> tuple[str, str]:
             part_digests.append(part.digest())
             if remaining:
                 break
-    combined = _md5(b"".join(part_digests)).hexdigest()
-    return whole.hexdigest(), f"{combined}-{len(part_digests)}"
+    return whole.hexdigest(), multipart_etag(part_digests)
+
+
+def multipart_etag(part_digests: list[bytes]) -> str:
+    """The ETag of a multipart upload whose parts have these MD5 digests."""
+    return f"{_md5(b''.join(part_digests)).hexdigest()}-{len(part_digests)}"
 
 
 def local_etag(path: str, threshold: int = MULTIPART_THRESHOLD, part_size: int = PART_SIZE) -> str:

@@ -13,12 +13,12 @@ import hashlib
 import logging
 import os
 import threading
-from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 from baiji import config, integrity
 from baiji import path as paths
-from baiji.exceptions import KeyExists, KeyNotFound, S3Exception, TransientError
+from baiji.exceptions import BucketNotFound, KeyExists, KeyNotFound, S3Exception, TransientError
 from baiji.stores import local
 from baiji.stores.base import DEFAULT_CONTENT_TYPE, MD5_METADATA, Entry, Progress, Store, WriteOptions
 from baiji.stores.listing import Lister
@@ -62,7 +62,7 @@ class S3Store(ControlPlane, Store):
 
     def __init__(self, client_factory: Callable[[], object], target_factory: Callable[[], config.Target]):
         self._client_factory, self._target_factory = client_factory, target_factory
-        self._client = self._engine = self._lister = self._target = None
+        self._client = self._engine = self._target = None
         self._lock = threading.RLock()  # the engine is made from the target, under the same lock
         self._listers = threading.local()
 
@@ -309,7 +309,7 @@ class S3Store(ControlPlane, Store):
             stored = self.engine.put_parts(
                 bucket, key, parts, attributes(options.content_type, options.content_encoding, metadata),
                 options.encrypt, part_size, PART_THREADS)
-        self._check_stored(url, stored, f"{hashlib.md5(b''.join(digests)).hexdigest()}-{len(digests)}", options)
+        self._check_stored(url, stored, integrity.multipart_etag(digests), options)
 
     @staticmethod
     def _check_stored(url: str, stored: str | None, expected: str, options: WriteOptions) -> None:
@@ -382,8 +382,6 @@ class S3Store(ControlPlane, Store):
                 args.setdefault("ContentEncoding", current.content_encoding)
             args.setdefault("Metadata", current.metadata)
             args["MetadataDirective"] = "REPLACE"
-        from baiji.exceptions import BucketNotFound
-
         try:
             with translated(src, version_id):
                 self.client.copy_object(Bucket=bucket, Key=key, CopySource=source, **args)

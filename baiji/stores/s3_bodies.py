@@ -102,10 +102,8 @@ def verdict(entry: Entry, part_digests: list[bytes]) -> bool | None:
     if len(part_digests) == 1 and entry.md5:  # a plain ETag, or baiji's recorded MD5
         return part_digests[0].hex() == entry.md5
     etag = (entry.etag or "") if entry.etag_is_md5 else ""  # Entry ETags come normalized
-    if "-" in etag:
-        combined = hashlib.md5(b"".join(part_digests)).hexdigest()
-        if f"{combined}-{len(part_digests)}" == etag:
-            return True
+    if "-" in etag and integrity.multipart_etag(part_digests) == etag:
+        return True
     return None
 
 

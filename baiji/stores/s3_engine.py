@@ -8,8 +8,8 @@ copies between buckets or with new metadata, and keys its path model would
 rewrite or refuse (see :func:`native_key`).
 
 Retries are done here, not by obstore (whose own retries skip writes that
-got no answer), but for the parts of multipart uploads: every request is tried up to ``MAX_ATTEMPTS`` times in all,
-with exponential backoff and full jitter (``BACKOFF`` doubling up to
+got no answer), but for the parts of multipart uploads: every request is
+tried up to ``MAX_ATTEMPTS`` times in all, with exponential backoff and full jitter (``BACKOFF`` doubling up to
 ``MAX_BACKOFF``), when it got no answer (reset, timeout, refused) or a 5xx,
 429 or ``SlowDown`` answer, as botocore's standard mode does.  Each request
 is idempotent; an exclusive write that meets its own first attempt is
@@ -37,6 +37,8 @@ HEADER_ATTRIBUTES = {"content-disposition", "content-encoding", "content-languag
 #: The names obstore gives the header attributes of a GET (any other is user metadata).
 HEADER_NAMES = {"Content-Disposition", "Content-Encoding", "Content-Language", "Content-Type",
                 "Cache-Control", "Storage-Class"}
+#: HEADER_ATTRIBUTES as obstore matches them: without the dash.
+_HEADER_KEYS = {name.replace("-", "") for name in HEADER_ATTRIBUTES}
 #: No single request may take longer (a stalled body is caught by READ_TIMEOUT first).
 _REQUEST_TIMEOUT = timedelta(hours=12)
 
@@ -72,8 +74,7 @@ def native_metadata(metadata: dict | None) -> bool:
     """Whether obstore can store ``metadata`` as user metadata: no name it takes for a header
     (``Content-Type``, ``contenttype``...), and only ASCII (obstore would send raw UTF-8,
     stored as mojibake; boto3 refuses it, as S3 metadata must be ASCII)."""
-    headers = {name.replace("-", "") for name in HEADER_ATTRIBUTES}
-    return not metadata or not any(name.lower().replace("-", "") in headers or not name.isascii()
+    return not metadata or not any(name.lower().replace("-", "") in _HEADER_KEYS or not name.isascii()
                                    or not str(value).isascii() for name, value in metadata.items())
 
 
@@ -174,7 +175,7 @@ class Engine:
 
     @staticmethod
     def _again(call: Callable[[], object]):
-        """``call()``, sent again (with backoff) while it gets no answer at all."""
+        """``call()``, sent again (with backoff) while the answer is worth another try (:func:`worth_again`)."""
         for attempt in range(1, config.MAX_ATTEMPTS + 1):
             try:
                 with engine_errors():

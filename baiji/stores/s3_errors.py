@@ -56,12 +56,18 @@ def engine_errors():
         raise EngineError(type(err).__name__, str(err)) from err
 
 
+def _status(text: str) -> int | None:
+    """The HTTP status obstore's message names, if any."""
+    found = re.search(r"status code: (\d{3})", text)
+    return int(found.group(1)) if found else None
+
+
 def worth_again(err: EngineError) -> bool:
     """Whether a request is worth sending again: no answer at all (reset, timed out, refused),
     or a server error or throttling (5xx, 429, ``SlowDown``), as botocore's standard mode retries."""
-    status = re.search(r"status code: (\d{3})", err.text)
-    if status:
-        return int(status.group(1)) in (429, 500, 502, 503, 504) or "<Code>SlowDown</Code>" in err.text
+    status = _status(err.text)
+    if status is not None:
+        return status in (429, 500, 502, 503, 504) or "<Code>SlowDown</Code>" in err.text
     return err.kind == "GenericError" and any(
         sign in err.text for sign in ("HTTP error", "error sending request", "timed out", "onnection"))
 
@@ -101,9 +107,8 @@ def _by_code(code: str, status: int | None, message: str, what: str, url: str, v
 def _translate_engine(err: EngineError, url: str, version_id: str | None, what: str) -> Exception:
     text, name = err.text, err.kind
     code_match = re.search(r"<Code>([^<]+)</Code>", text)
-    status_match = re.search(r"status code: (\d{3})", text)
     code = code_match.group(1) if code_match else ""
-    status = int(status_match.group(1)) if status_match else None
+    status = _status(text)
     message_match = re.search(r"<Message>([^<]*)</Message>", text)
     reading = "performing GET" in text or "performing HEAD" in text
     if name == "NotFoundError" and not code:
