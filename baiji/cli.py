@@ -437,24 +437,49 @@ def human_size(size: int | None) -> str:
     raise AssertionError("unreachable")
 
 def format_time(when) -> str:
-    """A datetime in UTC, ``2024-05-01T12:00:00Z`` (naive ones are taken as local time); None -> ``''``."""
+    """A datetime in UTC, ``2024-05-01T12:00:00Z`` (naive ones are taken as local time); None -> ``''``.
+
+    The one format of times in every output: ``ls -l``, ``info``, and ``--json``.
+    """
     if when is None:
         return ""
     from datetime import timezone  # imported here: ~1 ms at start-up, only ls -l needs it
 
     return when.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
+def _json_default(value: object) -> object:
+    """What ``json`` cannot write itself: a datetime as :func:`format_time` writes it, the rest as ``str``."""
+    from datetime import datetime  # imported here: ~1 ms at start-up, only info and --json need it
+
+    return format_time(value) if isinstance(value, datetime) else str(value)
+
+#: A lone surrogate: how Python holds an undecodable byte of a local file name.
+_SURROGATE = "[\ud800-\udfff]"
+
+def json_line(value: object, sort_keys: bool = False) -> str:
+    """``value`` as one line of JSON: times as :func:`format_time` writes them, None as null.
+
+    Unicode is written as is (the line is UTF-8), control characters and line
+    breaks escaped; an undecodable byte of a local name (a lone surrogate)
+    as ``\\udcNN``, which keeps the line valid UTF-8 and which Python's
+    ``json.loads`` reads back as the same ``str`` (``os.fsencode`` gives the
+    name's bytes).
+    """
+    import json  # imported here: ~1 ms at start-up, only --json and info's nested values need it
+
+    text = json.dumps(value, ensure_ascii=False, sort_keys=sort_keys, default=_json_default)
+    return re.sub(_SURROGATE, lambda match: f"\\u{ord(match.group()):04x}", text)
+
 def format_value(value: object) -> str:
+    """A value of ``info`` / ``buckets --info``: times as :func:`format_time`, structures as JSON."""
     if value is None:
         return ""
-    # imported here: ~2.5 ms at start-up, only info and buckets --info print mappings
-    import json
-    from datetime import datetime
+    from datetime import datetime  # imported here: ~1 ms at start-up, only info and --info print mappings
 
     if isinstance(value, datetime):  # as ls -l shows times
         return format_time(value)
     if isinstance(value, (dict, list, tuple)):
-        return json.dumps(value, sort_keys=True, default=str)
+        return json_line(value, sort_keys=True)
     return str(value)
 
 def print_warning(stderr, message: str) -> None:
@@ -518,6 +543,10 @@ class Context:
         for name in sorted(mapping):
             self.print(f"{name}: {format_value(mapping[name])}".rstrip())
 
+    def print_json(self, value: object) -> None:
+        """One line of JSON on stdout (see :func:`json_line`): what ``--json`` prints, one object per line."""
+        self.print(json_line(value))
+
     def warn(self, message: str) -> None:
         print_warning(self.stderr, message)
 
@@ -541,34 +570,63 @@ def _refuse_flags(a: argparse.Namespace, flags: Sequence[str], why: str) -> None
     if given:
         raise UsageError(f"{', '.join(given)}: {why}")
 
+def _print_buckets(ctx: Context, as_url: bool) -> None:
+    """The buckets: one name (``s3://NAME`` if ``as_url``) per line; with --json
+    ``{"name", "uri", "creation_date"}`` objects."""
+    if ctx.args.json:
+        for bucket in ctx.conn.list_buckets(detail=True):
+            ctx.print_json({"name": bucket["name"], "uri": f"s3://{bucket['name']}",
+                            "creation_date": bucket["creation_date"]})
+        return
+    for name in ctx.conn.list_buckets():
+        ctx.print(f"s3://{name}" if as_url else name)
+
+def _ls_json(entry: dict, a) -> dict:
+    """An ``ls --json`` object: what the listing tells, ``encrypted`` with -l (a HEAD per key),
+    the version fields with --list-versions."""
+    fields = ["uri", "size", "last_modified"]
+    fields += ["encrypted"] if a.detail else []
+    fields += ["version_id", "is_latest", "delete_marker"] if a.list_versions else []
+    return {name: entry.get(name) for name in fields}
+
 def cmd_ls(ctx: Context, a) -> int:
+    if not (a.detail or a.list_versions or a.json):
+        _refuse_flags(a, ("--bytes",), "exact sizes in the -l layout: needs -l or --list-versions")
     if a.key in (None, "s3://"):  # as `aws s3 ls` does
-        for name in ctx.conn.list_buckets():
-            ctx.print(f"s3://{name}")
+        _print_buckets(ctx, as_url=True)
         return EXIT_OK
     if a.uri:
         ctx.warn("-B/--uri is deprecated and does nothing: ls always prints full URLs")
+    if a.json:
+        for entry in ctx.conn.ls_info(a.key, shallow=a.shallow, list_versions=a.list_versions,
+                                      encryption=a.detail):
+            ctx.print_json(_ls_json(entry, a))
+        return EXIT_OK
     if not (a.detail or a.list_versions):
         for url in ctx.conn.ls(a.key, return_full_urls=True, shallow=a.shallow):
             ctx.print(url)
         return EXIT_OK
     for entry in ctx.conn.ls_info(a.key, shallow=a.shallow, list_versions=a.list_versions):
+        size = entry.get("size")
         columns = [
-            human_size(entry.get("size")),
+            ("" if size is None else str(size)) if a.bytes else human_size(size),
             format_time(entry.get("last_modified")),
             "enc" if entry.get("encrypted") else "",
             entry["uri"],
-            entry.get("version_id") or "",
         ]
         if a.list_versions:
             flags = [name for name, on in (("latest", entry.get("is_latest")),
                                            ("delete-marker", entry.get("delete_marker"))) if on]
-            columns.append(",".join(flags))
+            columns += [entry.get("version_id") or "", ",".join(flags)]
         ctx.print("\t".join(columns))
     return EXIT_OK
 
 def cmd_info(ctx: Context, a) -> int:
-    ctx.print_mapping(ctx.conn.info(a.key))
+    details = ctx.conn.info(a.key)
+    if a.json:
+        ctx.print_json(details)
+    else:
+        ctx.print_mapping(details)
     return EXIT_OK
 
 def cmd_cat(ctx: Context, a) -> int:
@@ -662,14 +720,42 @@ def cmd_is(ctx: Context, a) -> int:
     return EXIT_FAILURE
 
 def cmd_buckets(ctx: Context, a) -> int:
+    if not a.create:
+        _refuse_flags(a, ("--no-versioning",), "for a bucket being created: needs --create")
+    if not a.delete:
+        _refuse_flags(a, ("--force",), "empties a bucket being deleted: needs --delete")
+    if a.create or a.delete:
+        _refuse_flags(a, ("--json",), "formats the list of buckets or --info: not --create or --delete")
     if a.create:
-        ctx.conn.create_bucket(a.create)
+        ctx.conn.create_bucket(a.create, versioned=not a.no_versioning)
+    elif a.delete:
+        _delete_bucket(ctx, a.delete, a.force)
     elif a.info:
-        ctx.print_mapping(ctx.conn.bucket_info(a.info))
+        info = ctx.conn.bucket_info(a.info)
+        if a.json:
+            ctx.print_json(info)
+        else:
+            ctx.print_mapping(info)
     else:
-        for name in ctx.conn.list_buckets():
-            ctx.print(name)
+        _print_buckets(ctx, as_url=False)
     return EXIT_OK
+
+def _delete_bucket(ctx: Context, name: str, force: bool) -> None:
+    """``buckets --delete``: without -f, a bucket holding keys is refused, or, when stdin is a
+    terminal, the user is asked once whether to delete them all first."""
+    from baiji.connection import _confirm  # the prompt of rm -r
+    from baiji.exceptions import BucketNotEmpty
+
+    url = "s3://" + name.removeprefix("s3://").rstrip("/")
+    try:
+        deleted = ctx.conn.delete_bucket(name, force=force)
+    except BucketNotEmpty as refusal:
+        if force or refusal.held is None or not ctx.stdin_is_terminal:
+            raise
+        if not _confirm(f"{url} holds {refusal.held} keys/versions: delete them all, then the bucket? [y/N] "):
+            return
+        deleted = ctx.conn.delete_bucket(name, force=True)
+    ctx.print(f"[deleted] {url}" + (f" (and the {deleted} keys/versions it held)" if deleted else ""))
 
 def cmd_restore(ctx: Context, a) -> int:
     for url in ctx.conn.restore_r(a.prefix):
@@ -744,6 +830,9 @@ WORKERS = arg("--workers", type=_int_between(0, 1024), metavar="N",
               help="copies in flight at a time (per worker process with -R); 0: the default, 32")
 DRY_RUN = arg("-n", "--dry-run", action="store_true",
               help="change nothing: print what would be copied, skipped, deleted or refused")
+JSON = arg("--json", action="store_true",
+           help="one JSON object per line: sizes in bytes, times in UTC like 2026-11-29T14:00:00Z, "
+                "null where unknown")
 MAX_DELETE = arg("--max-delete", type=_int_between(0, 10 ** 12), metavar="N",
                  help="delete nothing (and fail) when more than N files would be deleted")
 
@@ -753,14 +842,20 @@ COMMANDS: tuple[Command, ...] = (
             help="a prefix: s3://bucket/prefix or a local directory; none (or s3://): the buckets, "
                  "as s3://NAME lines"),
         arg("-l", "--detail", action="store_true",
-            help="tab separated: size, last modified (UTC), 'enc' if encrypted, URL, version id"),
+            help="tab separated: size, last modified (UTC), 'enc' if encrypted (a HEAD request per key), URL"),
+        arg("--bytes", action="store_true", help="with -l: sizes in bytes, not 1.5 KiB"),
         arg("-s", "--shallow", action="store_true", help="list one level only; sub-prefixes end in /"),
         arg("--list-versions", action="store_true",
-            help="every version and delete marker, in the -l layout plus a column of flags "
-                 "(latest, delete-marker)"),
+            help="every version and delete marker, in the -l layout plus two columns: version id and "
+                 "flags (latest, delete-marker)"),
         arg("-B", "--uri", action="store_true", help="deprecated, does nothing: URLs are always printed"),
+        arg("--json", action="store_true",
+            help="one JSON object per line: uri, size (bytes, null for a sub-prefix), last_modified (UTC); "
+                 "from the listing alone, no request per key; with -l also encrypted (a HEAD per key); "
+                 "with --list-versions also version_id, is_latest, delete_marker"),
     ), cmd_ls, paths=("key",)),
-    Command("info", "print a key's details as sorted 'name: value' lines", (KEY,), cmd_info, paths=("key",)),
+    Command("info", "print a key's details as sorted 'name: value' lines", (KEY, JSON), cmd_info,
+            paths=("key",)),
     Command("cat", "write a key's content to stdout, byte for byte", (KEY,), cmd_cat, paths=("key",)),
     Command("cp", "copy between S3 and local paths in any direction", (
         arg("src", metavar="SRC", help="source key, local path, or - for stdin"),
@@ -827,10 +922,18 @@ COMMANDS: tuple[Command, ...] = (
         KEY,
         arg("other", metavar="OTHER", help="the key or local path to compare with"),
     ), cmd_is, paths=("key", "other")),
-    Command("buckets", "list bucket names, create one, or describe one", (
-        arg("--create", metavar="NAME", help="create this bucket (versioned)"),
+    Command("buckets", "list bucket names, create, delete or describe one", (
+        arg("--create", metavar="NAME", help="create this bucket (versioned unless --no-versioning)"),
+        arg("--no-versioning", action="store_true", help="with --create: leave versioning off"),
+        arg("--delete", metavar="NAME",
+            help="delete this bucket; one holding keys is refused unless -f, or unless you answer y "
+                 "when asked (on a terminal only)"),
+        arg("-f", "--force", action="store_true",
+            help="with --delete: first delete every key, version and delete marker in it, without asking"),
         arg("--info", metavar="NAME", help="print the bucket's settings as 'name: value' lines"),
-    ), cmd_buckets, paths=("create", "info"), exclusive=(("--create", "--info"),)),
+        JSON,
+    ), cmd_buckets, paths=("create", "delete", "info"), exclusive=(("--create", "--delete", "--info"),),
+        rewords={"force deletes them first": "use -f/--force to delete them first"}),
     Command("restore", "undelete every deleted key under an S3 prefix (versioned buckets)", (
         arg("prefix", metavar="PREFIX", help="s3://bucket/prefix"),
     ), cmd_restore, paths=("prefix",)),

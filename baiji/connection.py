@@ -22,8 +22,8 @@ from typing import Iterable, Iterator, NamedTuple
 
 from baiji import config, fileobj, integrity, sync as sync_plan
 from baiji import path as paths
-from baiji.exceptions import (EventualConsistencyWarning, InvalidSchemeException, IsADirectory,
-                              KeyExists, KeyNotFound, S3Exception, S3Warning)
+from baiji.exceptions import (BucketNotEmpty, BucketNotFound, EventualConsistencyWarning, InvalidSchemeException,
+                              IsADirectory, KeyExists, KeyNotFound, S3Exception, S3Warning)
 from baiji.progress import reporter
 from baiji.stores import Entry, S3Store, Store, WriteOptions, store_for
 from baiji.stores.base import DEFAULT_CONTENT_TYPE
@@ -593,12 +593,19 @@ class S3Connection:
             result.append(rel.replace(os.sep, "/") + ("/" if e.is_dir else ""))
         return result
 
-    def ls_info(self, prefix: str, shallow: bool = False, list_versions: bool = False) -> Iterator[dict]:
-        """Like ``ls`` with details: uri, size, last_modified, encrypted, version_id, ..."""
+    def ls_info(self, prefix: str, shallow: bool = False, list_versions: bool = False,
+                encryption: bool = True) -> Iterator[dict]:
+        """Like ``ls`` with details, lazily: ``uri``, ``size`` (bytes; None for a sub-prefix),
+        ``last_modified``, ``encrypted``, ``version_id``, ``is_latest``, ``delete_marker``.
+
+        Everything comes from the listing but ``encrypted``, which costs a HEAD per
+        s3 key; ``encryption=False`` skips it (``encrypted`` is then None, as for
+        local files, sub-prefixes and delete markers).
+        """
         store = self._store(prefix)
         for e in _usable(store.list(prefix, shallow=shallow, versions=list_versions)):
             encrypted = None
-            if not store.is_local and not e.is_dir and not e.delete_marker:
+            if encryption and not store.is_local and not e.is_dir and not e.delete_marker:
                 encrypted = store.stat(e.url, e.version_id if list_versions else None).encrypted
             yield {"uri": e.url, "size": e.size, "last_modified": e.last_modified,
                    "encrypted": encrypted, "version_id": e.version_id, "is_latest": e.is_latest,
@@ -743,16 +750,33 @@ class S3Connection:
         return restored
 
     # -- buckets ---------------------------------------------------------
-    def list_buckets(self) -> list[str]:
-        """Names of the buckets the credentials can see."""
+    #: How many keys/versions a refused ``delete_bucket`` counts at most ("more than N" beyond).
+    HELD_COUNTED = 1000
+    #: Passes over the listing ``delete_bucket(force=True)`` makes at most.  The first deletes
+    #: everything listed and the second finds nothing, unless something writes to the bucket
+    #: meanwhile or the server's paging skips entries deleted under it (moto's does).
+    EMPTYING_PASSES = 10
+
+    @staticmethod
+    def _bucket_url(name: str) -> str:
+        """``s3://NAME`` for a bucket named ``NAME`` or ``s3://NAME`` (``ValueError`` for a key or a bad name)."""
+        parsed = paths.parse(name if name.startswith("s3://") else f"s3://{name}")
+        if parsed.scheme != "s3" or parsed.path not in ("", "/"):
+            raise ValueError(f"{name}: not a bucket name")
+        return f"s3://{parsed.netloc}"
+
+    def list_buckets(self, detail: bool = False) -> list:
+        """Names of the buckets the credentials can see; ``detail``: ``{"name", "creation_date"}`` dicts."""
         with s3_errors("s3://"):
-            return [b["Name"] for b in self.client.list_buckets().get("Buckets", [])]
+            found = self.client.list_buckets().get("Buckets", [])
+        if detail:
+            return [{"name": b["Name"], "creation_date": b.get("CreationDate")} for b in found]
+        return [b["Name"] for b in found]
 
     def create_bucket(self, name: str, versioned: bool = True) -> None:
         """Create a bucket in the connection's region, versioned by default."""
-        url = f"s3://{name}"
-        paths.parse(url)
-        args = {"Bucket": name}
+        url = self._bucket_url(name)
+        args = {"Bucket": paths.bucket(url)}
         region = self.client.meta.region_name
         if region and region != config.DEFAULT_REGION:
             args["CreateBucketConfiguration"] = {"LocationConstraint": region}
@@ -761,11 +785,89 @@ class S3Connection:
         if versioned:
             self.enable_versioning(name)
 
-    def _set_versioning(self, bucket: str, status: str) -> None:
-        url = f"s3://{bucket}"
-        paths.parse(url)
+    def delete_bucket(self, name: str, force: bool = False) -> int:
+        """Delete a bucket; returns how many keys, versions and delete markers ``force`` deleted first.
+
+        Without ``force``, a bucket holding any key, version or delete marker is
+        refused with ``BucketNotEmpty`` saying how many (up to :attr:`HELD_COUNTED`):
+        baiji lists first and never leaves it to the server, as some servers
+        (SeaweedFS) delete a non-empty bucket.  ``force`` aborts unfinished
+        multipart uploads, then deletes every version and delete marker, in passes
+        over the listing (each page deleted by one DeleteObjects request before
+        the next is listed: memory stays flat) until a pass finds nothing, at most
+        :attr:`EMPTYING_PASSES`; only then is the bucket deleted.  Something
+        written between that last listing and the deletion is refused by S3
+        (``BucketNotEmpty``) but lost on a server that deletes non-empty buckets.
+        Missing bucket -> ``BucketNotFound``; keys that could not be deleted ->
+        ``BulkCopyError``, the bucket kept.
+        """
+        url = self._bucket_url(name)
+        deleted = self._empty_bucket(url) if force else self._refuse_non_empty(url)
+        try:
+            with s3_errors(url):
+                self.client.delete_bucket(Bucket=paths.bucket(url))
+        except BucketNotEmpty as err:  # written to since it was listed
+            raise BucketNotEmpty(f"{url} is not empty: written to while it was deleted; not deleted") from err
+        return deleted
+
+    def _refuse_non_empty(self, url: str) -> int:
+        """0 for an empty bucket, else ``BucketNotEmpty`` saying how many keys/versions it holds."""
+        count = len(list(itertools.islice(self._s3.list(url + "/", versions=True), self.HELD_COUNTED + 1)))
+        if not count:
+            return 0
+        held = f"more than {self.HELD_COUNTED}" if count > self.HELD_COUNTED else str(count)
+        refusal = BucketNotEmpty(f"{url} is not empty: it holds {held} keys/versions; not deleted "
+                                 "(force deletes them first)")
+        refusal.held = held
+        raise refusal
+
+    def _empty_bucket(self, url: str) -> int:
+        """Abort the unfinished multipart uploads in a bucket, then delete what it holds in
+        passes until one finds nothing; returns how many keys/versions were deleted."""
+        bucket = paths.bucket(url)
         with s3_errors(url):
-            self.client.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": status})
+            for page in self.client.get_paginator("list_multipart_uploads").paginate(Bucket=bucket):
+                for upload in page.get("Uploads", ()):
+                    try:
+                        with s3_errors(f"{url}/{upload['Key']}"):
+                            self.client.abort_multipart_upload(Bucket=bucket, Key=upload["Key"],
+                                                               UploadId=upload["UploadId"])
+                    except KeyNotFound:  # finished or aborted meanwhile
+                        pass
+        deleted = 0
+        for _ in range(self.EMPTYING_PASSES):
+            done = self._delete_listed(url)
+            if not done:
+                return deleted
+            deleted += done
+        raise BucketNotEmpty(f"{url} is not empty after {self.EMPTYING_PASSES} passes deleting what it held "
+                             "(is something writing to it?); not deleted")
+
+    def _delete_listed(self, url: str) -> int:
+        """One pass over a bucket's versions listing, each page deleted (DeleteObjects) before the
+        next is listed; returns how many were deleted (``BulkCopyError`` naming those that were not)."""
+        bucket, base = paths.bucket(url), url + "/"
+        deleted, failures = 0, []
+        for batch in bulk.chunks(self._s3.list(base, versions=True), 1000):
+            objects = [{"Key": e.url[len(base):], **({"VersionId": e.version_id} if e.version_id else {})}
+                       for e in batch]
+            with s3_errors(url):
+                resp = self.client.delete_objects(Bucket=bucket, Delete={"Objects": objects, "Quiet": True})
+            errors = resp.get("Errors", [])
+            deleted += len(batch) - len(errors)
+            for error in errors:
+                version = f" (version {error['VersionId']})" if error.get("VersionId") else ""
+                failures.append((base + error["Key"], None, S3Exception(
+                    f"{base}{error['Key']}{version}: {error.get('Code')}: {error.get('Message')}")))
+        if failures:
+            raise BulkCopyError(failures, deleted + len(failures), "deletions", f"; {url} not deleted")
+        return deleted
+
+    def _set_versioning(self, bucket: str, status: str) -> None:
+        url = self._bucket_url(bucket)
+        with s3_errors(url):
+            self.client.put_bucket_versioning(Bucket=paths.bucket(url),
+                                              VersioningConfiguration={"Status": status})
 
     def enable_versioning(self, bucket: str) -> None:
         """Turn versioning on."""
@@ -777,10 +879,10 @@ class S3Connection:
 
     def bucket_info(self, name: str) -> dict:
         """Location, versioning, policy, CORS, lifecycle, logging and website settings."""
-        url = f"s3://{name}"
-        paths.parse(url)
+        url = self._bucket_url(name)
+        name = paths.bucket(url)
         if not self._s3.bucket_exists(name):
-            raise KeyNotFound(f"{url}: bucket does not exist")
+            raise BucketNotFound(f"{url}: bucket does not exist")
 
         def setting(call, field=None, **extra):
             try:

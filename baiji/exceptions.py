@@ -64,6 +64,16 @@ class BucketNotFound(KeyNotFound):
     """The bucket does not exist."""
 
 
+class BucketNotEmpty(S3Exception, _SystemError):
+    """A bucket to delete still holds keys, versions or delete markers (``errno`` ENOTEMPTY, as ``rmdir``).
+
+    ``held``: how many, as text (``'3'``, ``'more than 1000'``), when baiji counted them.
+    """
+
+    code = _errno.ENOTEMPTY
+    held: str | None = None
+
+
 class KeyExists(S3Exception, _SystemError, FileExistsError):
     """The destination exists and overwriting was not asked for."""
 

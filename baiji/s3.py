@@ -14,7 +14,7 @@ import types
 
 from baiji import path
 from baiji.connection import BulkCopyError, Planned, S3Connection, TooManyDeletions
-from baiji.exceptions import (AWSCredentialsMissing, AWSError, BucketNotFound,
+from baiji.exceptions import (AWSCredentialsMissing, AWSError, BucketNotEmpty, BucketNotFound,
                               EventualConsistencyWarning, InvalidSchemeException,
                               InvalidVersionID, IsADirectory, KeyExists, KeyNotFound, S3Exception,
                               S3Warning, TransientError)
@@ -23,12 +23,12 @@ OPERATIONS = (
     "open", "cp", "upload_fileobj", "download_fileobj", "cp_many", "cp_r", "mv", "rm", "rm_r", "ls", "ls_info", "glob", "info", "exists",
     "isdir", "isfile", "size", "etag", "etag_matches", "md5", "get_url", "put_string", "get_string",
     "touch", "encrypt_at_rest", "fix_etag", "restore", "restore_r", "list_buckets", "bucket_info",
-    "create_bucket", "enable_versioning", "disable_versioning", "sync_file", "sync",
+    "create_bucket", "delete_bucket", "enable_versioning", "disable_versioning", "sync_file", "sync",
 )
 
 __all__ = [
     *OPERATIONS, "S3Connection", "default_connection", "path", "sep", "BulkCopyError", "TooManyDeletions", "Planned",
-    "AWSError", "AWSCredentialsMissing", "S3Exception", "KeyNotFound", "BucketNotFound",
+    "AWSError", "AWSCredentialsMissing", "S3Exception", "KeyNotFound", "BucketNotFound", "BucketNotEmpty",
     "KeyExists", "IsADirectory", "InvalidVersionID", "InvalidSchemeException", "TransientError", "S3Warning",
     "EventualConsistencyWarning",
 ]

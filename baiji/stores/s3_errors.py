@@ -12,8 +12,8 @@ import re
 
 from baiji import path as paths
 from baiji.config import CREDENTIALS_HELP
-from baiji.exceptions import (AWSCredentialsMissing, AWSError, BucketNotFound, InvalidVersionID, KeyExists,
-                              KeyNotFound, S3Exception, TransientError)
+from baiji.exceptions import (AWSCredentialsMissing, AWSError, BucketNotEmpty, BucketNotFound, InvalidVersionID,
+                              KeyExists, KeyNotFound, S3Exception, TransientError)
 
 _NOT_FOUND = {"NoSuchKey", "NotFound", "404", "NoSuchVersion"}
 _DENIED = {"AccessDenied", "403", "InvalidAccessKeyId", "SignatureDoesNotMatch", "AllAccessDisabled"}
@@ -89,6 +89,8 @@ def _by_code(code: str, status: int | None, message: str, what: str, url: str, v
     """The exception for an S3 error answer (code and HTTP status); None when they tell nothing."""
     if code == "NoSuchBucket":
         return BucketNotFound(f"{what}: bucket {paths.parse(url).netloc} does not exist")
+    if code == "BucketNotEmpty":
+        return BucketNotEmpty(f"{what}: bucket {paths.parse(url).netloc} is not empty")
     if code in _NOT_FOUND or status == 404:
         return KeyNotFound(f"{what}: not found")
     if version_id and code in ("InvalidArgument", "InvalidVersionId", "400"):
