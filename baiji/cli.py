@@ -453,22 +453,25 @@ def _json_default(value: object) -> object:
 
     return format_time(value) if isinstance(value, datetime) else str(value)
 
-#: A lone surrogate: how Python holds an undecodable byte of a local file name.
-_SURROGATE = "[\ud800-\udfff]"
+#: What ``json`` writes as is but a JSON line must not hold raw: DEL and the C1 controls (a
+#: terminal obeys some), the line and paragraph separators (``str.splitlines`` and older
+#: JavaScript break lines there), and lone surrogates (undecodable bytes of a local name).
+_JSON_ESCAPED = "[\x7f-\x9f\u2028\u2029\ud800-\udfff]"
 
 def json_line(value: object, sort_keys: bool = False) -> str:
     """``value`` as one line of JSON: times as :func:`format_time` writes them, None as null.
 
-    Unicode is written as is (the line is UTF-8), control characters and line
-    breaks escaped; an undecodable byte of a local name (a lone surrogate)
-    as ``\\udcNN``, which keeps the line valid UTF-8 and which Python's
-    ``json.loads`` reads back as the same ``str`` (``os.fsencode`` gives the
-    name's bytes).
+    Unicode is written as is (the line is UTF-8); control characters, DEL,
+    U+2028/U+2029 and lone surrogates are escaped (``\\u001b``), so the line
+    holds no break and nothing a terminal obeys.  An undecodable byte of a
+    local name (a lone surrogate) becomes ``\\udcNN``: the line stays valid
+    UTF-8, and Python's ``json.loads`` reads it back as the same ``str``
+    (``os.fsencode`` gives the name's bytes).
     """
     import json  # imported here: ~1 ms at start-up, only --json and info's nested values need it
 
     text = json.dumps(value, ensure_ascii=False, sort_keys=sort_keys, default=_json_default)
-    return re.sub(_SURROGATE, lambda match: f"\\u{ord(match.group()):04x}", text)
+    return re.sub(_JSON_ESCAPED, lambda match: f"\\u{ord(match.group()):04x}", text)
 
 def format_value(value: object) -> str:
     """A value of ``info`` / ``buckets --info``: times as :func:`format_time`, structures as JSON."""

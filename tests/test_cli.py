@@ -190,10 +190,10 @@ def test_local_ls_detail(offline, tmp_path):
     status, out, err = run("ls", "-l", tmp_path / "d")
     assert (status, err) == (0, "")
     [line] = lines(out)
-    size, modified, enc, url, version = line.split("\t")
+    size, modified, enc, url = line.split("\t")  # no version column without --list-versions
     assert size == "2.0 KiB"
     assert modified.endswith("Z") and len(modified) == 20
-    assert enc == "" and version == ""
+    assert enc == ""
     assert url == str(tmp_path / "d" / "f.bin")
 
 
@@ -453,7 +453,7 @@ def test_ls_detail(s3dir, tmp_path):
     assert (status, err) == (0, "")
     rows = [line.split("\t") for line in lines(out)]
     assert [r[3] for r in rows] == [s3dir + "enc.txt", s3dir + "plain.txt"]
-    for size, modified, enc, url, version in rows:
+    for size, modified, enc, url in rows:
         assert size == "1.5 KiB"
         assert modified.endswith("Z")
     assert rows[1][2] == ""  # not encrypted
