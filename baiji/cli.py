@@ -45,6 +45,11 @@ How it is built:
   endpoint URL (``http://user:PASSWORD@host``).  Error messages and
   tracebacks go through the same filter.  The one thing printed on purpose
   that carries credentials is ``s3 url``'s presigned URL, which is its job.
+- ``--json`` (``ls``, ``info``, ``buckets``): one JSON object per line, written
+  by :meth:`Context.print_json` (see :func:`json_line`): sizes in bytes,
+  times as :func:`format_time` writes them everywhere (``2026-11-29T14:00:00Z``,
+  UTC), null for what is not known; every line is valid UTF-8 whatever a key
+  or a local name holds.  Commands add it with the :data:`JSON` argument.
 - Library warnings (``cp -s`` skipping an existing key, eventual
   consistency) are printed as ``s3: warning: MESSAGE`` lines on stderr.
 - Start-up time counts (``s3`` is a one-shot command): modules that only some

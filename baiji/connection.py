@@ -761,7 +761,7 @@ class S3Connection:
     def _bucket_url(name: str) -> str:
         """``s3://NAME`` for a bucket named ``NAME`` or ``s3://NAME`` (``ValueError`` for a key or a bad name)."""
         parsed = paths.parse(name if name.startswith("s3://") else f"s3://{name}")
-        if parsed.scheme != "s3" or parsed.path not in ("", "/"):
+        if parsed.path not in ("", "/"):
             raise ValueError(f"{name}: not a bucket name")
         return f"s3://{parsed.netloc}"
 
@@ -802,7 +802,11 @@ class S3Connection:
         ``BulkCopyError``, the bucket kept.
         """
         url = self._bucket_url(name)
-        deleted = self._empty_bucket(url) if force else self._refuse_non_empty(url)
+        if force:
+            deleted = self._empty_bucket(url)
+        else:
+            self._refuse_non_empty(url)
+            deleted = 0
         try:
             with s3_errors(url):
                 self.client.delete_bucket(Bucket=paths.bucket(url))
@@ -810,11 +814,11 @@ class S3Connection:
             raise BucketNotEmpty(f"{url} is not empty: written to while it was deleted; not deleted") from err
         return deleted
 
-    def _refuse_non_empty(self, url: str) -> int:
-        """0 for an empty bucket, else ``BucketNotEmpty`` saying how many keys/versions it holds."""
+    def _refuse_non_empty(self, url: str) -> None:
+        """``BucketNotEmpty`` saying how many keys/versions the bucket holds, unless it holds none."""
         count = len(list(itertools.islice(self._s3.list(url + "/", versions=True), self.HELD_COUNTED + 1)))
         if not count:
-            return 0
+            return
         held = f"more than {self.HELD_COUNTED}" if count > self.HELD_COUNTED else str(count)
         refusal = BucketNotEmpty(f"{url} is not empty: it holds {held} keys/versions; not deleted "
                                  "(force deletes them first)")
