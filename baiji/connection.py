@@ -816,7 +816,7 @@ class S3Connection:
 
     def _refuse_non_empty(self, url: str) -> None:
         """``BucketNotEmpty`` saying how many keys/versions the bucket holds, unless it holds none."""
-        count = len(list(itertools.islice(self._s3.list(url + "/", versions=True), self.HELD_COUNTED + 1)))
+        count = len(list(itertools.islice(self._s3.list(url, versions=True), self.HELD_COUNTED + 1)))
         if not count:
             return
         held = f"more than {self.HELD_COUNTED}" if count > self.HELD_COUNTED else str(count)
@@ -852,7 +852,7 @@ class S3Connection:
         next is listed; returns how many were deleted (``BulkCopyError`` naming those that were not)."""
         bucket, base = paths.bucket(url), url + "/"
         deleted, failures = 0, []
-        for batch in bulk.chunks(self._s3.list(base, versions=True), 1000):
+        for batch in bulk.chunks(self._s3.list(url, versions=True), 1000):
             objects = [{"Key": e.url[len(base):], **({"VersionId": e.version_id} if e.version_id else {})}
                        for e in batch]
             with s3_errors(url):

@@ -110,7 +110,8 @@ def test_delete_a_bucket_given_as_a_url(client, new_name):
 def test_delete_a_missing_bucket(conn, new_name, force):
     with pytest.raises(BucketNotFound, match=new_name):
         conn.delete_bucket(new_name, force=force)
-    assert_failed(run("buckets", "--delete", new_name, *(["-f"] if force else [])), new_name, "does not exist")
+    assert_failed(run("buckets", "--delete", new_name, *(["-f"] if force else [])),
+                  f"s3://{new_name}: bucket {new_name} does not exist")
 
 
 @pytest.mark.parametrize("name", ["s3://b-x/key", "bad name", "s3://"])
