@@ -363,6 +363,7 @@ class S3Connection:
             raise ValueError(f"{src_dir} is not a directory (use cp to copy a file)")
         contents = src_dir.endswith(("/", os.sep)) or paths.basename(src_dir) in (".", "..")  # never a key 'p/./a'
         target = dst_dir if contents else paths.join(dst_dir, paths.basename(src_dir))
+        self._refuse_nested(src_store, src_dir, dst_store, target, ("",))  # a copy into itself copies its copies
         items, _ = self._dir_items(src_store, src_dir, followlinks=True)  # like sync: loops are reported
         skipped: list = []
         if not cp_kwargs.get("force") and src_store is dst_store and not dst_store.is_local:

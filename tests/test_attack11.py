@@ -1,0 +1,37 @@
+"""Hostile tests of issue 11's dry runs, --max-delete, --workers and small surprises.
+
+Each test is a hole found by attacking them: what a user types, and what must
+happen instead of what did.  CLI in-process (``test_cli.run``), real servers.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from baiji.connection import S3Connection, TooManyDeletions
+from helpers import get, keys_under, missing_bucket, put, tree, write_tree
+from test_cli import assert_failed, lines, run
+
+
+# -- cp -r into its own subtree ----------------------------------------------------------------
+
+def test_cp_r_into_its_own_subtree_is_refused(tmp_path):
+    """``s3 cp -r big big/sub/in`` copied the copies again (big/sub/in/big/sub/in/big/...,
+    a different number each run) while ``-n`` planned one copy per file.  Unix ``cp -r``
+    refuses to copy a directory into itself; so must baiji, dry run or not."""
+    src = tmp_path / "big"
+    write_tree(src, {**{f"f{i:02}": b"f" for i in range(20)}, **{f"sub/g{i:02}": b"g" for i in range(20)}})
+    before = tree(src)
+    for dry in ([], ["-n"]):
+        result = run("cp", "-r", *dry, src, src / "sub" / "in")
+        assert_failed(result, "inside the source")
+        assert tree(src) == before
+
+
+def test_cp_r_between_prefixes_into_its_own_subtree_is_refused(s3dir, client):
+    put(client, s3dir + "t/a", b"a")
+    put(client, s3dir + "t/b", b"b")
+    assert_failed(run("cp", "-r", "-f", s3dir + "t/", s3dir + "t/in/"), "inside the source")
+    assert sorted(keys_under(client, s3dir)) == ["t/a", "t/b"]
