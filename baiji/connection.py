@@ -374,7 +374,16 @@ class S3Connection:
         if dry_run:
             planned = []
             for src, dst in self._copies(actions, dst_store, target, refused, []):
-                exists = not cp_kwargs.get("force") and dst_store.exists(dst)
+                try:  # what the copy itself would refuse in a local tree: a directory, a file on the way
+                    local = dst_store.is_local and paths.parse(dst).path
+                    if local and os.path.isdir(local):
+                        raise S3Exception(f"{dst}: a directory is in the way")
+                    if local:
+                        require_regular(local, writing=True)
+                    exists = not cp_kwargs.get("force") and dst_store.exists(dst)
+                except S3Exception as err:
+                    refused.append((src, None, err))
+                    continue
                 planned.append(Planned("skip", src, dst, f"{dst} already exists") if exists else
                                Planned("copy", src, dst))
             return planned + skipped + [Planned("refuse", url, None, str(err)) for url, _, err in refused]

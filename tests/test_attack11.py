@@ -35,3 +35,22 @@ def test_cp_r_between_prefixes_into_its_own_subtree_is_refused(s3dir, client):
     put(client, s3dir + "t/b", b"b")
     assert_failed(run("cp", "-r", "-f", s3dir + "t/", s3dir + "t/in/"), "inside the source")
     assert sorted(keys_under(client, s3dir)) == ["t/a", "t/b"]
+
+
+# -- dry runs that disagree with the real run --------------------------------------------------
+
+def test_cp_r_dry_run_into_a_local_tree_in_the_way_says_what_the_real_run_refuses(tmp_path):
+    """A local destination with a directory where a file goes and a file where a directory
+    goes: ``cp -r -f -n`` said "copy" for all three, the real run failed all three;
+    without ``-f`` the dry run stopped at the first one with "Not a directory"."""
+    src, out = tmp_path / "src", tmp_path / "out"
+    write_tree(src, {"a": b"a", "c": b"c", "sub/b": b"b"})
+    (out / "src" / "a").mkdir(parents=True)
+    (out / "src" / "sub").write_bytes(b"a file")
+    for force in (["-f"], []):
+        status, out_bytes, err = run("cp", "-r", "-n", *force, src, out)
+        plan = lines(out_bytes)
+        assert [line.split()[3] for line in plan if line.startswith("(dry run) copy")] == [str(src / "c")], plan
+        assert sum(line.startswith("(dry run) refuse") for line in plan) == 2, (plan, err)
+    assert run("cp", "-r", "-f", src, out)[0] == 1
+    assert tree(out) == {"src/c": b"c", "src/sub": b"a file"}
