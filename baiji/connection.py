@@ -22,7 +22,7 @@ from typing import Iterable, Iterator, NamedTuple
 
 from baiji import config, fileobj, integrity, sync as sync_plan
 from baiji import path as paths
-from baiji.exceptions import (EventualConsistencyWarning, InvalidSchemeException, IsADirectory,
+from baiji.exceptions import (BucketNotFound, EventualConsistencyWarning, InvalidSchemeException, IsADirectory,
                               KeyExists, KeyNotFound, S3Exception, S3Warning)
 from baiji.progress import reporter
 from baiji.stores import Entry, S3Store, Store, WriteOptions, store_for
@@ -372,6 +372,7 @@ class S3Connection:
         actions = sync_plan.plan(items, [], same_content=_differ, tree=dst_store.is_local)
         refused: list = []
         if dry_run:
+            self._refuse_missing_bucket(target)
             planned = []
             for src, dst in self._copies(actions, dst_store, target, refused, []):
                 try:  # what the copy itself would refuse in a local tree: a directory, a file on the way
@@ -483,6 +484,7 @@ class S3Connection:
 
     def _planned_move(self, src: str, dst: str, cp_kwargs: dict) -> list[Planned]:
         dst = _placed(src, dst)
+        self._refuse_missing_bucket(dst)
         src_store, dst_store = self._store(src), self._store(dst)
         if self._same_file(src_store, src, dst_store, dst, cp_kwargs.get("version_id")):
             return [Planned("refuse", src, dst, f"{src} and {dst} are the same file")]
@@ -490,6 +492,12 @@ class S3Connection:
         if not cp_kwargs.get("force") and dst_store.exists(dst):
             return [Planned("refuse", src, dst, f"{dst} already exists (use force)")]
         return [Planned("copy", src, dst), Planned("delete", None, src)]
+
+    def _refuse_missing_bucket(self, url: str) -> None:
+        """A dry run's ``BucketNotFound`` for a destination in a missing bucket, where every
+        real copy would fail (as ``sync``'s dry run finds when it lists the destination)."""
+        if not self._store(url).is_local and not self._s3.bucket_exists(paths.bucket(url)):
+            raise BucketNotFound(f"{url}: bucket {paths.bucket(url)} does not exist")
 
     def _refuse_collapsed_key(self, src: str, dst: str) -> None:
         """``S3Exception`` when the copy of ``src`` to ``dst`` (keys that differ only in

@@ -54,3 +54,15 @@ def test_cp_r_dry_run_into_a_local_tree_in_the_way_says_what_the_real_run_refuse
         assert sum(line.startswith("(dry run) refuse") for line in plan) == 2, (plan, err)
     assert run("cp", "-r", "-f", src, out)[0] == 1
     assert tree(out) == {"src/c": b"c", "src/sub": b"a file"}
+
+
+@pytest.mark.parametrize("command", ["cp-r", "mv"])
+def test_dry_run_into_a_missing_bucket_fails_like_the_real_run(tmp_path, command, server_kind):
+    """``s3 cp -r -n ./site s3://typo-bucket/www/`` planned every copy (exit 0); the real run
+    fails every one of them (no such bucket).  ``sync -n`` already says so; so must these."""
+    write_tree(tmp_path / "site", {"a": b"a"})
+    target = f"s3://{missing_bucket()}/www/"
+    argv = (["cp", "-r", "-n", tmp_path / "site", target] if command == "cp-r"
+            else ["mv", "-n", tmp_path / "site" / "a", target])
+    assert_failed(run(*argv), "does not exist")
+    assert (tmp_path / "site" / "a").exists()
