@@ -483,6 +483,8 @@ class S3Connection:
             self.rm(src, version_id=cp_kwargs.get("version_id"))
 
     def _planned_move(self, src: str, dst: str, cp_kwargs: dict) -> list[Planned]:
+        if paths.isdirlike(src):  # as cp refuses it
+            raise ValueError(f"{src} is a directory; use cp_r to copy directories")
         dst = _placed(src, dst)
         self._refuse_missing_bucket(dst)
         src_store, dst_store = self._store(src), self._store(dst)

@@ -66,3 +66,14 @@ def test_dry_run_into_a_missing_bucket_fails_like_the_real_run(tmp_path, command
             else ["mv", "-n", tmp_path / "site" / "a", target])
     assert_failed(run(*argv), "does not exist")
     assert (tmp_path / "site" / "a").exists()
+
+
+def test_mv_dry_run_of_a_directory_is_refused_like_the_real_move(tmp_path):
+    """``s3 mv -n dir other`` printed "copy dir -> other" and "delete dir" (exit 0); the
+    real ``s3 mv dir other`` refuses (mv moves files)."""
+    write_tree(tmp_path / "dir", {"a": b"a"})
+    real = run("mv", tmp_path / "dir", tmp_path / "other")
+    dry = run("mv", "-n", tmp_path / "dir", tmp_path / "other")
+    assert_failed(real, "mv moves files")
+    assert_failed(dry, "mv moves files")
+    assert tree(tmp_path) == {"dir/a": b"a"}
