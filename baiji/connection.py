@@ -549,6 +549,7 @@ class S3Connection:
         path = paths.parse(prefix).path
         one = not prefix.endswith(("/", os.sep))
         if one and store.is_local and (os.path.islink(path) or os.path.isfile(path)):
+            _refuse_too_many(1, max_delete, prefix)
             if dry_run:
                 return [Planned("delete", None, prefix)]
             return self._rm_one(store, prefix, force, quiet)  # like rm -r: a link (not its target), a file
@@ -562,11 +563,13 @@ class S3Connection:
                 planned = [Planned("delete", None, prefix)]
             _refuse_too_many(len(planned), max_delete, prefix)
             return planned
+        doomed: Iterable[str] = under()
         if max_delete is not None:
-            _refuse_too_many(sum(1 for _ in itertools.islice(under(), max_delete + 1)), max_delete, prefix,
-                             counted_all=False)
+            doomed = list(itertools.islice(doomed, max_delete + 1))
+            _refuse_too_many(len(doomed), max_delete, prefix, counted_all=False)
+            # exactly what was counted: a key written since (an uploader still running) is not removed
         failures, listed = [], 0
-        for batch in bulk.chunks(under(), 1000 if force else 1):
+        for batch in bulk.chunks(doomed, 1000 if force else 1):
             listed += len(batch)
             if not force and not _confirm(f"Delete {batch[0]}? [y/N] "):
                 continue
@@ -578,6 +581,7 @@ class S3Connection:
                     if url not in bad:
                         print(f"[deleted] {url}")
         if not listed and one and not store.is_local and store.isfile(prefix):
+            _refuse_too_many(1, max_delete, prefix)
             return self._rm_one(store, prefix, force, quiet)  # nothing under it: the key itself
         if store.is_local and os.path.isdir(path) and force:
             store.delete(prefix)
