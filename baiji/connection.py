@@ -374,17 +374,9 @@ class S3Connection:
         if dry_run:
             self._refuse_missing_bucket(target)
             planned = []
-            for src, dst in self._copies(actions, dst_store, target, refused, []):
-                try:  # what the copy itself would refuse in a local tree: a directory, a file on the way
-                    local = dst_store.is_local and paths.parse(dst).path
-                    if local and os.path.isdir(local):
-                        raise S3Exception(f"{dst}: a directory is in the way")
-                    if local:
-                        require_regular(local, writing=True)
-                    exists = not cp_kwargs.get("force") and dst_store.exists(dst)
-                except S3Exception as err:
-                    refused.append((src, None, err))
-                    continue
+            for src, dst in self._placeable(self._copies(actions, dst_store, target, refused, []), dst_store,
+                                            refused):
+                exists = not cp_kwargs.get("force") and dst_store.exists(dst)
                 planned.append(Planned("skip", src, dst, f"{dst} already exists") if exists else
                                Planned("copy", src, dst))
             return planned + skipped + [Planned("refuse", url, None, str(err)) for url, _, err in refused]
@@ -450,6 +442,23 @@ class S3Connection:
                 refused.append((src, None, S3Exception(f"{src}: not copied to {dst}: {action.reason}")))
             else:
                 yield src, dst
+
+    @staticmethod
+    def _placeable(pairs: Iterable[tuple[str, str]], dst_store: Store, refused: list) -> Iterator[tuple[str, str]]:
+        """A dry run's pairs, without those the copy itself would refuse in a local tree (a
+        directory where the file goes, empty or not; a file on the way; a special file),
+        which go to ``refused``: the listings alone do not show an empty directory."""
+        for src, dst in pairs:
+            local = paths.parse(dst).path if dst_store.is_local else None
+            try:
+                if local and os.path.isdir(local):
+                    raise S3Exception(f"{dst}: a directory is in the way")
+                if local:
+                    require_regular(local, writing=True)
+            except S3Exception as err:
+                refused.append((src, None, err))
+                continue
+            yield src, dst
 
     def _absent(self, items: Iterable[sync_plan.Item], store: Store, target: str,
                 skipped: list | None = None) -> Iterator[sync_plan.Item]:
@@ -961,7 +970,8 @@ class S3Connection:
             same_content, keep, tree=dst_store.is_local)
         doomed, refused, failed = [], [], []
         if dry_run:
-            return self._planned_sync(self._copies(actions, dst_store, dst_prefix, refused, doomed), refused,
+            return self._planned_sync(self._placeable(self._copies(actions, dst_store, dst_prefix, refused, doomed),
+                                                      dst_store, refused), refused,
                                       unreadable, doomed, src_found or src_store.is_local, max_delete)
         try:
             tried = self.cp_many(self._copies(actions, dst_store, dst_prefix, refused, doomed), parallel=parallel,
