@@ -608,6 +608,9 @@ def _print_planned(ctx: Context, planned) -> None:
     for step in planned or ():
         what = " -> ".join(p for p in (step.src, step.dst) if p)
         ctx.print(f"(dry run) {step.action} {what}" + (f": {step.reason}" if step.reason else ""))
+    refused = sum(step.action == "refuse" for step in planned or ())
+    if refused:  # the real run would fail (status 1): so does its dry run, for `s3 sync -n ... && s3 sync ...`
+        raise CommandError(f"dry run: {refused} of {len(planned)} steps refused; the real run would fail")
 
 def cmd_rm(ctx: Context, a) -> int:
     if not a.recursive:

@@ -137,64 +137,6 @@ def test_sync_dry_run_sees_an_empty_directory_where_a_file_goes(tmp_path):
     assert tree(tmp_path / "dst", empty_dirs=True) == {"a/": b"", "old": b"old"}
 
 
-# -- --max-delete ----------------------------------------------------------------------------
-
-def test_max_delete_0_keeps_one_key(s3dir, client):
-    """``s3 rm -r -f --max-delete 0 s3://b/file.txt`` removed the key (exit 0), while its dry
-    run said "1 files would be deleted, more than max_delete=0"."""
-    put(client, s3dir + "file.txt", b"x")
-    assert_failed(run("rm", "-r", "-n", "--max-delete", "0", s3dir + "file.txt"), "max_delete=0")
-    assert_failed(run("rm", "-r", "-f", "--max-delete", "0", s3dir + "file.txt"), "max_delete=0")
-    assert keys_under(client, s3dir) == ["file.txt"]
-
-
-def test_max_delete_0_keeps_one_local_file(tmp_path):
-    (tmp_path / "file.txt").write_bytes(b"x")
-    assert_failed(run("rm", "-r", "-n", "--max-delete", "0", tmp_path / "file.txt"), "max_delete=0")
-    assert_failed(run("rm", "-r", "-f", "--max-delete", "0", tmp_path / "file.txt"), "max_delete=0")
-    assert (tmp_path / "file.txt").read_bytes() == b"x"
-
-
-def test_max_delete_holds_when_keys_arrive_between_the_count_and_the_deletions(s3dir, client, endpoint_url,
-                                                                               monkeypatch):
-    """``rm_r(max_delete=3)`` counted 3 keys with one listing, then deleted whatever a second
-    listing found: keys written in between (an uploader still running) went too, 8 in all."""
-    for name in "abc":
-        put(client, s3dir + name, b"x")
-    conn = S3Connection(endpoint_url=endpoint_url)
-    store = conn._store(s3dir)
-    real_list, calls = store.list, []
-
-    def list_then_upload(*args, **kwargs):
-        calls.append(1)
-        yield from real_list(*args, **kwargs)
-        if len(calls) == 1:  # the count is done: an uploader adds keys
-            for i in range(5):
-                put(client, s3dir + f"late{i}", b"late")
-
-    monkeypatch.setattr(store, "list", list_then_upload)
-    try:
-        conn.rm_r(s3dir, force=True, quiet=True, max_delete=3)
-    except TooManyDeletions:
-        pass
-    left = keys_under(client, s3dir)
-    assert len(left) >= 5, left  # at most 3 deleted
-
-
-def test_sync_dry_run_sees_an_empty_directory_where_a_file_goes(tmp_path):
-    """``s3 sync -n src dst`` with an empty directory ``dst/a`` where ``src/a`` is a file
-    planned "copy a" and "delete old"; the real run fails on ``a`` and deletes nothing (the
-    listings show no empty directory; the copy finds it)."""
-    write_tree(tmp_path / "src", {"a": b"a"})
-    (tmp_path / "dst" / "a").mkdir(parents=True)
-    (tmp_path / "dst" / "old").write_bytes(b"old")
-    planned = S3Connection().sync(str(tmp_path / "src"), str(tmp_path / "dst"), dry_run=True)
-    assert [p.action for p in planned] == ["refuse", "refuse"], planned
-    assert "directory is in the way" in planned[0].reason and "not deleted" in planned[1].reason
-    assert run("sync", tmp_path / "src", tmp_path / "dst")[0] == 1
-    assert tree(tmp_path / "dst", empty_dirs=True) == {"a/": b"", "old": b"old"}
-
-
 def test_a_dry_run_that_plans_refusals_exits_1_like_the_real_run(tmp_path, s3dir, client):
     """``s3 mv -n k k`` / ``s3 sync -n`` with a refused file printed "refuse" and exited 0,
     where the real run exits 1: ``s3 sync -n SRC DST && s3 sync SRC DST`` goes on to a run
