@@ -632,6 +632,9 @@ def _print_planned(ctx: Context, a, planned) -> None:
             continue
         what = " -> ".join(p for p in (step.src, step.dst) if p)
         ctx.print(_one_line(f"(dry run) {step.action} {what}" + (f": {step.reason}" if step.reason else "")))
+    refused = sum(step.action == "refuse" for step in planned or ())
+    if refused:  # the real run would fail (status 1): so does its dry run, for `s3 sync -n ... && s3 sync ...`
+        raise CommandError(f"dry run: {refused} of {len(planned)} steps refused; the real run would fail")
 
 def _bulk(ctx: Context, a, operation, *args, always: tuple[str, ...] = (), **kwargs) -> None:
     """Run a bulk operation (cp_r, sync, rm_r) with the command's output: per file a

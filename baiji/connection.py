@@ -22,7 +22,7 @@ from typing import Iterable, Iterator
 
 from baiji import config, fileobj, integrity, sync as sync_plan
 from baiji import path as paths
-from baiji.exceptions import (EventualConsistencyWarning, InvalidSchemeException, IsADirectory,
+from baiji.exceptions import (BucketNotFound, EventualConsistencyWarning, InvalidSchemeException, IsADirectory,
                               KeyExists, KeyNotFound, S3Exception, S3Warning)
 from baiji.progress import bulk_progress, reporter
 from baiji.report import Event, Listener, Report, warn_caller
@@ -414,6 +414,7 @@ class S3Connection:
             raise ValueError(f"{src_dir} is not a directory (use cp to copy a file)")
         contents = src_dir.endswith(("/", os.sep)) or paths.basename(src_dir) in (".", "..")  # never a key 'p/./a'
         target = dst_dir if contents else paths.join(dst_dir, paths.basename(src_dir))
+        self._refuse_nested(src_store, src_dir, dst_store, target, ("",))  # a copy into itself copies its copies
         items, _ = self._dir_items(src_store, src_dir, followlinks=True)  # like sync: loops are reported
         report, skipped = Report(on_event), []
         if not cp_kwargs.get("force") and src_store is dst_store and not dst_store.is_local:
@@ -423,8 +424,9 @@ class S3Connection:
         refused: list = []
         copies = self._copies(actions, dst_store, target, refused, [])
         if dry_run:
+            self._refuse_missing_bucket(target)
             planned = []
-            for src, dst, size in copies:
+            for src, dst, size in self._placeable(copies, dst_store, refused):
                 exists = not cp_kwargs.get("force") and dst_store.exists(dst)
                 planned.append(Planned("skip", src, dst, "already exists", size) if exists else
                                Planned("copy", src, dst, size=size))
@@ -487,6 +489,24 @@ class S3Connection:
             else:
                 yield src, dst, action.src.size
 
+    @staticmethod
+    def _placeable(copies: Iterable[tuple[str, str, int | None]], dst_store: Store,
+                   refused: list) -> Iterator[tuple[str, str, int | None]]:
+        """A dry run's copies, without those the copy itself would refuse in a local tree (a
+        directory where the file goes, empty or not; a file on the way; a special file),
+        which go to ``refused``: the listings alone do not show an empty directory."""
+        for src, dst, size in copies:
+            local = paths.parse(dst).path if dst_store.is_local else None
+            try:
+                if local and os.path.isdir(local):
+                    raise S3Exception(f"{dst}: a directory is in the way")
+                if local:
+                    require_regular(local, writing=True)
+            except S3Exception as err:
+                refused.append((src, None, err))
+                continue
+            yield src, dst, size
+
     def _absent(self, items: Iterable[sync_plan.Item], store: Store, target: str,
                 skip: Listener) -> Iterator[sync_plan.Item]:
         """The items with nothing at their place under ``target``; ``skip`` gets a skip event for each other.
@@ -516,7 +536,10 @@ class S3Connection:
             self.rm(src, version_id=cp_kwargs.get("version_id"))
 
     def _planned_move(self, src: str, dst: str, cp_kwargs: dict) -> list[Planned]:
+        if paths.isdirlike(src):  # as cp refuses it
+            raise ValueError(f"{src} is a directory; use cp_r to copy directories")
         dst = _placed(src, dst)
+        self._refuse_missing_bucket(dst)
         src_store, dst_store = self._store(src), self._store(dst)
         if self._same_file(src_store, src, dst_store, dst, cp_kwargs.get("version_id")):
             return [Planned("refuse", src, dst, f"{src} and {dst} are the same file")]
@@ -524,6 +547,12 @@ class S3Connection:
         if not cp_kwargs.get("force") and dst_store.exists(dst):
             return [Planned("refuse", src, dst, f"{dst} already exists (use force)")]
         return [Planned("copy", src, dst), Planned("delete", None, src)]
+
+    def _refuse_missing_bucket(self, url: str) -> None:
+        """A dry run's ``BucketNotFound`` for a destination in a missing bucket, where every
+        real copy would fail (as ``sync``'s dry run finds when it lists the destination)."""
+        if not self._store(url).is_local and not self._s3.bucket_exists(paths.bucket(url)):
+            raise BucketNotFound(f"{url}: bucket {paths.bucket(url)} does not exist")
 
     def _refuse_collapsed_key(self, src: str, dst: str) -> None:
         """``S3Exception`` when the copy of ``src`` to ``dst`` (keys that differ only in
@@ -578,6 +607,7 @@ class S3Connection:
         one = not prefix.endswith(("/", os.sep))
         report = Report(on_event, None if quiet else _print_deleted)
         if one and store.is_local and (os.path.islink(path) or os.path.isfile(path)):
+            _refuse_too_many(1, max_delete, prefix)
             # like rm -r: a link (not its target), a file
             return [Planned("delete", None, prefix)] if dry_run else self._rm_one(store, prefix, force, report)
         listing_prefix = store.dir_prefix(prefix)
@@ -590,17 +620,20 @@ class S3Connection:
                 planned = [Planned("delete", None, prefix)]
             _refuse_too_many(len(planned), max_delete, prefix)
             return planned
+        doomed: Iterable[tuple[str, int | None]] = under()
         if max_delete is not None:
-            _refuse_too_many(sum(1 for _ in itertools.islice(under(), max_delete + 1)), max_delete, prefix,
-                             counted_all=False)
+            doomed = list(itertools.islice(doomed, max_delete + 1))
+            _refuse_too_many(len(doomed), max_delete, prefix, counted_all=False)
+            # exactly what was counted: a key written since (an uploader still running) is not removed
         listed = 0
-        for batch in bulk.chunks(under(), 1000 if force else 1):
+        for batch in bulk.chunks(doomed, 1000 if force else 1):
             listed += len(batch)
             if force or _confirm(f"Delete {batch[0][0]}? [y/N] "):
                 self._deleted(report, store, batch)
             else:
                 report.add(Event("skip", None, batch[0][0], "not confirmed", batch[0][1]))
         if not listed and one and not store.is_local and store.isfile(prefix):
+            _refuse_too_many(1, max_delete, prefix)
             return self._rm_one(store, prefix, force, report)  # nothing under it: the key itself
         if store.is_local and os.path.isdir(path) and force:
             store.delete(prefix)
@@ -986,8 +1019,8 @@ class S3Connection:
         doomed, refused = [], []
         copies = self._copies(actions, dst_store, dst_prefix, refused, doomed)
         if dry_run:
-            return self._planned_sync(copies, refused, unreadable, doomed, src_found or src_store.is_local,
-                                      max_delete)
+            return self._planned_sync(self._placeable(copies, dst_store, refused), refused, unreadable, doomed,
+                                      src_found or src_store.is_local, max_delete)
         self._copy_all(copies, report, dict(exact=True, force=True, progress=progress, policy=policy,
                                             encoding=encoding, encrypt=encrypt,
                                             guess_content_type=guess_content_type),
