@@ -45,7 +45,8 @@ How it is built:
   endpoint URL (``http://user:PASSWORD@host``).  Error messages and
   tracebacks go through the same filter.  The one thing printed on purpose
   that carries credentials is ``s3 url``'s presigned URL, which is its job.
-- ``--json`` (``ls``, ``info``, ``buckets``): one JSON object per line, written
+- ``--json`` (``ls``, ``info``, ``buckets``; the events of ``cp``, ``mv``, ``rm``,
+  ``sync``): one JSON object per line, written
   by :meth:`Context.print_json` (see :func:`json_line`): sizes in bytes,
   times as :func:`format_time` writes them everywhere (``2026-11-29T14:00:00Z``,
   UTC), null for what is not known; every line is valid UTF-8 whatever a key
@@ -80,6 +81,7 @@ from collections.abc import Callable, Sequence
 
 import baiji
 from baiji import exceptions as exc
+from baiji.report import ACTIONS, Event
 
 PROG = "s3"
 
@@ -657,34 +659,85 @@ def cmd_cp(ctx: Context, a) -> int:
         ctx.conn.download_fileobj(a.src, ctx.out.raw(), **_given(version_id=a.version_id))
     elif a.recursive or a.recursive_parallel:
         _refuse_flags(a, ("--version-id",), "selects one key: not possible with -r/-R")
-        _print_planned(ctx, ctx.conn.cp_r(a.src, a.dst, parallel=a.recursive_parallel, **_given(
-            progress=ctx.progress(), workers=a.workers, dry_run=a.dry_run), **_cp_options(a)))
+        _bulk(ctx, a, ctx.conn.cp_r, a.src, a.dst, parallel=a.recursive_parallel, **_given(
+            progress=ctx.progress(), workers=a.workers, dry_run=a.dry_run), **_cp_options(a))
     else:
-        ctx.conn.cp(a.src, a.dst, **_given(progress=ctx.progress(), version_id=a.version_id),
-                    **_cp_options(a))
+        copied = ctx.conn.cp(a.src, a.dst, **_given(progress=ctx.progress(), version_id=a.version_id),
+                             **_cp_options(a))
+        if a.json:  # the size copied: the source's (a stat, or a HEAD, only for --json)
+            ctx.print_json(_event_object(
+                Event("copy", a.src, a.dst, size=ctx.conn.size(a.src, **_given(version_id=a.version_id)))
+                if copied else Event("skip", a.src, a.dst, "already exists")))
     return EXIT_OK
 
 def cmd_mv(ctx: Context, a) -> int:
-    _print_planned(ctx, ctx.conn.mv(a.src, a.dst, **_given(progress=ctx.progress(), dry_run=a.dry_run),
-                                    **_cp_options(a)))
+    _print_planned(ctx, a, ctx.conn.mv(a.src, a.dst, **_given(progress=ctx.progress(), dry_run=a.dry_run),
+                                       **_cp_options(a)))
     return EXIT_OK
 
-def _print_planned(ctx: Context, planned) -> None:
-    """A dry run's plan, one line per step (nothing when the command ran for real)."""
+def _event_object(event, dry_run: bool = False) -> dict:
+    """An event as ``--json`` prints it: every field, ``null`` where there is none."""
+    return {"action": event.action, "src": event.src, "dst": event.dst, "size": event.size,
+            "reason": event.reason or None, **({"dry_run": True} if dry_run else {})}
+
+def _event_line(event) -> str:
+    """``[copied] SRC -> DST``, ``[deleted] URL``, ``[failed] SRC -> DST: REASON``..."""
+    what = " -> ".join(p for p in (event.src, event.dst) if p)
+    return _one_line(f"[{event.past}] {what}" + (f": {event.reason}" if event.reason else ""))
+
+def _print_planned(ctx: Context, a, planned) -> None:
+    """A dry run's plan, one line (or ``--json`` object) per step; nothing when the command ran for real."""
     for step in planned or ():
+        if getattr(a, "json", False):
+            ctx.print_json(_event_object(step, dry_run=True))
+            continue
         what = " -> ".join(p for p in (step.src, step.dst) if p)
-        ctx.print(f"(dry run) {step.action} {what}" + (f": {step.reason}" if step.reason else ""))
+        ctx.print(_one_line(f"(dry run) {step.action} {what}" + (f": {step.reason}" if step.reason else "")))
+    refused = sum(step.action == "refuse" for step in planned or ())
+    if refused:  # the real run would fail (status 1): so does its dry run, for `s3 sync -n ... && s3 sync ...`
+        raise CommandError(f"dry run: {refused} of {len(planned)} steps refused; the real run would fail")
+
+def _bulk(ctx: Context, a, operation, *args, always: tuple[str, ...] = (), **kwargs) -> None:
+    """Run a bulk operation (cp_r, sync, rm_r) with the command's output: per file a
+    ``--json`` object, or with ``-v`` a line (``always`` for those actions); a dry
+    run's plan; at the end, when stderr is a terminal or with ``-v``, the summary."""
+    shown = set(ACTIONS if ctx.args.verbose else always)
+
+    def on_event(event) -> None:
+        if a.json:
+            ctx.print_json(_event_object(event))
+        elif event.action in shown:
+            ctx.print(_event_line(event))
+    from baiji.connection import BulkCopyError  # loaded already: the operation is the connection's
+
+    try:
+        result = operation(*args, on_event=on_event, **kwargs)
+    except BulkCopyError as err:
+        _print_summary(ctx, err.report)
+        raise
+    if isinstance(result, list):
+        _print_planned(ctx, a, result)
+    else:
+        _print_summary(ctx, result)
+
+def _print_summary(ctx: Context, report) -> None:
+    if report is not None and (ctx.args.verbose or _isatty(ctx.stderr)):
+        ctx.out.flush()
+        ctx.stderr.write(f"{PROG}: {report.summary()}\n")
 
 def cmd_rm(ctx: Context, a) -> int:
     if not a.recursive:
         _refuse_flags(a, ("--max-delete", "--dry-run"), "for a recursive removal: needs -r")
         ctx.conn.rm(a.key, **_given(version_id=a.version_id))
+        if a.json:
+            ctx.print_json(_event_object(Event("delete", None, a.key)))
         return EXIT_OK
     _refuse_flags(a, ("--version-id",), "selects one key: not possible with -r")
     if not a.force and not a.dry_run and not ctx.stdin_is_terminal:
         raise CommandError(f"refusing to remove {a.key} recursively: stdin is not a terminal "
                            "to confirm each key (use -f/--force to delete without asking)")
-    _print_planned(ctx, ctx.conn.rm_r(a.key, force=a.force, **_given(max_delete=a.max_delete, dry_run=a.dry_run)))
+    _bulk(ctx, a, ctx.conn.rm_r, a.key, force=a.force, quiet=True, always=("delete",),
+          **_given(max_delete=a.max_delete, dry_run=a.dry_run))
     return EXIT_OK
 
 def cmd_sync(ctx: Context, a) -> int:
@@ -693,7 +746,7 @@ def cmd_sync(ctx: Context, a) -> int:
                      max_delete=a.max_delete, workers=a.workers, dry_run=a.dry_run)
     if a.no_encrypt:
         options["encrypt"] = False
-    _print_planned(ctx, ctx.conn.sync(a.src, a.dst, **options))
+    _bulk(ctx, a, ctx.conn.sync, a.src, a.dst, **options)
     return EXIT_OK
 
 def cmd_touch(ctx: Context, a) -> int:
@@ -878,7 +931,7 @@ COMMANDS: tuple[Command, ...] = (
         arg("-R", "--recursive-parallel", action="store_true",
             help="like -r, many keys at a time in worker processes"),
         arg("--preserve-acl", action="store_true", help="keep the source's ACL (s3 -> s3 only)"),
-        NO_ENCRYPT, GZIP, POLICY, ENCODING, VERSION_ID, WORKERS, DRY_RUN,
+        NO_ENCRYPT, GZIP, POLICY, ENCODING, VERSION_ID, WORKERS, DRY_RUN, JSON,
     ), cmd_cp, paths=("src", "dst"), exclusive=(("-r", "-R"), ("-f", "-s")),
         hints={exc.KeyExists: "use -f/--force to overwrite, or -s/--skip to skip it"},
         rewords={"use cp_r to": "use -r to"}),
@@ -894,7 +947,7 @@ COMMANDS: tuple[Command, ...] = (
             help="remove everything under the prefix, printing '[deleted] URL' lines; "
                  "asks for each key unless -f (and refuses without -f when stdin is not a terminal)"),
         arg("-f", "--force", action="store_true", help="with -r: delete without asking"),
-        VERSION_ID, MAX_DELETE, DRY_RUN,
+        VERSION_ID, MAX_DELETE, DRY_RUN, JSON,
     ), cmd_rm, paths=("key",), rewords={"use rm_r to": "use -r to"}),
     Command("sync", "make DST mirror SRC: copy new and changed files, remove the ones SRC lacks", (
         arg("src", metavar="SRC", help="source directory or prefix"),
@@ -904,7 +957,7 @@ COMMANDS: tuple[Command, ...] = (
         POLICY, ENCODING,
         arg("-D", "--do-not-delete", action="append", metavar="PREFIX",
             help="never remove files under this prefix of DST (repeatable)"),
-        NO_ENCRYPT, MAX_DELETE, WORKERS, DRY_RUN,
+        NO_ENCRYPT, MAX_DELETE, WORKERS, DRY_RUN, JSON,
     ), cmd_sync, paths=("src", "dst")),
     Command("touch", "create an empty key or file if it does not exist (never truncates)", (KEY,),
             cmd_touch, paths=("key",)),
