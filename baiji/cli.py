@@ -592,9 +592,11 @@ def cmd_cp(ctx: Context, a) -> int:
         _refuse_flags(a, ("--recursive", "--recursive-parallel", "--preserve-acl", "--version-id"),
                       "not possible when reading stdin")
         ctx.conn.upload_fileobj(ctx.stdin_binary, a.dst, **_cp_options(a))
+        if a.json:  # the size stored (one HEAD or stat, only for --json): stdin's length is not known before
+            ctx.print_json(_event_object(Event("copy", "-", a.dst, size=ctx.conn.size(a.dst))))
     elif a.dst == "-":
         _refuse_flags(a, ("--recursive", "--recursive-parallel", "--skip", "--preserve-acl", "--no-encrypt",
-                          "--gzip", "--policy", "--encoding"), "not possible when writing to stdout")
+                          "--gzip", "--policy", "--encoding", "--json"), "not possible when writing to stdout")
         ctx.conn.download_fileobj(a.src, ctx.out.raw(), **_given(version_id=a.version_id))
     elif a.recursive or a.recursive_parallel:
         _refuse_flags(a, ("--version-id",), "selects one key: not possible with -r/-R")

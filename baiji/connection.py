@@ -84,6 +84,12 @@ def _usable(entries: Iterable[Entry]) -> Iterator[Entry]:
             yield entry
 
 
+def _require_local_path(store: Store, url: str) -> None:
+    """``KeyNotFound`` for a local path that is not there (an s3 prefix is a string prefix: it may match nothing)."""
+    if store.is_local and not os.path.lexists(paths.parse(url).path):
+        raise KeyNotFound(f"{url}: no such file or directory")
+
+
 def _print_deleted(event: Event) -> None:
     """``rm_r``'s line per file removed (SPEC 2: unless ``quiet``)."""
     if event.action == "delete":
@@ -126,6 +132,20 @@ def _refuse_too_many(count: int, max_delete: int | None, where: str, counted_all
         shown = count if counted_all else f"more than {max_delete}"
         raise TooManyDeletions(f"{where}: {shown} files would be deleted, more than max_delete={max_delete} "
                                "allows; nothing deleted")
+
+
+def _check_bulk_args(workers=None, max_delete=None, cp_kwargs: dict | None = None) -> None:
+    """Refuse bad arguments of a bulk operation up front, dry run or not (before anything is
+    listed or copied): ``workers`` and ``max_delete`` below 0, an option ``cp`` does not take."""
+    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 0):
+        raise ValueError(f"workers must be a whole number >= 0 (0: the default), not {workers!r}")
+    if max_delete is not None and (isinstance(max_delete, bool) or not isinstance(max_delete, int)
+                                   or max_delete < 0):
+        raise ValueError(f"max_delete must be a whole number >= 0, not {max_delete!r}")
+    code = S3Connection.cp.__code__
+    unknown = sorted(set(cp_kwargs or ()) - set(code.co_varnames[3:code.co_argcount + code.co_kwonlyargcount]))
+    if unknown:
+        raise TypeError(f"unexpected keyword argument {', '.join(map(repr, unknown))} (not an option of cp)")
 
 
 class BulkCopyError(S3Exception):
@@ -341,6 +361,7 @@ class S3Connection:
         32, see ``baiji.util.parallel.THREADS``).  ``progress``: True, a bar
         of files; a callable gets each copied file's size (None when unknown).
         """
+        _check_bulk_args(workers, None, cp_kwargs)
         report = Report(on_event)
         self._copy_all(((src, dst, None) for src, dst in pairs), report, cp_kwargs, parallel=parallel,
                        executor=executor, processes=processes, workers=workers)
@@ -387,9 +408,13 @@ class S3Connection:
             raise BulkCopyError(report.failures, tried, noun, note, report=report)
         if report.skipped and warn_skips:
             first, more = report.first["skip"], report.skipped - 1
-            warn_caller(f"Skipping {report.skipped} {'file' if report.skipped == 1 else 'files'} whose "
-                        f"destination exists ({first.src} -> {first.dst}: {first.reason}"
-                        + (f"; and {more} more)" if more else ")"))
+            try:
+                warn_caller(f"Skipping {report.skipped} {'file' if report.skipped == 1 else 'files'} whose "
+                            f"destination exists ({first.src} -> {first.dst}: {first.reason}"
+                            + (f"; and {more} more)" if more else ")"))
+            except Warning as err:  # an error filter (-W error): raised after the copies; keep what they did
+                err.report = report
+                raise
         return report
 
     @staticmethod
@@ -408,6 +433,7 @@ class S3Connection:
         ``workers``, ``progress``: as for :meth:`cp_many`.
         ``dry_run``: copy nothing; return the :class:`Planned` copies, skips and refusals.
         """
+        _check_bulk_args(workers, None, cp_kwargs)
         src_store, dst_store = self._store(src_dir), self._store(dst_dir)
         if src_store.is_local and not os.path.isdir(paths.parse(src_dir).path):
             src_store.stat(src_dir)  # KeyNotFound naming it when missing
@@ -597,6 +623,7 @@ class S3Connection:
         is removed (``TooManyDeletions``; counted by one listing first).
         ``dry_run``: remove nothing, ask nothing; return the :class:`Planned` deletions.
         """
+        _check_bulk_args(max_delete=max_delete)
         store = self._store(prefix)
         if store.is_local:
             _refuse_tree_around_cwd(prefix)
@@ -635,8 +662,8 @@ class S3Connection:
         if not listed and one and not store.is_local and store.isfile(prefix):
             _refuse_too_many(1, max_delete, prefix)
             return self._rm_one(store, prefix, force, report)  # nothing under it: the key itself
-        if store.is_local and os.path.isdir(path) and force:
-            store.delete(prefix)
+        if store.is_local and os.path.isdir(path) and force and not os.path.islink(path.rstrip("/" + os.sep)):
+            store.delete(prefix)  # not through a link given as lnk/: as GNU rm -rf lnk/, only its contents go
         return self._finished(report, "deletions", total=report.deleted + report.failed, warn_skips=False)
 
     @staticmethod
@@ -656,6 +683,7 @@ class S3Connection:
         store = self._store(prefix)
         if require_s3_scheme and store.is_local:
             raise InvalidSchemeException(f"{prefix}: an s3:// URL is needed here")
+        _require_local_path(store, prefix)
         entries = _usable(store.list(prefix, shallow=shallow, versions=list_versions, followlinks=followlinks))
         if not store.is_local:
             return (e.url if return_full_urls else "/" + paths.key(e.url) for e in entries)
@@ -671,6 +699,7 @@ class S3Connection:
     def ls_info(self, prefix: str, shallow: bool = False, list_versions: bool = False) -> Iterator[dict]:
         """Like ``ls`` with details: uri, size, last_modified, encrypted, version_id, ..."""
         store = self._store(prefix)
+        _require_local_path(store, prefix)
         for e in _usable(store.list(prefix, shallow=shallow, versions=list_versions)):
             encrypted = None
             if not store.is_local and not e.is_dir and not e.delete_marker:
@@ -990,6 +1019,7 @@ class S3Connection:
         :class:`Planned` copies, deletions and refusals (deletions held back by a
         refusal or ``max_delete`` are refused).
         """
+        _check_bulk_args(workers, max_delete)
         src_store, dst_store = self._store(src_dir), self._store(dst_dir)
         for url, store in ((src_dir, src_store), (dst_dir, dst_store)):
             local = paths.parse(url).path if store.is_local else None
