@@ -9,8 +9,7 @@ import warnings
 
 import pytest
 
-from baiji.connection import BulkCopyError
-from baiji.exceptions import KeyNotFound
+from baiji.exceptions import KeyExists, KeyNotFound
 from helpers import keys_under, put, write_tree
 from test_cli import lines, run
 
@@ -26,13 +25,6 @@ def tree(tmp_path):
 
 # -- the report must say what happened on the server ------------------------------------------
 
-@pytest.mark.xfail(strict=True, reason=(
-    "an exclusive PUT that meets an object with the same content and metadata counts as "
-    "'the write did happen' (S3Store._holds: a retried PUT meeting its own first attempt), so "
-    "a rerun of cp -r (local -> s3) without -f reports every small unchanged file as copied, "
-    "gives no Skipping warning, and disagrees with its own dry run (skip); files above the "
-    "multipart threshold, or changed ones, are skipped. Telling a retry from an old object "
-    "needs a per-attempt token or a listing of the destination: not a small fix"))
 def test_cp_r_rerun_with_identical_content_reports_skips_not_copies(conn, tree, s3dir, client):
     """``s3 cp -r tree/ s3://b/out/`` twice: the second run copied nothing, and said
     ``3 copied (60 B)``; ``-n`` said ``skip`` for each."""
@@ -44,6 +36,15 @@ def test_cp_r_rerun_with_identical_content_reports_skips_not_copies(conn, tree, 
         report = conn.cp_r(f"{tree}/", s3dir + "out/")
     assert (report.copied, report.skipped) == (0, 3), report
     assert len(record) == 1 and str(record[0].message).startswith("Skipping 3 files")
+
+
+def test_cp_onto_identical_content_without_force_is_key_exists(conn, tree, s3dir):
+    """SPEC: an existing dst without force is ``KeyExists``; the same content there was
+    taken for this write's own retried first attempt, and the copy said it was done."""
+    conn.cp(str(tree / "a.txt"), s3dir + "same.txt")
+    with pytest.raises(KeyExists):
+        conn.cp(str(tree / "a.txt"), s3dir + "same.txt")
+    assert conn.cp(str(tree / "a.txt"), s3dir + "same.txt", skip=True) is False
 
 
 def test_an_error_filter_on_the_skipping_warning_keeps_the_report(conn, tree, s3dir, client):

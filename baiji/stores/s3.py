@@ -341,10 +341,11 @@ class S3Store(ControlPlane, Store):
             with translated(url):
                 self.client.put_object(Bucket=bucket, Key=key, Body=data,
                                        ContentMD5=base64.b64encode(digest.digest()).decode(), **args)
-        except KeyExists:
-            if options.exclusive:
-                return self._holds(url, digest.hexdigest(), options.metadata or {})
-            raise
+        except KeyExists as err:
+            if not options.exclusive:
+                raise
+            # found on a first attempt: it was there before; on a retry it may be the first attempt's own
+            return err.retried and self._holds(url, digest.hexdigest(), options.metadata or {})
         return True
 
     def _holds(self, url: str, md5: str, metadata: dict) -> bool:
