@@ -534,6 +534,10 @@ def _cp_options(a: argparse.Namespace) -> dict:
         options["encrypt"] = False
     return options
 
+def _filters(a: argparse.Namespace) -> dict:
+    """The library keywords of --exclude/--include (only those given)."""
+    return _given(exclude=a.exclude, include=a.include)
+
 def _refuse_flags(a: argparse.Namespace, flags: Sequence[str], why: str) -> None:
     """UsageError naming those of ``flags`` (argparse option strings) that were given."""
     values = {flag: getattr(a, flag.lstrip("-").replace("-", "_")) for flag in flags}
@@ -543,16 +547,17 @@ def _refuse_flags(a: argparse.Namespace, flags: Sequence[str], why: str) -> None
 
 def cmd_ls(ctx: Context, a) -> int:
     if a.key in (None, "s3://"):  # as `aws s3 ls` does
+        _refuse_flags(a, ("--exclude", "--include"), "filters select keys under a prefix: needs KEY")
         for name in ctx.conn.list_buckets():
             ctx.print(f"s3://{name}")
         return EXIT_OK
     if a.uri:
         ctx.warn("-B/--uri is deprecated and does nothing: ls always prints full URLs")
     if not (a.detail or a.list_versions):
-        for url in ctx.conn.ls(a.key, return_full_urls=True, shallow=a.shallow):
+        for url in ctx.conn.ls(a.key, return_full_urls=True, shallow=a.shallow, **_filters(a)):
             ctx.print(url)
         return EXIT_OK
-    for entry in ctx.conn.ls_info(a.key, shallow=a.shallow, list_versions=a.list_versions):
+    for entry in ctx.conn.ls_info(a.key, shallow=a.shallow, list_versions=a.list_versions, **_filters(a)):
         columns = [
             human_size(entry.get("size")),
             format_time(entry.get("last_modified")),
@@ -581,6 +586,7 @@ def cmd_cp(ctx: Context, a) -> int:
     if not (a.recursive or a.recursive_parallel):
         _refuse_flags(a, ("--workers",), "copies of a tree run several at a time: needs -r or -R")
         _refuse_flags(a, ("--dry-run",), "a dry run plans the copies of a tree: needs -r or -R")
+        _refuse_flags(a, ("--exclude", "--include"), "filters select files of a tree: needs -r or -R")
     if a.src == "-":
         _refuse_flags(a, ("--recursive", "--recursive-parallel", "--preserve-acl", "--version-id"),
                       "not possible when reading stdin")
@@ -592,7 +598,7 @@ def cmd_cp(ctx: Context, a) -> int:
     elif a.recursive or a.recursive_parallel:
         _refuse_flags(a, ("--version-id",), "selects one key: not possible with -r/-R")
         _print_planned(ctx, ctx.conn.cp_r(a.src, a.dst, parallel=a.recursive_parallel, **_given(
-            progress=ctx.progress(), workers=a.workers, dry_run=a.dry_run), **_cp_options(a)))
+            progress=ctx.progress(), workers=a.workers, dry_run=a.dry_run), **_filters(a), **_cp_options(a)))
     else:
         ctx.conn.cp(a.src, a.dst, **_given(progress=ctx.progress(), version_id=a.version_id),
                     **_cp_options(a))
@@ -611,20 +617,21 @@ def _print_planned(ctx: Context, planned) -> None:
 
 def cmd_rm(ctx: Context, a) -> int:
     if not a.recursive:
-        _refuse_flags(a, ("--max-delete", "--dry-run"), "for a recursive removal: needs -r")
+        _refuse_flags(a, ("--max-delete", "--dry-run", "--exclude", "--include"), "for a recursive removal: needs -r")
         ctx.conn.rm(a.key, **_given(version_id=a.version_id))
         return EXIT_OK
     _refuse_flags(a, ("--version-id",), "selects one key: not possible with -r")
     if not a.force and not a.dry_run and not ctx.stdin_is_terminal:
         raise CommandError(f"refusing to remove {a.key} recursively: stdin is not a terminal "
                            "to confirm each key (use -f/--force to delete without asking)")
-    _print_planned(ctx, ctx.conn.rm_r(a.key, force=a.force, **_given(max_delete=a.max_delete, dry_run=a.dry_run)))
+    _print_planned(ctx, ctx.conn.rm_r(a.key, force=a.force, **_given(max_delete=a.max_delete, dry_run=a.dry_run),
+                                      **_filters(a)))
     return EXIT_OK
 
 def cmd_sync(ctx: Context, a) -> int:
     options = _given(progress=ctx.progress(), policy=a.policy, encoding=a.encoding,
                      guess_content_type=a.guess_content_type, do_not_delete=a.do_not_delete or None,
-                     max_delete=a.max_delete, workers=a.workers, dry_run=a.dry_run)
+                     max_delete=a.max_delete, workers=a.workers, dry_run=a.dry_run, **_filters(a))
     if a.no_encrypt:
         options["encrypt"] = False
     _print_planned(ctx, ctx.conn.sync(a.src, a.dst, **options))
@@ -691,6 +698,15 @@ def _int_between(low: int, high: int) -> Callable[[str], int]:
 
     return parse
 
+def _pattern(text: str) -> str:
+    """An argparse type for --exclude/--include: a pattern the library takes (see baiji.filters)."""
+    from baiji.filters import problem  # imported here: only filters need it
+
+    why = problem(text)
+    if why:
+        raise argparse.ArgumentTypeError(f"{text!r}: {why}")
+    return text
+
 def _path(text: str) -> str:
     """An argparse type for path arguments: never empty (an unset variable must not mean "here")."""
     if not text:
@@ -744,6 +760,13 @@ WORKERS = arg("--workers", type=_int_between(0, 1024), metavar="N",
               help="copies in flight at a time (per worker process with -R); 0: the default, 32")
 DRY_RUN = arg("-n", "--dry-run", action="store_true",
               help="change nothing: print what would be copied, skipped, deleted or refused")
+EXCLUDE = arg("--exclude", action="append", type=_pattern, metavar="PATTERN",
+              help="leave out the paths matching this glob, relative to the source (repeatable; "
+                   "'*' also matches '/'; a trailing / matches a directory and all under it); "
+                   "excludes win over includes")
+INCLUDE = arg("--include", action="append", type=_pattern, metavar="PATTERN",
+              help="only the paths matching one of these globs (repeatable), unless excluded: "
+                   "--include '*.txt' alone selects the .txt files")
 MAX_DELETE = arg("--max-delete", type=_int_between(0, 10 ** 12), metavar="N",
                  help="delete nothing (and fail) when more than N files would be deleted")
 
@@ -759,6 +782,7 @@ COMMANDS: tuple[Command, ...] = (
             help="every version and delete marker, in the -l layout plus a column of flags "
                  "(latest, delete-marker)"),
         arg("-B", "--uri", action="store_true", help="deprecated, does nothing: URLs are always printed"),
+        EXCLUDE, INCLUDE,
     ), cmd_ls, paths=("key",)),
     Command("info", "print a key's details as sorted 'name: value' lines", (KEY,), cmd_info, paths=("key",)),
     Command("cat", "write a key's content to stdout, byte for byte", (KEY,), cmd_cat, paths=("key",)),
@@ -775,7 +799,7 @@ COMMANDS: tuple[Command, ...] = (
         arg("-R", "--recursive-parallel", action="store_true",
             help="like -r, many keys at a time in worker processes"),
         arg("--preserve-acl", action="store_true", help="keep the source's ACL (s3 -> s3 only)"),
-        NO_ENCRYPT, GZIP, POLICY, ENCODING, VERSION_ID, WORKERS, DRY_RUN,
+        NO_ENCRYPT, GZIP, POLICY, ENCODING, VERSION_ID, WORKERS, DRY_RUN, EXCLUDE, INCLUDE,
     ), cmd_cp, paths=("src", "dst"), exclusive=(("-r", "-R"), ("-f", "-s")),
         hints={exc.KeyExists: "use -f/--force to overwrite, or -s/--skip to skip it"},
         rewords={"use cp_r to": "use -r to"}),
@@ -791,7 +815,7 @@ COMMANDS: tuple[Command, ...] = (
             help="remove everything under the prefix, printing '[deleted] URL' lines; "
                  "asks for each key unless -f (and refuses without -f when stdin is not a terminal)"),
         arg("-f", "--force", action="store_true", help="with -r: delete without asking"),
-        VERSION_ID, MAX_DELETE, DRY_RUN,
+        VERSION_ID, MAX_DELETE, DRY_RUN, EXCLUDE, INCLUDE,
     ), cmd_rm, paths=("key",), rewords={"use rm_r to": "use -r to"}),
     Command("sync", "make DST mirror SRC: copy new and changed files, remove the ones SRC lacks", (
         arg("src", metavar="SRC", help="source directory or prefix"),
@@ -801,7 +825,7 @@ COMMANDS: tuple[Command, ...] = (
         POLICY, ENCODING,
         arg("-D", "--do-not-delete", action="append", metavar="PREFIX",
             help="never remove files under this prefix of DST (repeatable)"),
-        NO_ENCRYPT, MAX_DELETE, WORKERS, DRY_RUN,
+        NO_ENCRYPT, MAX_DELETE, WORKERS, DRY_RUN, EXCLUDE, INCLUDE,
     ), cmd_sync, paths=("src", "dst")),
     Command("touch", "create an empty key or file if it does not exist (never truncates)", (KEY,),
             cmd_touch, paths=("key",)),

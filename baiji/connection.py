@@ -24,6 +24,7 @@ from baiji import config, fileobj, integrity, sync as sync_plan
 from baiji import path as paths
 from baiji.exceptions import (EventualConsistencyWarning, InvalidSchemeException, IsADirectory,
                               KeyExists, KeyNotFound, S3Exception, S3Warning)
+from baiji.filters import Selector
 from baiji.progress import reporter
 from baiji.stores import Entry, S3Store, Store, WriteOptions, store_for
 from baiji.stores.base import DEFAULT_CONTENT_TYPE
@@ -352,10 +353,13 @@ class S3Connection:
         return total
 
     def cp_r(self, src_dir: str, dst_dir: str, parallel: bool = False, executor=None,
-             processes: int | None = None, dry_run: bool = False, **cp_kwargs) -> list[Planned] | None:
+             processes: int | None = None, dry_run: bool = False, exclude=None, include=None,
+             **cp_kwargs) -> list[Planned] | None:
         """Copy a directory tree like ``cp -r`` (``src_dir/``, ``.`` and ``..`` copy their contents).
 
         ``dry_run``: copy nothing; return the :class:`Planned` copies, skips and refusals.
+        ``exclude``/``include``: glob patterns (a str or a list) of the paths under ``src_dir``
+        to copy, see :mod:`baiji.filters`.
         """
         src_store, dst_store = self._store(src_dir), self._store(dst_dir)
         if src_store.is_local and not os.path.isdir(paths.parse(src_dir).path):
@@ -363,7 +367,8 @@ class S3Connection:
             raise ValueError(f"{src_dir} is not a directory (use cp to copy a file)")
         contents = src_dir.endswith(("/", os.sep)) or paths.basename(src_dir) in (".", "..")  # never a key 'p/./a'
         target = dst_dir if contents else paths.join(dst_dir, paths.basename(src_dir))
-        items, _ = self._dir_items(src_store, src_dir, followlinks=True)  # like sync: loops are reported
+        items, _ = self._dir_items(src_store, src_dir, Selector(exclude, include),
+                                   followlinks=True)  # like sync: loops are reported
         skipped: list = []
         if not cp_kwargs.get("force") and src_store is dst_store and not dst_store.is_local:
             items = self._absent(items, dst_store, target, skipped if dry_run else None)  # one listing, no HEADs
@@ -387,26 +392,29 @@ class S3Connection:
             raise BulkCopyError(failed + refused, tried + len(refused))
         return None
 
-    def _listing(self, store: Store, prefix: str, followlinks: bool = False) -> Iterable[Entry]:
+    def _listing(self, store: Store, prefix: str, followlinks: bool = False, prune=None) -> Iterable[Entry]:
         """The entries under ``prefix`` in key order: a local listing sorts itself, and AWS
         lists in key order (the planner still checks each listing as it goes); another
-        server's listing is checked first (``sync_plan.in_order``), listing it twice."""
+        server's listing is checked first (``sync_plan.in_order``), listing it twice.
+        ``prune``: see ``Store.list``."""
         if store.is_local or self._s3.lists_in_order:
-            return store.list(prefix, followlinks=followlinks)
+            return store.list(prefix, followlinks=followlinks, prune=prune)
         return sync_plan.in_order(lambda: store.list(prefix), prefix)
 
-    def _dir_items(self, store: Store, url: str, followlinks: bool = False) -> tuple[Iterator[sync_plan.Item], bool]:
-        """The items under the directory ``url`` in key order, and whether there are any.
+    def _dir_items(self, store: Store, url: str, selector: Selector,
+                   followlinks: bool = False) -> tuple[Iterable[sync_plan.Item], bool]:
+        """The items under the directory ``url`` that ``selector`` selects, in key order, and
+        whether there are any items at all (selected or not).
 
         An s3 ``url`` is the prefix ``url/`` (also when ``url`` is a key too);
         one without a trailing slash that has nothing under it but is a key ->
         ``ValueError``: a key is no directory (one HEAD, only then).
         """
         prefix = store.dir_prefix(url)
-        items = sync_plan.relative_items(self._listing(store, prefix, followlinks), prefix, store.sep)
+        items = sync_plan.relative_items(self._listing(store, prefix, followlinks, selector.prune), prefix, store.sep)
         first = next(items, None)
         if first is not None:
-            return itertools.chain([first], items), True
+            return selector.items(itertools.chain([first], items)), True
         if not store.is_local and not url.endswith("/") and store.isfile(url):
             raise ValueError(f"{url} is a key, not a directory (use cp or sync_file for one key)")
         return iter(()), False
@@ -511,7 +519,8 @@ class S3Connection:
         store.delete(key, version_id)
 
     def rm_r(self, prefix: str, force: bool = False, quiet: bool = False,
-             max_delete: int | None = None, dry_run: bool = False) -> list[Planned] | None:
+             max_delete: int | None = None, dry_run: bool = False, exclude=None,
+             include=None) -> list[Planned] | None:
         """Remove everything under ``prefix``; asks per key on the terminal unless ``force``.
 
         A local directory named ``.`` or ``..``, or holding the current directory
@@ -519,7 +528,11 @@ class S3Connection:
         ``max_delete``: with more keys or files than that under ``prefix``, none
         is removed (``TooManyDeletions``; counted by one listing first).
         ``dry_run``: remove nothing, ask nothing; return the :class:`Planned` deletions.
+        ``exclude``/``include``: glob patterns (see :mod:`baiji.filters`) of the paths under
+        ``prefix`` to remove (one file or key: its name); with any, only files are removed,
+        never a directory as a tree.
         """
+        selector = Selector(exclude, include)
         store = self._store(prefix)
         if store.is_local:
             _refuse_tree_around_cwd(prefix)
@@ -529,16 +542,24 @@ class S3Connection:
         path = paths.parse(prefix).path
         one = not prefix.endswith(("/", os.sep))
         if one and store.is_local and (os.path.islink(path) or os.path.isfile(path)):
+            if not selector.selects(paths.basename(prefix)):
+                return [] if dry_run else None
             if dry_run:
                 return [Planned("delete", None, prefix)]
             return self._rm_one(store, prefix, force, quiet)  # like rm -r: a link (not its target), a file
         listing_prefix = store.dir_prefix(prefix)
 
         def under() -> Iterator[str]:
-            return (e.url for e in store.list(listing_prefix) if not e.is_dir)
+            entries = store.list(listing_prefix, prune=selector.prune)
+            return (e.url for e in selector.entries(entries, listing_prefix, store.sep) if not e.is_dir)
+
+        def itself() -> bool:
+            """Whether ``prefix`` is one key to remove: selected by its name, nothing at all under it."""
+            return (one and not store.is_local and selector.selects(paths.basename(prefix))
+                    and not (selector and next(iter(store.list(listing_prefix)), None)) and store.isfile(prefix))
         if dry_run:
             planned = [Planned("delete", None, url) for url in under()]
-            if not planned and one and not store.is_local and store.isfile(prefix):
+            if not planned and itself():
                 planned = [Planned("delete", None, prefix)]
             _refuse_too_many(len(planned), max_delete, prefix)
             return planned
@@ -557,9 +578,9 @@ class S3Connection:
                 for url in batch:
                     if url not in bad:
                         print(f"[deleted] {url}")
-        if not listed and one and not store.is_local and store.isfile(prefix):
+        if not listed and itself():
             return self._rm_one(store, prefix, force, quiet)  # nothing under it: the key itself
-        if store.is_local and os.path.isdir(path) and force:
+        if store.is_local and os.path.isdir(path) and force and not selector:
             store.delete(prefix)
         if failures:
             raise S3Exception(f"{len(failures)} keys under {prefix} could not be removed: "
@@ -576,12 +597,18 @@ class S3Connection:
 
     # -- listing and inspecting -------------------------------------------
     def ls(self, prefix: str, return_full_urls: bool = False, require_s3_scheme: bool = False,
-           shallow: bool = False, followlinks: bool = False, list_versions: bool = False):
-        """List keys under a prefix: a lazy iterator for s3, a list for local directories."""
+           shallow: bool = False, followlinks: bool = False, list_versions: bool = False,
+           exclude=None, include=None):
+        """List keys under a prefix: a lazy iterator for s3, a list for local directories.
+
+        ``exclude``/``include``: glob patterns (see :mod:`baiji.filters`) of the paths listed,
+        relative to the local directory, or to an s3 prefix up to its last ``/``.
+        """
         store = self._store(prefix)
         if require_s3_scheme and store.is_local:
             raise InvalidSchemeException(f"{prefix}: an s3:// URL is needed here")
-        entries = _usable(store.list(prefix, shallow=shallow, versions=list_versions, followlinks=followlinks))
+        entries = _usable(self._selected(store, prefix, Selector(exclude, include), shallow=shallow,
+                                         versions=list_versions, followlinks=followlinks))
         if not store.is_local:
             return (e.url if return_full_urls else "/" + paths.key(e.url) for e in entries)
         root = paths.parse(prefix).path
@@ -593,16 +620,26 @@ class S3Connection:
             result.append(rel.replace(os.sep, "/") + ("/" if e.is_dir else ""))
         return result
 
-    def ls_info(self, prefix: str, shallow: bool = False, list_versions: bool = False) -> Iterator[dict]:
+    def ls_info(self, prefix: str, shallow: bool = False, list_versions: bool = False,
+                exclude=None, include=None) -> Iterator[dict]:
         """Like ``ls`` with details: uri, size, last_modified, encrypted, version_id, ..."""
         store = self._store(prefix)
-        for e in _usable(store.list(prefix, shallow=shallow, versions=list_versions)):
+        selector = Selector(exclude, include)
+        for e in _usable(self._selected(store, prefix, selector, shallow=shallow, versions=list_versions)):
             encrypted = None
             if not store.is_local and not e.is_dir and not e.delete_marker:
                 encrypted = store.stat(e.url, e.version_id if list_versions else None).encrypted
             yield {"uri": e.url, "size": e.size, "last_modified": e.last_modified,
                    "encrypted": encrypted, "version_id": e.version_id, "is_latest": e.is_latest,
                    "delete_marker": e.delete_marker}
+
+    @staticmethod
+    def _selected(store: Store, prefix: str, selector: Selector, **list_options) -> Iterable[Entry]:
+        """``ls``'s entries that ``selector`` selects: paths relative to the local directory
+        ``prefix``, or to the s3 ``prefix`` up to its last ``/`` (``s3://b/dir/fil``: after ``dir/``)."""
+        base = (prefix[:prefix.rindex("/") + 1] if not store.is_local and paths.key(prefix)
+                else store.dir_prefix(prefix))
+        return selector.entries(store.list(prefix, prune=selector.prune, **list_options), base, store.sep)
 
     def glob(self, prefix: str, pattern: str) -> Iterator[str]:
         """Full URLs under ``prefix`` matching ``fnmatch(prefix + pattern)``."""
@@ -899,7 +936,8 @@ class S3Connection:
              progress=False, policy: str | None = None, encoding: str | None = None,
              encrypt: bool = True, guess_content_type: bool = False, parallel: bool = False,
              executor=None, processes: int | None = None, max_delete: int | None = None,
-             workers: int | None = None, dry_run: bool = False) -> list[Planned] | None:
+             workers: int | None = None, dry_run: bool = False, exclude=None,
+             include=None) -> list[Planned] | None:
         """Make ``dst_dir`` mirror ``src_dir``: copy new and changed files, delete the rest.
 
         Decided from the two listings (size, then ETag/MD5): no request per
@@ -911,6 +949,8 @@ class S3Connection:
         the copies are made).  ``workers``: as for :meth:`cp_many`.  ``dry_run``:
         change nothing; return the :class:`Planned` copies, deletions and
         refusals (deletions held back by a refusal or ``max_delete`` are refused).
+        ``exclude``/``include``: glob patterns (see :mod:`baiji.filters`) of the paths
+        synced, relative to each side: a path not selected is neither copied nor deleted.
         """
         src_store, dst_store = self._store(src_dir), self._store(dst_dir)
         for url, store in ((src_dir, src_store), (dst_dir, dst_store)):
@@ -921,7 +961,8 @@ class S3Connection:
             raise ValueError(f"{src_dir} is not a directory")
         keep = sync_plan.keep_prefixes(do_not_delete, dst_dir)
         self._refuse_nested(src_store, src_dir, dst_store, dst_dir, keep)
-        src_items, src_found = self._dir_items(src_store, src_dir, followlinks)
+        selector = Selector(exclude, include)
+        src_items, src_found = self._dir_items(src_store, src_dir, selector, followlinks)
         dst_prefix = dst_store.dir_prefix(dst_dir)
         unreadable = []
 
@@ -933,7 +974,8 @@ class S3Connection:
                 return True
 
         actions = sync_plan.plan(
-            src_items, sync_plan.relative_items(self._listing(dst_store, dst_prefix), dst_prefix, dst_store.sep),
+            src_items, selector.items(sync_plan.relative_items(self._listing(dst_store, dst_prefix, prune=selector.prune),
+                                                               dst_prefix, dst_store.sep)),
             same_content, keep, tree=dst_store.is_local)
         doomed, refused, failed = [], [], []
         if dry_run:
