@@ -27,10 +27,11 @@ def problem(pattern: str) -> str | None:
     """Why ``pattern`` is refused (an empty one, one starting with ``/``), or None."""
     if not isinstance(pattern, str) or not pattern:
         return "expected a non-empty pattern"
-    if pattern.startswith("/"):
-        return "patterns match paths relative to the source: drop the leading /"
-    if not _relative(pattern):
+    body = _relative(pattern)
+    if not body:
         return "matches no path below the source"
+    if body.startswith("/"):
+        return "patterns match paths relative to the source: drop the leading /"
     return None
 
 
