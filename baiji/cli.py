@@ -761,9 +761,9 @@ WORKERS = arg("--workers", type=_int_between(0, 1024), metavar="N",
 DRY_RUN = arg("-n", "--dry-run", action="store_true",
               help="change nothing: print what would be copied, skipped, deleted or refused")
 EXCLUDE = arg("--exclude", action="append", type=_pattern, metavar="PATTERN",
-              help="leave out the paths matching this glob, relative to the source (repeatable; "
-                   "'*' also matches '/'; a trailing / matches a directory and all under it); "
-                   "excludes win over includes")
+              help="leave out the paths matching this glob (repeatable), relative to SRC and DST "
+                   "(ls, rm -r: to KEY's directory); '*' matches '/' too; a trailing / matches a "
+                   "directory and all under it. Excludes win; sync never deletes a path left out")
 INCLUDE = arg("--include", action="append", type=_pattern, metavar="PATTERN",
               help="only the paths matching one of these globs (repeatable), unless excluded: "
                    "--include '*.txt' alone selects the .txt files")

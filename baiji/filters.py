@@ -10,6 +10,9 @@ matches ``/``, so ``*.tmp`` matches ``a/b/c.tmp``; ``**`` is the same as
 A pattern ending in ``/`` matches a directory (its path without the slash)
 and everything under it.  A leading ``./`` is dropped; an empty pattern, or
 one starting with ``/`` (paths are relative), is refused with ``ValueError``.
+
+A directory whose every path is excluded (``build/``, ``build/*``) is pruned:
+a local listing never enters it.  Includes never prune.
 """
 
 from __future__ import annotations
@@ -24,10 +27,10 @@ if TYPE_CHECKING:  # the command line checks patterns with this module before it
 
 
 def problem(pattern: str) -> str | None:
-    """Why ``pattern`` is refused (an empty one, one starting with ``/``), or None."""
+    """Why ``pattern`` is refused (empty, ``./`` alone, starting with ``/`` once ``./`` is dropped), or None."""
     if not isinstance(pattern, str) or not pattern:
         return "expected a non-empty pattern"
-    body = _relative(pattern)
+    body = _without_dot_slash(pattern)
     if not body:
         return "matches no path below the source"
     if body.startswith("/"):
@@ -35,7 +38,7 @@ def problem(pattern: str) -> str | None:
     return None
 
 
-def _relative(pattern: str) -> str:
+def _without_dot_slash(pattern: str) -> str:
     while pattern.startswith("./"):
         pattern = pattern[2:]
     return pattern
@@ -46,7 +49,7 @@ def checked(pattern: str, kind: str) -> str:
     why = problem(pattern)
     if why:
         raise ValueError(f"{kind} {pattern!r}: {why}")
-    return _relative(pattern)
+    return _without_dot_slash(pattern)
 
 
 def _parents(rel: str) -> Iterator[str]:
