@@ -535,7 +535,13 @@ def _cp_options(a: argparse.Namespace) -> dict:
     return options
 
 def _filters(a: argparse.Namespace) -> dict:
-    """The library keywords of --exclude/--include (only those given)."""
+    """The library keywords of --exclude/--include (only those given); patterns it refuses: a usage error."""
+    from baiji.filters import Selector  # imported here: only filters need it
+
+    try:
+        Selector(a.exclude, a.include)
+    except ValueError as err:
+        raise UsageError(str(err)) from err
     return _given(exclude=a.exclude, include=a.include)
 
 def _refuse_flags(a: argparse.Namespace, flags: Sequence[str], why: str) -> None:
@@ -617,7 +623,8 @@ def _print_planned(ctx: Context, planned) -> None:
 
 def cmd_rm(ctx: Context, a) -> int:
     if not a.recursive:
-        _refuse_flags(a, ("--max-delete", "--dry-run", "--exclude", "--include"), "for a recursive removal: needs -r")
+        _refuse_flags(a, ("--max-delete", "--dry-run", "--exclude", "--include"),
+                      "for a recursive removal: needs -r")
         ctx.conn.rm(a.key, **_given(version_id=a.version_id))
         return EXIT_OK
     _refuse_flags(a, ("--version-id",), "selects one key: not possible with -r")
@@ -698,15 +705,6 @@ def _int_between(low: int, high: int) -> Callable[[str], int]:
 
     return parse
 
-def _pattern(text: str) -> str:
-    """An argparse type for --exclude/--include: a pattern the library takes (see baiji.filters)."""
-    from baiji.filters import problem  # imported here: only filters need it
-
-    why = problem(text)
-    if why:
-        raise argparse.ArgumentTypeError(f"{text!r}: {why}")
-    return text
-
 def _path(text: str) -> str:
     """An argparse type for path arguments: never empty (an unset variable must not mean "here")."""
     if not text:
@@ -760,11 +758,11 @@ WORKERS = arg("--workers", type=_int_between(0, 1024), metavar="N",
               help="copies in flight at a time (per worker process with -R); 0: the default, 32")
 DRY_RUN = arg("-n", "--dry-run", action="store_true",
               help="change nothing: print what would be copied, skipped, deleted or refused")
-EXCLUDE = arg("--exclude", action="append", type=_pattern, metavar="PATTERN",
+EXCLUDE = arg("--exclude", action="append", metavar="PATTERN",
               help="leave out the paths matching this glob (repeatable), relative to SRC and DST "
                    "(ls, rm -r: to KEY's directory); '*' matches '/' too; a trailing / matches a "
                    "directory and all under it. Excludes win; sync never deletes a path left out")
-INCLUDE = arg("--include", action="append", type=_pattern, metavar="PATTERN",
+INCLUDE = arg("--include", action="append", metavar="PATTERN",
               help="only the paths matching one of these globs (repeatable), unless excluded: "
                    "--include '*.txt' alone selects the .txt files")
 MAX_DELETE = arg("--max-delete", type=_int_between(0, 10 ** 12), metavar="N",

@@ -411,7 +411,8 @@ class S3Connection:
         ``ValueError``: a key is no directory (one HEAD, only then).
         """
         prefix = store.dir_prefix(url)
-        items = sync_plan.relative_items(self._listing(store, prefix, followlinks, selector.prune), prefix, store.sep)
+        listing = self._listing(store, prefix, followlinks, selector.prune)
+        items = sync_plan.relative_items(listing, prefix, store.sep)
         first = next(items, None)
         if first is not None:
             return selector.items(itertools.chain([first], items)), True
@@ -974,8 +975,8 @@ class S3Connection:
                 return True
 
         actions = sync_plan.plan(
-            src_items, selector.items(sync_plan.relative_items(self._listing(dst_store, dst_prefix, prune=selector.prune),
-                                                               dst_prefix, dst_store.sep)),
+            src_items, selector.items(sync_plan.relative_items(
+                self._listing(dst_store, dst_prefix, prune=selector.prune), dst_prefix, dst_store.sep)),
             same_content, keep, tree=dst_store.is_local)
         doomed, refused, failed = [], [], []
         if dry_run:

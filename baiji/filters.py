@@ -8,8 +8,10 @@ Patterns are :func:`fnmatch.fnmatchcase` globs (case-sensitive; ``*`` also
 matches ``/``, so ``*.tmp`` matches ``a/b/c.tmp``; ``**`` is the same as
 ``*``) matched against the path relative to the source, ``/``-separated.
 A pattern ending in ``/`` matches a directory (its path without the slash)
-and everything under it.  A leading ``./`` is dropped; an empty pattern, or
-one starting with ``/`` (paths are relative), is refused with ``ValueError``.
+and everything under it.  A leading ``./`` is dropped.  ``ValueError`` for an
+empty pattern, one starting with ``/`` (paths are relative), and an include
+beside an exclude ``*`` (aws's ``--exclude '*' --include '*.txt'``, which
+selects nothing here: write ``--include '*.txt'``).
 
 A directory whose every path is excluded (``build/``, ``build/*``) is pruned:
 a local listing never enters it.  Includes never prune.
@@ -26,7 +28,7 @@ if TYPE_CHECKING:  # the command line checks patterns with this module before it
     from baiji.sync import Item
 
 
-def problem(pattern: str) -> str | None:
+def _problem(pattern: str) -> str | None:
     """Why ``pattern`` is refused (empty, ``./`` alone, starting with ``/`` once ``./`` is dropped), or None."""
     if not isinstance(pattern, str) or not pattern:
         return "expected a non-empty pattern"
@@ -46,9 +48,9 @@ def _without_dot_slash(pattern: str) -> str:
 
 def checked(pattern: str, kind: str) -> str:
     """``pattern`` without its leading ``./``; ``ValueError`` naming ``kind`` if it is refused."""
-    why = problem(pattern)
+    why = _problem(pattern)
     if why:
-        raise ValueError(f"{kind} {pattern!r}: {why}")
+        raise ValueError(f"{kind} pattern {pattern!r}: {why}")
     return _without_dot_slash(pattern)
 
 
@@ -91,6 +93,10 @@ class Selector:
 
     def __init__(self, exclude: str | Iterable[str] | None = None, include: str | Iterable[str] | None = None):
         self._exclude, self._include = _Patterns(exclude, "exclude"), _Patterns(include, "include")
+        everything = next((p for p in self._exclude.paths if set(p) == {"*"}), None)
+        if everything and self._include:  # aws's idiom, which here would select nothing at all
+            raise ValueError(f"exclude {everything!r} excludes every path, and excludes win: no include "
+                             "can select anything (give the include patterns alone)")
 
     def __bool__(self) -> bool:
         """Whether any pattern was given (without one, everything is selected)."""
