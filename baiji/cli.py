@@ -75,6 +75,7 @@ from collections.abc import Callable, Sequence
 
 import baiji
 from baiji import exceptions as exc
+from baiji.report import ACTIONS, Event
 
 PROG = "s3"
 
@@ -521,6 +522,12 @@ class Context:
     def warn(self, message: str) -> None:
         print_warning(self.stderr, message)
 
+    def print_json(self, obj: dict) -> None:
+        """One JSON object on one line (``--json``)."""
+        import json  # imported here: ~2.5 ms at start-up, only --json needs it
+
+        self.print(json.dumps(obj))
+
 def _given(**kwargs) -> dict:
     """The options the user set: drops ``None`` and ``False`` so library defaults apply."""
     return {name: value for name, value in kwargs.items() if value is not None and value is not False}
@@ -597,42 +604,94 @@ def cmd_cp(ctx: Context, a) -> int:
         _refuse_flags(a, ("--recursive", "--recursive-parallel", "--preserve-acl", "--version-id"),
                       "not possible when reading stdin")
         ctx.conn.upload_fileobj(ctx.stdin_binary, a.dst, **_cp_options(a))
+        if a.json:  # the size stored (one HEAD or stat, only for --json): stdin's length is not known before
+            ctx.print_json(_event_object(Event("copy", "-", a.dst, size=ctx.conn.size(a.dst))))
     elif a.dst == "-":
         _refuse_flags(a, ("--recursive", "--recursive-parallel", "--skip", "--preserve-acl", "--no-encrypt",
-                          "--gzip", "--policy", "--encoding"), "not possible when writing to stdout")
+                          "--gzip", "--policy", "--encoding", "--json"), "not possible when writing to stdout")
         ctx.conn.download_fileobj(a.src, ctx.out.raw(), **_given(version_id=a.version_id))
     elif a.recursive or a.recursive_parallel:
         _refuse_flags(a, ("--version-id",), "selects one key: not possible with -r/-R")
-        _print_planned(ctx, ctx.conn.cp_r(a.src, a.dst, parallel=a.recursive_parallel, **_given(
-            progress=ctx.progress(), workers=a.workers, dry_run=a.dry_run), **_filters(a), **_cp_options(a)))
+        _bulk(ctx, a, ctx.conn.cp_r, a.src, a.dst, parallel=a.recursive_parallel, **_given(
+            progress=ctx.progress(), workers=a.workers, dry_run=a.dry_run), **_filters(a), **_cp_options(a))
     else:
-        ctx.conn.cp(a.src, a.dst, **_given(progress=ctx.progress(), version_id=a.version_id),
-                    **_cp_options(a))
+        copied = ctx.conn.cp(a.src, a.dst, **_given(progress=ctx.progress(), version_id=a.version_id),
+                             **_cp_options(a))
+        if a.json:  # the size copied: the source's (a stat, or a HEAD, only for --json)
+            ctx.print_json(_event_object(
+                Event("copy", a.src, a.dst, size=ctx.conn.size(a.src, **_given(version_id=a.version_id)))
+                if copied else Event("skip", a.src, a.dst, "already exists")))
     return EXIT_OK
 
 def cmd_mv(ctx: Context, a) -> int:
-    _print_planned(ctx, ctx.conn.mv(a.src, a.dst, **_given(progress=ctx.progress(), dry_run=a.dry_run),
-                                    **_cp_options(a)))
+    _print_planned(ctx, a, ctx.conn.mv(a.src, a.dst, **_given(progress=ctx.progress(), dry_run=a.dry_run),
+                                       **_cp_options(a)))
     return EXIT_OK
 
-def _print_planned(ctx: Context, planned) -> None:
-    """A dry run's plan, one line per step (nothing when the command ran for real)."""
+def _event_object(event, dry_run: bool = False) -> dict:
+    """An event as ``--json`` prints it: every field, ``null`` where there is none."""
+    return {"action": event.action, "src": event.src, "dst": event.dst, "size": event.size,
+            "reason": event.reason or None, **({"dry_run": True} if dry_run else {})}
+
+def _event_line(event) -> str:
+    """``[copied] SRC -> DST``, ``[deleted] URL``, ``[failed] SRC -> DST: REASON``..."""
+    what = " -> ".join(p for p in (event.src, event.dst) if p)
+    return _one_line(f"[{event.past}] {what}" + (f": {event.reason}" if event.reason else ""))
+
+def _print_planned(ctx: Context, a, planned) -> None:
+    """A dry run's plan, one line (or ``--json`` object) per step; nothing when the command ran for real."""
     for step in planned or ():
+        if getattr(a, "json", False):
+            ctx.print_json(_event_object(step, dry_run=True))
+            continue
         what = " -> ".join(p for p in (step.src, step.dst) if p)
-        ctx.print(f"(dry run) {step.action} {what}" + (f": {step.reason}" if step.reason else ""))
+        ctx.print(_one_line(f"(dry run) {step.action} {what}" + (f": {step.reason}" if step.reason else "")))
+    refused = sum(step.action == "refuse" for step in planned or ())
+    if refused:  # the real run would fail (status 1): so does its dry run, for `s3 sync -n ... && s3 sync ...`
+        raise CommandError(f"dry run: {refused} of {len(planned)} steps refused; the real run would fail")
+
+def _bulk(ctx: Context, a, operation, *args, always: tuple[str, ...] = (), **kwargs) -> None:
+    """Run a bulk operation (cp_r, sync, rm_r) with the command's output: per file a
+    ``--json`` object, or with ``-v`` a line (``always`` for those actions); a dry
+    run's plan; at the end, when stderr is a terminal or with ``-v``, the summary."""
+    shown = set(ACTIONS if ctx.args.verbose else always)
+
+    def on_event(event) -> None:
+        if a.json:
+            ctx.print_json(_event_object(event))
+        elif event.action in shown:
+            ctx.print(_event_line(event))
+    from baiji.connection import BulkCopyError  # loaded already: the operation is the connection's
+
+    try:
+        result = operation(*args, on_event=on_event, **kwargs)
+    except BulkCopyError as err:
+        _print_summary(ctx, err.report)
+        raise
+    if isinstance(result, list):
+        _print_planned(ctx, a, result)
+    else:
+        _print_summary(ctx, result)
+
+def _print_summary(ctx: Context, report) -> None:
+    if report is not None and (ctx.args.verbose or _isatty(ctx.stderr)):
+        ctx.out.flush()
+        ctx.stderr.write(f"{PROG}: {report.summary()}\n")
 
 def cmd_rm(ctx: Context, a) -> int:
     if not a.recursive:
         _refuse_flags(a, ("--max-delete", "--dry-run", "--exclude", "--include"),
                       "for a recursive removal: needs -r")
         ctx.conn.rm(a.key, **_given(version_id=a.version_id))
+        if a.json:
+            ctx.print_json(_event_object(Event("delete", None, a.key)))
         return EXIT_OK
     _refuse_flags(a, ("--version-id",), "selects one key: not possible with -r")
     if not a.force and not a.dry_run and not ctx.stdin_is_terminal:
         raise CommandError(f"refusing to remove {a.key} recursively: stdin is not a terminal "
                            "to confirm each key (use -f/--force to delete without asking)")
-    _print_planned(ctx, ctx.conn.rm_r(a.key, force=a.force, **_given(max_delete=a.max_delete, dry_run=a.dry_run),
-                                      **_filters(a)))
+    _bulk(ctx, a, ctx.conn.rm_r, a.key, force=a.force, quiet=True, always=("delete",),
+          **_given(max_delete=a.max_delete, dry_run=a.dry_run), **_filters(a))
     return EXIT_OK
 
 def cmd_sync(ctx: Context, a) -> int:
@@ -641,7 +700,7 @@ def cmd_sync(ctx: Context, a) -> int:
                      max_delete=a.max_delete, workers=a.workers, dry_run=a.dry_run, **_filters(a))
     if a.no_encrypt:
         options["encrypt"] = False
-    _print_planned(ctx, ctx.conn.sync(a.src, a.dst, **options))
+    _bulk(ctx, a, ctx.conn.sync, a.src, a.dst, **options)
     return EXIT_OK
 
 def cmd_touch(ctx: Context, a) -> int:
@@ -758,6 +817,7 @@ WORKERS = arg("--workers", type=_int_between(0, 1024), metavar="N",
               help="copies in flight at a time (per worker process with -R); 0: the default, 32")
 DRY_RUN = arg("-n", "--dry-run", action="store_true",
               help="change nothing: print what would be copied, skipped, deleted or refused")
+JSON = arg("--json", action="store_true", help="one JSON object per line")
 EXCLUDE = arg("--exclude", action="append", metavar="PATTERN",
               help="leave out the paths matching this glob (repeatable), relative to SRC and DST "
                    "(ls, rm -r: to KEY's directory); '*' matches '/' too; a trailing / matches a "
@@ -797,7 +857,7 @@ COMMANDS: tuple[Command, ...] = (
         arg("-R", "--recursive-parallel", action="store_true",
             help="like -r, many keys at a time in worker processes"),
         arg("--preserve-acl", action="store_true", help="keep the source's ACL (s3 -> s3 only)"),
-        NO_ENCRYPT, GZIP, POLICY, ENCODING, VERSION_ID, WORKERS, DRY_RUN, EXCLUDE, INCLUDE,
+        NO_ENCRYPT, GZIP, POLICY, ENCODING, VERSION_ID, WORKERS, DRY_RUN, JSON, EXCLUDE, INCLUDE,
     ), cmd_cp, paths=("src", "dst"), exclusive=(("-r", "-R"), ("-f", "-s")),
         hints={exc.KeyExists: "use -f/--force to overwrite, or -s/--skip to skip it"},
         rewords={"use cp_r to": "use -r to"}),
@@ -813,7 +873,7 @@ COMMANDS: tuple[Command, ...] = (
             help="remove everything under the prefix, printing '[deleted] URL' lines; "
                  "asks for each key unless -f (and refuses without -f when stdin is not a terminal)"),
         arg("-f", "--force", action="store_true", help="with -r: delete without asking"),
-        VERSION_ID, MAX_DELETE, DRY_RUN, EXCLUDE, INCLUDE,
+        VERSION_ID, MAX_DELETE, DRY_RUN, JSON, EXCLUDE, INCLUDE,
     ), cmd_rm, paths=("key",), rewords={"use rm_r to": "use -r to"}),
     Command("sync", "make DST mirror SRC: copy new and changed files, remove the ones SRC lacks", (
         arg("src", metavar="SRC", help="source directory or prefix"),
@@ -823,7 +883,7 @@ COMMANDS: tuple[Command, ...] = (
         POLICY, ENCODING,
         arg("-D", "--do-not-delete", action="append", metavar="PREFIX",
             help="never remove files under this prefix of DST (repeatable)"),
-        NO_ENCRYPT, MAX_DELETE, WORKERS, DRY_RUN, EXCLUDE, INCLUDE,
+        NO_ENCRYPT, MAX_DELETE, WORKERS, DRY_RUN, JSON, EXCLUDE, INCLUDE,
     ), cmd_sync, paths=("src", "dst")),
     Command("touch", "create an empty key or file if it does not exist (never truncates)", (KEY,),
             cmd_touch, paths=("key",)),

@@ -18,14 +18,15 @@ import re
 import shutil
 import sys
 import warnings
-from typing import Iterable, Iterator, NamedTuple
+from typing import Iterable, Iterator
 
 from baiji import config, fileobj, integrity, sync as sync_plan
 from baiji import path as paths
-from baiji.exceptions import (EventualConsistencyWarning, InvalidSchemeException, IsADirectory,
+from baiji.exceptions import (BucketNotFound, EventualConsistencyWarning, InvalidSchemeException, IsADirectory,
                               KeyExists, KeyNotFound, S3Exception, S3Warning)
 from baiji.filters import Selector
-from baiji.progress import reporter
+from baiji.progress import bulk_progress, reporter
+from baiji.report import Event, Listener, Report, warn_caller
 from baiji.stores import Entry, S3Store, Store, WriteOptions, store_for
 from baiji.stores.base import DEFAULT_CONTENT_TYPE
 from baiji.stores.local import require_regular
@@ -84,6 +85,18 @@ def _usable(entries: Iterable[Entry]) -> Iterator[Entry]:
             yield entry
 
 
+def _require_local_path(store: Store, url: str) -> None:
+    """``KeyNotFound`` for a local path that is not there (an s3 prefix is a string prefix: it may match nothing)."""
+    if store.is_local and not os.path.lexists(paths.parse(url).path):
+        raise KeyNotFound(f"{url}: no such file or directory")
+
+
+def _print_deleted(event: Event) -> None:
+    """``rm_r``'s line per file removed (SPEC 2: unless ``quiet``)."""
+    if event.action == "delete":
+        print(f"[deleted] {event.dst}")
+
+
 def _refuse_tree_around_cwd(directory: str) -> None:
     """``ValueError`` for a local tree that must never be removed: ``.``, ``..``, or one holding the cwd."""
     if os.path.basename(directory.rstrip("/" + os.sep)) in (".", ".."):
@@ -102,13 +115,8 @@ def _placed(src: str, dst: str) -> str:
     return paths.join(dst, paths.basename(src)) if paths.isdirlike(dst) else dst
 
 
-class Planned(NamedTuple):
-    """One step of a dry run: ``action`` is ``copy``, ``skip``, ``delete`` or ``refuse``."""
-
-    action: str
-    src: str | None
-    dst: str | None
-    reason: str = ""
+#: One step of a dry run: what would happen to one file (see :class:`baiji.report.Event`).
+Planned = Event
 
 
 class TooManyDeletions(S3Exception):
@@ -127,6 +135,20 @@ def _refuse_too_many(count: int, max_delete: int | None, where: str, counted_all
                                "allows; nothing deleted")
 
 
+def _check_bulk_args(workers=None, max_delete=None, cp_kwargs: dict | None = None) -> None:
+    """Refuse bad arguments of a bulk operation up front, dry run or not (before anything is
+    listed or copied): ``workers`` and ``max_delete`` below 0, an option ``cp`` does not take."""
+    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 0):
+        raise ValueError(f"workers must be a whole number >= 0 (0: the default), not {workers!r}")
+    if max_delete is not None and (isinstance(max_delete, bool) or not isinstance(max_delete, int)
+                                   or max_delete < 0):
+        raise ValueError(f"max_delete must be a whole number >= 0, not {max_delete!r}")
+    code = S3Connection.cp.__code__
+    unknown = sorted(set(cp_kwargs or ()) - set(code.co_varnames[3:code.co_argcount + code.co_kwonlyargcount]))
+    if unknown:
+        raise TypeError(f"unexpected keyword argument {', '.join(map(repr, unknown))} (not an option of cp)")
+
+
 class BulkCopyError(S3Exception):
     """Some parts of a bulk operation failed; ``failures`` lists ``(src, dst, error)``.
 
@@ -135,8 +157,9 @@ class BulkCopyError(S3Exception):
     names it in the message ("copies", "deletions", ...); ``note`` is appended.
     """
 
-    def __init__(self, failures: list, total: int, noun: str = "copies", note: str = ""):
-        self.failures, self.total = failures, total
+    def __init__(self, failures: list, total: int, noun: str = "copies", note: str = "",
+                 report: Report | None = None):
+        self.failures, self.total, self.report = failures, total, report
         detail = "; ".join(f"{src} -> {dst}: {err}" if dst else str(err) for src, dst, err in failures[:20])
         more = f"; and {len(failures) - 20} more" if len(failures) > 20 else ""
         super().__init__(f"{len(failures)} of {total} {noun} failed: {detail}{more}{note}")
@@ -326,71 +349,122 @@ class S3Connection:
             shutil.copyfileobj(f, fileobj)
 
     def cp_many(self, pairs: Iterable[tuple[str, str]], parallel: bool = False,
-                executor=None, processes: int | None = None, workers: int | None = None, **cp_kwargs) -> int:
+                executor=None, processes: int | None = None, workers: int | None = None,
+                on_event: Listener | None = None, **cp_kwargs) -> Report:
         """Copy every ``(src, dst)`` pair; failures are collected and raised together.
 
-        Returns the number of pairs tried.
-
-        ``KeyExists`` on a pair is reported as a warning and the rest go on.
-        ``parallel`` uses a ``multiprocessing.Pool``; ``executor`` any
-        ``concurrent.futures.Executor`` (for instance a Dask cluster's).
-        ``workers``: copies in flight in each process (None or 0: 32, see
-        ``baiji.util.parallel.THREADS``).
+        Returns the :class:`~baiji.report.Report` (copied, skipped, failed).
+        A pair whose ``dst`` exists (``KeyExists``) is skipped and the rest go
+        on: one warning at the end counts them (the ``on_event`` callback,
+        called per file, names each).  ``parallel`` uses a ``multiprocessing.Pool``;
+        ``executor`` any ``concurrent.futures.Executor`` (for instance a Dask
+        cluster's).  ``workers``: copies in flight in each process (None or 0:
+        32, see ``baiji.util.parallel.THREADS``).  ``progress``: True, a bar
+        of files; a callable gets each copied file's size (None when unknown).
         """
+        _check_bulk_args(workers, None, cp_kwargs)
+        report = Report(on_event)
+        self._copy_all(((src, dst, None) for src, dst in pairs), report, cp_kwargs, parallel=parallel,
+                       executor=executor, processes=processes, workers=workers)
+        return self._finished(report, "copies")
+
+    def _copy_all(self, copies: Iterable[tuple[str, str, int | None]], report: Report, cp_kwargs: dict,
+                  **run) -> None:
+        """Copy every ``(src, dst, size)`` (``size`` from a listing, or None), one event each in ``report``.
+
+        With a progress bar the copies are planned whole first, so that the bar
+        has a total (files, and bytes where the sizes are known).
+        """
+        cp_kwargs = dict(cp_kwargs)
         progress = cp_kwargs.pop("progress", False)
-        failures, total = [], 0
-        with reporter(progress, desc="files", unit="file") as callback:
-            for src, dst, err in bulk.run_copies(self, pairs, cp_kwargs, parallel, executor, processes, workers):
-                total += 1
-                if callback:
-                    callback(1)
-                if isinstance(err, KeyExists):
-                    warnings.warn(f"Skipping {src}: {err}", UserWarning, stacklevel=2)
-                elif err is not None:
-                    failures.append((src, dst, err))
-        if failures:
-            raise BulkCopyError(failures, total)
-        return total
+        cp_kwargs.pop("skip", None)  # an existing dst is a skip event here, never a warning per key
+        if progress is True:
+            copies = list(copies)
+        sizes: dict[tuple[str, str], int | None] = {}
+
+        def pairs() -> Iterator[tuple[str, str]]:
+            for src, dst, size in copies:
+                sizes[src, dst] = size
+                yield src, dst
+
+        with bulk_progress(progress, report, copies if progress is True else None):
+            for src, dst, err in bulk.run_copies(self, pairs(), cp_kwargs, **run):
+                size = sizes.pop((src, dst), None)
+                if err is None:
+                    report.add(Event("copy", src, dst, size=size))
+                elif isinstance(err, KeyExists):
+                    report.add(Event("skip", src, dst, "already exists", size))
+                else:
+                    report.add(Event("fail", src, dst, str(err), size), err)
+
+    @staticmethod
+    def _finished(report: Report, noun: str, note: str = "", total: int | None = None,
+                  warn_skips: bool = True) -> Report:
+        """``report``, done: ``BulkCopyError`` if anything failed or was refused (of
+        ``total`` tried, by default every file but the deleted), else (``warn_skips``)
+        one warning, pointing at the caller's line, for the files skipped as existing."""
+        report.done()
+        if report.failures:
+            tried = total if total is not None else sum(report.files.values()) - report.deleted
+            raise BulkCopyError(report.failures, tried, noun, note, report=report)
+        if report.skipped and warn_skips:
+            first, more = report.first["skip"], report.skipped - 1
+            try:
+                warn_caller(f"Skipping {report.skipped} {'file' if report.skipped == 1 else 'files'} whose "
+                            f"destination exists ({first.src} -> {first.dst}: {first.reason}"
+                            + (f"; and {more} more)" if more else ")"))
+            except Warning as err:  # an error filter (-W error): raised after the copies; keep what they did
+                err.report = report
+                raise
+        return report
+
+    @staticmethod
+    def _refusals(report: Report, refused: list) -> None:
+        """Count the ``(url, None, error)`` a plan refused, as refuse events."""
+        for url, _, err in refused:
+            report.add(Event("refuse", url, None, str(err)), err)
 
     def cp_r(self, src_dir: str, dst_dir: str, parallel: bool = False, executor=None,
-             processes: int | None = None, dry_run: bool = False, exclude=None, include=None,
-             **cp_kwargs) -> list[Planned] | None:
+             processes: int | None = None, workers: int | None = None, dry_run: bool = False,
+             on_event: Listener | None = None, exclude=None, include=None, **cp_kwargs) -> Report | list[Planned]:
         """Copy a directory tree like ``cp -r`` (``src_dir/``, ``.`` and ``..`` copy their contents).
 
+        Returns the :class:`~baiji.report.Report`; files whose destination exists
+        are skipped (one warning counts them) unless ``force``.  ``on_event``,
+        ``workers``, ``progress``: as for :meth:`cp_many`.
         ``dry_run``: copy nothing; return the :class:`Planned` copies, skips and refusals.
         ``exclude``/``include``: glob patterns (a str or a list) of the paths under ``src_dir``
         to copy, see :mod:`baiji.filters`.
         """
+        _check_bulk_args(workers, None, cp_kwargs)
+        selector = Selector(exclude, include)
         src_store, dst_store = self._store(src_dir), self._store(dst_dir)
         if src_store.is_local and not os.path.isdir(paths.parse(src_dir).path):
             src_store.stat(src_dir)  # KeyNotFound naming it when missing
             raise ValueError(f"{src_dir} is not a directory (use cp to copy a file)")
         contents = src_dir.endswith(("/", os.sep)) or paths.basename(src_dir) in (".", "..")  # never a key 'p/./a'
         target = dst_dir if contents else paths.join(dst_dir, paths.basename(src_dir))
-        items, _ = self._dir_items(src_store, src_dir, Selector(exclude, include),
-                                   followlinks=True)  # like sync: loops are reported
-        skipped: list = []
+        self._refuse_nested(src_store, src_dir, dst_store, target, ("",))  # a copy into itself copies its copies
+        items, _ = self._dir_items(src_store, src_dir, selector, followlinks=True)  # like sync: loops are reported
+        report, skipped = Report(on_event), []
         if not cp_kwargs.get("force") and src_store is dst_store and not dst_store.is_local:
-            items = self._absent(items, dst_store, target, skipped if dry_run else None)  # one listing, no HEADs
-            cp_kwargs = {**cp_kwargs, "force": True}
+            items = self._absent(items, dst_store, target, skipped.append if dry_run else report.add)
+            cp_kwargs = {**cp_kwargs, "force": True}  # one listing decided: no HEAD per key
         actions = sync_plan.plan(items, [], same_content=_differ, tree=dst_store.is_local)
         refused: list = []
+        copies = self._copies(actions, dst_store, target, refused, [])
         if dry_run:
+            self._refuse_missing_bucket(target)
             planned = []
-            for src, dst in self._copies(actions, dst_store, target, refused, []):
+            for src, dst, size in self._placeable(copies, dst_store, refused):
                 exists = not cp_kwargs.get("force") and dst_store.exists(dst)
-                planned.append(Planned("skip", src, dst, f"{dst} already exists") if exists else
-                               Planned("copy", src, dst))
+                planned.append(Planned("skip", src, dst, "already exists", size) if exists else
+                               Planned("copy", src, dst, size=size))
             return planned + skipped + [Planned("refuse", url, None, str(err)) for url, _, err in refused]
-        failed = []
-        try:
-            tried = self.cp_many(self._copies(actions, dst_store, target, refused, []), parallel=parallel,
-                                 executor=executor, processes=processes, exact=True, **cp_kwargs)
-        except BulkCopyError as err:
-            failed, tried = err.failures, err.total
-        if failed or refused:
-            raise BulkCopyError(failed + refused, tried + len(refused))
-        return None
+        self._copy_all(copies, report, {**cp_kwargs, "exact": True}, parallel=parallel, executor=executor,
+                       processes=processes, workers=workers)
+        self._refusals(report, refused)
+        return self._finished(report, "copies")
 
     def _listing(self, store: Store, prefix: str, followlinks: bool = False, prune=None) -> Iterable[Entry]:
         """The entries under ``prefix`` in key order: a local listing sorts itself, and AWS
@@ -421,15 +495,15 @@ class S3Connection:
         return iter(()), False
 
     def _copies(self, actions: Iterable[sync_plan.Action], dst_store: Store, target: str,
-                refused: list, doomed: list) -> Iterator[tuple[str, str]]:
-        """The ``(src, dst)`` pairs of the copy actions, ``dst`` exactly below ``target``.
+                refused: list, doomed: list) -> Iterator[tuple[str, str, int | None]]:
+        """The ``(src, dst, size)`` of the copy actions, ``dst`` exactly below ``target``.
 
         Problems, conflicts and keys that would leave a local ``target`` go to
-        ``refused`` as ``(url, None, error)``; deletions to ``doomed``.
+        ``refused`` as ``(url, None, error)``; deletions to ``doomed`` as ``(url, size)``.
         """
         for action in actions:
             if action.kind == "delete":
-                doomed.append(action.dst.url)
+                doomed.append((action.dst.url, action.dst.size))
                 continue
             if action.kind == "problem":
                 entry = action.src if action.src and action.src.problem else action.dst
@@ -447,11 +521,29 @@ class S3Connection:
             if action.kind == "conflict":
                 refused.append((src, None, S3Exception(f"{src}: not copied to {dst}: {action.reason}")))
             else:
-                yield src, dst
+                yield src, dst, action.src.size
+
+    @staticmethod
+    def _placeable(copies: Iterable[tuple[str, str, int | None]], dst_store: Store,
+                   refused: list) -> Iterator[tuple[str, str, int | None]]:
+        """A dry run's copies, without those the copy itself would refuse in a local tree (a
+        directory where the file goes, empty or not; a file on the way; a special file),
+        which go to ``refused``: the listings alone do not show an empty directory."""
+        for src, dst, size in copies:
+            local = paths.parse(dst).path if dst_store.is_local else None
+            try:
+                if local and os.path.isdir(local):
+                    raise S3Exception(f"{dst}: a directory is in the way")
+                if local:
+                    require_regular(local, writing=True)
+            except S3Exception as err:
+                refused.append((src, None, err))
+                continue
+            yield src, dst, size
 
     def _absent(self, items: Iterable[sync_plan.Item], store: Store, target: str,
-                skipped: list | None = None) -> Iterator[sync_plan.Item]:
-        """The items with nothing at their place under ``target``; the others are skipped with a warning.
+                skip: Listener) -> Iterator[sync_plan.Item]:
+        """The items with nothing at their place under ``target``; ``skip`` gets a skip event for each other.
 
         One merge with the destination's listing decides, so a key created
         there after the listing passed its name would be overwritten (a
@@ -462,11 +554,8 @@ class S3Connection:
         for action in sync_plan.plan(items, there, same_content=_differ, do_not_delete=("",)):
             if action.dst is None:
                 yield action.rel, action.src
-            elif skipped is not None:  # a dry run
-                skipped.append(Planned("skip", action.src.url, action.dst.url, f"{action.dst.url} already exists"))
             else:
-                warnings.warn(f"Skipping {action.src.url}: {action.dst.url} already exists", UserWarning,
-                              stacklevel=2)
+                skip(Event("skip", action.src.url, action.dst.url, "already exists", action.src.size))
 
     def mv(self, src: str, dst: str, dry_run: bool = False, **cp_kwargs) -> list[Planned] | None:
         """Copy (as :meth:`cp`), then remove the source (that version of it, with ``version_id``).
@@ -481,7 +570,10 @@ class S3Connection:
             self.rm(src, version_id=cp_kwargs.get("version_id"))
 
     def _planned_move(self, src: str, dst: str, cp_kwargs: dict) -> list[Planned]:
+        if paths.isdirlike(src):  # as cp refuses it
+            raise ValueError(f"{src} is a directory; use cp_r to copy directories")
         dst = _placed(src, dst)
+        self._refuse_missing_bucket(dst)
         src_store, dst_store = self._store(src), self._store(dst)
         if self._same_file(src_store, src, dst_store, dst, cp_kwargs.get("version_id")):
             return [Planned("refuse", src, dst, f"{src} and {dst} are the same file")]
@@ -489,6 +581,12 @@ class S3Connection:
         if not cp_kwargs.get("force") and dst_store.exists(dst):
             return [Planned("refuse", src, dst, f"{dst} already exists (use force)")]
         return [Planned("copy", src, dst), Planned("delete", None, src)]
+
+    def _refuse_missing_bucket(self, url: str) -> None:
+        """A dry run's ``BucketNotFound`` for a destination in a missing bucket, where every
+        real copy would fail (as ``sync``'s dry run finds when it lists the destination)."""
+        if not self._store(url).is_local and not self._s3.bucket_exists(paths.bucket(url)):
+            raise BucketNotFound(f"{url}: bucket {paths.bucket(url)} does not exist")
 
     def _refuse_collapsed_key(self, src: str, dst: str) -> None:
         """``S3Exception`` when the copy of ``src`` to ``dst`` (keys that differ only in
@@ -520,10 +618,13 @@ class S3Connection:
         store.delete(key, version_id)
 
     def rm_r(self, prefix: str, force: bool = False, quiet: bool = False,
-             max_delete: int | None = None, dry_run: bool = False, exclude=None,
-             include=None) -> list[Planned] | None:
+             max_delete: int | None = None, dry_run: bool = False,
+             on_event: Listener | None = None, exclude=None, include=None) -> Report | list[Planned]:
         """Remove everything under ``prefix``; asks per key on the terminal unless ``force``.
 
+        Prints ``[deleted] URL`` per file unless ``quiet``; ``on_event`` gets an
+        event per file (deleted, failed, or skipped: not confirmed).  Returns the
+        :class:`~baiji.report.Report`.
         A local directory named ``.`` or ``..``, or holding the current directory
         (the cwd itself, ``/``, ...), is refused with ``ValueError``.
         ``max_delete``: with more keys or files than that under ``prefix``, none
@@ -533,6 +634,7 @@ class S3Connection:
         ``prefix`` to remove (one file or key: its name); with any, only files are removed,
         never a directory as a tree.
         """
+        _check_bulk_args(max_delete=max_delete)
         selector = Selector(exclude, include)
         store = self._store(prefix)
         if store.is_local:
@@ -542,59 +644,58 @@ class S3Connection:
                               "no terminal to ask on (use force)")
         path = paths.parse(prefix).path
         one = not prefix.endswith(("/", os.sep))
+        report = Report(on_event, None if quiet else _print_deleted)
         if one and store.is_local and (os.path.islink(path) or os.path.isfile(path)):
             if not selector.selects(paths.basename(prefix)):
-                return [] if dry_run else None
-            if dry_run:
-                return [Planned("delete", None, prefix)]
-            return self._rm_one(store, prefix, force, quiet)  # like rm -r: a link (not its target), a file
+                return [] if dry_run else report.done()
+            _refuse_too_many(1, max_delete, prefix)
+            # like rm -r: a link (not its target), a file
+            return [Planned("delete", None, prefix)] if dry_run else self._rm_one(store, prefix, force, report)
         listing_prefix = store.dir_prefix(prefix)
 
-        def under() -> Iterator[str]:
+        def under() -> Iterator[tuple[str, int | None]]:
             entries = store.list(listing_prefix, prune=selector.prune)
-            return (e.url for e in selector.entries(entries, listing_prefix, store.sep) if not e.is_dir)
+            return ((e.url, e.size) for e in selector.entries(entries, listing_prefix, store.sep) if not e.is_dir)
 
         def itself() -> bool:
             """Whether ``prefix`` is one key to remove: selected by its name, nothing at all under it."""
             return (one and not store.is_local and selector.selects(paths.basename(prefix))
                     and not (selector and next(iter(store.list(listing_prefix)), None)) and store.isfile(prefix))
         if dry_run:
-            planned = [Planned("delete", None, url) for url in under()]
+            planned = [Planned("delete", None, url, size=size) for url, size in under()]
             if not planned and itself():
                 planned = [Planned("delete", None, prefix)]
             _refuse_too_many(len(planned), max_delete, prefix)
             return planned
+        doomed: Iterable[tuple[str, int | None]] = under()
         if max_delete is not None:
-            _refuse_too_many(sum(1 for _ in itertools.islice(under(), max_delete + 1)), max_delete, prefix,
-                             counted_all=False)
-        failures, listed = [], 0
-        for batch in bulk.chunks(under(), 1000 if force else 1):
+            doomed = list(itertools.islice(doomed, max_delete + 1))
+            _refuse_too_many(len(doomed), max_delete, prefix, counted_all=False)
+            # exactly what was counted: a key written since (an uploader still running) is not removed
+        listed = 0
+        for batch in bulk.chunks(doomed, 1000 if force else 1):
             listed += len(batch)
-            if not force and not _confirm(f"Delete {batch[0]}? [y/N] "):
-                continue
-            failed = store.delete_many(batch)
-            failures.extend(failed)
-            if not quiet:
-                bad = {url for url, _ in failed}
-                for url in batch:
-                    if url not in bad:
-                        print(f"[deleted] {url}")
+            if force or _confirm(f"Delete {batch[0][0]}? [y/N] "):
+                self._deleted(report, store, batch)
+            else:
+                report.add(Event("skip", None, batch[0][0], "not confirmed", batch[0][1]))
         if not listed and itself():
-            return self._rm_one(store, prefix, force, quiet)  # nothing under it: the key itself
-        if store.is_local and os.path.isdir(path) and force and not selector:
-            store.delete(prefix)
-        if failures:
-            raise S3Exception(f"{len(failures)} keys under {prefix} could not be removed: "
-                              + "; ".join(str(err) for _, err in failures[:20]))
-        return None
+            _refuse_too_many(1, max_delete, prefix)
+            return self._rm_one(store, prefix, force, report)  # nothing under it: the key itself
+        if (store.is_local and os.path.isdir(path) and force and not selector
+                and not os.path.islink(path.rstrip("/" + os.sep))):
+            store.delete(prefix)  # not through a link given as lnk/: as GNU rm -rf lnk/, only its contents go
+        return self._finished(report, "deletions", total=report.deleted + report.failed, warn_skips=False)
 
     @staticmethod
-    def _rm_one(store: Store, url: str, force: bool, quiet: bool) -> None:
+    def _rm_one(store: Store, url: str, force: bool, report: Report) -> Report:
         """``rm_r`` of one key or file (or a symlink: the link), asking first unless ``force``."""
         if force or _confirm(f"Delete {url}? [y/N] "):
             store.delete(url)
-            if not quiet:
-                print(f"[deleted] {url}")
+            report.add(Event("delete", None, url))
+        else:
+            report.add(Event("skip", None, url, "not confirmed"))
+        return report.done()
 
     # -- listing and inspecting -------------------------------------------
     def ls(self, prefix: str, return_full_urls: bool = False, require_s3_scheme: bool = False,
@@ -608,6 +709,7 @@ class S3Connection:
         store = self._store(prefix)
         if require_s3_scheme and store.is_local:
             raise InvalidSchemeException(f"{prefix}: an s3:// URL is needed here")
+        _require_local_path(store, prefix)
         entries = _usable(self._selected(store, prefix, Selector(exclude, include), shallow=shallow,
                                          versions=list_versions, followlinks=followlinks))
         if not store.is_local:
@@ -625,6 +727,7 @@ class S3Connection:
                 exclude=None, include=None) -> Iterator[dict]:
         """Like ``ls`` with details: uri, size, last_modified, encrypted, version_id, ..."""
         store = self._store(prefix)
+        _require_local_path(store, prefix)
         selector = Selector(exclude, include)
         for e in _usable(self._selected(store, prefix, selector, shallow=shallow, versions=list_versions)):
             encrypted = None
@@ -937,8 +1040,8 @@ class S3Connection:
              progress=False, policy: str | None = None, encoding: str | None = None,
              encrypt: bool = True, guess_content_type: bool = False, parallel: bool = False,
              executor=None, processes: int | None = None, max_delete: int | None = None,
-             workers: int | None = None, dry_run: bool = False, exclude=None,
-             include=None) -> list[Planned] | None:
+             workers: int | None = None, dry_run: bool = False,
+             on_event: Listener | None = None, exclude=None, include=None) -> Report | list[Planned]:
         """Make ``dst_dir`` mirror ``src_dir``: copy new and changed files, delete the rest.
 
         Decided from the two listings (size, then ETag/MD5): no request per
@@ -947,12 +1050,16 @@ class S3Connection:
         under it deletes nothing (``ValueError``: missing and empty look alike).
         ``do_not_delete``: see ``sync_plan.keep_prefixes``.  ``max_delete``: when
         more files than that would be deleted, none is (``TooManyDeletions``;
-        the copies are made).  ``workers``: as for :meth:`cp_many`.  ``dry_run``:
-        change nothing; return the :class:`Planned` copies, deletions and
-        refusals (deletions held back by a refusal or ``max_delete`` are refused).
+        the copies are made).  ``workers``, ``on_event``, ``progress``: as for
+        :meth:`cp_many`.  Returns the :class:`~baiji.report.Report` (``unchanged``
+        counts the files found equal).  ``dry_run``: change nothing; return the
+        :class:`Planned` copies, deletions and refusals (deletions held back by a
+        refusal or ``max_delete`` are refused).
         ``exclude``/``include``: glob patterns (see :mod:`baiji.filters`) of the paths
         synced, relative to each side: a path not selected is neither copied nor deleted.
         """
+        _check_bulk_args(workers, max_delete)
+        selector = Selector(exclude, include)
         src_store, dst_store = self._store(src_dir), self._store(dst_dir)
         for url, store in ((src_dir, src_store), (dst_dir, dst_store)):
             local = paths.parse(url).path if store.is_local else None
@@ -962,54 +1069,62 @@ class S3Connection:
             raise ValueError(f"{src_dir} is not a directory")
         keep = sync_plan.keep_prefixes(do_not_delete, dst_dir)
         self._refuse_nested(src_store, src_dir, dst_store, dst_dir, keep)
-        selector = Selector(exclude, include)
         src_items, src_found = self._dir_items(src_store, src_dir, selector, followlinks)
         dst_prefix = dst_store.dir_prefix(dst_dir)
         unreadable = []
+        report = Report(on_event)
 
         def same_content(src: Entry, dst: Entry) -> bool:
             try:
-                return self._same_content(src, dst)
+                same = self._same_content(src, dst)
             except S3Exception as err:  # unreadable, vanished...: that path fails, the rest goes on
                 unreadable.append((src.url, None, err))
                 return True
+            report.unchanged += same
+            return same
 
         actions = sync_plan.plan(
             src_items, selector.items(sync_plan.relative_items(
                 self._listing(dst_store, dst_prefix, prune=selector.prune), dst_prefix, dst_store.sep)),
             same_content, keep, tree=dst_store.is_local)
-        doomed, refused, failed = [], [], []
+        doomed, refused = [], []
+        copies = self._copies(actions, dst_store, dst_prefix, refused, doomed)
         if dry_run:
-            return self._planned_sync(self._copies(actions, dst_store, dst_prefix, refused, doomed), refused,
-                                      unreadable, doomed, src_found or src_store.is_local, max_delete)
-        try:
-            tried = self.cp_many(self._copies(actions, dst_store, dst_prefix, refused, doomed), parallel=parallel,
-                                 executor=executor, processes=processes, workers=workers, exact=True, force=True,
-                                 progress=progress, policy=policy, encoding=encoding, encrypt=encrypt,
-                                 guess_content_type=guess_content_type)
-        except BulkCopyError as err:
-            failed, tried = err.failures, err.total
-        refused += unreadable
-        if failed or refused:  # deletes only after a clean run
-            note = f"; nothing deleted ({len(doomed)} deletions held back)" if doomed else ""
-            raise BulkCopyError(failed + refused, tried + len(refused), "files to sync", note)
+            return self._planned_sync(self._placeable(copies, dst_store, refused), refused, unreadable, doomed,
+                                      src_found or src_store.is_local, max_delete)
+        self._copy_all(copies, report, dict(exact=True, force=True, progress=progress, policy=policy,
+                                            encoding=encoding, encrypt=encrypt,
+                                            guess_content_type=guess_content_type),
+                       parallel=parallel, executor=executor, processes=processes, workers=workers)
+        self._refusals(report, refused + unreadable)
+        if report.failures:  # deletes only after a clean run: this raises BulkCopyError
+            self._finished(report, "files to sync",
+                           f"; nothing deleted ({len(doomed)} deletions held back)" if doomed else "")
         if doomed and not src_found and not src_store.is_local:
             raise ValueError(f"{src_dir}: no keys under this prefix (missing or empty); nothing deleted "
                              f"of the {len(doomed)} files under {dst_dir} (rm -r empties a destination)")
         _refuse_too_many(len(doomed), max_delete, dst_dir)
-        failed = dst_store.delete_many(doomed)
-        if failed:
-            raise BulkCopyError([(url, None, err) for url, err in failed], len(doomed), "deletions")
-        return None
+        self._deleted(report, dst_store, doomed)
+        return self._finished(report, "deletions", total=len(doomed))
 
     @staticmethod
-    def _planned_sync(pairs: Iterable[tuple[str, str]], refused: list, unreadable: list, doomed: list,
-                      src_found: bool, max_delete: int | None) -> list[Planned]:
+    def _deleted(report: Report, store: Store, doomed: list[tuple[str, int | None]]) -> None:
+        """Delete the ``(url, size)`` in ``doomed`` (batched), one delete or fail event each."""
+        failed = dict(store.delete_many([url for url, _ in doomed]))
+        for url, size in doomed:
+            err = failed.get(url)
+            report.add(Event("delete", None, url, size=size) if err is None else
+                       Event("fail", None, url, str(err), size), err)
+
+    @staticmethod
+    def _planned_sync(copies: Iterable[tuple[str, str, int | None]], refused: list, unreadable: list,
+                      doomed: list[tuple[str, int | None]], src_found: bool,
+                      max_delete: int | None) -> list[Planned]:
         """A sync's dry run: the copies, then the refusals, then the deletions the real run would make."""
-        planned = [Planned("copy", src, dst) for src, dst in pairs]
+        planned = [Planned("copy", src, dst, size=size) for src, dst, size in copies]
         planned += [Planned("refuse", url, None, str(err)) for url, _, err in refused + unreadable]
         held = ("a copy would fail or be refused" if refused or unreadable else
                 "the source has no keys (missing or empty)" if not src_found else
                 f"more than max_delete={max_delete}" if _too_many(len(doomed), max_delete) else "")
-        return planned + [Planned("refuse" if held else "delete", None, url, f"not deleted: {held}" if held else "")
-                          for url in doomed]
+        return planned + [Planned("refuse", None, url, f"not deleted: {held}", size) if held else
+                          Planned("delete", None, url, size=size) for url, size in doomed]

@@ -24,3 +24,47 @@ def reporter(progress: ProgressArg, total: int | None = None, desc: str | None =
         with tqdm(total=total, desc=desc, unit=unit, unit_scale=scale, unit_divisor=1024 if scale else 1000,
                   file=sys.stderr, leave=False, dynamic_ncols=True) as bar:
             yield bar.update
+
+
+@contextlib.contextmanager
+def bulk_progress(progress: ProgressArg, report, planned: list[tuple[str, str, int | None]] | None) -> Iterator[None]:
+    """Show a bulk copy's progress while it runs, from the events ``report`` gets.
+
+    ``progress`` True: a tqdm bar on stderr whose total is the ``planned``
+    copies (``(src, dst, size)``): bytes when every size is known, else files;
+    every finished copy (copied, skipped or failed) moves it, so it ends at
+    its total; it is erased at the end (the caller shows the report's summary).
+    A callable gets the size of each file copied (None when unknown).
+    """
+    if not progress:
+        yield
+        return
+    bar = None
+    if callable(progress):
+        def show(event) -> None:
+            if event.action == "copy":
+                progress(event.size)
+    else:
+        from tqdm import tqdm  # imported only when a bar is wanted
+
+        files = len(planned) if planned is not None else None
+        sizes = [size for _, _, size in planned or ()]
+        in_bytes = planned is not None and None not in sizes
+        bar = tqdm(total=sum(sizes) if in_bytes else files, unit="B" if in_bytes else "file",
+                   unit_scale=in_bytes, unit_divisor=1024, file=sys.stderr, leave=False, dynamic_ncols=True)
+        done = 0
+
+        def show(event) -> None:
+            nonlocal done
+            done += 1
+            if in_bytes:
+                bar.set_description_str(f"{done}/{files} files", refresh=False)
+            bar.update((event.size or 0) if in_bytes else 1)
+    report.listen(show)
+    try:
+        yield
+    finally:
+        report.listen(show, stop=True)
+        if bar is not None:
+            bar.refresh()  # its last state drawn (tqdm draws at most every 0.1 s), then erased
+            bar.close()

@@ -228,7 +228,10 @@ class LocalStore(Store):
     def stat(self, url, version_id=None):
         path = self._path(url)
         with translated(path):
-            st = os.stat(path)
+            try:
+                st = os.stat(path)
+            except NotADirectoryError as err:  # below a regular file: nothing there, as os.path.exists says
+                raise FileNotFoundError(err.errno, err.strerror, path) from err
         entry = _entry(path, st)
         entry.is_dir = os.path.isdir(path)
         return entry
