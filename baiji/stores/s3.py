@@ -130,7 +130,7 @@ class S3Store(ControlPlane, Store):
                 config.CONNECT_TIMEOUT, config.READ_TIMEOUT, config.MAX_ATTEMPTS)
         return found
 
-    def list(self, url, shallow=False, versions=False, followlinks=False) -> Iterator[Entry]:
+    def list(self, url, shallow=False, versions=False, followlinks=False, prune=None) -> Iterator[Entry]:
         bucket, prefix = split(url)
         delimiter = "/" if shallow else None
         with translated(url):
