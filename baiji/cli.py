@@ -573,6 +573,16 @@ def _cp_options(a: argparse.Namespace) -> dict:
         options["encrypt"] = False
     return options
 
+def _filters(a: argparse.Namespace) -> dict:
+    """The library keywords of --exclude/--include (only those given); patterns it refuses: a usage error."""
+    from baiji.filters import Selector  # imported here: only filters need it
+
+    try:
+        Selector(a.exclude, a.include)
+    except ValueError as err:
+        raise UsageError(str(err)) from err
+    return _given(exclude=a.exclude, include=a.include)
+
 def _refuse_flags(a: argparse.Namespace, flags: Sequence[str], why: str) -> None:
     """UsageError naming those of ``flags`` (argparse option strings) that were given."""
     values = {flag: getattr(a, flag.lstrip("-").replace("-", "_")) for flag in flags}
@@ -603,20 +613,21 @@ def cmd_ls(ctx: Context, a) -> int:
     if not (a.detail or a.list_versions or a.json):
         _refuse_flags(a, ("--bytes",), "exact sizes in the -l layout: needs -l or --list-versions")
     if a.key in (None, "s3://"):  # as `aws s3 ls` does
+        _refuse_flags(a, ("--exclude", "--include"), "filters select keys under a prefix: needs KEY")
         _print_buckets(ctx, as_url=True)
         return EXIT_OK
     if a.uri:
         ctx.warn("-B/--uri is deprecated and does nothing: ls always prints full URLs")
     if a.json:
         for entry in ctx.conn.ls_info(a.key, shallow=a.shallow, list_versions=a.list_versions,
-                                      encryption=a.detail):
+                                      encryption=a.detail, **_filters(a)):
             ctx.print_json(_ls_json(entry, a))
         return EXIT_OK
     if not (a.detail or a.list_versions):
-        for url in ctx.conn.ls(a.key, return_full_urls=True, shallow=a.shallow):
+        for url in ctx.conn.ls(a.key, return_full_urls=True, shallow=a.shallow, **_filters(a)):
             ctx.print(url)
         return EXIT_OK
-    for entry in ctx.conn.ls_info(a.key, shallow=a.shallow, list_versions=a.list_versions):
+    for entry in ctx.conn.ls_info(a.key, shallow=a.shallow, list_versions=a.list_versions, **_filters(a)):
         size = entry.get("size")
         columns = [
             ("" if size is None else str(size)) if a.bytes else human_size(size),
@@ -649,18 +660,21 @@ def cmd_cp(ctx: Context, a) -> int:
     if not (a.recursive or a.recursive_parallel):
         _refuse_flags(a, ("--workers",), "copies of a tree run several at a time: needs -r or -R")
         _refuse_flags(a, ("--dry-run",), "a dry run plans the copies of a tree: needs -r or -R")
+        _refuse_flags(a, ("--exclude", "--include"), "filters select files of a tree: needs -r or -R")
     if a.src == "-":
         _refuse_flags(a, ("--recursive", "--recursive-parallel", "--preserve-acl", "--version-id"),
                       "not possible when reading stdin")
         ctx.conn.upload_fileobj(ctx.stdin_binary, a.dst, **_cp_options(a))
+        if a.json:  # the size stored (one HEAD or stat, only for --json): stdin's length is not known before
+            ctx.print_json(_event_object(Event("copy", "-", a.dst, size=ctx.conn.size(a.dst))))
     elif a.dst == "-":
         _refuse_flags(a, ("--recursive", "--recursive-parallel", "--skip", "--preserve-acl", "--no-encrypt",
-                          "--gzip", "--policy", "--encoding"), "not possible when writing to stdout")
+                          "--gzip", "--policy", "--encoding", "--json"), "not possible when writing to stdout")
         ctx.conn.download_fileobj(a.src, ctx.out.raw(), **_given(version_id=a.version_id))
     elif a.recursive or a.recursive_parallel:
         _refuse_flags(a, ("--version-id",), "selects one key: not possible with -r/-R")
         _bulk(ctx, a, ctx.conn.cp_r, a.src, a.dst, parallel=a.recursive_parallel, **_given(
-            progress=ctx.progress(), workers=a.workers, dry_run=a.dry_run), **_cp_options(a))
+            progress=ctx.progress(), workers=a.workers, dry_run=a.dry_run), **_filters(a), **_cp_options(a))
     else:
         copied = ctx.conn.cp(a.src, a.dst, **_given(progress=ctx.progress(), version_id=a.version_id),
                              **_cp_options(a))
@@ -727,7 +741,8 @@ def _print_summary(ctx: Context, report) -> None:
 
 def cmd_rm(ctx: Context, a) -> int:
     if not a.recursive:
-        _refuse_flags(a, ("--max-delete", "--dry-run"), "for a recursive removal: needs -r")
+        _refuse_flags(a, ("--max-delete", "--dry-run", "--exclude", "--include"),
+                      "for a recursive removal: needs -r")
         ctx.conn.rm(a.key, **_given(version_id=a.version_id))
         if a.json:
             ctx.print_json(_event_object(Event("delete", None, a.key)))
@@ -737,13 +752,13 @@ def cmd_rm(ctx: Context, a) -> int:
         raise CommandError(f"refusing to remove {a.key} recursively: stdin is not a terminal "
                            "to confirm each key (use -f/--force to delete without asking)")
     _bulk(ctx, a, ctx.conn.rm_r, a.key, force=a.force, quiet=True, always=("delete",),
-          **_given(max_delete=a.max_delete, dry_run=a.dry_run))
+          **_given(max_delete=a.max_delete, dry_run=a.dry_run), **_filters(a))
     return EXIT_OK
 
 def cmd_sync(ctx: Context, a) -> int:
     options = _given(progress=ctx.progress(), policy=a.policy, encoding=a.encoding,
                      guess_content_type=a.guess_content_type, do_not_delete=a.do_not_delete or None,
-                     max_delete=a.max_delete, workers=a.workers, dry_run=a.dry_run)
+                     max_delete=a.max_delete, workers=a.workers, dry_run=a.dry_run, **_filters(a))
     if a.no_encrypt:
         options["encrypt"] = False
     _bulk(ctx, a, ctx.conn.sync, a.src, a.dst, **options)
@@ -894,6 +909,13 @@ DRY_RUN = arg("-n", "--dry-run", action="store_true",
 JSON = arg("--json", action="store_true",
            help="one JSON object per line: sizes in bytes, times in UTC like 2026-11-29T14:00:00Z, "
                 "null where unknown")
+EXCLUDE = arg("--exclude", action="append", metavar="PATTERN",
+              help="leave out the paths matching this glob (repeatable), relative to SRC and DST "
+                   "(ls, rm -r: to KEY's directory); '*' matches '/' too; a trailing / matches a "
+                   "directory and all under it. Excludes win; sync never deletes a path left out")
+INCLUDE = arg("--include", action="append", metavar="PATTERN",
+              help="only the paths matching one of these globs (repeatable), unless excluded: "
+                   "--include '*.txt' alone selects the .txt files")
 MAX_DELETE = arg("--max-delete", type=_int_between(0, 10 ** 12), metavar="N",
                  help="delete nothing (and fail) when more than N files would be deleted")
 
@@ -914,6 +936,7 @@ COMMANDS: tuple[Command, ...] = (
             help="one JSON object per line: uri, size (bytes, null for a sub-prefix), last_modified (UTC); "
                  "from the listing alone, no request per key; with -l also encrypted (a HEAD per key); "
                  "with --list-versions also version_id, is_latest, delete_marker"),
+        EXCLUDE, INCLUDE,
     ), cmd_ls, paths=("key",)),
     Command("info", "print a key's details as sorted 'name: value' lines", (KEY, JSON), cmd_info,
             paths=("key",)),
@@ -931,7 +954,7 @@ COMMANDS: tuple[Command, ...] = (
         arg("-R", "--recursive-parallel", action="store_true",
             help="like -r, many keys at a time in worker processes"),
         arg("--preserve-acl", action="store_true", help="keep the source's ACL (s3 -> s3 only)"),
-        NO_ENCRYPT, GZIP, POLICY, ENCODING, VERSION_ID, WORKERS, DRY_RUN, JSON,
+        NO_ENCRYPT, GZIP, POLICY, ENCODING, VERSION_ID, WORKERS, DRY_RUN, JSON, EXCLUDE, INCLUDE,
     ), cmd_cp, paths=("src", "dst"), exclusive=(("-r", "-R"), ("-f", "-s")),
         hints={exc.KeyExists: "use -f/--force to overwrite, or -s/--skip to skip it"},
         rewords={"use cp_r to": "use -r to"}),
@@ -947,7 +970,7 @@ COMMANDS: tuple[Command, ...] = (
             help="remove everything under the prefix, printing '[deleted] URL' lines; "
                  "asks for each key unless -f (and refuses without -f when stdin is not a terminal)"),
         arg("-f", "--force", action="store_true", help="with -r: delete without asking"),
-        VERSION_ID, MAX_DELETE, DRY_RUN, JSON,
+        VERSION_ID, MAX_DELETE, DRY_RUN, JSON, EXCLUDE, INCLUDE,
     ), cmd_rm, paths=("key",), rewords={"use rm_r to": "use -r to"}),
     Command("sync", "make DST mirror SRC: copy new and changed files, remove the ones SRC lacks", (
         arg("src", metavar="SRC", help="source directory or prefix"),
@@ -957,7 +980,7 @@ COMMANDS: tuple[Command, ...] = (
         POLICY, ENCODING,
         arg("-D", "--do-not-delete", action="append", metavar="PREFIX",
             help="never remove files under this prefix of DST (repeatable)"),
-        NO_ENCRYPT, MAX_DELETE, WORKERS, DRY_RUN, JSON,
+        NO_ENCRYPT, MAX_DELETE, WORKERS, DRY_RUN, JSON, EXCLUDE, INCLUDE,
     ), cmd_sync, paths=("src", "dst")),
     Command("touch", "create an empty key or file if it does not exist (never truncates)", (KEY,),
             cmd_touch, paths=("key",)),

@@ -24,6 +24,7 @@ from baiji import config, fileobj, integrity, sync as sync_plan
 from baiji import path as paths
 from baiji.exceptions import (BucketNotEmpty, BucketNotFound, EventualConsistencyWarning, InvalidSchemeException,
                               IsADirectory, KeyExists, KeyNotFound, S3Exception, S3Warning)
+from baiji.filters import Selector
 from baiji.progress import bulk_progress, reporter
 from baiji.report import Event, Listener, Report, warn_caller
 from baiji.stores import Entry, S3Store, Store, WriteOptions, store_for
@@ -84,6 +85,12 @@ def _usable(entries: Iterable[Entry]) -> Iterator[Entry]:
             yield entry
 
 
+def _require_local_path(store: Store, url: str) -> None:
+    """``KeyNotFound`` for a local path that is not there (an s3 prefix is a string prefix: it may match nothing)."""
+    if store.is_local and not os.path.lexists(paths.parse(url).path):
+        raise KeyNotFound(f"{url}: no such file or directory")
+
+
 def _print_deleted(event: Event) -> None:
     """``rm_r``'s line per file removed (SPEC 2: unless ``quiet``)."""
     if event.action == "delete":
@@ -126,6 +133,20 @@ def _refuse_too_many(count: int, max_delete: int | None, where: str, counted_all
         shown = count if counted_all else f"more than {max_delete}"
         raise TooManyDeletions(f"{where}: {shown} files would be deleted, more than max_delete={max_delete} "
                                "allows; nothing deleted")
+
+
+def _check_bulk_args(workers=None, max_delete=None, cp_kwargs: dict | None = None) -> None:
+    """Refuse bad arguments of a bulk operation up front, dry run or not (before anything is
+    listed or copied): ``workers`` and ``max_delete`` below 0, an option ``cp`` does not take."""
+    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 0):
+        raise ValueError(f"workers must be a whole number >= 0 (0: the default), not {workers!r}")
+    if max_delete is not None and (isinstance(max_delete, bool) or not isinstance(max_delete, int)
+                                   or max_delete < 0):
+        raise ValueError(f"max_delete must be a whole number >= 0, not {max_delete!r}")
+    code = S3Connection.cp.__code__
+    unknown = sorted(set(cp_kwargs or ()) - set(code.co_varnames[3:code.co_argcount + code.co_kwonlyargcount]))
+    if unknown:
+        raise TypeError(f"unexpected keyword argument {', '.join(map(repr, unknown))} (not an option of cp)")
 
 
 class BulkCopyError(S3Exception):
@@ -341,6 +362,7 @@ class S3Connection:
         32, see ``baiji.util.parallel.THREADS``).  ``progress``: True, a bar
         of files; a callable gets each copied file's size (None when unknown).
         """
+        _check_bulk_args(workers, None, cp_kwargs)
         report = Report(on_event)
         self._copy_all(((src, dst, None) for src, dst in pairs), report, cp_kwargs, parallel=parallel,
                        executor=executor, processes=processes, workers=workers)
@@ -387,9 +409,13 @@ class S3Connection:
             raise BulkCopyError(report.failures, tried, noun, note, report=report)
         if report.skipped and warn_skips:
             first, more = report.first["skip"], report.skipped - 1
-            warn_caller(f"Skipping {report.skipped} {'file' if report.skipped == 1 else 'files'} whose "
-                        f"destination exists ({first.src} -> {first.dst}: {first.reason}"
-                        + (f"; and {more} more)" if more else ")"))
+            try:
+                warn_caller(f"Skipping {report.skipped} {'file' if report.skipped == 1 else 'files'} whose "
+                            f"destination exists ({first.src} -> {first.dst}: {first.reason}"
+                            + (f"; and {more} more)" if more else ")"))
+            except Warning as err:  # an error filter (-W error): raised after the copies; keep what they did
+                err.report = report
+                raise
         return report
 
     @staticmethod
@@ -400,14 +426,18 @@ class S3Connection:
 
     def cp_r(self, src_dir: str, dst_dir: str, parallel: bool = False, executor=None,
              processes: int | None = None, workers: int | None = None, dry_run: bool = False,
-             on_event: Listener | None = None, **cp_kwargs) -> Report | list[Planned]:
+             on_event: Listener | None = None, exclude=None, include=None, **cp_kwargs) -> Report | list[Planned]:
         """Copy a directory tree like ``cp -r`` (``src_dir/``, ``.`` and ``..`` copy their contents).
 
         Returns the :class:`~baiji.report.Report`; files whose destination exists
         are skipped (one warning counts them) unless ``force``.  ``on_event``,
         ``workers``, ``progress``: as for :meth:`cp_many`.
         ``dry_run``: copy nothing; return the :class:`Planned` copies, skips and refusals.
+        ``exclude``/``include``: glob patterns (a str or a list) of the paths under ``src_dir``
+        to copy, see :mod:`baiji.filters`.
         """
+        _check_bulk_args(workers, None, cp_kwargs)
+        selector = Selector(exclude, include)
         src_store, dst_store = self._store(src_dir), self._store(dst_dir)
         if src_store.is_local and not os.path.isdir(paths.parse(src_dir).path):
             src_store.stat(src_dir)  # KeyNotFound naming it when missing
@@ -415,7 +445,7 @@ class S3Connection:
         contents = src_dir.endswith(("/", os.sep)) or paths.basename(src_dir) in (".", "..")  # never a key 'p/./a'
         target = dst_dir if contents else paths.join(dst_dir, paths.basename(src_dir))
         self._refuse_nested(src_store, src_dir, dst_store, target, ("",))  # a copy into itself copies its copies
-        items, _ = self._dir_items(src_store, src_dir, followlinks=True)  # like sync: loops are reported
+        items, _ = self._dir_items(src_store, src_dir, selector, followlinks=True)  # like sync: loops are reported
         report, skipped = Report(on_event), []
         if not cp_kwargs.get("force") and src_store is dst_store and not dst_store.is_local:
             items = self._absent(items, dst_store, target, skipped.append if dry_run else report.add)
@@ -436,26 +466,30 @@ class S3Connection:
         self._refusals(report, refused)
         return self._finished(report, "copies")
 
-    def _listing(self, store: Store, prefix: str, followlinks: bool = False) -> Iterable[Entry]:
+    def _listing(self, store: Store, prefix: str, followlinks: bool = False, prune=None) -> Iterable[Entry]:
         """The entries under ``prefix`` in key order: a local listing sorts itself, and AWS
         lists in key order (the planner still checks each listing as it goes); another
-        server's listing is checked first (``sync_plan.in_order``), listing it twice."""
+        server's listing is checked first (``sync_plan.in_order``), listing it twice.
+        ``prune``: see ``Store.list``."""
         if store.is_local or self._s3.lists_in_order:
-            return store.list(prefix, followlinks=followlinks)
+            return store.list(prefix, followlinks=followlinks, prune=prune)
         return sync_plan.in_order(lambda: store.list(prefix), prefix)
 
-    def _dir_items(self, store: Store, url: str, followlinks: bool = False) -> tuple[Iterator[sync_plan.Item], bool]:
-        """The items under the directory ``url`` in key order, and whether there are any.
+    def _dir_items(self, store: Store, url: str, selector: Selector,
+                   followlinks: bool = False) -> tuple[Iterable[sync_plan.Item], bool]:
+        """The items under the directory ``url`` that ``selector`` selects, in key order, and
+        whether there are any items at all (selected or not).
 
         An s3 ``url`` is the prefix ``url/`` (also when ``url`` is a key too);
         one without a trailing slash that has nothing under it but is a key ->
         ``ValueError``: a key is no directory (one HEAD, only then).
         """
         prefix = store.dir_prefix(url)
-        items = sync_plan.relative_items(self._listing(store, prefix, followlinks), prefix, store.sep)
+        listing = self._listing(store, prefix, followlinks, selector.prune)
+        items = sync_plan.relative_items(listing, prefix, store.sep)
         first = next(items, None)
         if first is not None:
-            return itertools.chain([first], items), True
+            return selector.items(itertools.chain([first], items)), True
         if not store.is_local and not url.endswith("/") and store.isfile(url):
             raise ValueError(f"{url} is a key, not a directory (use cp or sync_file for one key)")
         return iter(()), False
@@ -585,7 +619,7 @@ class S3Connection:
 
     def rm_r(self, prefix: str, force: bool = False, quiet: bool = False,
              max_delete: int | None = None, dry_run: bool = False,
-             on_event: Listener | None = None) -> Report | list[Planned]:
+             on_event: Listener | None = None, exclude=None, include=None) -> Report | list[Planned]:
         """Remove everything under ``prefix``; asks per key on the terminal unless ``force``.
 
         Prints ``[deleted] URL`` per file unless ``quiet``; ``on_event`` gets an
@@ -596,7 +630,12 @@ class S3Connection:
         ``max_delete``: with more keys or files than that under ``prefix``, none
         is removed (``TooManyDeletions``; counted by one listing first).
         ``dry_run``: remove nothing, ask nothing; return the :class:`Planned` deletions.
+        ``exclude``/``include``: glob patterns (see :mod:`baiji.filters`) of the paths under
+        ``prefix`` to remove (one file or key: its name); with any, only files are removed,
+        never a directory as a tree.
         """
+        _check_bulk_args(max_delete=max_delete)
+        selector = Selector(exclude, include)
         store = self._store(prefix)
         if store.is_local:
             _refuse_tree_around_cwd(prefix)
@@ -607,16 +646,24 @@ class S3Connection:
         one = not prefix.endswith(("/", os.sep))
         report = Report(on_event, None if quiet else _print_deleted)
         if one and store.is_local and (os.path.islink(path) or os.path.isfile(path)):
+            if not selector.selects(paths.basename(prefix)):
+                return [] if dry_run else report.done()
             _refuse_too_many(1, max_delete, prefix)
             # like rm -r: a link (not its target), a file
             return [Planned("delete", None, prefix)] if dry_run else self._rm_one(store, prefix, force, report)
         listing_prefix = store.dir_prefix(prefix)
 
         def under() -> Iterator[tuple[str, int | None]]:
-            return ((e.url, e.size) for e in store.list(listing_prefix) if not e.is_dir)
+            entries = store.list(listing_prefix, prune=selector.prune)
+            return ((e.url, e.size) for e in selector.entries(entries, listing_prefix, store.sep) if not e.is_dir)
+
+        def itself() -> bool:
+            """Whether ``prefix`` is one key to remove: selected by its name, nothing at all under it."""
+            return (one and not store.is_local and selector.selects(paths.basename(prefix))
+                    and not (selector and next(iter(store.list(listing_prefix)), None)) and store.isfile(prefix))
         if dry_run:
             planned = [Planned("delete", None, url, size=size) for url, size in under()]
-            if not planned and one and not store.is_local and store.isfile(prefix):
+            if not planned and itself():
                 planned = [Planned("delete", None, prefix)]
             _refuse_too_many(len(planned), max_delete, prefix)
             return planned
@@ -632,11 +679,12 @@ class S3Connection:
                 self._deleted(report, store, batch)
             else:
                 report.add(Event("skip", None, batch[0][0], "not confirmed", batch[0][1]))
-        if not listed and one and not store.is_local and store.isfile(prefix):
+        if not listed and itself():
             _refuse_too_many(1, max_delete, prefix)
             return self._rm_one(store, prefix, force, report)  # nothing under it: the key itself
-        if store.is_local and os.path.isdir(path) and force:
-            store.delete(prefix)
+        if (store.is_local and os.path.isdir(path) and force and not selector
+                and not os.path.islink(path.rstrip("/" + os.sep))):
+            store.delete(prefix)  # not through a link given as lnk/: as GNU rm -rf lnk/, only its contents go
         return self._finished(report, "deletions", total=report.deleted + report.failed, warn_skips=False)
 
     @staticmethod
@@ -651,12 +699,19 @@ class S3Connection:
 
     # -- listing and inspecting -------------------------------------------
     def ls(self, prefix: str, return_full_urls: bool = False, require_s3_scheme: bool = False,
-           shallow: bool = False, followlinks: bool = False, list_versions: bool = False):
-        """List keys under a prefix: a lazy iterator for s3, a list for local directories."""
+           shallow: bool = False, followlinks: bool = False, list_versions: bool = False,
+           exclude=None, include=None):
+        """List keys under a prefix: a lazy iterator for s3, a list for local directories.
+
+        ``exclude``/``include``: glob patterns (see :mod:`baiji.filters`) of the paths listed,
+        relative to the local directory, or to an s3 prefix up to its last ``/``.
+        """
         store = self._store(prefix)
         if require_s3_scheme and store.is_local:
             raise InvalidSchemeException(f"{prefix}: an s3:// URL is needed here")
-        entries = _usable(store.list(prefix, shallow=shallow, versions=list_versions, followlinks=followlinks))
+        _require_local_path(store, prefix)
+        entries = _usable(self._selected(store, prefix, Selector(exclude, include), shallow=shallow,
+                                         versions=list_versions, followlinks=followlinks))
         if not store.is_local:
             return (e.url if return_full_urls else "/" + paths.key(e.url) for e in entries)
         root = paths.parse(prefix).path
@@ -669,22 +724,33 @@ class S3Connection:
         return result
 
     def ls_info(self, prefix: str, shallow: bool = False, list_versions: bool = False,
-                encryption: bool = True) -> Iterator[dict]:
-        """Like ``ls`` with details, lazily: ``uri``, ``size`` (bytes; None for a sub-prefix),
-        ``last_modified``, ``encrypted``, ``version_id``, ``is_latest``, ``delete_marker``.
+                exclude=None, include=None, encryption: bool = True) -> Iterator[dict]:
+        """Like ``ls`` (``exclude``/``include`` as there) with details, lazily: ``uri``, ``size``
+        (bytes; None for a sub-prefix), ``last_modified``, ``encrypted``, ``version_id``,
+        ``is_latest``, ``delete_marker``.
 
         Everything comes from the listing but ``encrypted``, which costs a HEAD per
         s3 key; ``encryption=False`` skips it (``encrypted`` is then None, as for
         local files, sub-prefixes and delete markers).
         """
         store = self._store(prefix)
-        for e in _usable(store.list(prefix, shallow=shallow, versions=list_versions)):
+        _require_local_path(store, prefix)
+        selector = Selector(exclude, include)
+        for e in _usable(self._selected(store, prefix, selector, shallow=shallow, versions=list_versions)):
             encrypted = None
             if encryption and not store.is_local and not e.is_dir and not e.delete_marker:
                 encrypted = store.stat(e.url, e.version_id if list_versions else None).encrypted
             yield {"uri": e.url, "size": e.size, "last_modified": e.last_modified,
                    "encrypted": encrypted, "version_id": e.version_id, "is_latest": e.is_latest,
                    "delete_marker": e.delete_marker}
+
+    @staticmethod
+    def _selected(store: Store, prefix: str, selector: Selector, **list_options) -> Iterable[Entry]:
+        """``ls``'s entries that ``selector`` selects: paths relative to the local directory
+        ``prefix``, or to the s3 ``prefix`` up to its last ``/`` (``s3://b/dir/fil``: after ``dir/``)."""
+        base = (prefix[:prefix.rindex("/") + 1] if not store.is_local and paths.key(prefix)
+                else store.dir_prefix(prefix))
+        return selector.entries(store.list(prefix, prune=selector.prune, **list_options), base, store.sep)
 
     def glob(self, prefix: str, pattern: str) -> Iterator[str]:
         """Full URLs under ``prefix`` matching ``fnmatch(prefix + pattern)``."""
@@ -1081,7 +1147,7 @@ class S3Connection:
              encrypt: bool = True, guess_content_type: bool = False, parallel: bool = False,
              executor=None, processes: int | None = None, max_delete: int | None = None,
              workers: int | None = None, dry_run: bool = False,
-             on_event: Listener | None = None) -> Report | list[Planned]:
+             on_event: Listener | None = None, exclude=None, include=None) -> Report | list[Planned]:
         """Make ``dst_dir`` mirror ``src_dir``: copy new and changed files, delete the rest.
 
         Decided from the two listings (size, then ETag/MD5): no request per
@@ -1095,7 +1161,11 @@ class S3Connection:
         counts the files found equal).  ``dry_run``: change nothing; return the
         :class:`Planned` copies, deletions and refusals (deletions held back by a
         refusal or ``max_delete`` are refused).
+        ``exclude``/``include``: glob patterns (see :mod:`baiji.filters`) of the paths
+        synced, relative to each side: a path not selected is neither copied nor deleted.
         """
+        _check_bulk_args(workers, max_delete)
+        selector = Selector(exclude, include)
         src_store, dst_store = self._store(src_dir), self._store(dst_dir)
         for url, store in ((src_dir, src_store), (dst_dir, dst_store)):
             local = paths.parse(url).path if store.is_local else None
@@ -1105,7 +1175,7 @@ class S3Connection:
             raise ValueError(f"{src_dir} is not a directory")
         keep = sync_plan.keep_prefixes(do_not_delete, dst_dir)
         self._refuse_nested(src_store, src_dir, dst_store, dst_dir, keep)
-        src_items, src_found = self._dir_items(src_store, src_dir, followlinks)
+        src_items, src_found = self._dir_items(src_store, src_dir, selector, followlinks)
         dst_prefix = dst_store.dir_prefix(dst_dir)
         unreadable = []
         report = Report(on_event)
@@ -1120,7 +1190,8 @@ class S3Connection:
             return same
 
         actions = sync_plan.plan(
-            src_items, sync_plan.relative_items(self._listing(dst_store, dst_prefix), dst_prefix, dst_store.sep),
+            src_items, selector.items(sync_plan.relative_items(
+                self._listing(dst_store, dst_prefix, prune=selector.prune), dst_prefix, dst_store.sep)),
             same_content, keep, tree=dst_store.is_local)
         doomed, refused = [], []
         copies = self._copies(actions, dst_store, dst_prefix, refused, doomed)

@@ -75,9 +75,14 @@ class BucketNotEmpty(S3Exception, _SystemError):
 
 
 class KeyExists(S3Exception, _SystemError, FileExistsError):
-    """The destination exists and overwriting was not asked for."""
+    """The destination exists and overwriting was not asked for.
+
+    ``retried``: the answer came to a request sent again (its first attempt got
+    no answer), so the key found may be that first attempt's own write.
+    """
 
     code = _errno.EEXIST
+    retried = False
 
 
 class IsADirectory(S3Exception, _SystemError, IsADirectoryError):

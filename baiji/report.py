@@ -12,25 +12,22 @@ from __future__ import annotations
 import sys
 import time
 import warnings
+from collections import namedtuple
 from collections.abc import Callable
-from typing import NamedTuple
 
 #: An event's ``action``: what happened to the file (in a dry run: what would).
 ACTIONS = ("copy", "skip", "delete", "refuse", "fail")
 _PAST = {"copy": "copied", "skip": "skipped", "delete": "deleted", "refuse": "refused", "fail": "failed"}
 
 
-# A named tuple, not a dataclass: ``dataclasses`` costs ~6 ms of the s3 command's start-up.
-class Event(NamedTuple):
+# collections' named tuple, not typing's or a dataclass: the s3 command's start-up pays
+# for neither ``typing`` nor ``dataclasses`` (see tests/test_startup.py).
+class Event(namedtuple("Event", "action src dst reason size", defaults=("", None))):
     """One file's fate: ``action`` (see :data:`ACTIONS`) from ``src`` to ``dst``
     (a deletion has no ``src``), ``reason`` for a skip, refusal or failure, and
     ``size`` in bytes where the listing told it."""
 
-    action: str
-    src: str | None
-    dst: str | None
-    reason: str = ""
-    size: int | None = None
+    __slots__ = ()
 
     @property
     def past(self) -> str:

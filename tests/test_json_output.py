@@ -158,6 +158,15 @@ def test_ls_versions_json(fault_proxy, vdir, client):
     assert {row["version_id"]: row["encrypted"] for row in json_lines(out)}[marker] is None
 
 
+def test_ls_json_follows_the_filters(s3dir, client):
+    for name in ("a.txt", "b.log", "sub/c.txt"):
+        put(client, s3dir + name)
+    for flags in ([], ["-l"], ["--list-versions"]):
+        status, out, err = run("ls", "--json", *flags, "--include", "*.txt", "--exclude", "sub/", s3dir)
+        assert (status, err) == (0, "")
+        assert [row["uri"] for row in json_lines(out)] == [s3dir + "a.txt"], flags
+
+
 def test_ls_json_keeps_odd_keys_valid(s3dir, client):
     names = ["tab\there", "esc\x1b[31m", 'quote"back\\slash', "uni ö 日本 \u2028x", "del\x7f", "nl\nx",
              "cr\rx", "ctl\x01x"]

@@ -85,6 +85,9 @@ def test_cp_many_skips_once_and_reports(conn, tmp_path, s3dir):
     conn.put_string(s3dir + "d2", "old")
     with pytest.warns(UserWarning) as record:
         report = conn.cp_many(pairs)
+    # only UserWarnings: pytest.warns also records a ResourceWarning for a keep-alive socket
+    # (SeaweedFS) of an earlier test's connection that the garbage collector closes meanwhile
+    record = [w for w in record if issubclass(w.category, UserWarning)]
     assert len(record) == 1 and str(record[0].message).startswith("Skipping 2 files")
     assert (report.copied, report.skipped) == (2, 2)
 
@@ -170,7 +173,7 @@ def test_cli_json_on_cp_r_sync_and_rm(tree, s3dir, client):
     assert all(o["reason"] is None and o["src"].startswith(str(tree)) for o in objects)
     put(client, s3dir + "j/a.txt", b"old")
     status, out, _ = run("cp", "-r", "--json", f"{tree}/", s3dir + "j/")
-    assert {json.loads(line)["action"] for line in lines(out)} == {"skip", "copy"}
+    assert {json.loads(line)["action"] for line in lines(out)} == {"skip"}
     status, out, _ = run("rm", "-r", "-f", "--json", "-n", s3dir + "j/")
     planned = [json.loads(line) for line in lines(out)]
     assert status == 0 and len(planned) == 3 and all(o["dry_run"] and o["action"] == "delete" for o in planned)

@@ -32,6 +32,9 @@ MD5_METADATA = "baiji-md5"
 CLAIM_METADATA = "baiji-claim"
 #: A progress callback receives the number of bytes moved since its last call.
 Progress = Optional[Callable[[int], None]]
+#: A listing's hook: given a directory's path relative to the listed one (``/``-separated, no
+#: trailing ``/``), whether to leave it out unread (see :meth:`Store.list`).
+Prune = Optional[Callable[[str], bool]]
 
 
 class _Record:
@@ -111,8 +114,12 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     def list(self, url: str, shallow: bool = False, versions: bool = False,
-             followlinks: bool = False) -> Iterator[Entry]:
-        """Entries under the prefix ``url``, lazily, sorted by key."""
+             followlinks: bool = False, prune: Prune = None) -> Iterator[Entry]:
+        """Entries under the prefix ``url``, lazily, sorted by key.
+
+        ``prune``: a local listing never enters (nor reports) a directory for which it
+        answers True; a listing of keys, which has no directories to skip, ignores it.
+        """
 
     def download(self, url: str, local_path: str, version_id: str | None = None,
                  progress: Progress = None, validate: bool = True) -> None:

@@ -13,7 +13,7 @@ from typing import Iterator
 from baiji import integrity
 from baiji import path as paths
 from baiji.exceptions import InvalidSchemeException, KeyExists, KeyNotFound, S3Exception
-from baiji.stores.base import Entry, Progress, Store, key_order
+from baiji.stores.base import Entry, Progress, Prune, Store, key_order
 from baiji.tempfiles import atomic_path, is_temp_name
 
 _CHUNK = 1024 * 1024
@@ -119,10 +119,18 @@ def _file_entry(path: str) -> Entry | None:
     return Entry(url=path, problem=special) if special else _entry(path, st)
 
 
+def _relative(path: str, base: str) -> str:
+    """``path`` after ``base``, ``/``-separated."""
+    rel = path[len(base):]
+    return rel.replace(os.sep, "/") if os.sep != "/" else rel
+
+
 def _walk_sorted(children: list[tuple[os.DirEntry, bool]], followlinks: bool,
-                 ancestors: set[tuple[int, int]]) -> Iterator[Entry]:
+                 ancestors: set[tuple[int, int]], prune: Prune, base: str) -> Iterator[Entry]:
     """The files under scanned ``children`` in byte order of their paths, holding one directory per level.
 
+    A directory for which ``prune`` (given its path after ``base``, ``/``-separated)
+    answers True is never entered, read or reported.
     Links to directories are followed only with ``followlinks``.  What
     cannot be used is a problem entry in its place: a directory (``name/``)
     that cannot be read, vanished or leads back to one of ``ancestors`` (the
@@ -136,7 +144,7 @@ def _walk_sorted(children: list[tuple[os.DirEntry, bool]], followlinks: bool,
             if entry:
                 yield entry
             continue
-        if child.is_symlink() and not followlinks:
+        if (child.is_symlink() and not followlinks) or (prune and prune(_relative(child.path, base))):
             continue
         try:
             st = child.stat()
@@ -152,7 +160,7 @@ def _walk_sorted(children: list[tuple[os.DirEntry, bool]], followlinks: bool,
             continue
         ancestors.add(node)
         try:
-            yield from _walk_sorted(grandchildren, followlinks, ancestors)
+            yield from _walk_sorted(grandchildren, followlinks, ancestors, prune, base)
         finally:
             ancestors.discard(node)
 
@@ -220,13 +228,19 @@ class LocalStore(Store):
     def stat(self, url, version_id=None):
         path = self._path(url)
         with translated(path):
-            st = os.stat(path)
+            try:
+                st = os.stat(path)
+            except NotADirectoryError as err:  # below a regular file: nothing there, as os.path.exists says
+                raise FileNotFoundError(err.errno, err.strerror, path) from err
         entry = _entry(path, st)
         entry.is_dir = os.path.isdir(path)
         return entry
 
-    def list(self, url, shallow=False, versions=False, followlinks=False) -> Iterator[Entry]:
-        """Sorted entries; problem entries for what cannot be used; ``S3Exception`` if ``url`` cannot be read."""
+    def list(self, url, shallow=False, versions=False, followlinks=False, prune=None) -> Iterator[Entry]:
+        """Sorted entries; problem entries for what cannot be used; ``S3Exception`` if ``url`` cannot be read.
+
+        ``prune``: see :meth:`Store.list`; relative to ``url`` as a directory.
+        """
         if versions:
             raise InvalidSchemeException(f"{url}: local files have no versions")
         root = self._path(url)
@@ -242,7 +256,8 @@ class LocalStore(Store):
             if entry:
                 yield entry
         elif not shallow:
-            yield from _walk_sorted(children, followlinks, {(st.st_dev, st.st_ino)})
+            yield from _walk_sorted(children, followlinks, {(st.st_dev, st.st_ino)}, prune,
+                                    os.path.join(root, ""))
         else:
             for child, is_dir in children:
                 entry = Entry(url=child.path + os.sep, is_dir=True) if is_dir else _file_entry(child.path)

@@ -130,7 +130,7 @@ class S3Store(ControlPlane, Store):
                 config.CONNECT_TIMEOUT, config.READ_TIMEOUT, config.MAX_ATTEMPTS)
         return found
 
-    def list(self, url, shallow=False, versions=False, followlinks=False) -> Iterator[Entry]:
+    def list(self, url, shallow=False, versions=False, followlinks=False, prune=None) -> Iterator[Entry]:
         bucket, prefix = split(url)
         delimiter = "/" if shallow else None
         with translated(url):
@@ -341,10 +341,11 @@ class S3Store(ControlPlane, Store):
             with translated(url):
                 self.client.put_object(Bucket=bucket, Key=key, Body=data,
                                        ContentMD5=base64.b64encode(digest.digest()).decode(), **args)
-        except KeyExists:
-            if options.exclusive:
-                return self._holds(url, digest.hexdigest(), options.metadata or {})
-            raise
+        except KeyExists as err:
+            if not options.exclusive:
+                raise
+            # found on a first attempt: it was there before; on a retry it may be the first attempt's own
+            return err.retried and self._holds(url, digest.hexdigest(), options.metadata or {})
         return True
 
     def _holds(self, url: str, md5: str, metadata: dict) -> bool:

@@ -182,6 +182,7 @@ class Engine:
                     return call()
             except EngineError as err:
                 if attempt == config.MAX_ATTEMPTS or not worth_again(err):
+                    err.retried = attempt > 1  # a conditional write may meet its own first attempt
                     raise
             time.sleep(random.uniform(0, min(config.MAX_BACKOFF, config.BACKOFF * 2 ** attempt)))
 

@@ -34,7 +34,10 @@ class EngineError(Exception):
     obstore raises its own classes, and the built-in ``FileNotFoundError`` for
     a missing object; :func:`engine_errors` wraps them in this one class, so a
     local ``FileNotFoundError`` is never mistaken for a missing key.
+    ``retried``: the request had been sent before (set by the engine's retry loop).
     """
+
+    retried = False
 
     def __init__(self, kind: str, text: str):
         super().__init__(text)
@@ -132,13 +135,20 @@ def _translate_engine(err: EngineError, url: str, version_id: str | None, what: 
     return S3Exception(f"{what}: {first_line}")
 
 
+def _retried(found: Exception, retried: bool) -> Exception:
+    """``found``, a ``KeyExists`` marked when its request had been sent before (see ``KeyExists.retried``)."""
+    if isinstance(found, KeyExists):
+        found.retried = retried
+    return found
+
+
 def translate(err: Exception, url: str, version_id: str | None = None) -> Exception:
     """The baiji exception for a botocore, s3transfer, obstore or lister error about ``url``."""
     what = describe(url, version_id)
     if isinstance(err, AWSError):  # raised by our own code (a credentials callable, say)
         return err
     if isinstance(err, EngineError):
-        return _translate_engine(err, url, version_id, what)
+        return _retried(_translate_engine(err, url, version_id, what), err.retried)
     from baiji.stores.listing import ListError
 
     if isinstance(err, ListError):
@@ -154,7 +164,8 @@ def translate(err: Exception, url: str, version_id: str | None = None) -> Except
         status = err.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
         found = _by_code(code, status, info.get("Message") or code, what, url, version_id,
                          err.operation_name == "GetObject")
-        return found or S3Exception(f"{what}: {code}: {info.get('Message') or code}")
+        attempts = err.response.get("ResponseMetadata", {}).get("RetryAttempts") or 0
+        return _retried(found, attempts > 0) if found else S3Exception(f"{what}: {code}: {info.get('Message') or code}")
     if isinstance(err, (boto_errors.NoCredentialsError, boto_errors.PartialCredentialsError)):
         return AWSCredentialsMissing(CREDENTIALS_HELP)
     if isinstance(err, (boto_errors.EndpointConnectionError, boto_errors.ConnectTimeoutError)):
