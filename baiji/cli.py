@@ -81,7 +81,7 @@ from collections.abc import Callable, Sequence
 
 import baiji
 from baiji import exceptions as exc
-from baiji.report import ACTIONS, Event
+from baiji.report import ACTIONS, Event, human_size
 
 PROG = "s3"
 
@@ -429,19 +429,6 @@ def _warnings_to(stderr, redactor: Redactor, verbose: bool):
 
 # --------------------------------------------------------------------------
 # Formatting
-
-def human_size(size: int | None) -> str:
-    """``1536`` -> ``'1.5 KiB'``; ``None`` (a "directory") -> ``''``."""
-    if size is None:
-        return ""
-    if size < 1024:
-        return f"{size} B"
-    value = float(size)
-    for unit in ("KiB", "MiB", "GiB", "TiB", "PiB"):
-        value /= 1024
-        if value < 1024 or unit == "PiB":
-            return f"{value:.1f} {unit}"
-    raise AssertionError("unreachable")
 
 def format_time(when) -> str:
     """A datetime in UTC, ``2024-05-01T12:00:00Z`` (naive ones are taken as local time); None -> ``''``.
