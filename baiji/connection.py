@@ -915,9 +915,12 @@ class S3Connection:
         return [b["Name"] for b in found]
 
     def create_bucket(self, name: str, versioned: bool = True) -> None:
-        """Create a bucket in the connection's region, versioned by default."""
+        """Create a bucket in the connection's region, versioned by default; one that exists is refused
+        (``S3Exception``), its settings untouched."""
         url = self._bucket_url(name)
         args = {"Bucket": paths.bucket(url)}
+        if self._s3.bucket_exists(paths.bucket(url)):  # AWS in us-east-1 would answer 200 and we'd go on
+            raise S3Exception(f"{url} already exists: not created, its versioning left as it is")
         region = self.client.meta.region_name
         if region and region != config.DEFAULT_REGION:
             args["CreateBucketConfiguration"] = {"LocationConstraint": region}

@@ -1,0 +1,39 @@
+"""Hostile, careless-user attacks on filters, ``buckets --create/--delete`` and ``--json`` (issue 11,
+items 4, 6, 8).  Each test here failed on the code it was written against, or is a strict xfail
+describing a hole not fixed yet."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from helpers import put
+from servers import bucket_exists, delete_bucket
+from test_cli import assert_failed, run
+
+
+@pytest.fixture
+def new_name(client):
+    name = f"baiji-hf-{uuid.uuid4().hex[:12]}"
+    yield name
+    delete_bucket(client, name)
+
+
+def _versioning(client, name):
+    return client.get_bucket_versioning(Bucket=name).get("Status")
+
+
+@pytest.mark.servers("moto", "seaweedfs", reason="creates and deletes buckets")
+@pytest.mark.parametrize("first, again", [(["--no-versioning"], []), ([], ["--no-versioning"])])
+def test_create_of_an_existing_bucket_is_refused_and_changes_nothing(client, new_name, first, again):
+    """``s3 buckets --create NAME`` on a bucket the user already owns: AWS in us-east-1 (the
+    default region) and moto answer 200 to CreateBucket, so baiji said nothing and went on to
+    turn versioning on, changing an existing bucket's settings behind the user's back."""
+    assert run("buckets", "--create", new_name, *first)[0] == 0
+    put(client, f"s3://{new_name}/k", b"data")
+    before = _versioning(client, new_name)
+    assert_failed(run("buckets", "--create", new_name, *again), new_name, "exists")
+    assert _versioning(client, new_name) == before
+    assert bucket_exists(client, new_name)
+    assert client.get_object(Bucket=new_name, Key="k")["Body"].read() == b"data"
