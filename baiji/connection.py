@@ -935,7 +935,8 @@ class S3Connection:
         Without ``force``, a bucket holding any key, version or delete marker is
         refused with ``BucketNotEmpty`` saying how many (up to :attr:`HELD_COUNTED`):
         baiji lists first and never leaves it to the server, as some servers
-        (SeaweedFS) delete a non-empty bucket.  ``force`` aborts unfinished
+        (SeaweedFS) delete a non-empty bucket; an empty versions listing is confirmed by a
+        plain one first (a server may ignore ``?versions``).  ``force`` aborts unfinished
         multipart uploads, then deletes every version and delete marker, in passes
         over the listing (each page deleted by one DeleteObjects request before
         the next is listed: memory stays flat) until a pass finds nothing, at most
@@ -951,6 +952,9 @@ class S3Connection:
         else:
             self._refuse_non_empty(url)
             deleted = 0
+        if next(iter(self._s3.list(url)), None) is not None:  # a versions listing wrongly empty: SeaweedFS
+            raise BucketNotEmpty(f"{url} is not empty: it lists keys its versions listing did not show; "
+                                 "not deleted")  # would delete the bucket, keys and all
         try:
             with s3_errors(url):
                 self.client.delete_bucket(Bucket=paths.bucket(url))

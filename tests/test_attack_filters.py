@@ -54,3 +54,26 @@ def test_rm_r_help_says_what_patterns_are_relative_to(s3dir, client):
     status, out, err = run("rm", "-r", "-n", f"{s3dir}d", "--exclude", "keep/")
     assert status == 0, err
     assert f"{s3dir}d/keep/k" not in out.decode() and f"{s3dir}d/x" in out.decode()
+
+
+@pytest.mark.servers("moto", "seaweedfs", reason="creates and deletes buckets")
+@pytest.mark.parametrize("force", [False, True], ids=["plain", "force"])
+def test_delete_does_not_trust_an_empty_versions_listing_alone(monkeypatch, client, new_name, force):
+    """``s3 buckets --delete NAME [-f]`` counted what a bucket holds with ListObjectVersions only.
+    A server whose versions listing comes back 200 but empty (one that does not implement
+    ``?versions`` and ignores it, a broken gateway; simulated here in the store) made baiji call
+    DeleteBucket on a bucket full of keys, and SeaweedFS then deletes it, keys and all.  An
+    empty versions listing must be confirmed by a plain listing before the bucket is deleted."""
+    from baiji.stores.s3 import S3Store
+
+    client.create_bucket(Bucket=new_name)
+    put(client, f"s3://{new_name}/precious", b"data")
+    real_list = S3Store.list
+
+    def no_versions(self, url, shallow=False, versions=False, **kwargs):
+        return iter(()) if versions else real_list(self, url, shallow=shallow, versions=False, **kwargs)
+    monkeypatch.setattr(S3Store, "list", no_versions)
+    result = run("buckets", "--delete", new_name, *(["-f"] if force else []))
+    assert bucket_exists(client, new_name), result
+    assert client.get_object(Bucket=new_name, Key="precious")["Body"].read() == b"data"
+    assert_failed(result, f"s3://{new_name}", "not empty")
