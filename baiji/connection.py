@@ -932,7 +932,7 @@ class S3Connection:
     def delete_bucket(self, name: str, force: bool = False) -> int:
         """Delete a bucket; returns how many keys, versions and delete markers ``force`` deleted first.
 
-        Without ``force``, a bucket holding any key, version or delete marker is
+        Without ``force``, a bucket holding any key, version, delete marker or unfinished upload is
         refused with ``BucketNotEmpty`` saying how many (up to :attr:`HELD_COUNTED`):
         baiji lists first and never leaves it to the server, as some servers
         (SeaweedFS) delete a non-empty bucket; an empty versions listing is confirmed by a
@@ -966,6 +966,11 @@ class S3Connection:
         """``BucketNotEmpty`` saying how many keys/versions the bucket holds, unless it holds none."""
         count = len(list(itertools.islice(self._s3.list(url, versions=True), self.HELD_COUNTED + 1)))
         if not count:
+            with s3_errors(url):  # someone uploading into it: its parts would go with the bucket
+                uploads = self.client.list_multipart_uploads(Bucket=paths.bucket(url), MaxUploads=1)
+            if uploads.get("Uploads"):
+                raise BucketNotEmpty(f"{url} holds unfinished multipart uploads (is something uploading "
+                                     "into it?); not deleted (-f/force aborts them first)")
             return
         held = f"more than {self.HELD_COUNTED}" if count > self.HELD_COUNTED else str(count)
         refusal = BucketNotEmpty(f"{url} is not empty: it holds {held} keys/versions; not deleted "

@@ -77,3 +77,22 @@ def test_delete_does_not_trust_an_empty_versions_listing_alone(monkeypatch, clie
     assert bucket_exists(client, new_name), result
     assert client.get_object(Bucket=new_name, Key="precious")["Body"].read() == b"data"
     assert_failed(result, f"s3://{new_name}", "not empty")
+
+
+@pytest.mark.servers("moto", "seaweedfs", reason="creates and deletes buckets")
+def test_delete_without_force_keeps_a_bucket_with_an_upload_in_progress(client, new_name):
+    """``s3 buckets --delete NAME`` (no -f) while someone is uploading a large file into NAME:
+    the bucket holds no key yet, only an unfinished multipart upload, so baiji found it "empty"
+    and deleted it, and the uploader's parts with it (both servers, and AWS, accept that
+    DeleteBucket).  -f is documented as the one that aborts unfinished uploads; without it the
+    bucket must be refused, naming the uploads."""
+    client.create_bucket(Bucket=new_name)
+    upload = client.create_multipart_upload(Bucket=new_name, Key="big")["UploadId"]
+    etag = client.upload_part(Bucket=new_name, Key="big", UploadId=upload, PartNumber=1,
+                              Body=b"x" * (5 * 1024 * 1024))["ETag"]
+    result = run("buckets", "--delete", new_name)
+    assert bucket_exists(client, new_name), result
+    assert_failed(result, f"s3://{new_name}", "unfinished", "-f")
+    client.complete_multipart_upload(Bucket=new_name, Key="big", UploadId=upload,
+                                     MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": etag}]})
+    assert client.head_object(Bucket=new_name, Key="big")["ContentLength"] == 5 * 1024 * 1024
