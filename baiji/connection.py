@@ -739,7 +739,12 @@ class S3Connection:
         for e in _usable(self._selected(store, prefix, selector, shallow=shallow, versions=list_versions)):
             encrypted = None
             if encryption and not store.is_local and not e.is_dir and not e.delete_marker:
-                encrypted = store.stat(e.url, e.version_id if list_versions else None).encrypted
+                try:
+                    encrypted = store.stat(e.url, e.version_id if list_versions else None).encrypted
+                except BucketNotFound:
+                    raise
+                except KeyNotFound:  # deleted since it was listed: gone, as in a later listing
+                    continue
             yield {"uri": e.url, "size": e.size, "last_modified": e.last_modified,
                    "encrypted": encrypted, "version_id": e.version_id, "is_latest": e.is_latest,
                    "delete_marker": e.delete_marker}

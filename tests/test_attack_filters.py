@@ -96,3 +96,21 @@ def test_delete_without_force_keeps_a_bucket_with_an_upload_in_progress(client, 
     client.complete_multipart_upload(Bucket=new_name, Key="big", UploadId=upload,
                                      MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": etag}]})
     assert client.head_object(Bucket=new_name, Key="big")["ContentLength"] == 5 * 1024 * 1024
+
+
+@pytest.mark.parametrize("argv", [["-l"], ["-l", "--json"]], ids=["l", "l-json"])
+def test_ls_l_goes_on_past_a_key_deleted_while_listing(fault_proxy, client, s3dir, argv):
+    """``s3 ls -l s3://b/dir/`` on a prefix someone else is cleaning up: ``-l`` HEADs each listed
+    key for its encryption; a key deleted between the listing and its HEAD (404) aborted the
+    whole listing with "not found", exit 1, half the keys never shown.  A vanished key is
+    gone: the listing must go on (the vanished key left out or shown with encryption unknown)."""
+    from faultproxy import Fault
+
+    for name in ("a", "b", "c"):
+        put(client, f"{s3dir}{name}", b"x")
+    fault_proxy.proxy.fail_next(1, Fault("error", status=404, code="NoSuchKey", message="gone"),
+                                match=lambda r: r.op == "HeadObject" and r.key.endswith("/b"))
+    status, out, err = run("--endpoint-url", fault_proxy.endpoint_url, "ls", *argv, s3dir)
+    assert status == 0, (status, out, err)
+    text = out.decode()
+    assert f"{s3dir}a" in text and f"{s3dir}c" in text
