@@ -898,7 +898,7 @@ JSON = arg("--json", action="store_true",
                 "null where unknown")
 EXCLUDE = arg("--exclude", action="append", metavar="PATTERN",
               help="leave out the paths matching this glob (repeatable), relative to SRC and DST "
-                   "(ls, rm -r: to KEY's directory); '*' matches '/' too; a trailing / matches a "
+                   "(rm -r: to KEY itself; ls: to KEY up to its last /); '*' matches '/' too; a trailing / matches a "
                    "directory and all under it. Excludes win; sync never deletes a path left out")
 INCLUDE = arg("--include", action="append", metavar="PATTERN",
               help="only the paths matching one of these globs (repeatable), unless excluded: "

@@ -739,7 +739,12 @@ class S3Connection:
         for e in _usable(self._selected(store, prefix, selector, shallow=shallow, versions=list_versions)):
             encrypted = None
             if encryption and not store.is_local and not e.is_dir and not e.delete_marker:
-                encrypted = store.stat(e.url, e.version_id if list_versions else None).encrypted
+                try:
+                    encrypted = store.stat(e.url, e.version_id if list_versions else None).encrypted
+                except BucketNotFound:
+                    raise
+                except KeyNotFound:  # deleted since it was listed: gone, as in a later listing
+                    continue
             yield {"uri": e.url, "size": e.size, "last_modified": e.last_modified,
                    "encrypted": encrypted, "version_id": e.version_id, "is_latest": e.is_latest,
                    "delete_marker": e.delete_marker}
@@ -915,9 +920,12 @@ class S3Connection:
         return [b["Name"] for b in found]
 
     def create_bucket(self, name: str, versioned: bool = True) -> None:
-        """Create a bucket in the connection's region, versioned by default."""
+        """Create a bucket in the connection's region, versioned by default; one that exists is refused
+        (``S3Exception``), its settings untouched."""
         url = self._bucket_url(name)
         args = {"Bucket": paths.bucket(url)}
+        if self._s3.bucket_exists(paths.bucket(url)):  # AWS in us-east-1 would answer 200 and we'd go on
+            raise S3Exception(f"{url} already exists: not created, its versioning left as it is")
         region = self.client.meta.region_name
         if region and region != config.DEFAULT_REGION:
             args["CreateBucketConfiguration"] = {"LocationConstraint": region}
@@ -929,10 +937,11 @@ class S3Connection:
     def delete_bucket(self, name: str, force: bool = False) -> int:
         """Delete a bucket; returns how many keys, versions and delete markers ``force`` deleted first.
 
-        Without ``force``, a bucket holding any key, version or delete marker is
+        Without ``force``, a bucket holding any key, version, delete marker or unfinished upload is
         refused with ``BucketNotEmpty`` saying how many (up to :attr:`HELD_COUNTED`):
         baiji lists first and never leaves it to the server, as some servers
-        (SeaweedFS) delete a non-empty bucket.  ``force`` aborts unfinished
+        (SeaweedFS) delete a non-empty bucket; an empty versions listing is confirmed by a
+        plain one first (a server may ignore ``?versions``).  ``force`` aborts unfinished
         multipart uploads, then deletes every version and delete marker, in passes
         over the listing (each page deleted by one DeleteObjects request before
         the next is listed: memory stays flat) until a pass finds nothing, at most
@@ -948,6 +957,9 @@ class S3Connection:
         else:
             self._refuse_non_empty(url)
             deleted = 0
+        if next(iter(self._s3.list(url)), None) is not None:  # a versions listing wrongly empty: SeaweedFS
+            raise BucketNotEmpty(f"{url} is not empty: it lists keys its versions listing did not show; "
+                                 "not deleted")  # would delete the bucket, keys and all
         try:
             with s3_errors(url):
                 self.client.delete_bucket(Bucket=paths.bucket(url))
@@ -959,6 +971,11 @@ class S3Connection:
         """``BucketNotEmpty`` saying how many keys/versions the bucket holds, unless it holds none."""
         count = len(list(itertools.islice(self._s3.list(url, versions=True), self.HELD_COUNTED + 1)))
         if not count:
+            with s3_errors(url):  # someone uploading into it: its parts would go with the bucket
+                uploads = self.client.list_multipart_uploads(Bucket=paths.bucket(url), MaxUploads=1)
+            if uploads.get("Uploads"):
+                raise BucketNotEmpty(f"{url} holds unfinished multipart uploads (is something uploading "
+                                     "into it?); not deleted (-f/force aborts them first)")
             return
         held = f"more than {self.HELD_COUNTED}" if count > self.HELD_COUNTED else str(count)
         refusal = BucketNotEmpty(f"{url} is not empty: it holds {held} keys/versions; not deleted "
