@@ -44,7 +44,8 @@ def test_cp_onto_identical_content_without_force_is_key_exists(conn, tree, s3dir
     conn.cp(str(tree / "a.txt"), s3dir + "same.txt")
     with pytest.raises(KeyExists):
         conn.cp(str(tree / "a.txt"), s3dir + "same.txt")
-    assert conn.cp(str(tree / "a.txt"), s3dir + "same.txt", skip=True) is False
+    with pytest.warns(UserWarning, match="^Skipping"):
+        assert conn.cp(str(tree / "a.txt"), s3dir + "same.txt", skip=True) is False
 
 
 def test_an_error_filter_on_the_skipping_warning_keeps_the_report(conn, tree, s3dir, client):
