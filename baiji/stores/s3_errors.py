@@ -152,7 +152,7 @@ def translate(err: Exception, url: str, version_id: str | None = None) -> Except
     if isinstance(err, ListError):
         if err.transport:
             return S3Exception(f"{what}: cannot reach the S3 endpoint ({err.message})")
-        return _by_code(err.code, err.status, err.message, what, url, version_id, False) or \
+        return _by_code(err.code, err.status, err.message, what, url, version_id, err.method == "HEAD") or \
             S3Exception(f"{what}: {err.message}")
     import botocore.exceptions as boto_errors
 
