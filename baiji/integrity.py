@@ -121,6 +121,12 @@ def file_matches_etag(path: str, etag: str, own_part_size: int = PART_SIZE) -> b
 #: The algorithms of S3's ``x-amz-checksum-<name>`` headers.
 CHECKSUM_ALGORITHMS = ("CRC64NVME", "CRC32", "CRC32C", "SHA1", "SHA256")
 FULL_OBJECT, COMPOSITE = "FULL_OBJECT", "COMPOSITE"
+#: Checksums long enough to tell two contents apart: a 32-bit CRC matches a different
+#: content once in 4 billion, so it may prove a download right or wrong (a corruption
+#: is rare already), never two files of equal size the same (edits are common).
+STRONG = ("CRC64NVME", "SHA1", "SHA256")
+#: The only kind of checksum S3 gives a multipart object with these algorithms.
+_UNSAID = {"CRC64NVME": FULL_OBJECT, "SHA1": COMPOSITE, "SHA256": COMPOSITE}
 
 
 class Checksum(namedtuple("Checksum", "algorithm value kind parts", defaults=(None, None, None))):
@@ -140,7 +146,8 @@ def checksum_of(values: dict[str, str], kind: str | None, etag: str | None) -> C
 
     A value ending in ``-N`` is composite; without a suffix or a ``kind`` it is
     full-object on a single-part object and for CRC64NVME (S3 has no composite
-    CRC64NVME), and undecided on other multipart objects.
+    CRC64NVME), composite for a SHA of a multipart object (S3 has no
+    full-object one), and undecided for a CRC32 or CRC32C of a multipart object.
     """
     for algorithm in CHECKSUM_ALGORITHMS:
         text = values.get(algorithm)
@@ -150,7 +157,7 @@ def checksum_of(values: dict[str, str], kind: str | None, etag: str | None) -> C
             if dash:
                 kind = COMPOSITE
             elif kind not in (FULL_OBJECT, COMPOSITE):
-                kind = FULL_OBJECT if parts is None or algorithm == "CRC64NVME" else None
+                kind = _UNSAID.get(algorithm) if parts else FULL_OBJECT
             return Checksum(algorithm, value, kind, parts)
     return None
 
@@ -272,3 +279,15 @@ def file_checksum_verdict(path: str, checksum: Checksum, part_size: int | None =
         if checksum_verdict(checksum, file_pieces(path, checksum.algorithm, span), None):
             return True
     return None
+
+
+def strong(checksum: Checksum | None) -> bool:
+    """Whether ``checksum`` is known and long enough to prove two contents the same."""
+    return checksum is not None and checksum.value is not None and checksum.algorithm in STRONG
+
+
+def same_checksum(a: Checksum | None, b: Checksum | None) -> bool:
+    """Whether two objects' checksums prove their contents the same: one strong algorithm and
+    value, and (unless both are full-object) one part count."""
+    return strong(a) and b is not None and (a.algorithm, a.value) == (b.algorithm, b.value) and (
+        a.kind == b.kind == FULL_OBJECT or a.parts == b.parts)

@@ -248,7 +248,7 @@ class Lister:
 
     def _send(self, method: str, bucket: str, key: str, params: dict[str, str], extra: dict[str, str],
               what: str, answer: Callable[[dict[str, str], bytes], object]):
-        """``answer(fields, body)`` of the 200 response to a signed request (retried as the class says)."""
+        """``answer(fields, body)`` of the 200 (or 206) response to a signed request (retried as the class says)."""
         host, path = self._address(bucket)
         if key:
             path = path.rstrip("/") + "/" + quote(key, safe="/")
@@ -267,7 +267,7 @@ class Lister:
                            datetime.now(timezone.utc), extra)
             try:
                 status, fields, body = conn.request(method, target, headers)
-                if status == 200:
+                if status in (200, 206):  # 206: a HEAD with partNumber
                     return answer(fields, body)
                 error = _error(what, status, body, creds, method)
                 if status not in _RETRY_STATUSES and error.code != "SlowDown":
