@@ -27,7 +27,7 @@ from baiji.stores.s3_control import (PART_THREADS, ControlPlane, entry_of, head_
                                     version_args, write_args)
 from baiji.stores.s3_engine import HEADER_NAMES, Engine, attributes, native_key, native_metadata
 from baiji.stores.s3_engine import usable as engine_usable
-from baiji.stores.s3_bodies import (CHUNK, Body, Piece, accepted, content_verdict, drain, range_size,
+from baiji.stores.s3_bodies import (CHUNK, Body, Piece, accepted, basis, content_verdict, drain, range_size,
                                    retryable_reads, verdict)
 from baiji.stores.s3_errors import StartOver, describe, translate, translated
 from baiji.tempfiles import atomic_path
@@ -196,9 +196,8 @@ class S3Store(ControlPlane, Store):
                 with local.translated(local_path), atomic_path(local_path) as tmp:
                     entry, pieces = self._fetch(url, tmp, version_id, progress, validate)
                     if validate and not self._checks_out(tmp, entry, pieces, version_id):
-                        basis = "ETag" if entry.md5 or not entry.checksum else f"{entry.checksum.algorithm} checksum"
                         raise StartOver(f"{describe(url, version_id)}: downloaded content does "
-                                        f"not match its {basis}")
+                                        f"not match its {basis(entry)}")
                 return
             except StartOver as err:  # the temp file is gone, local_path untouched
                 failure = err
@@ -225,16 +224,17 @@ class S3Store(ControlPlane, Store):
              part_number: int | None = None) -> Entry:
         """A HEAD through baiji's own client (no boto3) that asks for the object's checksum:
         size, ETag, encryption, metadata and checksum (``StartOver`` when ``if_match`` fails)."""
+        with translated(url, version_id):
+            fields = self._head_fields(url, version_id, part_number, {"if-match": f'"{if_match}"'} if if_match else {})
+        return head_entry(url, fields, version_id)
+
+    def _head_fields(self, url: str, version_id: str | None, part_number: int | None, headers: dict) -> dict:
+        """A HEAD's header fields (ListError on failure), with ``x-amz-checksum-mode: ENABLED`` unless
+        this server refused it (a 400 or 501 that the same HEAD without it does not get: it is then
+        never sent again)."""
         bucket, key = object_split(url)
         params = {**({"versionId": version_id} if version_id else {}),
                   **({"partNumber": str(part_number)} if part_number else {})}
-        with translated(url, version_id):
-            fields = self._head_fields(bucket, key, params, {"if-match": f'"{if_match}"'} if if_match else {})
-        return head_entry(url, fields, version_id)
-
-    def _head_fields(self, bucket: str, key: str, params: dict, headers: dict) -> dict:
-        """A HEAD's header fields, with ``x-amz-checksum-mode: ENABLED`` unless this server refused it
-        (a 400 or 501 that the same HEAD without it does not get: it is then never sent again)."""
         if self._checksum_mode:
             try:
                 return self.lister.head(bucket, key, params, {**headers, "x-amz-checksum-mode": "ENABLED"})
@@ -262,9 +262,7 @@ class S3Store(ControlPlane, Store):
         if not parts or parts < 2:
             return None
         try:
-            first, last = (self._head_fields(*object_split(entry.url), {
-                **({"versionId": version_id} if version_id else {}), "partNumber": str(n)}, {})
-                for n in (1, parts))
+            first, last = (self._head_fields(entry.url, version_id, n, {}) for n in (1, parts))
         except ListError:  # no part numbers here (or a flaky server): the layout stays unknown
             return None
         span, tail = int(first.get("content-length", 0)), int(last.get("content-length", 0))

@@ -52,6 +52,11 @@ def content_verdict(path: str, entry: Entry) -> bool | None:
     return None
 
 
+def basis(entry: Entry) -> str:
+    """What a download of ``entry`` is checked against, as its failure names it."""
+    return f"{entry.checksum.algorithm} checksum" if entry.checksum and not entry.md5 else "ETag"
+
+
 def accepted(entry: Entry, found: bool | None) -> bool:
     """Whether a download with this verdict is kept: all but a certain mismatch (its length was
     checked anyway; one nothing could verify is logged)."""
