@@ -406,3 +406,61 @@ def test_sync_keeps_an_equal_foreign_object(fault_proxy, client, s3dir, tmp_path
     written = {info.key.rpartition("/")[2] for info in recorder.seen if info.method in ("PUT", "POST")}
     assert written == {"changed", "crc32", "sha256"}
     assert get(client, s3dir + "dst/changed") == changed
+
+
+# == attacks ===============================================================================
+
+class ReplaceBeforeHead(Recorder):
+    """Before the first HEAD with If-Match reaches the server, the object is replaced there."""
+
+    def __init__(self, replace):
+        super().__init__()
+        self.replace = replace
+
+    def __call__(self, info):
+        if info.method == "HEAD" and "if-match" in info.headers and self.replace:
+            self.replace()
+            self.replace = None
+        return super().__call__(info)
+
+
+def test_object_replaced_before_its_head_starts_over(fault_proxy, client, s3dir, tmp_path, payload, server_kind):
+    """The checksum asked for is the downloaded object's (If-Match): a replaced object's is refused
+    (412) and the download starts over, never "already exists"."""
+    upload("boto3-crc64nvme", client, s3dir + "obj", payload[SMALL], tmp_path, server_kind)
+    new = payload[SMALL][::-1]
+    fault_proxy.proxy.handler = recorder = ReplaceBeforeHead(
+        lambda: upload("boto3-crc64nvme", client, s3dir + "obj", new, tmp_path, server_kind))
+    fault_proxy.conn.cp(s3dir + "obj", str(tmp_path / "got"))
+    assert (tmp_path / "got").read_bytes() == new
+    assert [r.status for r in fault_proxy.proxy.history if r.op == "HeadObject"][0] == 412
+    assert len([info for info in recorder.heads() if "if-match" in info.headers]) == 2
+
+
+@pytest.mark.parametrize("key", ["sp ace/ü?#%+;=&.bin", pytest.param("a//b", marks=pytest.mark.moto_only(
+    "SeaweedFS rewrites // in keys"))])
+def test_odd_keys_are_headed_by_their_exact_name(fault_proxy, client, s3dir, tmp_path, payload, server_kind, key):
+    """The HEAD is signed and sent for the key as it is (``a//b`` is downloaded by boto3)."""
+    upload("boto3-crc32", client, s3dir + key, payload[SMALL], tmp_path, server_kind)
+    fault_proxy.proxy.fail_next(1, "corrupt", match="GetObject", offset=5000)
+    fault_proxy.conn.cp(s3dir + key, str(tmp_path / "got"))
+    assert (tmp_path / "got").read_bytes() == payload[SMALL] and fault_proxy.proxy.faults == 1
+
+
+def test_validate_false_asks_nothing(fault_proxy, client, s3dir, tmp_path, payload, server_kind):
+    upload("boto3-crc64nvme", client, s3dir + "obj", payload[SMALL], tmp_path, server_kind)
+    fault_proxy.proxy.handler = recorder = Recorder()
+    fault_proxy.conn.cp(s3dir + "obj", str(tmp_path / "got"), validate=False)
+    assert recorder.heads() == [] and (tmp_path / "got").read_bytes() == payload[SMALL]
+
+
+def test_bulk_downloads_are_verified(fault_proxy, client, s3dir, tmp_path, payload, server_kind):
+    """``cp -r`` on 32 threads: each thread's own HEADs, each object checked by its checksum."""
+    names = [f"d/{n}" for n in range(4)]
+    for name, flavour in zip(names, ("boto3-crc64nvme", "boto3-crc32", "crc32-full-object", "boto3-sha256")):
+        upload(flavour, client, s3dir + name, payload[SMALL], tmp_path, server_kind)
+    fault_proxy.proxy.fail_next(2, "corrupt", match="GetObject", offset=4321)
+    fault_proxy.conn.cp_r(s3dir + "d/", str(tmp_path / "d"))
+    assert {p.name: p.read_bytes() == payload[SMALL] for p in (tmp_path / "d").iterdir()} == {
+        str(n): True for n in range(4)}
+    assert fault_proxy.proxy.faults == 2
