@@ -221,7 +221,8 @@ def composite(algorithm: str, part_digests: list[bytes]) -> bytes:
     return h.digest()
 
 
-def checksum_verdict(checksum: Checksum, pieces: list[tuple[bytes, int]], are_parts: bool | None) -> bool | None:
+def checksum_verdict(checksum: Checksum, pieces: list[tuple[bytes, int]],
+                     are_parts: bool | None) -> bool | None:
     """Whether content hashed in consecutive pieces (``(digest, length)``) has ``checksum``.
 
     ``are_parts``: True when the pieces are for sure the object's parts, None

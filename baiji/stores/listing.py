@@ -248,7 +248,8 @@ class Lister:
 
     def _send(self, method: str, bucket: str, key: str, params: dict[str, str], extra: dict[str, str],
               what: str, answer: Callable[[dict[str, str], bytes], object]):
-        """``answer(fields, body)`` of the 200 (or 206) response to a signed request (retried as the class says)."""
+        """``answer(fields, body)`` of the 200 (or 206) response to a signed request, retried as
+        the class says."""
         host, path = self._address(bucket)
         if key:
             path = path.rstrip("/") + "/" + quote(key, safe="/")

@@ -225,7 +225,8 @@ class S3Store(ControlPlane, Store):
         """A HEAD through baiji's own client (no boto3) that asks for the object's checksum:
         size, ETag, encryption, metadata and checksum (``StartOver`` when ``if_match`` fails)."""
         with translated(url, version_id):
-            fields = self._head_fields(url, version_id, part_number, {"if-match": f'"{if_match}"'} if if_match else {})
+            fields = self._head_fields(url, version_id, part_number,
+                                       {"if-match": f'"{if_match}"'} if if_match else {})
         return head_entry(url, fields, version_id)
 
     def _head_fields(self, url: str, version_id: str | None, part_number: int | None, headers: dict) -> dict:
@@ -242,7 +243,8 @@ class S3Store(ControlPlane, Store):
                 if err.status not in (400, 501):
                     raise
                 fields = self.lister.head(bucket, key, params, headers)
-                log.debug("%s refuses x-amz-checksum-mode (%s): checksums are not asked for", self.lister.shown, err)
+                log.debug("%s refuses x-amz-checksum-mode (%s): checksums are not asked for",
+                          self.lister.shown, err)
                 self._checksum_mode = False
                 return fields
         return self.lister.head(bucket, key, params, headers)

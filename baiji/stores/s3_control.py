@@ -56,6 +56,10 @@ def entry_of(url: str, meta: dict, version_id: str | None = None) -> Entry:
     )
 
 
+#: The prefix of user metadata headers.
+META = "x-amz-meta-"
+
+
 def head_entry(url: str, fields: dict[str, str], version_id: str | None = None) -> Entry:
     """The Entry of a raw HEAD's header fields (lower-case names), its checksum included."""
     etag = integrity.normalize(fields["etag"]) if fields.get("etag") else None
@@ -68,7 +72,7 @@ def head_entry(url: str, fields: dict[str, str], version_id: str | None = None) 
         version_id=fields.get("x-amz-version-id", version_id),
         content_type=fields.get("content-type"), content_encoding=fields.get("content-encoding"),
         encrypted=any(sse.values()), etag_is_md5=etag_is_md5(sse),
-        metadata={name[len("x-amz-meta-"):]: value for name, value in fields.items() if name.startswith("x-amz-meta-")},
+        metadata={name[len(META):]: value for name, value in fields.items() if name.startswith(META)},
         checksum=integrity.checksum_of(checksums, fields.get("x-amz-checksum-type"), etag),
     )
 
