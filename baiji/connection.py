@@ -959,8 +959,9 @@ class S3Connection:
         A local side is hashed (or compared byte for byte with another local
         file).  Where the ETags leave it open (a multipart ETag of another
         part size, an S3 copy whose ETag differs from its source's), each
-        remote side without a known MD5 is read once (HEAD) for the MD5
-        baiji records at multipart upload.
+        remote side is read once (HEAD) for the MD5 baiji records at multipart
+        upload, else its additional checksum (a 64-bit or longer one: a CRC32
+        is too short to call two files the same).
         """
         if src.md5 and dst.md5:
             return src.md5 == dst.md5
