@@ -193,7 +193,17 @@ def upload(flavour: str, client, url: str, data: bytes, tmp_path, server_kind: s
         bucket, key = split(url)
         client.upload_fileobj(io.BytesIO(data), bucket, key, ExtraArgs={"ChecksumAlgorithm": algorithm},
                               Config=TransferConfig(multipart_threshold=part_size, multipart_chunksize=part_size))
-    assert integrity.part_count(head(client, url)["ETag"]) == -(-len(data) // part_size)
+    found = head(client, url, ChecksumMode="ENABLED")
+    assert integrity.part_count(found["ETag"]) == -(-len(data) // part_size)
+    if server_kind == "moto" and found.get("ChecksumCRC64NVME", b64(_crc64(data))) != b64(_crc64(data)):
+        pytest.skip("moto returns a wrong CRC64NVME for this multipart object")
+
+
+def _crc64(data: bytes) -> bytes:
+    """CRC64NVME (whose check value test_known_answers verifies)."""
+    h = integrity.hasher("CRC64NVME")
+    h.update(data)
+    return h.digest()
 
 
 def skip_without_part_numbers(client, url: str, server_kind: str) -> None:
