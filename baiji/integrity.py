@@ -118,8 +118,9 @@ def file_matches_etag(path: str, etag: str, own_part_size: int = PART_SIZE) -> b
 # (CRC64NVME always; CRC32/CRC32C on request) or "composite": the hash of the
 # concatenated part checksums, ``VALUE-N`` for N parts, which needs the part size.
 
-#: The algorithms of S3's ``x-amz-checksum-<name>`` headers.
-CHECKSUM_ALGORITHMS = ("CRC64NVME", "CRC32", "CRC32C", "SHA1", "SHA256")
+#: The algorithms of S3's ``x-amz-checksum-<name>`` headers, and their digests' sizes.
+CHECKSUM_SIZES = {"CRC64NVME": 8, "CRC32": 4, "CRC32C": 4, "SHA1": 20, "SHA256": 32}
+CHECKSUM_ALGORITHMS = tuple(CHECKSUM_SIZES)
 FULL_OBJECT, COMPOSITE = "FULL_OBJECT", "COMPOSITE"
 #: Checksums long enough to tell two contents apart: a 32-bit CRC matches a different
 #: content once in 4 billion, so it may prove a download right or wrong (a corruption
@@ -129,11 +130,11 @@ STRONG = ("CRC64NVME", "SHA1", "SHA256")
 _UNSAID = {"CRC64NVME": FULL_OBJECT, "SHA1": COMPOSITE, "SHA256": COMPOSITE}
 
 
-class Checksum(namedtuple("Checksum", "algorithm value kind parts", defaults=(None, None, None))):
+class Checksum(namedtuple("Checksum", "algorithm value kind parts", defaults=(None, None))):
     """An object's additional checksum.
 
-    ``value``: the base64 digest without the ``-N`` suffix (None where a listing
-    names only the algorithm); ``kind``: FULL_OBJECT, COMPOSITE, or None for a
+    ``value``: the base64 digest without the ``-N`` suffix; ``kind``:
+    FULL_OBJECT, COMPOSITE, or None for a
     multipart object whose server did not say which (moto returns the AWS CLI
     v1's composite CRC32 bare); ``parts``: the part count of a multipart object.
     """
@@ -148,11 +149,11 @@ def checksum_of(values: dict[str, str], kind: str | None, etag: str | None) -> C
     full-object on a single-part object and for CRC64NVME (S3 has no composite
     CRC64NVME), composite for a SHA of a multipart object (S3 has no
     full-object one), and undecided for a CRC32 or CRC32C of a multipart object.
+    A value that is no digest of its algorithm is no checksum.
     """
     for algorithm in CHECKSUM_ALGORITHMS:
-        text = values.get(algorithm)
-        if text:
-            value, dash, count = text.partition("-")
+        value, dash, count = values.get(algorithm, "").partition("-")
+        if _digest_size(value) == CHECKSUM_SIZES[algorithm]:
             parts = int(count) if dash and count.isdigit() else part_count(etag or "")
             if dash:
                 kind = COMPOSITE
@@ -160,6 +161,17 @@ def checksum_of(values: dict[str, str], kind: str | None, etag: str | None) -> C
                 kind = _UNSAID.get(algorithm) if parts else FULL_OBJECT
             return Checksum(algorithm, value, kind, parts)
     return None
+
+
+def _digest_size(value: str) -> int | None:
+    """The size of the digest that ``value`` is the base64 of; None if it is no base64."""
+    import base64
+    import binascii
+
+    try:
+        return len(base64.b64decode(value, validate=True))
+    except (binascii.Error, ValueError):
+        return None
 
 
 def _crc(algorithm: str):
@@ -232,7 +244,7 @@ def checksum_verdict(checksum: Checksum, pieces: list[tuple[bytes, int]],
     """
     import base64
 
-    expected = base64.b64decode(checksum.value or "")
+    expected = base64.b64decode(checksum.value)
     undecided = False
     if checksum.kind != COMPOSITE:
         whole = combined(checksum.algorithm, pieces)
@@ -284,7 +296,7 @@ def file_checksum_verdict(path: str, checksum: Checksum, part_size: int | None =
 
 def strong(checksum: Checksum | None) -> bool:
     """Whether ``checksum`` is known and long enough to prove two contents the same."""
-    return checksum is not None and checksum.value is not None and checksum.algorithm in STRONG
+    return checksum is not None and checksum.algorithm in STRONG
 
 
 def same_checksum(a: Checksum | None, b: Checksum | None) -> bool:

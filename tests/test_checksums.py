@@ -31,6 +31,10 @@ import servers
 from helpers import get, head, one_line, put, split
 from test_faults import MiB, baiji_temps
 
+def b64(digest: bytes) -> str:
+    return base64.b64encode(digest).decode()
+
+
 #: A part size that neither the usual part sizes nor an equal split reproduces.
 ODD = 5 * MiB + 12345
 #: Two parts: one GET, checked from the file.
@@ -38,13 +42,11 @@ SMALL = 2 * ODD - 777
 #: Over integrity.MULTIPART_THRESHOLD: ranged GETs, checked from their digests.
 LARGE = 3 * ODD + 2 * MiB
 
+SHA1, SHA256 = b64(bytes(20)), b64(bytes(32))
 FLAVOURS = ["boto3-crc64nvme", "boto3-crc32", "boto3-crc32c", "boto3-sha256", "crc32-full-object", "awscli"]
 
 
 # == the arithmetic (no server) ==========================================================
-
-def b64(digest: bytes) -> str:
-    return base64.b64encode(digest).decode()
 
 
 def test_known_answers():
@@ -83,17 +85,22 @@ def test_unknown_algorithm_is_refused():
 @pytest.mark.parametrize("values, kind, etag, expected", [
     ({}, None, "abc", None),
     ({"CRC32": "AAAAAA=="}, None, "abc", Checksum("CRC32", "AAAAAA==", FULL_OBJECT, None)),
+    ({"CRC32": "AAAAAAAAAAA="}, None, "abc", None),   # a digest of another size
+    ({"CRC32": "not base64!"}, None, "abc", None),
+    ({"CRC32": ""}, None, "abc", None),
+    ({"CRC32": "-3"}, None, "abc-3", None),
     ({"CRC32": "AAAAAA==-3"}, None, "abc-3", Checksum("CRC32", "AAAAAA==", COMPOSITE, 3)),
     ({"CRC32": "AAAAAA=="}, "COMPOSITE", "abc-3", Checksum("CRC32", "AAAAAA==", COMPOSITE, 3)),
     ({"CRC32": "AAAAAA=="}, "FULL_OBJECT", "abc-3", Checksum("CRC32", "AAAAAA==", FULL_OBJECT, 3)),
     # moto's answer for the AWS CLI v1's composite CRC32: no suffix, no type
     ({"CRC32": "AAAAAA=="}, None, "abc-3", Checksum("CRC32", "AAAAAA==", None, 3)),
     ({"CRC64NVME": "AAAAAAAAAAA="}, None, "abc-3", Checksum("CRC64NVME", "AAAAAAAAAAA=", FULL_OBJECT, 3)),
-    ({"SHA256": "x"}, None, "abc-2", Checksum("SHA256", "x", COMPOSITE, 2)),
-    ({"SHA1": "x"}, None, "abc", Checksum("SHA1", "x", FULL_OBJECT, None)),
-    ({"SHA256": "x-2", "CRC32": "y"}, None, "abc-2", Checksum("CRC32", "y", None, 2)),
+    ({"SHA256": SHA256}, None, "abc-2", Checksum("SHA256", SHA256, COMPOSITE, 2)),
+    ({"SHA1": SHA1}, None, "abc", Checksum("SHA1", SHA1, FULL_OBJECT, None)),
+    ({"SHA256": "x-2", "CRC32": "AAAAAA=="}, None, "abc-2", Checksum("CRC32", "AAAAAA==", None, 2)),
 ])
 def test_checksum_of(values, kind, etag, expected):
+    """What a HEAD says: suffixes, types, the ETag's part count; garbage is no checksum."""
     assert integrity.checksum_of(values, kind, etag) == expected
 
 

@@ -294,7 +294,7 @@ class S3Store(ControlPlane, Store):
                 if validate and not entry.md5:
                     self._describe(entry, version_id)
                 span = size if size <= integrity.MULTIPART_THRESHOLD else range_size(entry)
-                algorithm = entry.checksum.algorithm if entry.checksum and entry.checksum.value else None
+                algorithm = entry.checksum.algorithm if entry.checksum else None
                 get = functools.partial(self._get_range, url, version_id, etag, fd, progress=progress,
                                         algorithm=algorithm)
                 try:

@@ -47,7 +47,7 @@ def content_verdict(path: str, entry: Entry) -> bool | None:
     if entry.etag and entry.etag_is_md5 and "-" in entry.etag and integrity.file_matches_etag(
             path, entry.etag, entry.part_size or integrity.PART_SIZE):
         return True
-    if entry.checksum and entry.checksum.value:
+    if entry.checksum:
         return integrity.file_checksum_verdict(path, entry.checksum, entry.part_size)
     return None
 
@@ -130,7 +130,7 @@ def verdict(entry: Entry, pieces: list[Piece]) -> bool | None:
     if "-" in etag and integrity.multipart_etag(md5s) == etag:
         return True
     checksum = entry.checksum
-    if checksum and checksum.value and all(digest is not None for _, digest, _ in pieces):
+    if checksum and all(digest is not None for _, digest, _ in pieces):
         return integrity.checksum_verdict(checksum, [(digest, length) for _, digest, length in pieces],
                                           True if entry.part_size else None)
     return None
