@@ -25,7 +25,7 @@ from boto3.s3.transfer import TransferConfig
 
 import servers
 from baiji import cli, integrity
-from baiji.exceptions import TransientError
+from baiji.exceptions import S3Exception, TransientError
 from baiji.integrity import COMPOSITE, FULL_OBJECT, Checksum
 from baiji.stores import s3_control
 from helpers import get, head, one_line, put, split
@@ -486,3 +486,19 @@ def test_bulk_downloads_are_verified(fault_proxy, client, s3dir, tmp_path, paylo
     assert {p.name: p.read_bytes() == payload[SMALL] for p in (tmp_path / "d").iterdir()} == {
         str(n): True for n in range(4)}
     assert fault_proxy.proxy.faults == 2
+
+
+@pytest.mark.parametrize("fault, expected", [
+    (dict(kind="internal_error"), ": 500: Internal Server Error"),
+    (dict(kind="error", status=403, code="AccessDenied"), "Permission denied on "),
+])
+def test_a_failing_head_fails_the_download_in_one_line(fault_proxy, client, s3dir, tmp_path, payload,
+                                                       server_kind, monkeypatch, fault, expected):
+    """The HEAD is retried like a listing; then one line naming the key, and no file."""
+    monkeypatch.setattr("baiji.stores.listing._backoff", lambda attempt: 0)
+    upload("boto3-crc64nvme", client, s3dir + "obj", payload[SMALL], tmp_path, server_kind)
+    fault_proxy.proxy.fail_always(fault.pop("kind"), match=lambda info: info.method == "HEAD", **fault)
+    with pytest.raises(S3Exception) as info:
+        fault_proxy.conn.cp(s3dir + "obj", str(tmp_path / "got"))
+    assert expected in str(info.value) and s3dir + "obj" in str(info.value) and one_line(str(info.value))
+    assert not (tmp_path / "got").exists() and baiji_temps(tmp_path) == []
