@@ -497,7 +497,8 @@ def test_a_failing_head_fails_the_download_in_one_line(fault_proxy, client, s3di
     """The HEAD is retried like a listing; then one line naming the key, and no file."""
     monkeypatch.setattr("baiji.stores.listing._backoff", lambda attempt: 0)
     upload("boto3-crc64nvme", client, s3dir + "obj", payload[SMALL], tmp_path, server_kind)
-    fault_proxy.proxy.fail_always(fault.pop("kind"), match=lambda info: info.method == "HEAD", **fault)
+    kind, params = fault["kind"], {k: v for k, v in fault.items() if k != "kind"}
+    fault_proxy.proxy.fail_always(kind, match=lambda info: info.method == "HEAD", **params)
     with pytest.raises(S3Exception) as info:
         fault_proxy.conn.cp(s3dir + "obj", str(tmp_path / "got"))
     assert expected in str(info.value) and s3dir + "obj" in str(info.value) and one_line(str(info.value))
