@@ -14,10 +14,12 @@ the right content) say so.
 from __future__ import annotations
 
 import base64
+import gc
 import io
 import os
 import subprocess
 import sys
+import warnings
 import zlib
 
 import pytest
@@ -482,7 +484,11 @@ def test_bulk_downloads_are_verified(fault_proxy, client, s3dir, tmp_path, paylo
     for name, flavour in zip(names, ("boto3-crc64nvme", "boto3-crc32", "crc32-full-object", "boto3-sha256")):
         upload(flavour, client, s3dir + name, payload[SMALL], tmp_path, server_kind)
     fault_proxy.proxy.fail_next(2, "corrupt", match="GetObject", offset=4321)
-    fault_proxy.conn.cp_r(s3dir + "d/", str(tmp_path / "d"))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ResourceWarning)
+        fault_proxy.conn.cp_r(s3dir + "d/", str(tmp_path / "d"))
+        gc.collect()
+    assert [str(w.message) for w in caught if "socket" in str(w.message)] == []  # each thread's HEADs' socket
     assert {p.name: p.read_bytes() == payload[SMALL] for p in (tmp_path / "d").iterdir()} == {
         str(n): True for n in range(4)}
     assert fault_proxy.proxy.faults == 2

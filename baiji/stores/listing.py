@@ -105,6 +105,9 @@ class _Connection:
                 obj.close()
         self.sock = self.rfile = None
 
+    #: A thread's lister (its HEADs of downloads, say) goes when the thread does: so does its socket.
+    __del__ = close
+
     def _open(self) -> None:
         sock = socket.create_connection((self.host, self.port), self.connect_timeout)
         try:
