@@ -27,8 +27,8 @@ from baiji.stores.s3_control import (PART_THREADS, ControlPlane, entry_of, head_
                                     version_args, write_args)
 from baiji.stores.s3_engine import HEADER_NAMES, Engine, attributes, native_key, native_metadata
 from baiji.stores.s3_engine import usable as engine_usable
-from baiji.stores.s3_bodies import (CHUNK, Body, Piece, accepted, basis, content_verdict, drain, range_size,
-                                   retryable_reads, verdict)
+from baiji.stores.s3_bodies import (CHUNK, Body, Piece, accepted, basis, checksum_alone, content_verdict, drain,
+                                   range_size, retryable_reads, verdict)
 from baiji.stores.s3_errors import StartOver, describe, translate, translated
 from baiji.tempfiles import atomic_path
 
@@ -279,7 +279,8 @@ class S3Store(ControlPlane, Store):
         as they arrive (in parallel: hashlib and the CRCs let go of the GIL).
         When no MD5 will tell (``validate`` and an ETag that is no plain MD5,
         with no MD5 that baiji recorded), HEADs ask for the object's checksum
-        and part size first, and each range is hashed with that checksum too.
+        and part size first, and each range is hashed with that checksum too
+        (instead of MD5 where the checksum decides alone: ``checksum_alone``).
         Ranges follow the object's own part size when its server or its ETag
         tells it, so its multipart ETag or composite checksum can be checked
         from the digests without reading the file again.  Ranges are pinned to
@@ -294,11 +295,11 @@ class S3Store(ControlPlane, Store):
                 if validate and not entry.md5:
                     self._describe(entry, version_id)
                 span = size if size <= integrity.MULTIPART_THRESHOLD else range_size(entry)
-                algorithm = entry.checksum.algorithm if entry.checksum else None
-                get = functools.partial(self._get_range, url, version_id, etag, fd, progress=progress,
-                                        algorithm=algorithm)
+                hashes = {"algorithm": entry.checksum.algorithm if entry.checksum else None,
+                          "md5": not checksum_alone(entry)}
+                get = functools.partial(self._get_range, url, version_id, etag, fd, progress=progress, **hashes)
                 try:
-                    first = drain(body, fd, 0, span, progress, algorithm)
+                    first = drain(body, fd, 0, span, progress, **hashes)
                 except retryable_reads():
                     first = get(0, span)
             finally:
@@ -309,12 +310,13 @@ class S3Store(ControlPlane, Store):
             with ThreadPoolExecutor(PART_THREADS) as pool:
                 return entry, [first, *pool.map(lambda r: get(*r), rest)]
 
-    def _get_range(self, url, version_id, etag, fd, offset, length, progress, algorithm) -> Piece:
-        """Fetch ``length`` bytes at ``offset`` into ``fd``, retrying broken bodies; their :data:`Piece`."""
+    def _get_range(self, url, version_id, etag, fd, offset, length, progress, **hashes) -> Piece:
+        """Fetch ``length`` bytes at ``offset`` into ``fd``, retrying broken bodies; their :data:`Piece`
+        (``hashes``: as :func:`drain` takes them)."""
         for attempt in range(READ_ATTEMPTS):
             _, body = self._open(url, version_id, (offset, offset + length), etag)
             try:
-                return drain(body, fd, offset, length, progress, algorithm)
+                return drain(body, fd, offset, length, progress, **hashes)
             except retryable_reads() as err:
                 if attempt == READ_ATTEMPTS - 1:
                     raise TransientError(f"{url}: connection lost while reading") from err

@@ -124,16 +124,24 @@ def verdict(entry: Entry, pieces: list[Piece]) -> bool | None:
     several ranges.  The file must then be read again (``content_verdict``).
     """
     md5s = [md5 for md5, _, _ in pieces]
-    if len(md5s) == 1 and entry.md5:  # a plain ETag, or baiji's recorded MD5
+    if len(md5s) == 1 and entry.md5 and md5s[0]:  # a plain ETag, or baiji's recorded MD5
         return md5s[0].hex() == entry.md5
     etag = (entry.etag or "") if entry.etag_is_md5 else ""  # Entry ETags come normalized
-    if "-" in etag and integrity.multipart_etag(md5s) == etag:
+    if "-" in etag and None not in md5s and integrity.multipart_etag(md5s) == etag:
         return True
     checksum = entry.checksum
     if checksum and all(digest is not None for _, digest, _ in pieces):
         return integrity.checksum_verdict(checksum, [(digest, length) for _, digest, length in pieces],
                                           True if entry.part_size else None)
     return None
+
+
+def checksum_alone(entry: Entry) -> bool:
+    """Whether the ranges' checksum digests decide alone, so that no MD5 is computed: a full-object
+    CRC (CRCs combine), or any checksum of an object whose part size its server told."""
+    checksum = entry.checksum
+    return checksum is not None and (entry.part_size is not None or (
+        checksum.kind == integrity.FULL_OBJECT and not checksum.algorithm.startswith("SHA")))
 
 
 def pwrite_all(fd: int, data: bytes, offset: int) -> None:
@@ -146,19 +154,20 @@ def pwrite_all(fd: int, data: bytes, offset: int) -> None:
         view, offset = view[written:], offset + written
 
 
-def drain(body, fd: int, offset: int, length: int, progress: Progress, algorithm: str | None = None) -> Piece:
+def drain(body, fd: int, offset: int, length: int, progress: Progress, algorithm: str | None = None,
+          md5: bool = True) -> Piece:
     """Copy exactly ``length`` bytes of ``body`` into ``fd`` at ``offset``; their :data:`Piece`
-    (``algorithm``: of the checksum to compute too)."""
-    done, digest = 0, hashlib.md5()
-    checksum = integrity.hasher(algorithm) if algorithm else None
+    (``algorithm``: of the checksum to compute; ``md5``: whether to compute the MD5)."""
+    done = 0
+    hashers = (hashlib.md5() if md5 else None, integrity.hasher(algorithm) if algorithm else None)
+    updates = [h.update for h in hashers if h]
     try:
         while done < length:
             block = body.read(min(READ, length - done))
             if not block:
                 raise Truncated(f"body ended after {done} of {length} bytes")
-            digest.update(block)
-            if checksum:
-                checksum.update(block)
+            for update in updates:
+                update(block)
             pwrite_all(fd, block, offset + done)
             done += len(block)
             if progress:
@@ -167,4 +176,4 @@ def drain(body, fd: int, offset: int, length: int, progress: Progress, algorithm
         if progress and done:
             progress(-done)
         raise
-    return digest.digest(), checksum.digest() if checksum else None, length
+    return (*(h.digest() if h else None for h in hashers), length)
