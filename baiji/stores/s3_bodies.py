@@ -1,15 +1,16 @@
 """Response bodies into local files: exact lengths, hashed as they arrive, checked.
 
 :func:`drain` copies a body (boto3's, or an engine GET through :class:`Body`)
-into a file at an offset and returns the MD5 (and the object's checksum
-algorithm's digest) of what it wrote; :func:`verdict` and
-:func:`content_verdict` decide from those digests, or from the file, whether
-a download holds the object's content.
+into a file at an offset and returns the MD5 and/or the object's checksum
+digest of what it wrote; :func:`verdict` and :func:`content_verdict` decide
+from those digests, or from the file, whether a download holds the object's
+content.
 
 What decides, in this order: an MD5 (a plain ETag, or the one baiji records
 at multipart upload); a multipart ETag that the pieces reproduce; S3's
-additional checksum (:class:`baiji.integrity.Checksum`).  A mismatch is
-certain against an MD5 and against a checksum whose layout is known (a
+additional checksum (:class:`baiji.integrity.Checksum`), alone where it can
+decide alone (:func:`checksum_alone`: no MD5 is then computed).  A mismatch
+is certain against an MD5 and against a checksum whose layout is known (a
 full-object one; a composite one with the part size the server gave); a
 multipart ETag that no part size reproduces, with no checksum, proves
 nothing either way.
@@ -35,7 +36,7 @@ READ = 1024 * 1024
 CHUNK = 8 * READ
 
 
-#: What a range's hashes are: ``(md5 digest, checksum digest or None, length)``.
+#: What a range's hashes are: ``(md5 digest or None, checksum digest or None, length)``.
 Piece = tuple
 
 
