@@ -798,7 +798,11 @@ class S3Connection:
 
     def same_content(self, key: str, other: str) -> bool:
         """Whether two keys or files hold the same content (``s3 is``): sizes, then MD5s and ETags,
-        then S3's additional checksums (a foreign multipart object has no MD5 to compare)."""
+        then S3's additional checksums (a foreign multipart object has no MD5 to compare).
+        A special file (FIFO, device) is refused, never read."""
+        for url in (key, other):
+            if self._store(url).is_local:
+                require_regular(paths.parse(url).path)
         first, second = self._store(key).stat(key), self._store(other).stat(other)
         return first.size == second.size and self._same_content(first, second)
 
@@ -959,9 +963,10 @@ class S3Connection:
         A local side is hashed (or compared byte for byte with another local
         file).  Where the ETags leave it open (a multipart ETag of another
         part size, an S3 copy whose ETag differs from its source's), each
-        remote side is read once (HEAD) for the MD5 baiji records at multipart
+        remote side is read (HEAD) for the MD5 baiji records at multipart
         upload, else its additional checksum (a 64-bit or longer one: a CRC32
-        is too short to call two files the same).
+        is too short to call two files the same); against a local file, its
+        part size too (``S3Store.matches_file``).
         """
         if src.md5 and dst.md5:
             return src.md5 == dst.md5
@@ -978,16 +983,15 @@ class S3Connection:
         elif src.etag and src.etag == dst.etag:
             return True
         first, second = (dst, src) if src_store.is_local else (src, dst)  # a HEAD first: it may end it
-        first = self._store(first.url).head(first.url)  # baiji's recorded MD5, the object's checksum
+        remote = self._store(first.url)
+        if self._store(second.url).is_local:
+            local = paths.parse(second.url).path
+            require_regular(local)
+            return remote.matches_file(first.url, local)
+        first = remote.head(first.url)  # baiji's recorded MD5, the object's checksum
         if first.md5 is None and not integrity.strong(first.checksum):
             return False
-        store = self._store(second.url)
-        if store.is_local:
-            if first.md5:
-                return first.md5 == store.md5(second.url)
-            with local_errors(second.url):
-                return integrity.file_checksum_verdict(paths.parse(second.url).path, first.checksum) is True
-        second = store.head(second.url)
+        second = remote.head(second.url)
         if first.md5 and second.md5:
             return first.md5 == second.md5
         return integrity.same_checksum(first.checksum, second.checksum)

@@ -254,8 +254,24 @@ class S3Store(ControlPlane, Store):
         ETag) and, for a multipart object whose checksum is not a full-object one, its part size."""
         found = self.head(entry.url, version_id, if_match=entry.etag)
         entry.encrypted, entry.etag_is_md5, entry.checksum = found.encrypted, found.etag_is_md5, found.checksum
-        if not entry.checksum or entry.checksum.kind != integrity.FULL_OBJECT:
+        self._find_part_size(entry, version_id)
+
+    def _find_part_size(self, entry: Entry, version_id: str | None) -> None:
+        """Ask for the part size of an object without an MD5 unless a full-object checksum, which
+        needs none, tells its content."""
+        if entry.md5 is None and (entry.checksum is None or entry.checksum.kind != integrity.FULL_OBJECT):
             entry.part_size = self._part_size(entry, version_id)
+
+    def matches_file(self, url: str, path: str) -> bool:
+        """Whether the local file at ``path`` surely holds the object's content: its MD5, its
+        multipart ETag (with the part size its server tells), or a checksum of 64 bits or more
+        (a CRC32 may prove a download wrong, never two files the same).  One to three HEADs."""
+        entry = self.head(url)
+        if not integrity.strong(entry.checksum):
+            entry.checksum = None
+        self._find_part_size(entry, None)
+        with local.translated(path):
+            return content_verdict(path, entry) is True
 
     def _part_size(self, entry: Entry, version_id: str | None) -> int | None:
         """A multipart object's part size as its server tells it (HEAD ``?partNumber=``): None for a
