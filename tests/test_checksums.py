@@ -26,7 +26,7 @@ import pytest
 from boto3.s3.transfer import TransferConfig
 
 import servers
-from baiji import cli, integrity
+from baiji import cli, integrity, s3
 from baiji.exceptions import S3Exception, TransientError
 from baiji.integrity import COMPOSITE, FULL_OBJECT, Checksum
 from baiji.stores import s3_control
@@ -408,6 +408,7 @@ def test_is_and_same_content_use_checksums(client, conn, s3dir, tmp_path, payloa
                     stderr=io.StringIO()) == 0
     assert out.getvalue() == "files match\n"
     assert conn.same_content(s3dir + "obj", str(tmp_path / "same"))
+    assert s3.same_content(str(tmp_path / "same"), s3dir + "obj")  # the module function too
     assert not conn.same_content(str(tmp_path / "other"), s3dir + "obj")
     os.mkfifo(tmp_path / "fifo")
     with pytest.raises(S3Exception, match="fifo"):  # never opened: it would block for good
