@@ -776,7 +776,7 @@ def cmd_etag(ctx: Context, a) -> int:
     return EXIT_OK
 
 def cmd_is(ctx: Context, a) -> int:
-    if ctx.conn.etag_matches(a.key, ctx.conn.etag(a.other)):
+    if ctx.conn.same_content(a.key, a.other):
         ctx.print("files match")
         return EXIT_OK
     ctx.print("files DO NOT match")

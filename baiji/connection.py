@@ -808,6 +808,16 @@ class S3Connection:
         """The ETag without quotes; for a local file, the one baiji's upload would give it."""
         return self._store(key).etag(key)
 
+    def same_content(self, key: str, other: str) -> bool:
+        """Whether two keys or files hold the same content (``s3 is``): sizes, then MD5s and ETags,
+        then S3's additional checksums (a foreign multipart object has no MD5 to compare).
+        A special file (FIFO, device) is refused, never read."""
+        for url in (key, other):
+            if self._store(url).is_local:
+                require_regular(paths.parse(url).path)
+        first, second = self._store(key).stat(key), self._store(other).stat(other)
+        return first.size == second.size and self._same_content(first, second)
+
     def etag_matches(self, key: str, other_etag: str) -> bool:
         """Whether the content of ``key`` has the ETag ``other_etag`` (single or multipart)."""
         return self._store(key).etag_matches(key, integrity.normalize(other_etag))
@@ -1076,8 +1086,10 @@ class S3Connection:
         A local side is hashed (or compared byte for byte with another local
         file).  Where the ETags leave it open (a multipart ETag of another
         part size, an S3 copy whose ETag differs from its source's), each
-        remote side without a known MD5 is read once (HEAD) for the MD5
-        baiji records at multipart upload.
+        remote side is read (HEAD) for the MD5 baiji records at multipart
+        upload, else its additional checksum (a 64-bit or longer one: a CRC32
+        is too short to call two files the same); against a local file, its
+        part size too (``S3Store.matches_file``).
         """
         if src.md5 and dst.md5:
             return src.md5 == dst.md5
@@ -1094,13 +1106,18 @@ class S3Connection:
         elif src.etag and src.etag == dst.etag:
             return True
         first, second = (dst, src) if src_store.is_local else (src, dst)  # a HEAD first: it may end it
-        md5 = self._md5_of(first)
-        return md5 is not None and md5 == self._md5_of(second)
-
-    def _md5_of(self, entry: Entry) -> str | None:
-        """The content's MD5: from the entry, else hashed (local) or as baiji recorded it (a HEAD)."""
-        store = self._store(entry.url)
-        return entry.md5 or (store.md5(entry.url) if store.is_local else store.stat(entry.url).md5)
+        remote = self._store(first.url)
+        if self._store(second.url).is_local:
+            local = paths.parse(second.url).path
+            require_regular(local)
+            return remote.matches_file(first.url, local)
+        first = remote.head(first.url)  # baiji's recorded MD5, the object's checksum
+        if first.md5 is None and not integrity.strong(first.checksum):
+            return False
+        second = remote.head(second.url)
+        if first.md5 and second.md5:
+            return first.md5 == second.md5
+        return integrity.same_checksum(first.checksum, second.checksum)
 
     def sync_file(self, src: str, dst: str, update: bool = True, delete: bool = False, progress=False,
                   policy: str | None = None, encoding: str | None = None, encrypt: bool = True,

@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Optional
 if TYPE_CHECKING:
     from datetime import datetime
 
+    from baiji.integrity import Checksum
+
 from baiji import path as paths
 from baiji.exceptions import KeyNotFound
 
@@ -57,22 +59,27 @@ class Entry(_Record):
 
     ``encrypted`` is None where the source does not tell (an engine GET);
     ``etag_is_md5`` False where the ETag is no content hash (KMS or customer-key
-    encryption); ``problem`` says why a listed path cannot be used (an
-    unreadable directory, a special file, a symlink loop...): such an entry is
-    reported, never read, written or deleted through, and a sync that meets
-    one deletes nothing.
+    encryption); ``checksum``: S3's additional checksum
+    (:class:`baiji.integrity.Checksum`) where a HEAD asked for it;
+    ``part_size``: a multipart object's part size, where its server told it
+    (all parts that size but the last); ``problem`` says why a listed path
+    cannot be used (an unreadable directory, a special file, a symlink
+    loop...): such an entry is reported, never read, written or deleted
+    through, and a sync that meets one deletes nothing.
     """
 
     def __init__(self, url: str, size: int | None = None, last_modified: datetime | None = None,
                  etag: str | None = None, version_id: str | None = None, is_latest: bool | None = None,
                  delete_marker: bool = False, is_dir: bool = False, content_type: str | None = None,
                  content_encoding: str | None = None, encrypted: bool | None = None,
-                 metadata: dict | None = None, etag_is_md5: bool = True, problem: str | None = None):
+                 metadata: dict | None = None, etag_is_md5: bool = True, problem: str | None = None,
+                 checksum: Checksum | None = None, part_size: int | None = None):
         self.url, self.size, self.last_modified, self.etag = url, size, last_modified, etag
         self.version_id, self.is_latest, self.delete_marker, self.is_dir = version_id, is_latest, delete_marker, is_dir
         self.content_type, self.content_encoding, self.encrypted = content_type, content_encoding, encrypted
         self.metadata = {} if metadata is None else metadata
         self.etag_is_md5, self.problem = etag_is_md5, problem
+        self.checksum, self.part_size = checksum, part_size
 
     @property
     def md5(self) -> str | None:

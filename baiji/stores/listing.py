@@ -3,7 +3,9 @@
 boto3 costs ~0.4 s to import and build; obstore's ``list`` rewrites or rejects
 keys. This lists keys exactly as stored (``dir/``, ``a//b``, ``a/../b``,
 control characters: ``encoding-type=url`` always) over one keep-alive
-HTTP/1.1 connection, signed with SigV4, retried with backoff.
+HTTP/1.1 connection, signed with SigV4, retried with backoff.  It also sends
+the HEAD requests of downloads (:meth:`Lister.head`): obstore's GET does not
+show an object's checksums.
 
 The HTTP client is a small one on ``socket``: ``http.client`` alone costs
 ~20 ms to import (it pulls in ``email`` and ``ssl``).  ``ssl`` is imported
@@ -40,13 +42,14 @@ class ListError(Exception):
     ``code``: the S3 error Code ('NoSuchBucket', 'AccessDenied', ...), '' if
     none; ``status``: the HTTP status, None for transport errors;
     ``transport``: True when no valid response arrived (refused, reset,
-    timed out, truncated or unparsable).
+    timed out, truncated or unparsable); ``method``: of the request.
     """
 
     def __init__(self, message: str, code: str = "", status: int | None = None,
-                 transport: bool = False):
+                 transport: bool = False, method: str = "GET"):
         super().__init__(message)
         self.message, self.code, self.status, self.transport = message, code, status, transport
+        self.method = method
 
 
 def _q(text: str) -> str:
@@ -60,13 +63,14 @@ def canonical_query(params: dict[str, str]) -> str:
 
 
 def sign(method: str, host: str, path: str, query: str, creds: Credentials, region: str,
-         now: datetime) -> dict[str, str]:
+         now: datetime, extra: dict[str, str] | None = None) -> dict[str, str]:
     """The headers (``authorization`` included) of a SigV4-signed bodiless S3 request.
 
-    ``path`` and ``query`` are already encoded, as they go on the wire.
+    ``path`` and ``query`` are already encoded, as they go on the wire;
+    ``extra``: more headers (lower-case names), signed too.
     """
     amz_date = now.strftime("%Y%m%dT%H%M%SZ")
-    headers = {"host": host, "x-amz-content-sha256": EMPTY_SHA256, "x-amz-date": amz_date}
+    headers = {**(extra or {}), "host": host, "x-amz-content-sha256": EMPTY_SHA256, "x-amz-date": amz_date}
     if creds.token:
         headers["x-amz-security-token"] = creds.token
     names = sorted(headers)
@@ -86,7 +90,7 @@ def sign(method: str, host: str, path: str, query: str, creds: Credentials, regi
 
 
 class _Connection:
-    """One keep-alive HTTP/1.1 connection for bodiless GETs; reopened after any failure."""
+    """One keep-alive HTTP/1.1 connection for bodiless requests; reopened after any failure."""
 
     def __init__(self, scheme: str, host: str, port: int, connect_timeout: float,
                  read_timeout: float):
@@ -101,6 +105,9 @@ class _Connection:
                 obj.close()
         self.sock = self.rfile = None
 
+    #: A thread's lister (its HEADs of downloads, say) goes when the thread does: so does its socket.
+    __del__ = close
+
     def _open(self) -> None:
         sock = socket.create_connection((self.host, self.port), self.connect_timeout)
         try:
@@ -114,19 +121,20 @@ class _Connection:
             raise
         self.sock, self.rfile = sock, sock.makefile("rb")
 
-    def get(self, target: str, headers: dict[str, str]) -> tuple[int, bytes]:
-        """``(status, body)`` of ``GET target``; OSError (ConnectionError: cut short) on failure."""
+    def request(self, method: str, target: str, headers: dict[str, str]) -> tuple[int, dict[str, str], bytes]:
+        """``(status, header fields, body)`` of ``METHOD target``; OSError (ConnectionError: cut
+        short) on failure.  Header names come lower-case."""
         if self.sock is None:
             self._open()
         try:
-            head = f"GET {target} HTTP/1.1\r\n" + "".join(
+            head = f"{method} {target} HTTP/1.1\r\n" + "".join(
                 f"{k}: {v}\r\n" for k, v in headers.items()) + "\r\n"
             self.sock.sendall(head.encode())
             status, fields = self._read_head()
-            body = self._read_body(fields)
+            body = b"" if method == "HEAD" else self._read_body(fields)
             if "close" in fields.get("connection", "").lower():
                 self.close()
-            return status, body
+            return status, fields, body
         except BaseException:
             self.close()
             raise
@@ -232,9 +240,24 @@ class Lister:
 
     def _list(self, bucket: str, prefix: str, params: dict[str, str]) -> tuple[dict, str | None]:
         """One page and the next continuation token (ListError when it cannot be had)."""
+        return self._send("GET", bucket, "", params, {}, f"listing s3://{bucket}/{prefix}",
+                          lambda fields, body: _page(ET.fromstring(body)))
+
+    def head(self, bucket: str, key: str, params: dict[str, str], headers: dict[str, str]) -> dict[str, str]:
+        """The header fields (lower-case names) of a HEAD of ``key`` with these query ``params``
+        (``versionId``, ``partNumber``) and extra ``headers``.  Raises ListError."""
+        return self._send("HEAD", bucket, key, params, headers, f"s3://{bucket}/{key}",
+                          lambda fields, body: fields)
+
+    def _send(self, method: str, bucket: str, key: str, params: dict[str, str], extra: dict[str, str],
+              what: str, answer: Callable[[dict[str, str], bytes], object]):
+        """``answer(fields, body)`` of the 200 (or 206) response to a signed request, retried as
+        the class says."""
         host, path = self._address(bucket)
+        if key:
+            path = path.rstrip("/") + "/" + quote(key, safe="/")
         query = canonical_query(params)
-        what = f"listing s3://{bucket}/{prefix}"
+        target = f"{path}?{query}" if query else path
         conn = self._conns.get(host)
         if conn is None:
             conn = self._conns[host] = _Connection(self.scheme, host if self.aws else self.host,
@@ -244,19 +267,19 @@ class Lister:
             else f"{host}:{self.port}"
         for attempt in range(1, self.max_attempts + 1):
             creds = self.credentials()
-            headers = sign("GET", wire_host, path, query, creds, self.region,
-                           datetime.now(timezone.utc))
+            headers = sign(method, wire_host, path, query, creds, self.region,
+                           datetime.now(timezone.utc), extra)
             try:
-                status, body = conn.get(f"{path}?{query}", headers)
-                if status == 200:
-                    return _page(ET.fromstring(body))
-                error = _error(what, status, body, creds)
+                status, fields, body = conn.request(method, target, headers)
+                if status in (200, 206):  # 206: a HEAD with partNumber
+                    return answer(fields, body)
+                error = _error(what, status, body, creds, method)
                 if status not in _RETRY_STATUSES and error.code != "SlowDown":
                     raise error
             except (OSError, ET.ParseError, KeyError, ValueError) as exc:  # cut, garbled
                 conn.close()
                 error = ListError(f"{what}: {self.shown}: "
-                                  f"{type(exc).__name__}: {exc}", transport=True)
+                                  f"{type(exc).__name__}: {exc}", transport=True, method=method)
                 error.__cause__ = exc
             if attempt < self.max_attempts:
                 time.sleep(_backoff(attempt))
@@ -278,19 +301,20 @@ def _children(elem: ET.Element) -> dict[str, str]:
     return {_local(child.tag): child.text or "" for child in elem}
 
 
-def _error(what: str, status: int, body: bytes, creds: Credentials) -> ListError:
-    """The ListError for an S3 error response (Code and Message from its XML, if any)."""
+def _error(what: str, status: int, body: bytes, creds: Credentials, method: str = "GET") -> ListError:
+    """The ListError for an S3 error response (Code and Message from its XML, if any; a HEAD's
+    error has no body, and its code is its status, as botocore gives it)."""
     try:
         fields = _children(ET.fromstring(body)) if body.strip() else {}
     except ET.ParseError:
         fields = {}
-    code, message = fields.get("Code", ""), fields.get("Message", "")
+    code, message = fields.get("Code", "" if method != "HEAD" else str(status)), fields.get("Message", "")
     for secret in (creds.secret_key, creds.token):
         if secret:
             message = message.replace(secret, "***")
     text = f"{what}: HTTP {status}" + (f" {code}" if code else "") + (
         f": {message}" if message else "")
-    return ListError(text, code=code, status=status)
+    return ListError(text, code=code, status=status, method=method)
 
 
 def _time(text: str) -> datetime:

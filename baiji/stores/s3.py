@@ -9,6 +9,7 @@ Errors of all three are translated in :mod:`baiji.stores.s3_errors`.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import os
@@ -21,18 +22,19 @@ from baiji import path as paths
 from baiji.exceptions import BucketNotFound, KeyExists, KeyNotFound, S3Exception, TransientError
 from baiji.stores import local
 from baiji.stores.base import DEFAULT_CONTENT_TYPE, MD5_METADATA, Entry, Progress, Store, WriteOptions
-from baiji.stores.listing import Lister
-from baiji.stores.s3_control import (PART_THREADS, ControlPlane, entry_of, object_split, split, version_args,
-                                    write_args)
+from baiji.stores.listing import ListError, Lister
+from baiji.stores.s3_control import (PART_THREADS, ControlPlane, entry_of, head_entry, object_split, split,
+                                    version_args, write_args)
 from baiji.stores.s3_engine import HEADER_NAMES, Engine, attributes, native_key, native_metadata
 from baiji.stores.s3_engine import usable as engine_usable
-from baiji.stores.s3_bodies import CHUNK, Body, content_matches, drain, range_size, retryable_reads, verdict
+from baiji.stores.s3_bodies import (CHUNK, Body, Piece, accepted, basis, checksum_alone, content_verdict, drain,
+                                   range_size, retryable_reads, verdict)
 from baiji.stores.s3_errors import StartOver, describe, translate, translated
 from baiji.tempfiles import atomic_path
 
 log = logging.getLogger(__name__)
 
-__all__ = ["S3Store", "translate", "translated", "split", "object_split", "content_matches", "write_args"]
+__all__ = ["S3Store", "translate", "translated", "split", "object_split", "content_verdict", "write_args"]
 
 #: Attempts to read one response body (the engine and botocore retry requests, not body reads).
 READ_ATTEMPTS = 5
@@ -65,6 +67,8 @@ class S3Store(ControlPlane, Store):
         self._client = self._engine = self._target = None
         self._lock = threading.RLock()  # the engine is made from the target, under the same lock
         self._listers = threading.local()
+        #: Whether HEADs ask for checksums (``x-amz-checksum-mode``): until the server refuses it.
+        self._checksum_mode = True
 
     def _once(self, name: str, make: Callable[[], object]):
         """The attribute ``name``, made by ``make`` once (threads racing here share one)."""
@@ -190,65 +194,145 @@ class S3Store(ControlPlane, Store):
         for _ in range(DOWNLOAD_ATTEMPTS):
             try:
                 with local.translated(local_path), atomic_path(local_path) as tmp:
-                    entry, part_digests = self._fetch(url, tmp, version_id, progress)
-                    if validate and not self._checks_out(tmp, entry, part_digests):
+                    entry, pieces = self._fetch(url, tmp, version_id, progress, validate)
+                    if validate and not self._checks_out(tmp, entry, pieces, version_id):
                         raise StartOver(f"{describe(url, version_id)}: downloaded content does "
-                                        "not match its ETag")
+                                        f"not match its {basis(entry)}")
                 return
             except StartOver as err:  # the temp file is gone, local_path untouched
                 failure = err
                 log.warning("%s", err)
         raise TransientError(f"{failure} (tried {DOWNLOAD_ATTEMPTS} times)") from failure
 
-    def _checks_out(self, path: str, entry: Entry, part_digests: list[bytes]) -> bool:
+    def _checks_out(self, path: str, entry: Entry, pieces: list[Piece], version_id: str | None) -> bool:
         """Whether the downloaded file holds the object's content (its ranges' digests, else the file).
 
-        An engine GET does not say how the object is encrypted: before a
-        mismatch counts, a HEAD tells whether its ETag is a content hash at all.
+        An engine GET does not say how the object is encrypted: before an MD5
+        mismatch counts, a HEAD tells whether its ETag is a content hash at all
+        (and, if not, which checksum it has).
         """
-        good = verdict(entry, part_digests)
+        good = verdict(entry, pieces)
         if good is None:
-            good = content_matches(path, entry)
-        if not good and entry.encrypted is None:
-            entry.etag_is_md5 = self.stat(entry.url, entry.version_id).etag_is_md5
-            return not entry.etag_is_md5 or content_matches(path, entry)
-        return good
+            good = content_verdict(path, entry)
+        if good is False and entry.encrypted is None:
+            self._describe(entry, version_id)
+            if not entry.etag_is_md5:
+                good = content_verdict(path, entry)
+        return accepted(entry, good)
 
-    def _fetch(self, url: str, tmp: str, version_id: str | None,
-               progress: Progress) -> tuple[Entry, list[bytes]]:
+    def head(self, url: str, version_id: str | None = None, if_match: str | None = None,
+             part_number: int | None = None) -> Entry:
+        """A HEAD through baiji's own client (no boto3) that asks for the object's checksum:
+        size, ETag, encryption, metadata and checksum (``StartOver`` when ``if_match`` fails)."""
+        with translated(url, version_id):
+            fields = self._head_fields(url, version_id, part_number,
+                                       {"if-match": f'"{if_match}"'} if if_match else {})
+        return head_entry(url, fields, version_id)
+
+    def _head_fields(self, url: str, version_id: str | None, part_number: int | None, headers: dict) -> dict:
+        """A HEAD's header fields (ListError on failure), with ``x-amz-checksum-mode: ENABLED`` unless
+        this server refused it (a 400 or 501 that the same HEAD without it does not get: it is then
+        never sent again)."""
+        bucket, key = object_split(url)
+        params = {**({"versionId": version_id} if version_id else {}),
+                  **({"partNumber": str(part_number)} if part_number else {})}
+        if self._checksum_mode:
+            try:
+                return self.lister.head(bucket, key, params, {**headers, "x-amz-checksum-mode": "ENABLED"})
+            except ListError as err:
+                if err.status not in (400, 501):
+                    raise
+                fields = self.lister.head(bucket, key, params, headers)
+                log.debug("%s refuses x-amz-checksum-mode (%s): checksums are not asked for",
+                          self.lister.shown, err)
+                self._checksum_mode = False
+                return fields
+        return self.lister.head(bucket, key, params, headers)
+
+    def _describe(self, entry: Entry, version_id: str | None) -> None:
+        """Fill in what a GET does not tell: encryption and checksum (a HEAD pinned to the same
+        ETag) and, for a multipart object whose checksum is not a full-object one, its part size."""
+        found = self.head(entry.url, version_id, if_match=entry.etag)
+        entry.encrypted, entry.etag_is_md5, entry.checksum = found.encrypted, found.etag_is_md5, found.checksum
+        self._find_part_size(entry, version_id)
+
+    def _find_part_size(self, entry: Entry, version_id: str | None) -> None:
+        """Ask for the part size of an object without an MD5 unless a full-object checksum, which
+        needs none, tells its content."""
+        if entry.md5 is None and (entry.checksum is None or entry.checksum.kind != integrity.FULL_OBJECT):
+            entry.part_size = self._part_size(entry, version_id)
+
+    def matches_file(self, url: str, path: str) -> bool:
+        """Whether the local file at ``path`` surely holds the object's content: its MD5, its
+        multipart ETag (with the part size its server tells), or a checksum of 64 bits or more
+        (a CRC32 may prove a download wrong, never two files the same).  One to three HEADs."""
+        entry = self.head(url)
+        if not integrity.strong(entry.checksum):
+            entry.checksum = None
+        self._find_part_size(entry, None)
+        with local.translated(path):
+            return content_verdict(path, entry) is True
+
+    def _part_size(self, entry: Entry, version_id: str | None) -> int | None:
+        """A multipart object's part size as its server tells it (HEAD ``?partNumber=``): None for a
+        single part, a server that does not tell, or parts that are not all one size but the last."""
+        parts = integrity.part_count(entry.etag or "")
+        if not parts or parts < 2:
+            return None
+        try:
+            first, last = (self._head_fields(entry.url, version_id, n, {}) for n in (1, parts))
+        except ListError:  # no part numbers here (or a flaky server): the layout stays unknown
+            return None
+        span, tail = int(first.get("content-length", 0)), int(last.get("content-length", 0))
+        told = first.get("x-amz-mp-parts-count") == str(parts) == last.get("x-amz-mp-parts-count")
+        return span if told and 0 < tail <= span and span * (parts - 1) + tail == entry.size else None
+
+    def _fetch(self, url: str, tmp: str, version_id: str | None, progress: Progress,
+               validate: bool = True) -> tuple[Entry, list[Piece]]:
         """Write the object into ``tmp``: one GET, plus parallel ranged GETs for large objects.
 
-        Returns the object's entry and the MD5 digests of the ranges, hashed
-        as they arrive (in parallel: hashlib lets go of the GIL).  Ranges
-        follow the object's own part size when its ETag is a multipart one,
-        so the ETag can be checked from the digests without reading the
-        file again.  Ranges are pinned to the first answer's ETag (If-Match).
+        Returns the object's entry and the :data:`Piece` of each range, hashed
+        as they arrive (in parallel: hashlib and the CRCs let go of the GIL).
+        When no MD5 will tell (``validate`` and an ETag that is no plain MD5,
+        with no MD5 that baiji recorded), HEADs ask for the object's checksum
+        and part size first, and each range is hashed with that checksum too
+        (instead of MD5 where the checksum decides alone: ``checksum_alone``).
+        Ranges follow the object's own part size when its server or its ETag
+        tells it, so its multipart ETag or composite checksum can be checked
+        from the digests without reading the file again.  Ranges are pinned to
+        the first answer's ETag (If-Match).
         """
         entry, body = self._open(url, version_id)
         size = entry.size or 0
-        span = size if size <= integrity.MULTIPART_THRESHOLD else range_size(entry)
         etag = f'"{entry.etag}"' if entry.etag else None
         with open(tmp, "r+b") as f:
             fd = f.fileno()
             try:
-                first = drain(body, fd, 0, span, progress)
-            except retryable_reads():
-                first = self._get_range(url, version_id, etag, fd, 0, span, progress)
+                if validate and not entry.md5:
+                    self._describe(entry, version_id)
+                span = size if size <= integrity.MULTIPART_THRESHOLD else range_size(entry)
+                hashes = {"algorithm": entry.checksum.algorithm if entry.checksum else None,
+                          "md5": not checksum_alone(entry)}
+                get = functools.partial(self._get_range, url, version_id, etag, fd, progress=progress, **hashes)
+                try:
+                    first = drain(body, fd, 0, span, progress, **hashes)
+                except retryable_reads():
+                    first = get(0, span)
             finally:
                 body.close()
             if span >= size:
                 return entry, [first]
             rest = [(off, min(span, size - off)) for off in range(span, size, span)]
             with ThreadPoolExecutor(PART_THREADS) as pool:
-                others = pool.map(lambda r: self._get_range(url, version_id, etag, fd, *r, progress), rest)
-                return entry, [first, *others]
+                return entry, [first, *pool.map(lambda r: get(*r), rest)]
 
-    def _get_range(self, url, version_id, etag, fd, offset, length, progress) -> bytes:
-        """Fetch ``length`` bytes at ``offset`` into ``fd``, retrying broken bodies; their MD5."""
+    def _get_range(self, url, version_id, etag, fd, offset, length, progress, **hashes) -> Piece:
+        """Fetch ``length`` bytes at ``offset`` into ``fd``, retrying broken bodies; their :data:`Piece`
+        (``hashes``: as :func:`drain` takes them)."""
         for attempt in range(READ_ATTEMPTS):
             _, body = self._open(url, version_id, (offset, offset + length), etag)
             try:
-                return drain(body, fd, offset, length, progress)
+                return drain(body, fd, offset, length, progress, **hashes)
             except retryable_reads() as err:
                 if attempt == READ_ATTEMPTS - 1:
                     raise TransientError(f"{url}: connection lost while reading") from err

@@ -56,6 +56,27 @@ def entry_of(url: str, meta: dict, version_id: str | None = None) -> Entry:
     )
 
 
+#: The prefix of user metadata headers.
+META = "x-amz-meta-"
+
+
+def head_entry(url: str, fields: dict[str, str], version_id: str | None = None) -> Entry:
+    """The Entry of a raw HEAD's header fields (lower-case names), its checksum included."""
+    etag = integrity.normalize(fields["etag"]) if fields.get("etag") else None
+    sse = {"ServerSideEncryption": fields.get("x-amz-server-side-encryption"),
+           "SSECustomerAlgorithm": fields.get("x-amz-server-side-encryption-customer-algorithm")}
+    checksums = {name: fields[f"x-amz-checksum-{name.lower()}"] for name in integrity.CHECKSUM_ALGORITHMS
+                 if f"x-amz-checksum-{name.lower()}" in fields}
+    return Entry(
+        url=url, size=int(fields.get("content-length", 0)), etag=etag,
+        version_id=fields.get("x-amz-version-id", version_id),
+        content_type=fields.get("content-type"), content_encoding=fields.get("content-encoding"),
+        encrypted=any(sse.values()), etag_is_md5=etag_is_md5(sse),
+        metadata={name[len(META):]: value for name, value in fields.items() if name.startswith(META)},
+        checksum=integrity.checksum_of(checksums, fields.get("x-amz-checksum-type"), etag),
+    )
+
+
 def etag_is_md5(meta: dict) -> bool:
     """False for KMS and customer-key encryption, whose ETags are not content hashes."""
     return meta.get("ServerSideEncryption") != "aws:kms" and not meta.get("SSECustomerAlgorithm")

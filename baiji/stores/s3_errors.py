@@ -154,8 +154,9 @@ def translate(err: Exception, url: str, version_id: str | None = None) -> Except
     if isinstance(err, ListError):
         if err.transport:
             return S3Exception(f"{what}: cannot reach the S3 endpoint ({err.message})")
-        return _by_code(err.code, err.status, err.message, what, url, version_id, False) or \
-            S3Exception(f"{what}: {err.message}")
+        head = err.method == "HEAD"  # no body: the status tells it all, as botocore puts it
+        return _by_code(err.code, err.status, _phrase(err.status) if head else err.message, what, url,
+                        version_id, head) or S3Exception(f"{what}: {err.message}")
     import botocore.exceptions as boto_errors
 
     if isinstance(err, boto_errors.ClientError):
@@ -173,6 +174,16 @@ def translate(err: Exception, url: str, version_id: str | None = None) -> Except
     if isinstance(err, boto_stream_errors()):
         return TransientError(f"{what}: connection lost while reading ({type(err).__name__})")
     return S3Exception(f"{what}: {err}")
+
+
+def _phrase(status: int | None) -> str:
+    """The reason phrase of an HTTP status (``Internal Server Error``)."""
+    from http import HTTPStatus
+
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return str(status)
 
 
 def _translatable(err: BaseException) -> bool:
