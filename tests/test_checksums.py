@@ -520,3 +520,12 @@ def test_a_failing_head_fails_the_download_in_one_line(fault_proxy, client, s3di
         fault_proxy.conn.cp(s3dir + "obj", str(tmp_path / "got"))
     assert expected in str(info.value) and s3dir + "obj" in str(info.value) and one_line(str(info.value))
     assert not (tmp_path / "got").exists() and baiji_temps(tmp_path) == []
+
+
+@pytest.mark.parametrize("sse, is_md5", [(None, True), ("AES256", True), ("aws:kms", False), ("aws:kms:dsse", False)])
+def test_which_etags_are_md5s(sse, is_md5):
+    """Stand-in (no test server does KMS): a DSSE-KMS ETag is no MD5 either; its downloads were
+    refused as corrupt, now they are checked against the object's checksum."""
+    fields = {"etag": '"abc"', "content-length": "3", **({"x-amz-server-side-encryption": sse} if sse else {})}
+    assert s3_control.head_entry("s3://b/k", fields).etag_is_md5 is is_md5
+    assert s3_control.etag_is_md5({"ServerSideEncryption": sse}) is is_md5

@@ -78,8 +78,10 @@ def head_entry(url: str, fields: dict[str, str], version_id: str | None = None) 
 
 
 def etag_is_md5(meta: dict) -> bool:
-    """False for KMS and customer-key encryption, whose ETags are not content hashes."""
-    return meta.get("ServerSideEncryption") != "aws:kms" and not meta.get("SSECustomerAlgorithm")
+    """False for KMS (``aws:kms``, and ``aws:kms:dsse``) and customer-key encryption, whose ETags
+    are not content hashes."""
+    kms = str(meta.get("ServerSideEncryption") or "").startswith("aws:kms")
+    return not kms and not meta.get("SSECustomerAlgorithm")
 
 
 def version_args(version_id: str | None) -> dict:
