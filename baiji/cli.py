@@ -681,10 +681,14 @@ def _event_object(event, dry_run: bool = False) -> dict:
     return {"action": event.action, "src": event.src, "dst": event.dst, "size": event.size,
             "reason": event.reason or None, **({"dry_run": True} if dry_run else {})}
 
+def _described(event) -> str:
+    """``SRC -> DST``, or the one path there is, then ``: REASON`` if there is one."""
+    what = " -> ".join(p for p in (event.src, event.dst) if p)
+    return what + (f": {event.reason}" if event.reason else "")
+
 def _event_line(event) -> str:
     """``[copied] SRC -> DST``, ``[deleted] URL``, ``[failed] SRC -> DST: REASON``..."""
-    what = " -> ".join(p for p in (event.src, event.dst) if p)
-    return _one_line(f"[{event.past}] {what}" + (f": {event.reason}" if event.reason else ""))
+    return _one_line(f"[{event.past}] {_described(event)}")
 
 def _print_planned(ctx: Context, a, planned) -> None:
     """A dry run's plan, one line (or ``--json`` object) per step; nothing when the command ran for real."""
@@ -692,8 +696,7 @@ def _print_planned(ctx: Context, a, planned) -> None:
         if getattr(a, "json", False):
             ctx.print_json(_event_object(step, dry_run=True))
             continue
-        what = " -> ".join(p for p in (step.src, step.dst) if p)
-        ctx.print(_one_line(f"(dry run) {step.action} {what}" + (f": {step.reason}" if step.reason else "")))
+        ctx.print(_one_line(f"(dry run) {step.action} {_described(step)}"))
     refused = sum(step.action == "refuse" for step in planned or ())
     if refused:  # the real run would fail (status 1): so does its dry run, for `s3 sync -n ... && s3 sync ...`
         raise CommandError(f"dry run: {refused} of {len(planned)} steps refused; the real run would fail")
@@ -809,7 +812,7 @@ def _delete_bucket(ctx: Context, name: str, force: bool) -> None:
     from baiji.connection import _confirm  # the prompt of rm -r
     from baiji.exceptions import BucketNotEmpty
 
-    url = "s3://" + name.removeprefix("s3://").rstrip("/")
+    url = ctx.conn._bucket_url(name)  # the library's reading of NAME (s3://NAME, ValueError for a key)
     try:
         deleted = ctx.conn.delete_bucket(name, force=force)
     except BucketNotEmpty as refusal:

@@ -138,8 +138,7 @@ def _refuse_too_many(count: int, max_delete: int | None, where: str, counted_all
 def _check_bulk_args(workers=None, max_delete=None, cp_kwargs: dict | None = None) -> None:
     """Refuse bad arguments of a bulk operation up front, dry run or not (before anything is
     listed or copied): ``workers`` and ``max_delete`` below 0, an option ``cp`` does not take."""
-    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 0):
-        raise ValueError(f"workers must be a whole number >= 0 (0: the default), not {workers!r}")
+    bulk.check_workers(workers)
     if max_delete is not None and (isinstance(max_delete, bool) or not isinstance(max_delete, int)
                                    or max_delete < 0):
         raise ValueError(f"max_delete must be a whole number >= 0, not {max_delete!r}")

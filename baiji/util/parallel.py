@@ -284,6 +284,12 @@ def _windowed(executor: concurrent.futures.Executor, fn, batches: Iterable[list[
             future.cancel()
 
 
+def check_workers(workers) -> None:
+    """``ValueError`` unless ``workers`` is None or a whole number >= 0 (0: :data:`THREADS`)."""
+    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 0):
+        raise ValueError(f"workers must be a whole number >= 0 (0: the default, {THREADS}), not {workers!r}")
+
+
 def run_copies(conn, pairs: Iterable[Pair], cp_kwargs: dict, parallel: bool = False,
                executor: concurrent.futures.Executor | None = None,
                processes: int | None = None, workers: int | None = None) -> Iterator[Result]:
@@ -295,8 +301,7 @@ def run_copies(conn, pairs: Iterable[Pair], cp_kwargs: dict, parallel: bool = Fa
     of this process, sharing ``conn``.  ``workers``: copies in flight per
     process (None or 0: THREADS).
     """
-    if workers is not None and (not isinstance(workers, int) or workers < 0):
-        raise ValueError(f"workers must be a whole number >= 0 (0: the default, {THREADS}), not {workers!r}")
+    check_workers(workers)
     threads = workers or THREADS
     if executor is not None:
         fn = functools.partial(copy_chunk, conn.settings(), cp_kwargs=cp_kwargs)
