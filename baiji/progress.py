@@ -9,20 +9,24 @@ from collections.abc import Callable, Iterator
 ProgressArg = bool | Callable[[int], None] | None
 
 
+def _bar(total: int | None, in_bytes: bool, desc: str | None = None):
+    """A tqdm bar on stderr, erased when closed: of bytes (scaled, KiB...), else of files."""
+    from tqdm import tqdm  # imported only when a bar is wanted
+
+    return tqdm(total=total, desc=desc, unit="B" if in_bytes else "file", unit_scale=in_bytes,
+                unit_divisor=1024, file=sys.stderr, leave=False, dynamic_ncols=True)
+
+
 @contextlib.contextmanager
-def reporter(progress: ProgressArg, total: int | None = None, desc: str | None = None,
-             unit: str = "B") -> Iterator[Callable[[int], None] | None]:
-    """A callback for ``progress``: None if falsy, itself if callable, a tqdm bar on stderr if True."""
+def reporter(progress: ProgressArg, total: int | None = None,
+             desc: str | None = None) -> Iterator[Callable[[int], None] | None]:
+    """A callback of bytes for ``progress``: None if falsy, itself if callable, a tqdm bar on stderr if True."""
     if not progress:
         yield None
     elif callable(progress):
         yield progress
     else:
-        from tqdm import tqdm  # imported only when a bar is wanted
-
-        scale = unit == "B"
-        with tqdm(total=total, desc=desc, unit=unit, unit_scale=scale, unit_divisor=1024 if scale else 1000,
-                  file=sys.stderr, leave=False, dynamic_ncols=True) as bar:
+        with _bar(total, True, desc) as bar:
             yield bar.update
 
 
@@ -45,13 +49,10 @@ def bulk_progress(progress: ProgressArg, report, planned: list[tuple[str, str, i
             if event.action == "copy":
                 progress(event.size)
     else:
-        from tqdm import tqdm  # imported only when a bar is wanted
-
         files = len(planned) if planned is not None else None
         sizes = [size for _, _, size in planned or ()]
         in_bytes = planned is not None and None not in sizes
-        bar = tqdm(total=sum(sizes) if in_bytes else files, unit="B" if in_bytes else "file",
-                   unit_scale=in_bytes, unit_divisor=1024, file=sys.stderr, leave=False, dynamic_ncols=True)
+        bar = _bar(sum(sizes) if in_bytes else files, in_bytes)
         done = 0
 
         def show(event) -> None:
