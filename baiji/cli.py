@@ -514,9 +514,14 @@ class Context:
         if self._conn is None:
             from baiji.connection import S3Connection
 
+            verify = False if self.args.no_verify_ssl else self.args.ca_bundle
             self._conn = S3Connection(profile=self.args.profile, region=self.args.region,
-                                      endpoint_url=self.args.endpoint_url)
+                                      endpoint_url=self.args.endpoint_url, sign=not self.args.no_sign_request,
+                                      verify=verify)
             self.redactor.add_source(_connection_secrets(self._conn))
+            if self.args.no_verify_ssl:  # aws warns too (urllib3's warning, on every request)
+                self.stderr.write(f"{PROG}: warning: TLS certificates are not verified (--no-verify-ssl); "
+                                  "anyone on the network path can read and change what is sent\n")
         return self._conn
 
     @property
@@ -1024,6 +1029,13 @@ def _global_options(parser: argparse.ArgumentParser, default) -> None:
                         help="profile of ~/.aws/config and ~/.aws/credentials")
     parser.add_argument("--region", metavar="NAME", default=default,
                         help="AWS region (default: the configured one, else us-east-1)")
+    parser.add_argument("--no-sign-request", action="store_true", default=default or False,
+                        help="send requests unsigned, without credentials (public buckets), as aws does")
+    parser.add_argument("--no-verify-ssl", action="store_true", default=default or False,
+                        help="do not verify TLS certificates (a warning says so), as aws does")
+    parser.add_argument("--ca-bundle", metavar="PEM", default=default,
+                        help="trust this CA bundle instead of the default ones (default: AWS_CA_BUNDLE, "
+                             "the profile's ca_bundle)")
     parser.add_argument("-v", "--verbose", action="store_true", default=default or False,
                         help="debug logs of baiji and botocore on stderr (secrets redacted), tracebacks on errors")
 

@@ -175,8 +175,10 @@ class S3Connection:
     """
 
     def __init__(self, profile: str | None = None, region: str | None = None,
-                 endpoint_url: str | None = None, client=None):
+                 endpoint_url: str | None = None, client=None, sign: bool = True,
+                 verify: bool | str | None = None):
         self.profile, self.region, self.endpoint_url = profile, region, endpoint_url
+        self.sign, self.verify = sign, verify
         self._given_client = client
         self._session = None
         self._s3 = S3Store(self._make_client, self._make_target)
@@ -189,13 +191,13 @@ class S3Connection:
         return self._session
 
     def _make_client(self):
-        return self._given_client or config.make_client(self.profile, self.region, self.endpoint_url,
-                                                         session=self._boto_session())
+        return self._given_client or config.make_client(self._s3.target, session=self._boto_session())
 
     def _make_target(self) -> config.Target:
         if self._given_client is not None:
             return config.target_of_client(self._given_client)
-        return config.resolve(self.profile, self.region, self.endpoint_url, new_session=self._boto_session)
+        return config.resolve(self.profile, self.region, self.endpoint_url, new_session=self._boto_session,
+                              sign=self.sign, verify=self.verify)
 
     @property
     def client(self):
@@ -208,7 +210,8 @@ class S3Connection:
 
     def settings(self) -> dict:
         """Plain data from which another process builds an equivalent connection."""
-        return {"profile": self.profile, "region": self.region, "endpoint_url": self.endpoint_url}
+        return {"profile": self.profile, "region": self.region, "endpoint_url": self.endpoint_url,
+                "sign": self.sign, "verify": self.verify}
 
     def _store(self, url: str) -> Store:
         return store_for(url, self._s3)

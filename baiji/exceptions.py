@@ -37,6 +37,10 @@ class AWSCredentialsMissing(AWSError):
     """No credentials were found by botocore's chain."""
 
 
+class ConfigurationError(AWSError, ValueError):
+    """The AWS configuration cannot be used: a missing profile, a malformed endpoint, partial credentials."""
+
+
 class S3Exception(AWSError):
     """An S3 (or local-store) operation failed."""
 

@@ -18,6 +18,7 @@ from datetime import datetime, timezone
 import pytest
 
 import servers
+from baiji import config
 from baiji.stores import listing
 from baiji.stores.listing import Credentials, ListError, Lister
 
@@ -45,8 +46,9 @@ def make_lister(s3_server):
 
     def make(endpoint: str | None = None, creds: Credentials | None = None, **kwargs) -> Lister:
         creds = creds or _creds(s3_server)
-        lister = Lister(endpoint or s3_server.endpoint_url, s3_server.region, lambda: creds,
-                        path_style=True, **kwargs)
+        target = config.Target(s3_server.region, endpoint or s3_server.endpoint_url, lambda: creds,
+                               addressing_style="path", max_attempts=kwargs.pop("max_attempts", None))
+        lister = Lister(target, **kwargs)
         made.append(lister)
         return lister
 
@@ -130,9 +132,9 @@ def test_pagination_over_1000_keys(make_lister, client, bucket, fault_proxy):
     names = [f"many/{i:05d}" for i in range(1005)]
     put_all(client, bucket, names)
     calls = []
-    creds = make_lister().credentials()
+    creds = make_lister().target.credentials()
     lister = make_lister(fault_proxy.endpoint_url)
-    lister.credentials = lambda: calls.append(1) or creds
+    lister.target = lister.target._replace(credentials=lambda: calls.append(1) or creds)
     pages = listed(lister, bucket, "many/")
     assert [len(entries) for entries, _ in pages] == [1000, 5]
     assert keys(pages) == names
@@ -357,13 +359,14 @@ def test_last_modified_parsing(text, expected):
     ("http://127.0.0.1:9000", False, "bkt", ("bkt.127.0.0.1", "/")),
 ])
 def test_addressing(endpoint, path_style, bucket, address):
-    lister = Lister(endpoint, "eu-west-1", lambda: AWS_DOC, path_style)
-    assert lister._address(bucket) == address
+    target = config.Target("eu-west-1", endpoint, lambda: AWS_DOC, addressing_style="path" if path_style else "virtual")
+    scheme, host, port, path = Lister(target)._address(bucket, "eu-west-1")
+    assert (host, path) == address
 
 
 def test_endpoint_with_a_path_is_refused():
     with pytest.raises(ValueError):
-        Lister("http://127.0.0.1:9000/base", "us-east-1", lambda: AWS_DOC, True)
+        Lister(config.Target("us-east-1", "http://127.0.0.1:9000/base", lambda: AWS_DOC, addressing_style="path"))
 
 
 def test_module_imports_no_heavy_dependency():

@@ -17,23 +17,22 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
-import re
 import socket
 import time
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
-from urllib.parse import quote, unquote_plus, urlsplit
+from urllib.parse import quote, unquote, unquote_plus, urlsplit
 
-from baiji.config import Credentials
+from baiji.config import Credentials, Target
 from baiji.exceptions import without_url_passwords
 
 __all__ = ["Credentials", "ListError", "Lister", "sign", "canonical_query"]
 
 EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
 _RETRY_STATUSES = frozenset((429, 500, 502, 503, 504))
+_REDIRECT_CODES = frozenset(("PermanentRedirect", "AuthorizationHeaderMalformed", "IllegalLocationConstraintException"))
 _BACKOFF_BASE, _BACKOFF_CAP = 0.1, 5.0
-_VIRTUAL_BUCKET = re.compile(r"[a-z0-9][a-z0-9-]{1,61}[a-z0-9]")  # no dots: https wildcards
 
 
 class ListError(Exception):
@@ -42,14 +41,22 @@ class ListError(Exception):
     ``code``: the S3 error Code ('NoSuchBucket', 'AccessDenied', ...), '' if
     none; ``status``: the HTTP status, None for transport errors;
     ``transport``: True when no valid response arrived (refused, reset,
-    timed out, truncated or unparsable); ``method``: of the request.
+    timed out, truncated or unparsable); ``method``: of the request;
+    ``region``: the bucket's region, when the answer names it.
     """
 
     def __init__(self, message: str, code: str = "", status: int | None = None,
-                 transport: bool = False, method: str = "GET"):
+                 transport: bool = False, method: str = "GET", region: str | None = None):
         super().__init__(message)
         self.message, self.code, self.status, self.transport = message, code, status, transport
-        self.method = method
+        self.method, self.region = method, region
+
+    @property
+    def redirect(self) -> bool:
+        """Whether S3 refused the request for going to the wrong region (and named the right one),
+        as botocore's redirector reads it."""
+        return bool(self.region) and (self.status in (301, 307) or self.code in _REDIRECT_CODES
+                                      or (self.method == "HEAD" and self.status == 400))
 
 
 def _q(text: str) -> str:
@@ -90,12 +97,19 @@ def sign(method: str, host: str, path: str, query: str, creds: Credentials, regi
 
 
 class _Connection:
-    """One keep-alive HTTP/1.1 connection for bodiless requests; reopened after any failure."""
+    """One keep-alive HTTP/1.1 connection for bodiless requests; reopened after any failure.
+
+    ``proxy``: a forward proxy's URL (``http://[user:pass@]host:port``): plain
+    requests go to it in absolute form, https ones through a ``CONNECT``
+    tunnel.  ``tls``: the ``(ca_bundle, verify)`` of https connections.
+    """
 
     def __init__(self, scheme: str, host: str, port: int, connect_timeout: float,
-                 read_timeout: float):
+                 read_timeout: float, proxy: str | None = None,
+                 tls: tuple[str | None, bool] = (None, True)):
         self.scheme, self.host, self.port = scheme, host, port
         self.connect_timeout, self.read_timeout = connect_timeout, read_timeout
+        self.proxy, self.tls = (urlsplit(proxy) if proxy else None), tls
         self.sock: socket.socket | None = None
         self.rfile = None
 
@@ -108,24 +122,53 @@ class _Connection:
     #: A thread's lister (its HEADs of downloads, say) goes when the thread does: so does its socket.
     __del__ = close
 
-    def _open(self) -> None:
-        sock = socket.create_connection((self.host, self.port), self.connect_timeout)
-        try:
-            if self.scheme == "https":
-                import ssl
+    def _proxy_authorization(self) -> dict[str, str]:
+        if self.proxy is None or self.proxy.username is None:
+            return {}
+        import base64
 
-                sock = ssl.create_default_context().wrap_socket(sock, server_hostname=self.host)
+        pair = f"{unquote(self.proxy.username)}:{unquote(self.proxy.password or '')}"
+        return {"proxy-authorization": "Basic " + base64.b64encode(pair.encode()).decode()}
+
+    def _open(self) -> None:
+        where = (self.proxy.hostname, self.proxy.port or 80) if self.proxy else (self.host, self.port)
+        sock = socket.create_connection(where, self.connect_timeout)
+        try:
             sock.settimeout(self.read_timeout)
+            if self.proxy and self.scheme == "https":
+                self._tunnel(sock)
+            if self.scheme == "https":
+                sock = _tls_context(*self.tls).wrap_socket(sock, server_hostname=self.host)
+                sock.settimeout(self.read_timeout)
         except BaseException:
             sock.close()
             raise
         self.sock, self.rfile = sock, sock.makefile("rb")
+
+    def _tunnel(self, sock: socket.socket) -> None:
+        """Ask the proxy for a tunnel to the host (``CONNECT``); OSError if it refuses."""
+        head = f"CONNECT {self.host}:{self.port} HTTP/1.1\r\nhost: {self.host}:{self.port}\r\n" + "".join(
+            f"{k}: {v}\r\n" for k, v in self._proxy_authorization().items()) + "\r\n"
+        sock.sendall(head.encode())
+        self.sock, self.rfile = sock, sock.makefile("rb")
+        try:
+            status, _ = self._read_head()
+        finally:
+            self.rfile.close()
+            self.sock = self.rfile = None
+        if status != 200:
+            raise ConnectionError(f"proxy {self.proxy.hostname}:{self.proxy.port} refused the tunnel "
+                                  f"to {self.host}:{self.port} (HTTP {status})")
 
     def request(self, method: str, target: str, headers: dict[str, str]) -> tuple[int, dict[str, str], bytes]:
         """``(status, header fields, body)`` of ``METHOD target``; OSError (ConnectionError: cut
         short) on failure.  Header names come lower-case."""
         if self.sock is None:
             self._open()
+        if self.proxy and self.scheme == "http":  # absolute form, through the proxy
+            port = "" if self.port == 80 else f":{self.port}"
+            target = f"http://{self.host}{port}{target}"
+            headers = {**headers, **self._proxy_authorization()}
         try:
             head = f"{method} {target} HTTP/1.1\r\n" + "".join(
                 f"{k}: {v}\r\n" for k, v in headers.items()) + "\r\n"
@@ -179,63 +222,90 @@ class _Connection:
         return self.rfile.read()
 
 
-class Lister:
-    """ListObjectsV2 against AWS (``endpoint=None``) or an S3-compatible endpoint.
+def _tls_context(ca_bundle: str | None, verify: bool):
+    """The TLS context of https connections: ``ca_bundle`` alone trusted when given (as botocore
+    does), no verification at all when not ``verify`` (``--no-verify-ssl``)."""
+    import ssl
 
-    ``credentials()`` is called before every request (they may refresh).
-    Each request is tried up to ``max_attempts`` times, with full-jitter
-    exponential backoff (0.1 s doubling, capped at 5 s), on 429/500/502/503/504,
-    ``SlowDown``, and on transport failures (refused, reset, timed out,
-    truncated or unparsable responses); other errors are raised at once.
-    One keep-alive connection per host (the bucket's, virtual-hosted on AWS),
-    reopened after a failure: use a Lister from one thread.
+    if not verify:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+        return context
+    return ssl.create_default_context(cafile=ca_bundle)
+
+
+#: Pages in a row that hold nothing and are still truncated before a listing is taken not to advance.
+EMPTY_PAGES = 100
+
+
+class Lister:
+    """ListObjectsV2 and HEAD requests for the :class:`baiji.config.Target` of a connection.
+
+    ``region_of(bucket)`` gives the region a bucket's requests are signed for
+    (default: the target's); ``learn(bucket, region)`` is told the region S3
+    names when it refuses a request signed for another one (``x-amz-bucket-region``
+    or ``<Region>``), and the request is sent once more.  Unsigned requests when
+    the target has no credentials (``--no-sign-request``).  The target's proxy
+    and TLS settings apply.  Each request is tried up to ``target.attempts``
+    times, with full-jitter exponential backoff (0.1 s doubling, capped at 5 s),
+    on 429/500/502/503/504, ``SlowDown``, and on transport failures (refused,
+    reset, timed out, truncated or unparsable responses); other errors are
+    raised at once.  One keep-alive connection per host: use a Lister from one thread.
     """
 
-    def __init__(self, endpoint: str | None, region: str, credentials: Callable[[], Credentials],
-                 path_style: bool, connect_timeout: float = 5, read_timeout: float = 60,
-                 max_attempts: int = 5):
-        if endpoint is None:
-            suffix = "amazonaws.com.cn" if region.startswith("cn-") else "amazonaws.com"
-            endpoint = f"https://s3.{region}.{suffix}"
-        parts = urlsplit(endpoint)
+    def __init__(self, target: Target, region_of: Callable[[str], str] | None = None,
+                 learn: Callable[[str, str], None] | None = None,
+                 connect_timeout: float = 5, read_timeout: float = 60):
+        self.target = target
+        self.region_of = region_of or (lambda bucket: target.region)
+        self.learn = learn or (lambda bucket, region: None)
+        parts = urlsplit(target.endpoint_for(target.region))
         if parts.scheme not in ("http", "https") or not parts.hostname or parts.path.strip("/"):
-            raise ValueError(f"endpoint must be scheme://host[:port], got {endpoint!r}")
-        self.scheme, self.host = parts.scheme, parts.hostname
+            raise ValueError(f"endpoint must be scheme://host[:port], got {without_url_passwords(target.endpoint_url)!r}")
         #: The endpoint as messages show it: with its user, never its password.
-        self.shown = without_url_passwords(endpoint)
-        self.port = parts.port or (443 if parts.scheme == "https" else 80)
-        self.aws = parts.hostname.endswith((".amazonaws.com", ".amazonaws.com.cn"))
-        self.region, self.credentials, self.path_style = region, credentials, path_style
+        self.shown = without_url_passwords(target.endpoint_url or f"{parts.scheme}://{parts.hostname}")
         self.connect_timeout, self.read_timeout = connect_timeout, read_timeout
-        self.max_attempts = max(1, max_attempts)
-        self._conns: dict[str, _Connection] = {}
+        self.max_attempts = max(1, target.attempts)
+        self._conns: dict[tuple[str, str, int], _Connection] = {}
 
     def close(self) -> None:
         for conn in self._conns.values():
             conn.close()
         self._conns.clear()
 
-    def _address(self, bucket: str) -> tuple[str, str]:
-        """``(host, path)`` for ``bucket``: virtual-hosted on AWS when the name allows it."""
-        virtual = not self.path_style and (not self.aws or bool(_VIRTUAL_BUCKET.fullmatch(bucket)))
-        host = f"{bucket}.{self.host}" if virtual else self.host
-        return host, "/" if virtual else "/" + _q(bucket)
+    def _address(self, bucket: str, region: str) -> tuple[str, str, int, str]:
+        """``(scheme, host, port, path)`` for ``bucket`` in ``region`` (see ``Target.bucket_endpoint``)."""
+        url, virtual = self.target.bucket_endpoint(bucket, region)
+        parts = urlsplit(url)
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        return parts.scheme, parts.hostname, port, "/" if virtual else "/" + _q(bucket)
 
     def pages(self, bucket: str, prefix: str, delimiter: str | None = None) -> Iterator[dict]:
         """Pages shaped like boto3's ``list_objects_v2`` pages.
 
         ``{'Contents': [{'Key', 'LastModified' (aware, UTC), 'ETag' (quoted),
         'Size', 'StorageClass'}], 'CommonPrefixes': [{'Prefix'}]}``, each list
-        present only when not empty (as boto3 does). Raises ListError.
+        present only when not empty (as boto3 does). Raises ListError, also when
+        the server repeats a continuation token or its pages stop advancing (a
+        listing that would never end).
         """
         params = {"list-type": "2", "prefix": prefix, "encoding-type": "url"}
         if delimiter:
             params["delimiter"] = delimiter
+        seen: set[str] = set()
+        empty = 0
         while True:
             page, token = self._list(bucket, prefix, params)
             yield page
             if token is None:
                 return
+            empty = 0 if page else empty + 1
+            if token in seen or empty >= EMPTY_PAGES:
+                why = "repeated a continuation token" if token in seen else f"sent {empty} empty pages in a row"
+                raise ListError(f"listing s3://{bucket}/{prefix}: {self.shown}: the server {why}; "
+                                "the listing does not advance", code="ListingLoop")
+            seen.add(token)
             params["continuation-token"] = token
 
     def _list(self, bucket: str, prefix: str, params: dict[str, str]) -> tuple[dict, str | None]:
@@ -249,41 +319,73 @@ class Lister:
         return self._send("HEAD", bucket, key, params, headers, f"s3://{bucket}/{key}",
                           lambda fields, body: fields)
 
+    def bucket_region(self, bucket: str) -> str | None:
+        """The region S3 names for ``bucket`` (HeadBucket's ``x-amz-bucket-region``, which it
+        sends with any status), None if it names none."""
+        try:
+            fields = self._send("HEAD", bucket, "", {}, {}, f"s3://{bucket}", lambda fields, body: fields,
+                                follow=False)
+        except ListError as err:
+            return err.region
+        return fields.get("x-amz-bucket-region")
+
+    def _connection(self, scheme: str, host: str, port: int) -> _Connection:
+        conn = self._conns.get((scheme, host, port))
+        if conn is None:
+            proxy = self.target.proxy_for(f"{scheme}://{host}:{port}/")
+            conn = self._conns[(scheme, host, port)] = _Connection(
+                scheme, host, port, self.connect_timeout, self.read_timeout, proxy,
+                (self.target.ca_bundle, self.target.verify))
+        return conn
+
     def _send(self, method: str, bucket: str, key: str, params: dict[str, str], extra: dict[str, str],
-              what: str, answer: Callable[[dict[str, str], bytes], object]):
+              what: str, answer: Callable[[dict[str, str], bytes], object], follow: bool = True):
         """``answer(fields, body)`` of the 200 (or 206) response to a signed request, retried as
-        the class says."""
-        host, path = self._address(bucket)
+        the class says, and sent once more to the region S3 names if it names another."""
+        region = self.region_of(bucket)
+        try:
+            return self._attempts(method, bucket, key, params, extra, what, answer, region)
+        except ListError as err:
+            if not follow or not err.redirect or err.region == region:
+                raise
+            self.learn(bucket, err.region)
+            return self._attempts(method, bucket, key, params, extra, what, answer, err.region)
+
+    def _attempts(self, method: str, bucket: str, key: str, params: dict[str, str], extra: dict[str, str],
+                  what: str, answer: Callable[[dict[str, str], bytes], object], region: str):
+        scheme, host, port, path = self._address(bucket, region)
         if key:
             path = path.rstrip("/") + "/" + quote(key, safe="/")
         query = canonical_query(params)
         target = f"{path}?{query}" if query else path
-        conn = self._conns.get(host)
-        if conn is None:
-            conn = self._conns[host] = _Connection(self.scheme, host if self.aws else self.host,
-                                                   self.port, self.connect_timeout,
-                                                   self.read_timeout)
-        wire_host = host if self.port == (443 if self.scheme == "https" else 80) \
-            else f"{host}:{self.port}"
+        conn = self._connection(scheme, host, port)
+        wire_host = host if port == (443 if scheme == "https" else 80) else f"{host}:{port}"
         for attempt in range(1, self.max_attempts + 1):
-            creds = self.credentials()
-            headers = sign(method, wire_host, path, query, creds, self.region,
-                           datetime.now(timezone.utc), extra)
+            creds = self.target.credentials() if self.target.signed else None
+            headers = sign(method, wire_host, path, query, creds, region, datetime.now(timezone.utc),
+                           extra) if creds else {**extra, "host": wire_host}
             try:
                 status, fields, body = conn.request(method, target, headers)
                 if status in (200, 206):  # 206: a HEAD with partNumber
                     return answer(fields, body)
-                error = _error(what, status, body, creds, method)
-                if status not in _RETRY_STATUSES and error.code != "SlowDown":
+                error = _error(what, status, body, creds, method, fields.get("x-amz-bucket-region"))
+                if error.redirect or (status not in _RETRY_STATUSES and error.code != "SlowDown"):
                     raise error
             except (OSError, ET.ParseError, KeyError, ValueError) as exc:  # cut, garbled
                 conn.close()
-                error = ListError(f"{what}: {self.shown}: "
-                                  f"{type(exc).__name__}: {exc}", transport=True, method=method)
+                error = ListError(f"{what}: {self.shown}: {_transport(exc)}", transport=True, method=method)
                 error.__cause__ = exc
             if attempt < self.max_attempts:
                 time.sleep(_backoff(attempt))
         raise error
+
+
+def _transport(exc: BaseException) -> str:
+    """One line for a transport failure; a certificate's problem named as such."""
+    reason = getattr(exc, "verify_message", None)
+    if reason:
+        return f"TLS certificate verification failed: {reason}"
+    return f"{type(exc).__name__}: {exc}"
 
 
 def _backoff(attempt: int) -> float:
@@ -301,20 +403,21 @@ def _children(elem: ET.Element) -> dict[str, str]:
     return {_local(child.tag): child.text or "" for child in elem}
 
 
-def _error(what: str, status: int, body: bytes, creds: Credentials, method: str = "GET") -> ListError:
-    """The ListError for an S3 error response (Code and Message from its XML, if any; a HEAD's
-    error has no body, and its code is its status, as botocore gives it)."""
+def _error(what: str, status: int, body: bytes, creds: Credentials | None, method: str = "GET",
+           region: str | None = None) -> ListError:
+    """The ListError for an S3 error response (Code, Message and Region from its XML, if any; a
+    HEAD's error has no body, and its code is its status, as botocore gives it)."""
     try:
         fields = _children(ET.fromstring(body)) if body.strip() else {}
     except ET.ParseError:
         fields = {}
     code, message = fields.get("Code", "" if method != "HEAD" else str(status)), fields.get("Message", "")
-    for secret in (creds.secret_key, creds.token):
+    for secret in (creds.secret_key, creds.token) if creds else ():
         if secret:
             message = message.replace(secret, "***")
     text = f"{what}: HTTP {status}" + (f" {code}" if code else "") + (
         f": {message}" if message else "")
-    return ListError(text, code=code, status=status, method=method)
+    return ListError(text, code=code, status=status, method=method, region=fields.get("Region") or region or None)
 
 
 def _time(text: str) -> datetime:

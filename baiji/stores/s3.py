@@ -55,6 +55,22 @@ def _engine_entry(url: str, result, version_id: str | None) -> Entry:
     )
 
 
+class BucketRegions:
+    """The region of each bucket, as S3 named it when a request went to the wrong one;
+    the target's region for every other (one map per connection, for the process)."""
+
+    def __init__(self, default: str):
+        self.default = default
+        self._found: dict[str, str] = {}
+
+    def __call__(self, bucket: str) -> str:
+        return self._found.get(bucket, self.default)
+
+    def learn(self, bucket: str, region: str) -> None:
+        log.debug("s3://%s is in %s: requests for it go there", bucket, region)
+        self._found[bucket] = region
+
+
 class S3Store(ControlPlane, Store):
     """An S3 endpoint: obstore for objects, the lister for listings, boto3 for the rest.
 
@@ -64,7 +80,7 @@ class S3Store(ControlPlane, Store):
 
     def __init__(self, client_factory: Callable[[], object], target_factory: Callable[[], config.Target]):
         self._client_factory, self._target_factory = client_factory, target_factory
-        self._client = self._engine = self._target = None
+        self._client = self._engine = self._target = self._regions = None
         self._lock = threading.RLock()  # the engine is made from the target, under the same lock
         self._listers = threading.local()
         #: Whether HEADs ask for checksums (``x-amz-checksum-mode``): until the server refuses it.
@@ -101,6 +117,11 @@ class S3Store(ControlPlane, Store):
         return self._once("_target", self._target_factory)
 
     @property
+    def regions(self) -> BucketRegions:
+        """The region of each bucket (learned from S3's answers)."""
+        return self._once("_regions", lambda: BucketRegions(self.target.region))
+
+    @property
     def lists_in_order(self) -> bool:
         """Whether listings come in key order for sure: AWS itself (UTF-8 byte order, as
         documented), not another server (SeaweedFS breaks it across pages)."""
@@ -109,7 +130,8 @@ class S3Store(ControlPlane, Store):
     @property
     def engine(self) -> Engine:
         """The obstore data plane, made once."""
-        return self._once("_engine", lambda: Engine(self.target))
+        return self._once("_engine", lambda: Engine(self.target, self.regions,
+                                                     lambda bucket: self.lister.bucket_region(bucket)))
 
     @staticmethod
     def _native(key: str) -> bool:
@@ -128,10 +150,9 @@ class S3Store(ControlPlane, Store):
         """This thread's lister (each keeps one connection)."""
         found = getattr(self._listers, "lister", None)
         if found is None:
-            target = self.target
-            found = self._listers.lister = Lister(
-                target.endpoint_url, target.region, target.credentials, target.path_style,
-                config.CONNECT_TIMEOUT, config.READ_TIMEOUT, config.MAX_ATTEMPTS)
+            regions = self.regions
+            found = self._listers.lister = Lister(self.target, regions, regions.learn,
+                                                  config.CONNECT_TIMEOUT, config.READ_TIMEOUT)
         return found
 
     def list(self, url, shallow=False, versions=False, followlinks=False, prune=None) -> Iterator[Entry]:

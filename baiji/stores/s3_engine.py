@@ -26,9 +26,11 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 from baiji import config
-from baiji.stores.s3_errors import EngineError, engine_errors, worth_again
+from baiji.stores.base import DEFAULT_CONTENT_TYPE
+from baiji.stores.s3_errors import EngineError, engine_errors, region_named, worth_again, wrong_region
 
 #: Attribute names obstore sends as headers; any other name is user metadata.  obstore
 #: matches them in any case and also without the dash (``contenttype``, ``storageclass``).
@@ -55,7 +57,7 @@ def usable() -> bool:
     ``parallel=True`` forked from a single-threaded script) moves its bytes
     through boto3 instead.
     """
-    return _runtime_pid in (None, os.getpid())
+    return _runtime_pid in (None, os.getpid()) and sealed()
 
 
 def native_key(key: str) -> bool:
@@ -88,10 +90,34 @@ def attributes(content_type: str | None, content_encoding: str | None, metadata:
     return found
 
 
-class Engine:
-    """obstore stores for one :class:`baiji.config.Target`, made on first use."""
+#: object_store reads every ``AWS_*`` variable it knows when a store is made (its
+#: ``from_env``).  The engine sets each of them explicitly, but for these, which have no
+#: "off" value: while one is set, the engine is not used at all (boto3, which ignores
+#: them, moves the bytes), so that nothing but the resolver configures a request.
+UNSEALABLE = frozenset(("aws_checksum_algorithm", "aws_server_side_encryption", "aws_sse_kms_key_id",
+                        "aws_sse_customer_key_base64", "aws_sse_bucket_key_enabled", "aws_copy_if_not_exists",
+                        "aws_proxy_ca_certificate", "aws_http2_keep_alive_interval", "aws_http2_keep_alive_timeout",
+                        "aws_http2_keep_alive_while_idle", "aws_http2_max_frame_size", "aws_default_headers"))
+#: A proxy that is never used (the store's host is excluded from it): it stands for "no proxy"
+#: and keeps reqwest from picking one from ``HTTP_PROXY``/``HTTPS_PROXY`` itself.
+_UNUSED_PROXY = "http://127.0.0.1:9"
 
-    def __init__(self, target: config.Target):
+
+def sealed() -> bool:
+    """Whether no variable the engine cannot override is set (see :data:`UNSEALABLE`)."""
+    return not any(name.startswith("AWS_") and name.lower() in UNSEALABLE for name in os.environ)
+
+
+class Engine:
+    """obstore stores for one :class:`baiji.config.Target`, made on first use.
+
+    ``regions(bucket)`` gives the region of a bucket's requests; a request
+    that S3 refuses for its region is sent once more to the one S3 names
+    (``regions.learn``), or, when the answer names none, the one ``probe(bucket)``
+    finds (a HeadBucket).
+    """
+
+    def __init__(self, target: config.Target, regions=None, probe: Callable[[str], str | None] | None = None):
         try:  # imported here, not at startup: a listing never needs it
             import obstore
         except ImportError as err:  # never a silent slow path: say what is missing
@@ -105,47 +131,87 @@ class Engine:
         version = getattr(obstore, "__version__", "0.12").split(".")
         self.aborts_multipart = tuple(int(p) for p in version[:2]) >= (0, 12)
         self._target = target
+        self._regions = regions or (lambda bucket: target.region)
+        self._probe = probe or (lambda bucket: None)
         self._stores: dict = {}
         self._lock = threading.Lock()
+        self._certificate: bytes | None = None
 
-    def store(self, bucket: str, encrypt: bool = False, retrying: bool = False):
-        """The obstore store of ``bucket``; ``encrypt``: one that asks for SSE (AES256) on writes;
-        ``retrying``: one that retries requests itself (the parts of a multipart upload)."""
-        which = (bucket, encrypt, retrying)
+    def store(self, bucket: str, encrypt: bool = False, retrying: bool = False, region: str | None = None):
+        """The obstore store of ``bucket`` (in ``region``, default: the bucket's); ``encrypt``: one
+        that asks for SSE (AES256) on writes; ``retrying``: one that retries requests itself (the
+        parts of a multipart upload)."""
+        which = (bucket, encrypt, retrying, region or self._regions(bucket))
         found = self._stores.get(which)
         if found is None:
             with self._lock:
                 found = self._stores.get(which)
                 if found is None:
-                    found = self._stores[which] = self._make(bucket, encrypt, retrying)
+                    found = self._stores[which] = self._make(*which)
         return found
 
-    def _make(self, bucket: str, encrypt: bool, retrying: bool):
+    def _make(self, bucket: str, encrypt: bool, retrying: bool, region: str):
+        """A store with every setting from the target, none from the environment (see UNSEALABLE)."""
         target = self._target
-        first = target.credentials()  # AWSCredentialsMissing here, before any request
+        url, virtual = target.bucket_endpoint(bucket, region)
+        options = {"region": region, "endpoint": url, "virtual_hosted_style_request": virtual,
+                   "skip_signature": not target.signed, "unsigned_payload": False, "s3_express": False,
+                   "request_payer": False, "disable_tagging": False, "conditional_put": "etag",
+                   "imdsv1_fallback": False}
+        if target.signed:
+            first = target.credentials()  # AWSCredentialsMissing here, before any request
 
-        def credentials() -> dict:
-            now = first if not target.refreshable else target.credentials()
-            return {"access_key_id": now.access_key, "secret_access_key": now.secret_key,
-                    "token": now.token, "expires_at": config.expiry(target)}
-        options = {"region": target.region, "virtual_hosted_style_request": not target.path_style}
-        if target.endpoint_url:
-            options["endpoint"] = target.endpoint_url
+            def credentials() -> dict:
+                now = first if not target.refreshable else target.credentials()
+                return {"access_key_id": now.access_key, "secret_access_key": now.secret_key,
+                        "token": now.token, "expires_at": config.expiry(target)}
+            options["credential_provider"] = credentials
         if encrypt:
             options["server_side_encryption"] = "AES256"
+        proxy = target.proxy_for(url)
         client_options = {
-            "allow_http": True,  # only a custom http:// endpoint is reached over http
+            "allow_http": True,  # the resolver chose the scheme
+            "allow_invalid_certificates": not target.verify,
             "connect_timeout": timedelta(seconds=config.CONNECT_TIMEOUT),
             "read_timeout": timedelta(seconds=config.READ_TIMEOUT),
             "timeout": _REQUEST_TIMEOUT,
             "pool_max_idle_per_host": str(config.MAX_POOL_CONNECTIONS),
+            "pool_idle_timeout": timedelta(seconds=90),
+            "http1_only": True, "http2_only": False, "randomize_addresses": False,
+            "user_agent": "baiji", "default_content_type": DEFAULT_CONTENT_TYPE,
+            "proxy_url": proxy or _UNUSED_PROXY,
+            **({} if proxy else {"proxy_excludes": urlsplit(url).hostname}),
         }
-        retry = {"max_retries": config.MAX_ATTEMPTS - 1 if retrying else 0,
+        if target.ca_bundle:
+            client_options["root_certificate"] = self._bundle()
+            client_options["disable_system_certificates"] = True
+        retry = {"max_retries": target.attempts - 1 if retrying else 0,
                  "backoff": {"init_backoff": timedelta(seconds=config.BACKOFF),
                              "max_backoff": timedelta(seconds=config.MAX_BACKOFF), "base": 2}}
         with engine_errors():
-            return self._obstore.store.S3Store(bucket, credential_provider=credentials, client_options=client_options,
-                                               retry_config=retry, **options)
+            return self._obstore.store.S3Store(bucket, client_options=client_options, retry_config=retry, **options)
+
+    def _bundle(self) -> bytes:
+        """The target's CA bundle (read once)."""
+        if self._certificate is None:
+            with open(self._target.ca_bundle, "rb") as f:
+                self._certificate = f.read()
+        return self._certificate
+
+    def _run(self, bucket: str, call: Callable[[object], object], encrypt: bool = False, retrying: bool = False):
+        """``call(store)`` for ``bucket``, sent again (:meth:`_again`) and, when S3 refuses it for its
+        region, once more to the bucket's region."""
+        region = self._regions(bucket)
+        try:
+            return self._again(lambda: call(self.store(bucket, encrypt, retrying, region)))
+        except EngineError as err:
+            if not wrong_region(err):
+                raise
+            named = region_named(err) or self._probe(bucket)
+            if not named or named == region:
+                raise
+            self._regions.learn(bucket, named)
+            return self._again(lambda: call(self.store(bucket, encrypt, retrying, named)))
 
     # -- requests (errors come out as EngineError: the caller translates them) --
     def get(self, bucket: str, key: str, version_id: str | None = None,
@@ -160,8 +226,7 @@ class Engine:
             options["if_match"] = if_match
         if head:
             options["head"] = True
-        store = self.store(bucket)
-        return self._again(lambda: self._obstore.get(store, key, options=options or None))
+        return self._run(bucket, lambda store: self._obstore.get(store, key, options=options or None))
 
     def chunks(self, result, size: int) -> Iterator[bytes]:
         """The body of a GetResult in chunks of about ``size`` bytes (errors as EngineError)."""
@@ -173,15 +238,15 @@ class Engine:
                 return
             yield chunk
 
-    @staticmethod
-    def _again(call: Callable[[], object]):
+    def _again(self, call: Callable[[], object]):
         """``call()``, sent again (with backoff) while the answer is worth another try (:func:`worth_again`)."""
-        for attempt in range(1, config.MAX_ATTEMPTS + 1):
+        attempts = self._target.attempts
+        for attempt in range(1, attempts + 1):
             try:
                 with engine_errors():
                     return call()
             except EngineError as err:
-                if attempt == config.MAX_ATTEMPTS or not worth_again(err):
+                if attempt == attempts or not worth_again(err):
                     err.retried = attempt > 1  # a conditional write may meet its own first attempt
                     raise
             time.sleep(random.uniform(0, min(config.MAX_BACKOFF, config.BACKOFF * 2 ** attempt)))
@@ -191,27 +256,23 @@ class Engine:
 
         ``create``: only if nothing is there (``If-None-Match: *``), else EngineError.
         """
-        store = self.store(bucket, encrypt)
         mode = "create" if create else "overwrite"
-        return self._again(lambda: self._obstore.put(store, key, data, attributes=attrs, mode=mode,
-                                                     use_multipart=False))["e_tag"]
+        return self._run(bucket, lambda store: self._obstore.put(store, key, data, attributes=attrs, mode=mode,
+                                                                 use_multipart=False), encrypt)["e_tag"]
 
     def put_parts(self, bucket: str, key: str, parts: Callable[[], Iterator[bytes]], attrs: dict,
                   encrypt: bool, part_size: int, concurrency: int) -> str | None:
         """A multipart upload of the buffers ``parts()`` yields (all but the last ``part_size``
         bytes); the new ETag.  Each request is retried by obstore (a part that got no answer is
         not: the upload fails, is aborted by obstore, and is sent again whole)."""
-        store = self.store(bucket, encrypt, retrying=True)
-        return self._again(lambda: self._obstore.put(
+        return self._run(bucket, lambda store: self._obstore.put(
             store, key, parts(), attributes=attrs, use_multipart=True, chunk_size=part_size,
-            max_concurrency=concurrency))["e_tag"]
+            max_concurrency=concurrency), encrypt, retrying=True)["e_tag"]
 
     def copy(self, bucket: str, src_key: str, dst_key: str, encrypt: bool) -> None:
         """Server-side copy within ``bucket`` (metadata copied from the source)."""
-        store = self.store(bucket, encrypt)
-        self._again(lambda: self._obstore.copy(store, src_key, dst_key))
+        self._run(bucket, lambda store: self._obstore.copy(store, src_key, dst_key), encrypt)
 
     def delete(self, bucket: str, keys: list[str]) -> None:
         """Remove ``keys`` (DeleteObjects batches of 1,000); a missing key is no error."""
-        store = self.store(bucket)
-        self._again(lambda: self._obstore.delete(store, keys))
+        self._run(bucket, lambda store: self._obstore.delete(store, keys))

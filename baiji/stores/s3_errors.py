@@ -75,6 +75,21 @@ def worth_again(err: EngineError) -> bool:
         sign in err.text for sign in ("HTTP error", "error sending request", "timed out", "onnection"))
 
 
+#: The error codes of a request sent to a bucket's wrong region (botocore's redirector reads the same).
+_WRONG_REGION = ("PermanentRedirect", "AuthorizationHeaderMalformed", "IllegalLocationConstraintException")
+
+
+def wrong_region(err: EngineError) -> bool:
+    """Whether S3 refused an engine request for going to the bucket's wrong region."""
+    return _status(err.text) in (301, 307) or any(f"<Code>{code}</Code>" in err.text for code in _WRONG_REGION)
+
+
+def region_named(err: EngineError) -> str | None:
+    """The region an engine error's answer names (``<Region>``), if any."""
+    found = re.search(r"<Region>([a-z0-9-]+)</Region>", err.text)
+    return found.group(1) if found else None
+
+
 class StartOver(TransientError):
     """A download to start over: its content failed the check, or the object changed meanwhile."""
 
