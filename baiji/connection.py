@@ -190,8 +190,11 @@ class S3Connection:
             self._session = config.make_session(self.profile)
         return self._session
 
-    def _make_client(self):
-        return self._given_client or config.make_client(self._s3.target, session=self._boto_session())
+    def _make_client(self, region: str | None = None):
+        if self._given_client is not None:
+            return self._given_client
+        target = self._s3.target
+        return config.make_client(target._replace(region=region) if region else target, session=self._boto_session())
 
     def _make_target(self) -> config.Target:
         if self._given_client is not None:

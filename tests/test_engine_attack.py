@@ -420,7 +420,8 @@ def aws_files(tmp_path, monkeypatch):
 
 
 @pytest.mark.moto_only(reason="moto accepts any credentials: the test only reads which ones sign")
-@pytest.mark.parametrize("case", ["explicit-profile", "env-profile", "legacy", "token", "file-only"])
+@pytest.mark.parametrize("case", ["explicit-profile", "env-profile", "legacy", "legacy-after-file", "token",
+                                  "file-only"])
 def test_every_plane_signs_with_botocores_choice(fault_proxy, s3dir, tmp_path, monkeypatch, aws_files, case):
     profile, expected, token = None, servers_key(), None
     if case == "explicit-profile":  # botocore: an explicit profile beats the environment
@@ -428,12 +429,16 @@ def test_every_plane_signs_with_botocores_choice(fault_proxy, s3dir, tmp_path, m
     elif case == "env-profile":  # AWS_PROFILE is no explicit profile: the environment wins
         monkeypatch.setenv("AWS_PROFILE", "prof")
         expected = servers_key()
-    elif case == "legacy":
+    elif case.startswith("legacy"):  # the original's names: after the profile's own credentials
         monkeypatch.delenv("AWS_ACCESS_KEY_ID")
         monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
         monkeypatch.setenv("AWS_ACCESS_KEY", "LEGACYKEY")
         monkeypatch.setenv("AWS_SECRET", "legacysecret")
-        expected = "LEGACYKEY"
+        expected = "FILEDEFAULT"
+        if case == "legacy":
+            monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+            monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+            expected = "LEGACYKEY"
     elif case == "token":
         monkeypatch.setenv("AWS_SESSION_TOKEN", "the-session-token")
         expected, token = servers_key(), "the-session-token"

@@ -74,7 +74,8 @@ class BucketRegions:
 class S3Store(ControlPlane, Store):
     """An S3 endpoint: obstore for objects, the lister for listings, boto3 for the rest.
 
-    ``client_factory`` makes the boto3 client and ``target_factory`` the
+    ``client_factory(region=None)`` makes the boto3 client (of another region
+    than the target's, for presigned URLs) and ``target_factory`` the
     :class:`baiji.config.Target`; each is called once, on first need.
     """
 
@@ -83,6 +84,7 @@ class S3Store(ControlPlane, Store):
         self._client = self._engine = self._target = self._regions = None
         self._lock = threading.RLock()  # the engine is made from the target, under the same lock
         self._listers = threading.local()
+        self._regional: dict = {}  # boto3 clients of other regions than the target's
         #: Whether HEADs ask for checksums (``x-amz-checksum-mode``): until the server refuses it.
         self._checksum_mode = True
 
@@ -110,6 +112,16 @@ class S3Store(ControlPlane, Store):
     def client(self):
         """The boto3 client of the control plane, created once."""
         return self._once("_client", self._client_factory)
+
+    def client_in(self, region: str):
+        """A boto3 client like :attr:`client` whose requests are signed for ``region``."""
+        if region == self.client.meta.region_name:
+            return self.client
+        with self._lock:
+            found = self._regional.get(region)
+            if found is None:
+                found = self._regional[region] = self._client_factory(region)
+        return found
 
     @property
     def target(self) -> config.Target:

@@ -172,7 +172,9 @@ class ControlPlane:
         return {names[p]: ", ".join(who) for p, who in by_permission.items() if p in names}
 
     def presign(self, url: str, ttl: int) -> str:
+        """A presigned GET of ``url``, signed for its bucket's region (a HeadBucket asks S3 which)."""
         bucket, key = object_split(url)
+        region = self.lister.bucket_region(bucket) or self.regions(bucket)
         with translated(url):
-            return self.client.generate_presigned_url(
+            return self.client_in(region).generate_presigned_url(
                 "get_object", Params={"Bucket": bucket, "Key": key}, ExpiresIn=int(ttl))

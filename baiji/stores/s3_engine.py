@@ -154,7 +154,9 @@ class Engine:
         """A store with every setting from the target, none from the environment (see UNSEALABLE)."""
         target = self._target
         url, virtual = target.bucket_endpoint(bucket, region)
-        options = {"region": region, "endpoint": url, "virtual_hosted_style_request": virtual,
+        # "aws_endpoint_url_s3" is a key of its own, which beats "endpoint": both are set
+        options = {"region": region, "endpoint": url, "aws_endpoint_url_s3": url,
+                   "virtual_hosted_style_request": virtual, "disable_bulk_delete": False,
                    "skip_signature": not target.signed, "unsigned_payload": False, "s3_express": False,
                    "request_payer": False, "disable_tagging": False, "conditional_put": "etag",
                    "imdsv1_fallback": False}
