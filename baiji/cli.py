@@ -331,15 +331,17 @@ def _url_passwords(urls) -> list[str]:
     return passwords
 
 def _connection_secrets(conn) -> Callable[[], list[str]]:
-    """The password of ``conn``'s endpoint URL, and the secret key and token of its
-    credentials once its client exists.
+    """The passwords of ``conn``'s endpoint URL (given or resolved) and of the proxies, and
+    the secret key and token of its credentials once its client exists.
 
     Reads what the client already holds; never creates a client or resolves
     or refreshes credentials (that could do I/O, from inside a log call).
     """
 
     def source() -> list[str]:
-        endpoint = _url_passwords([conn.endpoint_url])
+        target = conn.loaded_target()
+        proxies = [value for name, value in os.environ.items() if name.lower().endswith("_proxy")]
+        endpoint = _url_passwords([conn.endpoint_url, target and target.endpoint_url, *proxies])
         signer = getattr(conn.loaded_client(), "_request_signer", None)
         credentials = getattr(signer, "_credentials", None)
         if credentials is None:

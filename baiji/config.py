@@ -166,19 +166,24 @@ class _Files:
 
     @property
     def full(self) -> dict:
-        """botocore's ``Session.full_config``: the config file, with the credential file's profiles merged."""
+        """botocore's ``Session.full_config``: the config file, with the credential file's profiles merged
+        (a file that cannot be parsed is an error, as in botocore)."""
         if self._full is None:
             from botocore import configloader
-            from botocore.exceptions import ConfigNotFound
+            from botocore.exceptions import ConfigNotFound, ConfigParseError
 
             try:
-                full = configloader.load_config(_env_or("AWS_CONFIG_FILE", "~/.aws/config"))
-            except ConfigNotFound:
-                full = {"profiles": {}}
-            try:
-                creds = configloader.raw_config_parse(_env_or("AWS_SHARED_CREDENTIALS_FILE", "~/.aws/credentials"))
-            except ConfigNotFound:
-                creds = {}
+                try:
+                    full = configloader.load_config(_env_or("AWS_CONFIG_FILE", "~/.aws/config"))
+                except ConfigNotFound:
+                    full = {"profiles": {}}
+                try:
+                    creds = configloader.raw_config_parse(
+                        _env_or("AWS_SHARED_CREDENTIALS_FILE", "~/.aws/credentials"))
+                except ConfigNotFound:
+                    creds = {}
+            except ConfigParseError as err:
+                raise ConfigurationError(_one_line(err)) from None
             for name, values in creds.items():
                 full["profiles"].setdefault(name, {}).update(values)
             self._full = full
@@ -200,10 +205,20 @@ class _Files:
             return os.environ[env]
         return self.scoped.get(name)
 
-    def s3(self, name: str):
-        """A value of the profile's nested ``s3 =`` section."""
+    def s3(self) -> dict:
+        """The profile's nested ``s3 =`` section ({} if none).
+
+        A plain value (``s3 = path``, or ``s3 =`` with nothing nested) crashes
+        botocore's client creation (AttributeError, botocore 1.44); here it is
+        a one-line error.
+        """
         section = self.scoped.get("s3")
-        return section.get(name) if isinstance(section, dict) else None
+        if section is None:
+            return {}
+        if not isinstance(section, dict):
+            raise ConfigurationError(f"the profile's s3 setting must be a nested section (s3 = then indented "
+                                     f"lines such as '  addressing_style = path'), got {section!r}")
+        return section
 
     def endpoint(self) -> str | None:
         """botocore's ConfiguredEndpointProvider for S3 (after ``ignore_configured_endpoint_urls``)."""
@@ -214,14 +229,24 @@ class _Files:
                 return os.environ[env]
         scoped = self.scoped
         if "services" in scoped:
-            section = self.full.get("services", {}).get(scoped["services"])
+            name = scoped["services"]
+            section = self.full.get("services", {}).get(name)
             if not section:
                 raise ConfigurationError(f'The profile is configured to use the services section but the '
-                                         f'"{scoped["services"]}" services configuration does not exist.')
-            found = section.get("s3", {}).get("endpoint_url") if isinstance(section.get("s3"), dict) else None
+                                         f'"{name}" services configuration does not exist.')
+            nested = section.get("s3", {})
+            if not isinstance(nested, dict):  # botocore crashes (AttributeError)
+                raise ConfigurationError(f'the s3 setting of the "{name}" services section must be a nested '
+                                         f'section (s3 = then indented lines), got {nested!r}')
+            found = nested.get("endpoint_url")
             if found:
                 return found
         return scoped.get("endpoint_url") or None
+
+
+def _one_line(err) -> str:
+    """The message of ``err`` on one line."""
+    return " ".join(str(err).split()) or type(err).__name__
 
 
 def _env_first(*names: str) -> str | None:
@@ -252,7 +277,10 @@ def check_endpoint(url: str) -> str:
 
 
 def _environment_credentials() -> Credentials | None:
-    """botocore's EnvProvider (AWS_SECURITY_TOKEN before AWS_SESSION_TOKEN, as it reads them)."""
+    """botocore's EnvProvider: ``AWS_ACCESS_KEY_ID``, ``AWS_SECRET_ACCESS_KEY``, the first non-empty of
+    ``AWS_SECURITY_TOKEN`` and ``AWS_SESSION_TOKEN``; ``AWS_CREDENTIAL_EXPIRATION`` must be a date
+    (botocore fails on any other) with a time zone (botocore crashes on a naive one) and not past
+    (botocore refuses to sign with them)."""
     access = os.environ.get("AWS_ACCESS_KEY_ID", "")
     if not access:
         return None
@@ -260,6 +288,19 @@ def _environment_credentials() -> Credentials | None:
     if not secret:
         raise ConfigurationError("Partial credentials found in env, missing: AWS_SECRET_ACCESS_KEY")
     token = os.environ.get("AWS_SECURITY_TOKEN", "") or os.environ.get("AWS_SESSION_TOKEN", "") or None
+    expiration = os.environ.get("AWS_CREDENTIAL_EXPIRATION", "")
+    if expiration:
+        from dateutil.parser import parse  # botocore's parser of it (a dependency of botocore)
+
+        try:
+            when = parse(expiration)
+        except (ValueError, OverflowError):
+            raise ConfigurationError(f"AWS_CREDENTIAL_EXPIRATION is not a date: {expiration!r}") from None
+        if when.tzinfo is None:
+            raise ConfigurationError(f"AWS_CREDENTIAL_EXPIRATION has no time zone: {expiration!r}")
+        if when <= datetime.now(timezone.utc):
+            raise ConfigurationError(f"the credentials of AWS_ACCESS_KEY_ID expired at {expiration} "
+                                     f"(AWS_CREDENTIAL_EXPIRATION)")
     return Credentials(access, secret, token)
 
 

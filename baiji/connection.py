@@ -211,6 +211,10 @@ class S3Connection:
         """The boto3 client if one was created or injected, else None (never creates one)."""
         return self._given_client or self._s3.loaded_client
 
+    def loaded_target(self) -> config.Target | None:
+        """The resolved configuration if it was resolved already, else None (never resolves it)."""
+        return self._s3.loaded_target
+
     def settings(self) -> dict:
         """Plain data from which another process builds an equivalent connection."""
         return {"profile": self.profile, "region": self.region, "endpoint_url": self.endpoint_url,

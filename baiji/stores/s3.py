@@ -109,6 +109,11 @@ class S3Store(ControlPlane, Store):
         return self._client
 
     @property
+    def loaded_target(self) -> config.Target | None:
+        """The target if it was resolved already, else None."""
+        return self._target
+
+    @property
     def client(self):
         """The boto3 client of the control plane, created once."""
         return self._once("_client", self._client_factory)

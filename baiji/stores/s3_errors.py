@@ -143,6 +143,10 @@ def _translate_engine(err: EngineError, url: str, version_id: str | None, what: 
     if found is not None:
         return found
     first_line = text.splitlines()[0] if text else name
+    certificate = re.search(r"InvalidCertificate\(\s*([A-Za-z]+)", text)
+    if certificate:  # the reason is deep in obstore's debug text: said in one line
+        return S3Exception(f"{what}: TLS certificate verification failed ({certificate.group(1)}): "
+                           "the endpoint's certificate is not trusted (see AWS_CA_BUNDLE, --ca-bundle)")
     if any(sign in text for sign in _BROKEN_BODY):
         return TransientError(f"{what}: connection lost while reading ({first_line})")
     if any(sign in text for sign in _UNREACHABLE):
