@@ -25,7 +25,7 @@ through a real botocore S3 client (``head_object``, ``list_objects_v2``),
 stopped just before sending, and ``Lister.pages`` is followed over three
 pages.
 
-The differences found are strict xfails: the signer's in ``KNOWN_MISMATCHES``
+The differences found are strict xfails: the signer's (fixed since) in ``FORMER_MISMATCHES``
 (white space inside header values, IPv6 endpoints), the addressing's
 (``Target.bucket_endpoint``, not the signer) in ``ADDRESSING``.  No server is
 used: it runs in some 5 s of CPU.
@@ -553,9 +553,9 @@ def _report(failures: list[tuple[Case, _Sent, dict, list[str]]], total: int) -> 
 
 # --- the tests ---------------------------------------------------------------------------------
 
-#: Where baiji's signer and botocore's part: (case, why).  Kept out of the 10,000 and expected to
-#: fail (strict): a fix of listing.py turns them into XPASS failures.
-KNOWN_MISMATCHES = [
+#: Where baiji's signer and botocore's parted, before listing.sign Trimall()ed header values and
+#: the lister kept an IPv6 host's brackets: (case, what was wrong).  Each must now sign alike.
+FORMER_MISMATCHES = [
     (_case("header value with inner runs of white space", "HEAD", "k",
            extra={"if-match": '"a  b"', "x-amz-checksum-mode": "EN\t\tABLED"}.items()),
      "SigV4 canonical header values are Trimall()ed (inner runs of spaces and tabs become one "
@@ -588,10 +588,9 @@ def test_lister_signs_as_botocore(baiji_wire, boto_clock):
     assert elapsed < 10, f"{len(cases)} cases took {elapsed:.1f} s of CPU"
 
 
-@pytest.mark.parametrize("case, reason", KNOWN_MISMATCHES, ids=[c.name for c, _ in KNOWN_MISMATCHES])
-def test_known_mismatch(case, reason, request, baiji_wire, boto_clock):
-    """Each difference found, alone: strict xfails (a fix of listing.py makes them XPASS)."""
-    request.applymarker(pytest.mark.xfail(strict=True, reason=reason))
+@pytest.mark.parametrize("case, reason", FORMER_MISMATCHES, ids=[c.name for c, _ in FORMER_MISMATCHES])
+def test_former_mismatch(case, reason, baiji_wire, boto_clock):
+    """Each difference found by this test, alone: fixed, and kept so."""
     sent = baiji_wire(case)
     boto = botocore_sign(case, boto_clock)
     diffs = differences(sent, boto)

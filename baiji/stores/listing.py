@@ -82,7 +82,8 @@ def sign(method: str, host: str, path: str, query: str, creds: Credentials, regi
         headers["x-amz-security-token"] = creds.token
     names = sorted(headers)
     signed = ";".join(names)
-    canonical = "\n".join([method, path, query, *(f"{n}:{headers[n].strip()}" for n in names),
+    # SigV4's Trimall: no white space at either end, inner runs of it one space
+    canonical = "\n".join([method, path, query, *(f"{n}:{' '.join(headers[n].split())}" for n in names),
                            "", signed, EMPTY_SHA256])
     scope = f"{amz_date[:8]}/{region}/s3/aws4_request"
     to_sign = "\n".join(["AWS4-HMAC-SHA256", amz_date, scope,
@@ -147,7 +148,8 @@ class _Connection:
 
     def _tunnel(self, sock: socket.socket) -> None:
         """Ask the proxy for a tunnel to the host (``CONNECT``); OSError if it refuses."""
-        head = f"CONNECT {self.host}:{self.port} HTTP/1.1\r\nhost: {self.host}:{self.port}\r\n" + "".join(
+        authority = f"{_bracketed(self.host)}:{self.port}"
+        head = f"CONNECT {authority} HTTP/1.1\r\nhost: {authority}\r\n" + "".join(
             f"{k}: {v}\r\n" for k, v in self._proxy_authorization().items()) + "\r\n"
         sock.sendall(head.encode())
         self.sock, self.rfile = sock, sock.makefile("rb")
@@ -167,7 +169,7 @@ class _Connection:
             self._open()
         if self.proxy and self.scheme == "http":  # absolute form, through the proxy
             port = "" if self.port == 80 else f":{self.port}"
-            target = f"http://{self.host}{port}{target}"
+            target = f"http://{_bracketed(self.host)}{port}{target}"
             headers = {**headers, **self._proxy_authorization()}
         try:
             head = f"{method} {target} HTTP/1.1\r\n" + "".join(
@@ -220,6 +222,11 @@ class _Connection:
             return self._exactly(int(fields["content-length"]))
         fields["connection"] = "close"  # the body runs to the end of the connection
         return self.rfile.read()
+
+
+def _bracketed(host: str) -> str:
+    """``host`` as it is written in a URL or a Host header: an IPv6 address in brackets."""
+    return f"[{host}]" if ":" in host else host
 
 
 def _tls_context(ca_bundle: str | None, verify: bool):
@@ -359,7 +366,7 @@ class Lister:
         query = canonical_query(params)
         target = f"{path}?{query}" if query else path
         conn = self._connection(scheme, host, port)
-        wire_host = host if port == (443 if scheme == "https" else 80) else f"{host}:{port}"
+        wire_host = _bracketed(host) if port == (443 if scheme == "https" else 80) else f"{_bracketed(host)}:{port}"
         for attempt in range(1, self.max_attempts + 1):
             creds = self.target.credentials() if self.target.signed else None
             headers = sign(method, wire_host, path, query, creds, region, datetime.now(timezone.utc),
