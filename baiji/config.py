@@ -12,22 +12,33 @@ Precedence, as botocore's (README "Networks and configuration"):
 - endpoint: ``endpoint_url=`` (``--endpoint-url``); unless
   ``AWS_IGNORE_CONFIGURED_ENDPOINT_URLS`` (or the profile's
   ``ignore_configured_endpoint_urls``) is true: ``AWS_ENDPOINT_URL_S3``,
-  ``AWS_ENDPOINT_URL``, the profile's ``services`` section (``s3 =
-  endpoint_url = ...``), the profile's ``endpoint_url``; else AWS's own for
-  the region (``s3-fips``/``dualstack`` as asked);
-- profile: ``profile=``, ``AWS_DEFAULT_PROFILE``, ``AWS_PROFILE``, ``default``
-  (a named profile that is in neither file is an error, as in botocore);
+  ``AWS_ENDPOINT_URL`` (an empty one skipped), the profile's ``services``
+  section (``s3 = endpoint_url = ...``), the profile's ``endpoint_url``; else
+  AWS's own for the region and its partition (``s3-fips``/``dualstack`` as
+  asked: ignored with a custom endpoint, as botocore ignores them);
+- profile: ``profile=``, ``AWS_DEFAULT_PROFILE``, ``AWS_PROFILE`` (even
+  empty), ``default`` (a named profile that is in neither file is an error,
+  as in botocore);
 - region: ``region=``, ``AWS_DEFAULT_REGION``, the profile's ``region`` (in
-  the config or the credentials file), else ``us-east-1``;
+  the config or the credentials file), else ``us-east-1`` (``AWS_REGION`` is
+  not read, as botocore does not read it); an empty or malformed one is an
+  error;
 - credentials: botocore's chain (environment first, unless ``profile=`` is
   given); the original baiji's ``AWS_ACCESS_KEY``/``AWS_SECRET`` and
   ``AWS_CREDENTIAL_FILE`` only after the profile's own;
 - CA bundle: ``verify=`` (a path, or False for ``--no-verify-ssl``),
-  ``AWS_CA_BUNDLE``, the profile's ``ca_bundle``;
+  ``AWS_CA_BUNDLE``, the profile's ``ca_bundle``, ``REQUESTS_CA_BUNDLE``;
 - proxies: ``HTTP_PROXY``/``HTTPS_PROXY``/``NO_PROXY`` (either case), read as
   botocore reads them (:mod:`urllib.request`), decided for the endpoint;
 - retries: ``AWS_MAX_ATTEMPTS``/``max_attempts`` (baiji's default 5),
   ``AWS_RETRY_MODE``/``retry_mode``.
+
+Where botocore fails to make a client (a missing profile or services
+section, partial credentials, a file it cannot parse, an empty CA bundle or
+region, an invalid retry mode, max attempts or addressing style, FIPS in
+China...), or crashes (``s3 = path`` not nested, an expiry without a time
+zone), :func:`resolve` raises :class:`~baiji.exceptions.ConfigurationError`
+with one line.
 
 The fast path: with credentials in the environment and no ``profile=``,
 nothing imports boto3 (0.15-0.4 s, more than a whole ``s3 ls``): the files
@@ -112,23 +123,28 @@ class Target(namedtuple("Target", _FIELDS, defaults=(False, "auto", False, False
         """The endpoint requests for a bucket of ``region`` go to (``scheme://host[:port]``)."""
         if self.endpoint_url:
             return self.endpoint_url
-        suffix = "amazonaws.com.cn" if region.startswith("cn-") else "amazonaws.com"
         name = "s3-fips" if self.use_fips else "s3"
         if self.use_dualstack:
             name += ".dualstack"
-        return f"https://{name}.{region}.{suffix}"
+        return f"https://{name}.{region}.{_partition(region)['dnsSuffix']}"
 
     def bucket_endpoint(self, bucket: str, region: str) -> tuple[str, bool]:
         """``(url, virtual)``: where requests for ``bucket`` in ``region`` go, ``virtual`` when the
-        bucket is in the host name (the addressing style allows it and, on AWS, the name too: no
-        dots, as the certificate's wildcard covers one label)."""
+        bucket is in the host name: the addressing style allows it and the name can be a host
+        name (botocore's ``isVirtualHostableS3Bucket``: one DNS label, or over plain http a
+        dotted name, the certificate's wildcard covering one label).
+
+        Unlike botocore, an IP address endpoint asked for virtual hosting gets it
+        (``bkt.127.0.0.1:9000``; botocore goes path-style there).
+        """
         from urllib.parse import urlsplit
 
         endpoint = self.endpoint_for(region)
-        virtual = not self.path_style and (self.endpoint_url is not None or _dns_name(bucket))
-        if not virtual:
+        if self.path_style:
             return endpoint, False
         parts = urlsplit(endpoint)
+        if not (_dns_name(bucket) or parts.scheme == "http" and _dns_name(bucket, dotted=True)):
+            return endpoint, False
         return f"{parts.scheme}://{bucket}.{parts.netloc.rpartition('@')[2]}", True
 
     def proxy_for(self, url: str) -> str | None:
@@ -136,20 +152,26 @@ class Target(namedtuple("Target", _FIELDS, defaults=(False, "auto", False, False
         if not self.proxies:
             return None
         proxy = self.proxies.get(url.partition(":")[0].lower())
-        if proxy and "://" not in proxy:  # botocore's _fix_proxy_url
-            proxy = "http://" + proxy
-        return proxy or None
+        if not proxy:
+            return None
+        if proxy.startswith(("http:", "https:")):  # botocore's _fix_proxy_url
+            return proxy
+        return "http:" + proxy if proxy.startswith("//") else "http://" + proxy
 
     def __repr__(self) -> str:
         shown = {name: getattr(self, name) for name in self._fields if name != "credentials"}
         return f"Target({', '.join(f'{k}={v!r}' for k, v in shown.items())})"
 
 
-def _dns_name(bucket: str) -> bool:
-    """Whether ``bucket`` can be a host name label under AWS's wildcard certificate."""
+def _dns_name(bucket: str, dotted: bool = False) -> bool:
+    """Whether ``bucket`` can be one host name label, or (``dotted``) a dotted host name
+    (botocore's ``isVirtualHostableS3Bucket``)."""
     import re
 
-    return bool(re.fullmatch(r"[a-z0-9][a-z0-9-]{1,61}[a-z0-9]", bucket))
+    if not dotted:
+        return bool(re.fullmatch(r"[a-z0-9][a-z0-9-]{1,61}[a-z0-9]", bucket))
+    return (len(bucket) >= 3 and not re.fullmatch(r"(?:[0-9]{1,3}\.){3}[0-9]{1,3}", bucket)
+            and all(re.fullmatch(r"(?!-)[a-z0-9-]{1,63}(?<!-)", label) for label in bucket.split(".")))
 
 
 def _true(value) -> bool:
@@ -261,17 +283,25 @@ def _env_or(name: str, default: str) -> str:
 
 
 def check_endpoint(url: str) -> str:
-    """``url`` if it is a usable endpoint (``http(s)://host[:port][/]``), else ConfigurationError."""
+    """``url`` if it is a usable endpoint (``http(s)://host[:port][/]``; a ``#fragment`` dropped, as
+    botocore drops it), else ConfigurationError.
+
+    Refused as botocore refuses them: no scheme or host, another scheme, a port out of range, a
+    query.  Refused by baiji alone: a path (``http://host/base``: buckets are addressed at the
+    host's root) and port 0 (nothing can listen there).
+    """
     from urllib.parse import urlsplit
 
     from baiji.exceptions import without_url_passwords
 
+    url = url.partition("#")[0]
     try:
         parts = urlsplit(url)
-        port_ok = parts.port is None or 0 < parts.port < 65536
+        ok = (parts.scheme in ("http", "https") and bool(parts.hostname) and not parts.query
+              and (parts.port is None or 0 < parts.port < 65536) and not parts.path.strip("/"))
     except ValueError:
-        port_ok = False
-    if not (parts.scheme in ("http", "https") and parts.hostname and port_ok and not parts.path.strip("/")):
+        ok = False
+    if not ok:
         raise ConfigurationError(f"endpoint URL must be http(s)://host[:port], got {without_url_passwords(url)!r}")
     return url
 
@@ -337,46 +367,150 @@ def resolve(profile: str | None = None, region: str | None = None, endpoint_url:
     ``new_session()``: gives the :func:`make_session` to use off the fast path
     (the one the control plane's client is made from: the chain runs once);
     ``sign=False``: unsigned requests (``--no-sign-request``); ``verify``:
-    False (``--no-verify-ssl``) or a CA bundle's path.
+    False (``--no-verify-ssl``) or a CA bundle's path.  Where botocore would
+    fail to make a client (or crash), ConfigurationError, one line.
     """
     files = _Files(profile)
-    files.scoped  # noqa: B018 -- a missing profile fails here, as botocore's client creation does
-    endpoint = check_endpoint(endpoint_url) if endpoint_url else files.endpoint()
-    if endpoint:
-        check_endpoint(endpoint)
+    s3 = files.s3()  # a missing profile fails here, as botocore's client creation does
+    endpoint = endpoint_url if endpoint_url is not None else files.endpoint()
+    if endpoint is not None:
+        endpoint = check_endpoint(endpoint)
+    region = _region(region if region is not None else files.get("region", "AWS_DEFAULT_REGION"))
+    ca_bundle, verify = _ca_bundle(files, verify)
+    mode = files.get("retry_mode", "AWS_RETRY_MODE")
+    if mode is None:
+        mode = "standard"
+    if mode not in ("legacy", "standard", "adaptive"):
+        raise ConfigurationError(f"retry mode must be legacy, standard or adaptive, got {mode!r} "
+                                 f"(AWS_RETRY_MODE or the profile's retry_mode)")
+    attempts = _attempts(files.get("max_attempts", "AWS_MAX_ATTEMPTS"))
+    fips = _true(files.get("use_fips_endpoint", "AWS_USE_FIPS_ENDPOINT"))
+    # botocore: the nested s3 setting can turn dualstack on, never off; else
+    # AWS_USE_DUALSTACK_ENDPOINT, else the profile's use_dualstack_endpoint
+    dualstack = _true(s3.get("use_dualstack_endpoint")) or _true(
+        files.get("use_dualstack_endpoint", "AWS_USE_DUALSTACK_ENDPOINT"))
+    if endpoint:  # botocore ignores FIPS and dualstack with a custom endpoint
+        fips = dualstack = False
+    _check_variants(region, fips, dualstack)
+    style = s3.get("addressing_style", "auto")
+    if style not in ("path", "virtual", "auto"):
+        raise ConfigurationError(f"S3 addressing style {style} is invalid. Valid options are: 'auto', 'virtual', "
+                                 f"and 'path' (the profile's s3 = addressing_style)")
     credentials, refreshable = None, False
     if sign:
-        found = None if profile else _environment_credentials()
+        found = None if profile is not None else _environment_credentials()
         if found is not None:
             credentials = lambda: found  # noqa: E731
         else:
-            session = new_session() if new_session else make_session(profile)
-            credentials, refreshable = _credentials_of(session.get_credentials())
-    region = region or files.get("region", "AWS_DEFAULT_REGION") or DEFAULT_REGION
-    if verify is None:
-        verify = files.get("ca_bundle", "AWS_CA_BUNDLE") or True
-    attempts = files.get("max_attempts", "AWS_MAX_ATTEMPTS")
+            credentials, refreshable = _session_credentials(new_session() if new_session else make_session(profile))
     target = Target(
         region=region, endpoint_url=endpoint, credentials=credentials, refreshable=refreshable,
-        addressing_style=files.s3("addressing_style") or "auto",
-        use_fips=_true(files.get("use_fips_endpoint", "AWS_USE_FIPS_ENDPOINT")),
-        use_dualstack=_true(files.get("use_dualstack_endpoint", "AWS_USE_DUALSTACK_ENDPOINT")
-                            or files.s3("use_dualstack_endpoint")),
-        ca_bundle=os.path.expanduser(verify) if isinstance(verify, str) else None, verify=verify is not False,
-        max_attempts=_attempts(attempts), retry_mode=files.get("retry_mode", "AWS_RETRY_MODE") or "standard")
-    if target.endpoint_url and (target.use_fips or target.use_dualstack):
-        raise ConfigurationError("Invalid Configuration: FIPS and DualStack are not supported with a custom endpoint")
+        addressing_style=style, use_fips=fips, use_dualstack=dualstack,
+        ca_bundle=ca_bundle, verify=verify, max_attempts=attempts, retry_mode=mode)
     proxies, no_proxy = _proxies(target.endpoint_for(target.region))
     return target._replace(proxies=proxies, no_proxy=no_proxy)
 
 
+def _session_credentials(session):
+    """:func:`_credentials_of` the session's chain; its failures (partial credentials in a file, a
+    broken role...) as ConfigurationError."""
+    from botocore.exceptions import BotoCoreError
+
+    try:
+        return _credentials_of(session.get_credentials())
+    except BotoCoreError as err:
+        raise ConfigurationError(_one_line(err)) from None
+
+
+#: botocore's ``validate_region_name``.
+_REGION_NAME = r"(?![0-9]+$)(?!-)[a-zA-Z0-9-]{,63}(?<!-)"
+
+
+def _region(region: str | None) -> str:
+    """The region to use: ``region`` checked as botocore checks it; none configured: us-east-1
+    (botocore's ``aws-global``: us-east-1's endpoints)."""
+    import re
+
+    if region is None or region == "aws-global":
+        return DEFAULT_REGION
+    if not re.fullmatch(_REGION_NAME, region):
+        raise ConfigurationError(f"Provided region_name '{region}' doesn't match a supported format.")
+    if not region:  # botocore: "Invalid endpoint: https://s3..amazonaws.com", or a crash signing
+        raise ConfigurationError("the region is empty (AWS_DEFAULT_REGION, --region or the profile's region)")
+    return region
+
+
+def _check_variants(region: str, fips: bool, dualstack: bool) -> None:
+    """The refusals of botocore's S3 endpoint rules: no FIPS in China, no dualstack in the
+    aws-iso-e and aws-iso-f partitions."""
+    partition = _partition(region)["name"]
+    if fips and partition == "aws-cn":
+        raise ConfigurationError(f"FIPS endpoints are not supported in {region} (AWS_USE_FIPS_ENDPOINT or "
+                                 f"the profile's use_fips_endpoint)")
+    if dualstack and partition in ("aws-iso-e", "aws-iso-f"):
+        raise ConfigurationError(f"dualstack endpoints are not supported in {region} (AWS_USE_DUALSTACK_ENDPOINT "
+                                 f"or the profile's use_dualstack_endpoint)")
+
+
+def _partition(region: str) -> dict:
+    """The ``outputs`` of the partition of ``region`` in botocore's ``partitions.json`` (``aws``
+    for an unknown region), as botocore's endpoint rules pick it."""
+    import re
+
+    partitions = _partitions()
+    for partition in partitions:
+        if region in partition["regions"]:
+            return partition["outputs"]
+    for partition in partitions:
+        if re.match(partition["regionRegex"], region):
+            return partition["outputs"]
+    return partitions[0]["outputs"]
+
+
+_PARTITIONS: list = []
+
+
+def _partitions() -> list:
+    """botocore's ``data/partitions.json`` (7 kB; read without importing botocore's loaders)."""
+    if not _PARTITIONS:
+        import json
+
+        import botocore
+
+        path = os.path.join(os.path.dirname(botocore.__file__), "data", "partitions.json")
+        with open(path, encoding="utf-8") as f:
+            found = json.load(f)["partitions"]
+        found.sort(key=lambda p: p["id"] != "aws")  # the default first
+        _PARTITIONS[:] = found
+    return _PARTITIONS
+
+
+def _ca_bundle(files: _Files, verify: bool | str | None) -> tuple[str | None, bool]:
+    """``(ca_bundle, verify)``: ``verify=`` (a bool, or a path: ``~`` expanded), else
+    ``AWS_CA_BUNDLE``, the profile's ``ca_bundle``, ``REQUESTS_CA_BUNDLE`` (as botocore takes
+    them: the path as written); an empty one is an error (botocore's InvalidConfigError)."""
+    given = verify is not None
+    if not given:
+        verify = files.get("ca_bundle", "AWS_CA_BUNDLE")
+        if verify is None:
+            verify = os.environ.get("REQUESTS_CA_BUNDLE", True)
+    if isinstance(verify, str):
+        if not verify.strip():
+            raise ConfigurationError("the CA bundle is empty (AWS_CA_BUNDLE, the profile's ca_bundle, "
+                                     "REQUESTS_CA_BUNDLE or --ca-bundle): name a PEM file, or unset it")
+        return (os.path.expanduser(verify) if given else verify), True
+    return None, verify is not False
+
+
 def _attempts(value) -> int | None:
-    if value in (None, ""):
+    """``max_attempts`` as botocore takes it (``int()``; an empty value is no number)."""
+    if value is None:
         return None
     try:
         attempts = int(value)
     except ValueError:
-        raise ConfigurationError(f"max_attempts must be a whole number, got {value!r}") from None
+        raise ConfigurationError(f"max_attempts must be a whole number, got {value!r} "
+                                 f"(AWS_MAX_ATTEMPTS or the profile's max_attempts)") from None
     if attempts < 1:
         raise ConfigurationError(f"max_attempts must be at least 1, got {attempts}")
     return attempts
