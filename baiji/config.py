@@ -132,10 +132,8 @@ class Target(namedtuple("Target", _FIELDS, defaults=(False, "auto", False, False
         """``(url, virtual)``: where requests for ``bucket`` in ``region`` go, ``virtual`` when the
         bucket is in the host name: the addressing style allows it and the name can be a host
         name (botocore's ``isVirtualHostableS3Bucket``: one DNS label, or over plain http a
-        dotted name, the certificate's wildcard covering one label).
-
-        Unlike botocore, an IP address endpoint asked for virtual hosting gets it
-        (``bkt.127.0.0.1:9000``; botocore goes path-style there).
+        dotted name, the certificate's wildcard covering one label).  On an IP address endpoint
+        botocore virtual-hosts only a dotted name over http; so does this.
         """
         from urllib.parse import urlsplit
 
@@ -143,7 +141,8 @@ class Target(namedtuple("Target", _FIELDS, defaults=(False, "auto", False, False
         if self.path_style:
             return endpoint, False
         parts = urlsplit(endpoint)
-        if not (_dns_name(bucket) or parts.scheme == "http" and _dns_name(bucket, dotted=True)):
+        dotted = parts.scheme == "http" and _dns_name(bucket, dotted=True)
+        if not (dotted and "." in bucket if _ip_address(parts.hostname) else _dns_name(bucket) or dotted):
             return endpoint, False
         return f"{parts.scheme}://{bucket}.{parts.netloc.rpartition('@')[2]}", True
 
@@ -172,6 +171,17 @@ def _dns_name(bucket: str, dotted: bool = False) -> bool:
         return bool(re.fullmatch(r"[a-z0-9][a-z0-9-]{1,61}[a-z0-9]", bucket))
     return (len(bucket) >= 3 and not re.fullmatch(r"(?:[0-9]{1,3}\.){3}[0-9]{1,3}", bucket)
             and all(re.fullmatch(r"(?!-)[a-z0-9-]{1,63}(?<!-)", label) for label in bucket.split(".")))
+
+
+def _ip_address(host: str | None) -> bool:
+    """Whether ``host`` is an IPv4 or IPv6 address (no name to put a bucket in)."""
+    import ipaddress
+
+    try:
+        ipaddress.ip_address(host or "")
+    except ValueError:
+        return False
+    return True
 
 
 def _true(value) -> bool:

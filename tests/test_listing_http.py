@@ -356,7 +356,8 @@ def test_last_modified_parsing(text, expected):
     (None, False, "My_Bucket", ("s3.eu-west-1.amazonaws.com", "/My_Bucket")),
     (None, True, "my-bucket", ("s3.eu-west-1.amazonaws.com", "/my-bucket")),
     ("http://127.0.0.1:9000", True, "b.c", ("127.0.0.1", "/b.c")),
-    ("http://127.0.0.1:9000", False, "bkt", ("bkt.127.0.0.1", "/")),
+    ("http://127.0.0.1:9000", False, "bkt", ("127.0.0.1", "/bkt")),  # an IP: path-style, as botocore
+    ("http://minio.local:9000", False, "bkt", ("bkt.minio.local", "/")),
 ])
 def test_addressing(endpoint, path_style, bucket, address):
     target = config.Target("eu-west-1", endpoint, lambda: AWS_DOC, addressing_style="path" if path_style else "virtual")

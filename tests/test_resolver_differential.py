@@ -50,11 +50,8 @@ baiji's documented differences are normalised, not flagged (:func:`expected_of`)
   ``profile=`` is given, baiji signs with them.
 
 Path-style addressing for a custom endpoint needs no normalising: botocore
-1.44 also goes path-style there unless ``addressing_style = virtual``.  One
-known difference is normalised too: asked for virtual hosting on an IP
-address endpoint, baiji puts the bucket before the address
-(``test_listing_http.py::test_addressing`` wants it), botocore goes
-path-style.  Endpoints baiji refuses and botocore takes (a path, port 0)
+1.44 also goes path-style there unless ``addressing_style = virtual`` (and
+on an IP address endpoint, always).  Endpoints baiji refuses and botocore takes (a path, port 0)
 are in :func:`test_endpoints_baiji_refuses_and_botocore_takes`.
 
 Every case runs in this process with ``os.environ`` replaced (``HOME`` a
@@ -269,12 +266,6 @@ def expected_of(oracle: dict, case: Case) -> dict:
         expected["region"] = "us-east-1"
     urls = {}
     for bucket, (endpoint, virtual) in oracle["urls"].items():
-        if oracle["addressing_style"] == "virtual" and _is_ip_url(endpoint):
-            # known difference: asked for virtual hosting, baiji puts any host-able name before
-            # an IP address (bkt.127.0.0.1:9000; test_listing_http.py::test_addressing wants
-            # it); botocore goes path-style there, except for a dotted name over http
-            virtual = _RULES.aws_is_virtual_hostable_s3_bucket(bucket, False) or (
-                endpoint.startswith("http:") and _RULES.aws_is_virtual_hostable_s3_bucket(bucket, True))
         urls[bucket] = (REGIONAL if endpoint == GLOBAL else endpoint, virtual)
     expected["urls"] = urls
     expected["endpoint"] = urls["Mixed_Case"][0]  # never in the host name: the endpoint itself

@@ -772,15 +772,12 @@ ADDRESSING = [
     ("https://minio.example.com", "abc", None),
     (None, "abc", None),
     (None, "a.b.c", None),  # path-style on AWS, by both
-    ("http://127.0.0.1:9000", "abc", "an IP address endpoint: botocore goes path-style, Target.bucket_endpoint "
-                                     "puts the bucket in the host (abc.127.0.0.1:9000)"),
-    ("https://minio.example.com", "a.b.c", "a dotted bucket over https: botocore goes path-style (the "
-                                           "certificate's wildcard covers one label), "
-                                           "Target.bucket_endpoint does not"),
-    ("https://s3.eu-west-1.amazonaws.com", "a.b.c", "an explicit AWS endpoint with a dotted bucket: botocore "
-                                                    "goes path-style, Target.bucket_endpoint virtual-hosts it"),
-    ("http://minio.local:9000", "ab", "a name botocore does not virtual-host (shorter than 3)"),
-    ("http://minio.local:9000", "Upper_Case", "a name botocore does not virtual-host (not a DNS label)"),
+    # where Target.bucket_endpoint used to part from botocore's rules (fixed since)
+    ("http://127.0.0.1:9000", "abc", None),  # an IP address endpoint: path-style
+    ("https://minio.example.com", "a.b.c", None),  # a dotted bucket over https: path-style
+    ("https://s3.eu-west-1.amazonaws.com", "a.b.c", None),  # an explicit AWS endpoint, a dotted bucket
+    ("http://minio.local:9000", "ab", None),  # shorter than 3: no host name
+    ("http://minio.local:9000", "Upper_Case", None),  # not a DNS label
 ]
 
 
