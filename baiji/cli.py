@@ -871,7 +871,8 @@ class Command:
 
     - ``paths``: the arguments that name paths: a failure message naming none of them
       is prefixed with them.
-    - ``hints``: extra advice appended to the message of these exception classes.
+    - ``hints``: extra advice appended to the message of these exception classes (the first
+      class that matches gives it; None: none).
     - ``rewords``: the library's advice in its messages, reworded for the command line:
       ``{"use cp_r": "use -r"}``.
     - ``exclusive``: groups of mutually exclusive options, each named by its options' first flags.
@@ -953,13 +954,13 @@ COMMANDS: tuple[Command, ...] = (
         arg("--preserve-acl", action="store_true", help="keep the source's ACL (s3 -> s3 only)"),
         NO_ENCRYPT, GZIP, POLICY, ENCODING, VERSION_ID, WORKERS, DRY_RUN, JSON, EXCLUDE, INCLUDE,
     ), cmd_cp, paths=("src", "dst"), exclusive=(("-r", "-R"), ("-f", "-s")),
-        hints={exc.KeyExists: "use -f/--force to overwrite, or -s/--skip to skip it"},
+        hints={exc.SameFile: None, exc.KeyExists: "use -f/--force to overwrite, or -s/--skip to skip it"},
         rewords={"use cp_r to": "use -r to"}),
     Command("mv", "move: copy, then remove the source", (
         arg("src", metavar="SRC", help="source key or local path"),
         arg("dst", metavar="DST", help="destination key or local path"),
         FORCE, PROGRESS, GZIP, NO_ENCRYPT, DRY_RUN,
-    ), cmd_mv, paths=("src", "dst"), hints={exc.KeyExists: "use -f/--force to overwrite"},
+    ), cmd_mv, paths=("src", "dst"), hints={exc.SameFile: None, exc.KeyExists: "use -f/--force to overwrite"},
         rewords={"use cp_r to copy directories": "mv moves files (use cp -r, then rm -r)"}),
     Command("rm", "remove a key or local file", (
         KEY,
@@ -1078,9 +1079,9 @@ def _failure_message(error: BaseException, command: Command, args, redactor: Red
     paths = [value for value in (getattr(args, name, None) for name in command.paths) if value]
     if paths and not any(path in message for path in paths):
         message = f"{' -> '.join(paths)}: {message}"
-    for kind, hint in command.hints.items():
-        if isinstance(error, kind):
-            message = f"{message} ({hint})"
+    hint = next((hint for kind, hint in command.hints.items() if isinstance(error, kind)), None)
+    if hint:
+        message = f"{message} ({hint})"
     return _one_line(redactor(message))
 
 def _is_botocore_error(error: BaseException) -> bool:

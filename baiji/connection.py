@@ -23,7 +23,7 @@ from typing import Iterable, Iterator
 from baiji import config, fileobj, integrity, sync as sync_plan
 from baiji import path as paths
 from baiji.exceptions import (BucketNotEmpty, BucketNotFound, EventualConsistencyWarning, InvalidSchemeException,
-                              IsADirectory, KeyExists, KeyNotFound, S3Exception, S3Warning)
+                              IsADirectory, KeyExists, KeyNotFound, S3Exception, S3Warning, SameFile)
 from baiji.filters import Selector
 from baiji.progress import bulk_progress, reporter
 from baiji.report import Event, Listener, Report, warn_caller
@@ -245,7 +245,8 @@ class S3Connection:
         ``exact`` (the bulk copies of ``cp_r`` and ``sync``, whose destinations
         are computed): write ``dst`` itself, never ``dst/basename(src)``; a
         directory there is an error.
-        ``ValueError`` when ``dst`` is ``src`` itself (see :meth:`_same_file`).
+        ``SameFile`` (a ``KeyExists`` and a ``ValueError``) when ``dst`` is ``src`` itself, even with
+        ``force`` (see :meth:`_same_file`).
         """
         src_store, dst_store = self._store(src), self._store(dst)
         if paths.isdirlike(src):
@@ -260,7 +261,7 @@ class S3Connection:
             dst = paths.join(dst, paths.basename(src))
             dst_store = self._store(dst)  # the name made must be one a store takes (UTF-8 for a key)
         if self._same_file(src_store, src, dst_store, dst, version_id):
-            raise ValueError(f"{src} and {dst} are the same file")
+            raise SameFile(f"{src} and {dst} are the same file")
         if dst_store.is_local:  # a download would be renamed over a device node or FIFO (/dev/null!)
             require_regular(paths.parse(dst).path, writing=True)
         s3_only = {"policy": policy, "encoding": encoding, "content_type": content_type,
@@ -401,7 +402,7 @@ class S3Connection:
                 size = sizes.pop((src, dst), None)
                 if err is None:
                     report.add(Event("copy", src, dst, size=size))
-                elif isinstance(err, KeyExists):
+                elif isinstance(err, KeyExists) and not isinstance(err, SameFile):
                     report.add(Event("skip", src, dst, "already exists", size))
                 else:
                     report.add(Event("fail", src, dst, str(err), size), err)

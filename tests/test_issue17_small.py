@@ -25,7 +25,7 @@ import pytest
 
 import servers
 from baiji.connection import BulkCopyError
-from baiji.exceptions import KeyExists
+from baiji.exceptions import KeyExists, SameFile
 from helpers import PYTHON_M_BAIJI, RequestCounter, head, keys_under, put, split, tree
 from test_cli import assert_failed, lines, run
 
@@ -40,6 +40,36 @@ def _put_odd_tree(client, s3dir: str) -> list[str]:
     for name in names:
         put(client, s3dir + name, b"x")
     return names
+
+
+# == 8: the same file is a KeyExists and a ValueError ===================================
+
+def test_cp_of_a_key_onto_itself_raises_key_exists(conn, client, s3dir, tmp_path):
+    """The original suite's test_s3_cp_overwrite_errors_unless_force: remote to remote."""
+    put(client, s3dir + "k", b"only copy")
+    (tmp_path / "f").write_bytes(b"only copy")
+    for src, dst in ((s3dir + "k", s3dir + "k"), (s3dir + "k", s3dir), (str(tmp_path / "f"), str(tmp_path))):
+        for force in (False, True):
+            with pytest.raises(KeyExists) as info:
+                conn.cp(src, dst, force=force)
+            assert isinstance(info.value, (SameFile, ValueError)) and info.value.errno == errno.EEXIST
+            assert "same file" in str(info.value)
+    assert (tmp_path / "f").read_bytes() == b"only copy" and keys_under(client, s3dir) == ["k"]
+
+
+def test_cli_same_file_suggests_no_force(client, s3dir):
+    put(client, s3dir + "k", b"only copy")
+    for command in ("cp", "mv"):
+        status, out, err = run(command, s3dir + "k", s3dir + "k")
+        assert_failed((status, out, err), "same file")
+        assert "--force" not in err
+
+
+def test_cp_many_onto_itself_fails_never_skips(conn, client, s3dir):
+    put(client, s3dir + "k", b"only copy")
+    with pytest.raises(BulkCopyError) as info:
+        conn.cp_many([(s3dir + "k", s3dir + "k")])
+    assert info.value.report.files["fail"] == 1 and info.value.report.files["skip"] == 0
 
 
 # == 9: open(directory, 'w') ============================================================
