@@ -792,7 +792,27 @@ def cmd_is(ctx: Context, a) -> int:
     ctx.print("files DO NOT match")
     return EXIT_FAILURE
 
+#: The value of ``--create``/``--delete``/``--info`` given without NAME right after it
+#: (``buckets --delete -f NAME``): the NAME is the positional argument.
+_NAME_AFTER = True
+_BUCKET_ACTIONS = ("create", "delete", "info")
+
+def _bucket_name(a) -> None:
+    """Set the NAME given apart (``buckets --delete -f NAME``) on its option; UsageError when
+    it is missing, given twice, or given without --create, --delete or --info."""
+    action = next((name for name in _BUCKET_ACTIONS if getattr(a, name) is not None), None)
+    if action is None and a.name:
+        raise UsageError(f"{a.name}: a bucket NAME needs --create, --delete or --info")
+    if action is not None and getattr(a, action) is _NAME_AFTER:
+        if not a.name:
+            raise UsageError(f"--{action}: expected a bucket NAME")
+        setattr(a, action, a.name)
+    elif a.name:
+        raise UsageError(f"--{action} {getattr(a, action)}: one bucket NAME only, not also {a.name}")
+    a.name = None
+
 def cmd_buckets(ctx: Context, a) -> int:
+    _bucket_name(a)
     if not a.create:
         _refuse_flags(a, ("--no-versioning",), "for a bucket being created: needs --create")
     if not a.delete:
@@ -1005,16 +1025,21 @@ COMMANDS: tuple[Command, ...] = (
         arg("other", metavar="OTHER", help="the key or local path to compare with"),
     ), cmd_is, paths=("key", "other")),
     Command("buckets", "list bucket names, create, delete or describe one", (
-        arg("--create", metavar="NAME", help="create this bucket (versioned unless --no-versioning)"),
+        arg("name", metavar="NAME", nargs="?",
+            help="the bucket of --create, --delete or --info, when not right after it "
+                 "(s3 buckets --delete -f NAME)"),
+        arg("--create", metavar="NAME", nargs="?", const=_NAME_AFTER,
+            help="create this bucket (versioned unless --no-versioning)"),
         arg("--no-versioning", action="store_true", help="with --create: leave versioning off"),
-        arg("--delete", metavar="NAME",
+        arg("--delete", metavar="NAME", nargs="?", const=_NAME_AFTER,
             help="delete this bucket; one holding keys is refused unless -f, or unless you answer y "
                  "when asked (on a terminal only)"),
         arg("-f", "--force", action="store_true",
             help="with --delete: first delete every key, version and delete marker in it, without asking"),
-        arg("--info", metavar="NAME", help="print the bucket's settings as 'name: value' lines"),
+        arg("--info", metavar="NAME", nargs="?", const=_NAME_AFTER,
+            help="print the bucket's settings as 'name: value' lines"),
         JSON,
-    ), cmd_buckets, paths=("create", "delete", "info"), exclusive=(("--create", "--delete", "--info"),),
+    ), cmd_buckets, paths=("create", "delete", "info", "name"), exclusive=(("--create", "--delete", "--info"),),
         rewords={"force deletes them first": "use -f/--force to delete them first"}),
     Command("restore", "undelete every deleted key under an S3 prefix (versioned buckets)", (
         arg("prefix", metavar="PREFIX", help="s3://bucket/prefix"),

@@ -80,3 +80,44 @@ def test_open_a_directory_has_the_systems_strerror(conn, tmp_path, mode):
         conn.open(str(tmp_path), mode)
     assert (info.value.errno, info.value.strerror) == (errno.EISDIR, os.strerror(errno.EISDIR))
     assert info.value.filename == str(tmp_path)
+
+
+# == 10: messages ========================================================================
+
+def test_a_corrupt_download_is_one_error_line(fault_proxy, client, s3dir, tmp_path):
+    put(client, s3dir + "k", os.urandom(300_000))
+    fault_proxy.proxy.fail_always("corrupt", match="GetObject", offset=1000)
+    argv = [*PYTHON_M_BAIJI, "--endpoint-url", fault_proxy.endpoint_url, "cp", s3dir + "k", tmp_path / "k"]
+    done = subprocess.run([str(a) for a in argv], stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 1 and done.stderr.startswith("s3: error: "), done.stderr
+    assert done.stderr.count("\n") == 1 and "does not match its ETag (tried 2 times)" in done.stderr
+    assert tree(tmp_path) == {}
+    verbose = subprocess.run([str(a) for a in argv[:3]] + ["-v"] + [str(a) for a in argv[3:]],
+                             stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=120)
+    assert verbose.stderr.count("does not match its ETag") >= 2  # each attempt, logged with -v
+
+
+@pytest.mark.servers("moto", "seaweedfs", reason="creates and deletes a bucket")
+@pytest.mark.parametrize("argv", [("--delete", "-f", "{}"), ("-f", "--delete", "{}"), ("--delete", "{}", "-f")])
+def test_buckets_delete_force_in_any_order(client, argv):
+    name = f"baiji-x17-{uuid.uuid4().hex[:10]}"
+    try:
+        client.create_bucket(Bucket=name)
+        put(client, f"s3://{name}/k", b"x")
+        status, out, err = run("buckets", *(a.format(name) for a in argv))
+        assert (status, lines(out), err) == (0, [f"[deleted] s3://{name} (and the 1 keys/versions it held)"], "")
+        assert not servers.bucket_exists(client, name)
+    finally:
+        servers.delete_bucket(client, name)
+
+
+@pytest.mark.parametrize("argv, needle", [
+    (("--delete", "-f"), "--delete: expected a bucket NAME"),
+    (("scratch",), "needs --create, --delete or --info"),
+    (("--delete", "a", "b"), "one bucket NAME only"),
+    (("--create", "a", "--info"), "not allowed"),
+])
+def test_buckets_name_usage_errors(argv, needle):
+    status, _, err = run("buckets", *argv)
+    assert status == 2 and needle in err, err

@@ -239,7 +239,7 @@ class S3Store(ControlPlane, Store):
                 return
             except StartOver as err:  # the temp file is gone, local_path untouched
                 failure = err
-                log.warning("%s", err)
+                log.info("%s", err)  # with -v; without, the error raised says it once
         raise TransientError(f"{failure} (tried {DOWNLOAD_ATTEMPTS} times)") from failure
 
     def _checks_out(self, path: str, entry: Entry, pieces: list[Piece], version_id: str | None) -> bool:
