@@ -508,8 +508,8 @@ class S3Connection:
                 refused: list, doomed: list) -> Iterator[tuple[str, str, int | None]]:
         """The ``(src, dst, size)`` of the copy actions, ``dst`` exactly below ``target``.
 
-        Problems, conflicts and keys that would leave a local ``target`` go to
-        ``refused`` as ``(url, None, error)``; deletions to ``doomed`` as ``(url, size)``.
+        Problems, conflicts, keys that would leave a local ``target`` and names the destination
+        cannot take go to ``refused`` as ``(url, None, error)``; deletions to ``doomed`` as ``(url, size)``.
         """
         for action in actions:
             if action.kind == "delete":
@@ -524,8 +524,9 @@ class S3Connection:
                 refused.append((src, None, S3Exception(f"refusing to copy {src}: {reason} in key")))
                 continue
             try:
-                dst = dst_store.child(target, action.rel)
-            except S3Exception as err:  # a symlinked directory on the way in a local destination
+                dst = dst_store.child(target, action.rel)  # S3Exception: a symlinked local directory on the way
+                self._store(dst)  # ValueError: a name no store takes (a key that is not UTF-8), as cp finds
+            except (S3Exception, ValueError) as err:
                 refused.append((src, None, err))
                 continue
             if action.kind == "conflict":

@@ -42,6 +42,23 @@ def _put_odd_tree(client, s3dir: str) -> list[str]:
     return names
 
 
+# == 5: a dry run refuses what the real run refuses =====================================
+
+def test_dry_run_of_a_name_that_is_no_key_exits_1_as_the_real_run(conn, client, s3dir, tmp_path):
+    bad = os.fsdecode(b"bad\xff.txt")
+    (tmp_path / "ok.txt").write_bytes(b"1")
+    (tmp_path / bad).write_bytes(b"2")
+    put(client, s3dir + "old.txt", b"old")
+    planned = conn.sync(str(tmp_path), s3dir, dry_run=True)
+    assert [(p.action, p.src or p.dst) for p in planned] == [
+        ("copy", str(tmp_path / "ok.txt")), ("refuse", str(tmp_path / bad)), ("refuse", s3dir + "old.txt")]
+    assert "not valid UTF-8" in planned[1].reason and "not deleted" in planned[2].reason
+    status, out, err = run("sync", "-n", tmp_path, s3dir)
+    assert status == 1 and "(dry run) delete" not in out.decode() and "the real run would fail" in err
+    assert_failed(run("sync", tmp_path, s3dir), "bad\\xff.txt: not valid UTF-8", "nothing deleted")
+    assert keys_under(client, s3dir) == ["ok.txt", "old.txt"]
+
+
 # == 8: the same file is a KeyExists and a ValueError ===================================
 
 def test_cp_of_a_key_onto_itself_raises_key_exists(conn, client, s3dir, tmp_path):
