@@ -32,6 +32,7 @@ from baiji.stores.base import DEFAULT_CONTENT_TYPE
 from baiji.stores.local import require_regular
 from baiji.stores.local import translated as local_errors
 from baiji.stores.s3 import translated as s3_errors
+from baiji.stores.s3_control import in_xml
 from baiji.tempfiles import temp_path
 from baiji.util import parallel as bulk
 
@@ -1027,11 +1028,19 @@ class S3Connection:
                              "(is something writing to it?); not deleted")
 
     def _delete_listed(self, url: str) -> int:
-        """One pass over a bucket's versions listing, each page deleted (DeleteObjects) before the
-        next is listed; returns how many were deleted (``BulkCopyError`` naming those that were not)."""
+        """One pass over a bucket's versions listing, each page deleted (DeleteObjects; a key XML
+        cannot carry, DeleteObject) before the next is listed; returns how many were deleted
+        (``BulkCopyError`` naming those that were not)."""
         bucket, base = paths.bucket(url), url + "/"
         deleted, failures = 0, []
-        for batch in bulk.chunks(self._s3.list(url, versions=True), 1000):
+        for listed in bulk.chunks(self._s3.list(url, versions=True), 1000):
+            batch = [e for e in listed if in_xml(e.url[len(base):])]
+            alone = [(e.url, e.version_id) for e in listed if not in_xml(e.url[len(base):])]
+            failed = self._s3.delete_each(alone)  # keys no DeleteObjects can name
+            deleted += len(alone) - len(failed)
+            failures += [(failed_url, None, err) for failed_url, err in failed]
+            if not batch:
+                continue
             objects = [{"Key": e.url[len(base):], **({"VersionId": e.version_id} if e.version_id else {})}
                        for e in batch]
             with s3_errors(url):

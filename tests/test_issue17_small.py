@@ -42,6 +42,49 @@ def _put_odd_tree(client, s3dir: str) -> list[str]:
     return names
 
 
+# == 4: keys XML cannot carry are deleted one by one ====================================
+
+def test_rm_r_force_deletes_keys_xml_cannot_carry(client, s3dir):
+    names = _put_odd_tree(client, s3dir)
+    status, out, err = run("rm", "-r", "-f", s3dir)
+    assert (status, err) == (0, ""), err
+    assert len(lines(out)) == len(names) and keys_under(client, s3dir) == []
+
+
+def test_sync_converges_when_the_destination_holds_keys_xml_cannot_carry(conn, client, s3dir, tmp_path):
+    _put_odd_tree(client, s3dir)
+    (tmp_path / "p").mkdir()
+    (tmp_path / "p" / "a.txt").write_bytes(b"x")
+    report = conn.sync(str(tmp_path), s3dir)
+    assert report.files["delete"] == len(NOT_XML) + 1 and keys_under(client, s3dir) == ["p/a.txt"]
+    again = conn.sync(str(tmp_path), s3dir)
+    assert again.files["delete"] == again.files["copy"] == 0 and again.unchanged == 1
+
+
+@pytest.mark.parametrize("name", NOT_XML)
+def test_rm_of_one_key_xml_cannot_carry(conn, client, s3dir, name):
+    put(client, s3dir + name, b"x")
+    conn.rm(s3dir + name)
+    assert keys_under(client, s3dir) == []
+
+
+@pytest.mark.servers("moto", "seaweedfs", reason="creates and deletes a bucket")
+def test_buckets_delete_force_empties_keys_xml_cannot_carry(conn, client, monkeypatch):
+    """Neither server lists the versions of such keys (moto answers 500, SeaweedFS names them
+    with U+FFFD instead): the stand-in lists the unversioned bucket's keys with ListObjectsV2."""
+    name = f"baiji-x17-{uuid.uuid4().hex[:10]}"
+    store = conn._s3
+    monkeypatch.setattr(store, "list", lambda url, versions=False, **kw: type(store).list(store, url, **kw))
+    try:
+        conn.create_bucket(name, versioned=False)
+        for key in ["a", *NOT_XML]:
+            put(client, f"s3://{name}/{key}", b"x")
+        assert conn.delete_bucket(name, force=True) == 3
+        assert not servers.bucket_exists(client, name)
+    finally:
+        servers.delete_bucket(client, name)
+
+
 # == 5: a dry run refuses what the real run refuses =====================================
 
 def test_dry_run_of_a_name_that_is_no_key_exits_1_as_the_real_run(conn, client, s3dir, tmp_path):

@@ -14,7 +14,7 @@ import hashlib
 import logging
 import os
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 from baiji import config, integrity
@@ -23,8 +23,8 @@ from baiji.exceptions import BucketNotFound, KeyExists, KeyNotFound, S3Exception
 from baiji.stores import local
 from baiji.stores.base import DEFAULT_CONTENT_TYPE, MD5_METADATA, Entry, Progress, Store, WriteOptions
 from baiji.stores.listing import ListError, Lister
-from baiji.stores.s3_control import (PART_THREADS, ControlPlane, entry_of, head_entry, object_split, split,
-                                    version_args, write_args)
+from baiji.stores.s3_control import (PART_THREADS, ControlPlane, entry_of, head_entry, in_xml, object_split,
+                                    split, version_args, write_args)
 from baiji.stores.s3_engine import HEADER_NAMES, Engine, attributes, native_key, native_metadata
 from baiji.stores.s3_engine import usable as engine_usable
 from baiji.stores.s3_bodies import (CHUNK, Body, Piece, accepted, basis, checksum_alone, content_verdict, drain,
@@ -524,19 +524,33 @@ class S3Store(ControlPlane, Store):
     # -- removing --------------------------------------------------------
     def delete(self, url, version_id=None):
         bucket, key = object_split(url)
-        if not version_id and self._native(key):
+        if not version_id and self._native(key) and in_xml(key):  # the engine's delete is a DeleteObjects
             with translated(url):
                 self.engine.delete(bucket, [key])
             return
         with translated(url, version_id):
             self.client.delete_object(Bucket=bucket, Key=key, **version_args(version_id))
 
-    def delete_many(self, urls):
+    def delete_each(self, targets: Iterable[tuple[str, str | None]]) -> list[tuple[str, Exception]]:
+        """Delete each ``(url, version_id)`` with a request of its own (DeleteObject: the key goes
+        in the URL, not in XML); the ``(url, error)`` of those that failed."""
         failed = []
+        for url, version_id in targets:
+            try:
+                self.delete(url, version_id)
+            except S3Exception as err:
+                failed.append((url, err))
+        return failed
+
+    def delete_many(self, urls):
+        """Delete ``urls``: DeleteObjects batches of 1,000, and one request for each key that XML 1.0
+        cannot name (``in_xml``), which would make its whole batch fail."""
+        failed = self.delete_each((url, None) for url in urls if not in_xml(split(url)[1]))
         by_bucket: dict[str, list[str]] = {}
         for url in urls:
             bucket, key = split(url)
-            by_bucket.setdefault(bucket, []).append(key)
+            if in_xml(key):
+                by_bucket.setdefault(bucket, []).append(key)
         for bucket, keys in by_bucket.items():
             for start in range(0, len(keys), 1000):
                 batch = keys[start:start + 1000]
