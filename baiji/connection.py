@@ -28,7 +28,7 @@ from baiji.filters import Selector
 from baiji.progress import bulk_progress, reporter
 from baiji.report import Event, Listener, Report, warn_caller
 from baiji.stores import Entry, S3Store, Store, WriteOptions, store_for
-from baiji.stores.base import DEFAULT_CONTENT_TYPE
+from baiji.stores.base import DEFAULT_CONTENT_TYPE, SOURCE_ETAG_METADATA, Listed
 from baiji.stores.local import require_regular
 from baiji.stores.local import translated as local_errors
 from baiji.stores.s3 import translated as s3_errors
@@ -533,7 +533,7 @@ class S3Connection:
             if action.kind == "conflict":
                 refused.append((src, None, S3Exception(f"{src}: not copied to {dst}: {action.reason}")))
             else:
-                yield src, dst, action.src.size
+                yield Listed(src, action.src.etag), dst, action.src.size
 
     @staticmethod
     def _placeable(copies: Iterable[tuple[str, str, int | None]], dst_store: Store,
@@ -1109,7 +1109,8 @@ class S3Connection:
         remote side is read (HEAD) for the MD5 baiji records at multipart
         upload, else its additional checksum (a 64-bit or longer one: a CRC32
         is too short to call two files the same); against a local file, its
-        part size too (``S3Store.matches_file``).
+        part size too (``S3Store.matches_file``).  A source with neither is the
+        same as a copy that recorded its ETag (``baiji-source-etag``, see ``S3Store.copy``).
         """
         if src.md5 and dst.md5:
             return src.md5 == dst.md5
@@ -1132,8 +1133,8 @@ class S3Connection:
             require_regular(local)
             return remote.matches_file(first.url, local)
         first = remote.head(first.url)  # baiji's recorded MD5, the object's checksum
-        if first.md5 is None and not integrity.strong(first.checksum):
-            return False
+        if first.md5 is None and not integrity.strong(first.checksum):  # the copy may say it is of it
+            return remote.head(second.url).metadata.get(SOURCE_ETAG_METADATA) == first.etag
         second = remote.head(second.url)
         if first.md5 and second.md5:
             return first.md5 == second.md5

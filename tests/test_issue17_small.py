@@ -26,6 +26,7 @@ import pytest
 import servers
 from baiji.connection import BulkCopyError
 from baiji.exceptions import KeyExists, SameFile
+from baiji.stores.base import SOURCE_ETAG_METADATA, Listed
 from helpers import PYTHON_M_BAIJI, RequestCounter, head, keys_under, put, split, tree
 from test_cli import assert_failed, lines, run
 
@@ -100,6 +101,58 @@ def test_dry_run_of_a_name_that_is_no_key_exits_1_as_the_real_run(conn, client, 
     assert status == 1 and "(dry run) delete" not in out.decode() and "the real run would fail" in err
     assert_failed(run("sync", tmp_path, s3dir), "bad\\xff.txt: not valid UTF-8", "nothing deleted")
     assert keys_under(client, s3dir) == ["ok.txt", "old.txt"]
+
+
+# == 7: a copy of a multipart object of another tool is recognised ======================
+
+def _foreign_multipart(client, url: str, **create_args) -> str:
+    """A two-part object uploaded with boto3's multipart API (no checksum; ``create_args``:
+    CreateMultipartUpload's, e.g. headers); its ETag."""
+    bucket, key = split(url)
+    upload = client.create_multipart_upload(Bucket=bucket, Key=key, **create_args)["UploadId"]
+    parts = [{"PartNumber": n, "ETag": client.upload_part(Bucket=bucket, Key=key, UploadId=upload, PartNumber=n,
+                                                          Body=body)["ETag"]}
+             for n, body in ((1, os.urandom(5 * MiB)), (2, b"tail"))]
+    client.complete_multipart_upload(Bucket=bucket, Key=key, UploadId=upload, MultipartUpload={"Parts": parts})
+    found = head(client, url, ChecksumMode="ENABLED")
+    assert not any(name.startswith("Checksum") for name in found)
+    return found["ETag"].strip('"')
+
+
+def test_second_sync_of_a_foreign_multipart_object_copies_nothing(conn, client, s3dir):
+    """moto gives the copy another ETag (a plain MD5); SeaweedFS keeps the source's: on
+    both the copy records the source's ETag, and the second sync copies nothing."""
+    etag = _foreign_multipart(client, s3dir + "src/big.bin")
+    assert head(client, s3dir + "src/big.bin")["Metadata"] == {}
+    put(client, s3dir + "src/small.txt", b"small")
+    assert conn.sync(s3dir + "src/", s3dir + "dst/").files["copy"] == 2
+    assert head(client, s3dir + "dst/big.bin")["Metadata"] == {SOURCE_ETAG_METADATA: etag}
+    assert head(client, s3dir + "dst/small.txt")["Metadata"] == {}
+    again = conn.sync(s3dir + "src/", s3dir + "dst/")
+    assert again.files["copy"] == 0 and again.unchanged == 2
+
+
+def test_copy_recording_the_source_keeps_its_headers(conn, client, s3dir):
+    headers = {"ContentType": "text/x-big", "CacheControl": "max-age=60", "ContentDisposition": "attachment",
+               "ContentLanguage": "fr"}
+    etag = _foreign_multipart(client, s3dir + "big.bin", Metadata={"mine": "1"}, **headers)
+    conn.cp(s3dir + "big.bin", s3dir + "copy.bin")
+    copied = head(client, s3dir + "copy.bin")
+    assert {name: copied.get(name) for name in headers} == headers
+    assert copied["Metadata"] == {"mine": "1", SOURCE_ETAG_METADATA: etag}
+
+
+def test_bulk_copies_of_plain_objects_ask_nothing_more(fault_proxy, client, s3dir):
+    for n in range(3):
+        put(client, f"{s3dir}src/{n}", b"x")
+    with RequestCounter(fault_proxy) as counter:
+        fault_proxy.conn.cp_r(s3dir + "src/", s3dir + "dst/")
+    assert counter["HeadObject"] == 0 and counter["CopyObject"] == 3, counter
+
+
+def test_listed_urls_travel_to_worker_processes():
+    url = pickle.loads(pickle.dumps(Listed("s3://b/k", "abc-2")))
+    assert (type(url), url, url.etag) == (Listed, "s3://b/k", "abc-2")
 
 
 # == 8: the same file is a KeyExists and a ValueError ===================================

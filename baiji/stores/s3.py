@@ -21,7 +21,8 @@ from baiji import config, integrity
 from baiji import path as paths
 from baiji.exceptions import BucketNotFound, KeyExists, KeyNotFound, S3Exception, TransientError
 from baiji.stores import local
-from baiji.stores.base import DEFAULT_CONTENT_TYPE, MD5_METADATA, Entry, Progress, Store, WriteOptions
+from baiji.stores.base import (DEFAULT_CONTENT_TYPE, MD5_METADATA, SOURCE_ETAG_METADATA, Entry, Progress, Store,
+                               WriteOptions)
 from baiji.stores.listing import ListError, Lister
 from baiji.stores.s3_control import (PART_THREADS, ControlPlane, entry_of, head_entry, in_xml, object_split,
                                     split, version_args, write_args)
@@ -36,6 +37,11 @@ log = logging.getLogger(__name__)
 
 __all__ = ["S3Store", "translate", "translated", "split", "object_split", "content_verdict", "write_args"]
 
+#: CopyObject's arguments that only a copy writing its metadata anew (REPLACE) takes.
+_ANEW = {"ContentType", "ContentEncoding", "Metadata"}
+#: The headers a copy that writes its metadata anew keeps from its source, as CopyObject's arguments.
+_KEPT_HEADERS = {"cache-control": "CacheControl", "content-disposition": "ContentDisposition",
+                 "content-language": "ContentLanguage", "expires": "Expires"}
 #: Attempts to read one response body (the engine and botocore retry requests, not body reads).
 READ_ATTEMPTS = 5
 #: Attempts at a whole download: one whose content fails its check, or whose
@@ -53,6 +59,12 @@ def _engine_entry(url: str, result, version_id: str | None) -> Entry:
         content_type=attrs.pop("Content-Type", None), content_encoding=attrs.pop("Content-Encoding", None),
         metadata={k: v for k, v in attrs.items() if k not in HEADER_NAMES},
     )
+
+
+def _listed_md5(url: str) -> bool:
+    """Whether ``url`` is :class:`Listed` with a plain MD5 ETag, which its copy gets too."""
+    etag = getattr(url, "etag", None)
+    return bool(etag) and "-" not in etag
 
 
 class BucketRegions:
@@ -491,20 +503,14 @@ class S3Store(ControlPlane, Store):
         if options.exclusive and self.exists(dst):
             raise KeyExists(f"{dst} already exists")
         args = write_args(options)
-        replace = "ContentType" in args or "ContentEncoding" in args or "Metadata" in args
+        self._anew(src, version_id, args)
+        replace = "MetadataDirective" in args
         if src_bucket == bucket and not version_id and not replace and self._native(src_key) \
                 and self._native_write(key, options):
             with translated(src):
                 self.engine.copy(bucket, src_key, key, options.encrypt)
             return
         source = {"Bucket": src_bucket, "Key": src_key, **version_args(version_id)}
-        if replace:
-            current = self.stat(src, version_id)
-            args.setdefault("ContentType", current.content_type or DEFAULT_CONTENT_TYPE)
-            if current.content_encoding:
-                args.setdefault("ContentEncoding", current.content_encoding)
-            args.setdefault("Metadata", current.metadata)
-            args["MetadataDirective"] = "REPLACE"
         try:
             with translated(src, version_id):
                 self.client.copy_object(Bucket=bucket, Key=key, CopySource=source, **args)
@@ -520,6 +526,31 @@ class S3Store(ControlPlane, Store):
             with translated(src, version_id):  # over 5 GiB: multipart copy, still server-side
                 self.client.copy(source, bucket, key, ExtraArgs=args,
                                  Config=TransferConfig(max_request_concurrency=PART_THREADS))
+
+    def _anew(self, src: str, version_id: str | None, args: dict) -> None:
+        """Complete a copy's CopyObject ``args`` when it must write its metadata anew (REPLACE).
+
+        That is when a content type, encoding or metadata is given, or when no MD5
+        tells the source's content (a multipart object of another tool, a KMS one):
+        the copy's ETag will not be the source's, so the source's ETag is recorded
+        (``baiji-source-etag``) for ``sync`` to compare.  The rest is the source's (one HEAD,
+        not needed for a source listed with a plain MD5 ETag).
+        """
+        if not _ANEW & args.keys() and _listed_md5(src):
+            return
+        with translated(src, version_id):
+            fields = self._head_fields(src, version_id, None, {})
+        current = head_entry(src, fields, version_id)
+        if current.md5 is None and current.etag:
+            args["Metadata"] = {**args.get("Metadata", current.metadata), SOURCE_ETAG_METADATA: current.etag}
+        if not _ANEW & args.keys():
+            return
+        args.setdefault("ContentType", current.content_type or DEFAULT_CONTENT_TYPE)
+        if current.content_encoding:
+            args.setdefault("ContentEncoding", current.content_encoding)
+        args.setdefault("Metadata", current.metadata)
+        args.update({arg: fields[name] for name, arg in _KEPT_HEADERS.items() if name in fields and arg not in args})
+        args["MetadataDirective"] = "REPLACE"
 
     # -- removing --------------------------------------------------------
     def delete(self, url, version_id=None):
