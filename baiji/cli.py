@@ -792,7 +792,27 @@ def cmd_is(ctx: Context, a) -> int:
     ctx.print("files DO NOT match")
     return EXIT_FAILURE
 
+#: The value of ``--create``/``--delete``/``--info`` given without NAME right after it
+#: (``buckets --delete -f NAME``): the NAME is the positional argument.
+_NAME_AFTER = True
+_BUCKET_ACTIONS = ("create", "delete", "info")
+
+def _bucket_name(a) -> None:
+    """Set the NAME given apart (``buckets --delete -f NAME``) on its option; UsageError when
+    it is missing, given twice, or given without --create, --delete or --info."""
+    action = next((name for name in _BUCKET_ACTIONS if getattr(a, name) is not None), None)
+    if action is None and a.name:
+        raise UsageError(f"{a.name}: a bucket NAME needs --create, --delete or --info")
+    if action is not None and getattr(a, action) is _NAME_AFTER:
+        if not a.name:
+            raise UsageError(f"--{action}: expected a bucket NAME")
+        setattr(a, action, a.name)
+    elif a.name:
+        raise UsageError(f"--{action} {getattr(a, action)}: one bucket NAME only, not also {a.name}")
+    a.name = None
+
 def cmd_buckets(ctx: Context, a) -> int:
+    _bucket_name(a)
     if not a.create:
         _refuse_flags(a, ("--no-versioning",), "for a bucket being created: needs --create")
     if not a.delete:
@@ -871,7 +891,8 @@ class Command:
 
     - ``paths``: the arguments that name paths: a failure message naming none of them
       is prefixed with them.
-    - ``hints``: extra advice appended to the message of these exception classes.
+    - ``hints``: extra advice appended to the message of these exception classes (the first
+      class that matches gives it; None: none).
     - ``rewords``: the library's advice in its messages, reworded for the command line:
       ``{"use cp_r": "use -r"}``.
     - ``exclusive``: groups of mutually exclusive options, each named by its options' first flags.
@@ -953,13 +974,13 @@ COMMANDS: tuple[Command, ...] = (
         arg("--preserve-acl", action="store_true", help="keep the source's ACL (s3 -> s3 only)"),
         NO_ENCRYPT, GZIP, POLICY, ENCODING, VERSION_ID, WORKERS, DRY_RUN, JSON, EXCLUDE, INCLUDE,
     ), cmd_cp, paths=("src", "dst"), exclusive=(("-r", "-R"), ("-f", "-s")),
-        hints={exc.KeyExists: "use -f/--force to overwrite, or -s/--skip to skip it"},
+        hints={exc.SameFile: None, exc.KeyExists: "use -f/--force to overwrite, or -s/--skip to skip it"},
         rewords={"use cp_r to": "use -r to"}),
     Command("mv", "move: copy, then remove the source", (
         arg("src", metavar="SRC", help="source key or local path"),
         arg("dst", metavar="DST", help="destination key or local path"),
         FORCE, PROGRESS, GZIP, NO_ENCRYPT, DRY_RUN,
-    ), cmd_mv, paths=("src", "dst"), hints={exc.KeyExists: "use -f/--force to overwrite"},
+    ), cmd_mv, paths=("src", "dst"), hints={exc.SameFile: None, exc.KeyExists: "use -f/--force to overwrite"},
         rewords={"use cp_r to copy directories": "mv moves files (use cp -r, then rm -r)"}),
     Command("rm", "remove a key or local file", (
         KEY,
@@ -1004,16 +1025,21 @@ COMMANDS: tuple[Command, ...] = (
         arg("other", metavar="OTHER", help="the key or local path to compare with"),
     ), cmd_is, paths=("key", "other")),
     Command("buckets", "list bucket names, create, delete or describe one", (
-        arg("--create", metavar="NAME", help="create this bucket (versioned unless --no-versioning)"),
+        arg("name", metavar="NAME", nargs="?",
+            help="the bucket of --create, --delete or --info, when not right after it "
+                 "(s3 buckets --delete -f NAME)"),
+        arg("--create", metavar="NAME", nargs="?", const=_NAME_AFTER,
+            help="create this bucket (versioned unless --no-versioning)"),
         arg("--no-versioning", action="store_true", help="with --create: leave versioning off"),
-        arg("--delete", metavar="NAME",
+        arg("--delete", metavar="NAME", nargs="?", const=_NAME_AFTER,
             help="delete this bucket; one holding keys is refused unless -f, or unless you answer y "
                  "when asked (on a terminal only)"),
         arg("-f", "--force", action="store_true",
             help="with --delete: first delete every key, version and delete marker in it, without asking"),
-        arg("--info", metavar="NAME", help="print the bucket's settings as 'name: value' lines"),
+        arg("--info", metavar="NAME", nargs="?", const=_NAME_AFTER,
+            help="print the bucket's settings as 'name: value' lines"),
         JSON,
-    ), cmd_buckets, paths=("create", "delete", "info"), exclusive=(("--create", "--delete", "--info"),),
+    ), cmd_buckets, paths=("create", "delete", "info", "name"), exclusive=(("--create", "--delete", "--info"),),
         rewords={"force deletes them first": "use -f/--force to delete them first"}),
     Command("restore", "undelete every deleted key under an S3 prefix (versioned buckets)", (
         arg("prefix", metavar="PREFIX", help="s3://bucket/prefix"),
@@ -1078,9 +1104,9 @@ def _failure_message(error: BaseException, command: Command, args, redactor: Red
     paths = [value for value in (getattr(args, name, None) for name in command.paths) if value]
     if paths and not any(path in message for path in paths):
         message = f"{' -> '.join(paths)}: {message}"
-    for kind, hint in command.hints.items():
-        if isinstance(error, kind):
-            message = f"{message} ({hint})"
+    hint = next((hint for kind, hint in command.hints.items() if isinstance(error, kind)), None)
+    if hint:
+        message = f"{message} ({hint})"
     return _one_line(redactor(message))
 
 def _is_botocore_error(error: BaseException) -> bool:

@@ -23,15 +23,16 @@ from typing import Iterable, Iterator
 from baiji import config, fileobj, integrity, sync as sync_plan
 from baiji import path as paths
 from baiji.exceptions import (BucketNotEmpty, BucketNotFound, EventualConsistencyWarning, InvalidSchemeException,
-                              IsADirectory, KeyExists, KeyNotFound, S3Exception, S3Warning)
+                              IsADirectory, KeyExists, KeyNotFound, S3Exception, S3Warning, SameFile)
 from baiji.filters import Selector
 from baiji.progress import bulk_progress, reporter
 from baiji.report import Event, Listener, Report, warn_caller
 from baiji.stores import Entry, S3Store, Store, WriteOptions, store_for
-from baiji.stores.base import DEFAULT_CONTENT_TYPE
+from baiji.stores.base import DEFAULT_CONTENT_TYPE, SOURCE_ETAG_METADATA, Listed
 from baiji.stores.local import require_regular
 from baiji.stores.local import translated as local_errors
 from baiji.stores.s3 import translated as s3_errors
+from baiji.stores.s3_control import in_xml
 from baiji.tempfiles import temp_path
 from baiji.util import parallel as bulk
 
@@ -245,7 +246,8 @@ class S3Connection:
         ``exact`` (the bulk copies of ``cp_r`` and ``sync``, whose destinations
         are computed): write ``dst`` itself, never ``dst/basename(src)``; a
         directory there is an error.
-        ``ValueError`` when ``dst`` is ``src`` itself (see :meth:`_same_file`).
+        ``SameFile`` (a ``KeyExists`` and a ``ValueError``) when ``dst`` is ``src`` itself, even with
+        ``force`` (see :meth:`_same_file`).
         """
         src_store, dst_store = self._store(src), self._store(dst)
         if paths.isdirlike(src):
@@ -260,7 +262,7 @@ class S3Connection:
             dst = paths.join(dst, paths.basename(src))
             dst_store = self._store(dst)  # the name made must be one a store takes (UTF-8 for a key)
         if self._same_file(src_store, src, dst_store, dst, version_id):
-            raise ValueError(f"{src} and {dst} are the same file")
+            raise SameFile(f"{src} and {dst} are the same file")
         if dst_store.is_local:  # a download would be renamed over a device node or FIFO (/dev/null!)
             require_regular(paths.parse(dst).path, writing=True)
         s3_only = {"policy": policy, "encoding": encoding, "content_type": content_type,
@@ -401,7 +403,7 @@ class S3Connection:
                 size = sizes.pop((src, dst), None)
                 if err is None:
                     report.add(Event("copy", src, dst, size=size))
-                elif isinstance(err, KeyExists):
+                elif isinstance(err, KeyExists) and not isinstance(err, SameFile):
                     report.add(Event("skip", src, dst, "already exists", size))
                 else:
                     report.add(Event("fail", src, dst, str(err), size), err)
@@ -507,8 +509,8 @@ class S3Connection:
                 refused: list, doomed: list) -> Iterator[tuple[str, str, int | None]]:
         """The ``(src, dst, size)`` of the copy actions, ``dst`` exactly below ``target``.
 
-        Problems, conflicts and keys that would leave a local ``target`` go to
-        ``refused`` as ``(url, None, error)``; deletions to ``doomed`` as ``(url, size)``.
+        Problems, conflicts, keys that would leave a local ``target`` and names the destination
+        cannot take go to ``refused`` as ``(url, None, error)``; deletions to ``doomed`` as ``(url, size)``.
         """
         for action in actions:
             if action.kind == "delete":
@@ -523,14 +525,15 @@ class S3Connection:
                 refused.append((src, None, S3Exception(f"refusing to copy {src}: {reason} in key")))
                 continue
             try:
-                dst = dst_store.child(target, action.rel)
-            except S3Exception as err:  # a symlinked directory on the way in a local destination
+                dst = dst_store.child(target, action.rel)  # S3Exception: a symlinked local directory on the way
+                self._store(dst)  # ValueError: a name no store takes (a key that is not UTF-8), as cp finds
+            except (S3Exception, ValueError) as err:
                 refused.append((src, None, err))
                 continue
             if action.kind == "conflict":
                 refused.append((src, None, S3Exception(f"{src}: not copied to {dst}: {action.reason}")))
             else:
-                yield src, dst, action.src.size
+                yield Listed(src, action.src.etag), dst, action.src.size
 
     @staticmethod
     def _placeable(copies: Iterable[tuple[str, str, int | None]], dst_store: Store,
@@ -1025,11 +1028,19 @@ class S3Connection:
                              "(is something writing to it?); not deleted")
 
     def _delete_listed(self, url: str) -> int:
-        """One pass over a bucket's versions listing, each page deleted (DeleteObjects) before the
-        next is listed; returns how many were deleted (``BulkCopyError`` naming those that were not)."""
+        """One pass over a bucket's versions listing, each page deleted (DeleteObjects; a key XML
+        cannot carry, DeleteObject) before the next is listed; returns how many were deleted
+        (``BulkCopyError`` naming those that were not)."""
         bucket, base = paths.bucket(url), url + "/"
         deleted, failures = 0, []
-        for batch in bulk.chunks(self._s3.list(url, versions=True), 1000):
+        for listed in bulk.chunks(self._s3.list(url, versions=True), 1000):
+            batch = [e for e in listed if in_xml(e.url[len(base):])]
+            alone = [(e.url, e.version_id) for e in listed if not in_xml(e.url[len(base):])]
+            failed = self._s3.delete_each(alone)  # keys no DeleteObjects can name
+            deleted += len(alone) - len(failed)
+            failures += [(failed_url, None, err) for failed_url, err in failed]
+            if not batch:
+                continue
             objects = [{"Key": e.url[len(base):], **({"VersionId": e.version_id} if e.version_id else {})}
                        for e in batch]
             with s3_errors(url):
@@ -1098,7 +1109,8 @@ class S3Connection:
         remote side is read (HEAD) for the MD5 baiji records at multipart
         upload, else its additional checksum (a 64-bit or longer one: a CRC32
         is too short to call two files the same); against a local file, its
-        part size too (``S3Store.matches_file``).
+        part size too (``S3Store.matches_file``).  A source with neither is the
+        same as a copy that recorded its ETag (``baiji-source-etag``, see ``S3Store.copy``).
         """
         if src.md5 and dst.md5:
             return src.md5 == dst.md5
@@ -1121,8 +1133,8 @@ class S3Connection:
             require_regular(local)
             return remote.matches_file(first.url, local)
         first = remote.head(first.url)  # baiji's recorded MD5, the object's checksum
-        if first.md5 is None and not integrity.strong(first.checksum):
-            return False
+        if first.md5 is None and not integrity.strong(first.checksum):  # the copy may say it is of it
+            return remote.head(second.url).metadata.get(SOURCE_ETAG_METADATA) == first.etag
         second = remote.head(second.url)
         if first.md5 and second.md5:
             return first.md5 == second.md5

@@ -7,7 +7,7 @@ a URL (``http://user:PASSWORD@host``, an endpoint's): baiji's errors replace
 it with ``[REDACTED]``.
 
 The ones that are also ``OSError`` subclasses (``KeyNotFound``,
-``KeyExists``, ``IsADirectory``) carry ``errno`` and the system's own
+``KeyExists`` and its ``SameFile``, ``IsADirectory``) carry ``errno`` and the system's own
 ``strerror`` (``os.strerror(errno)``), like the built-in errors they stand
 for; their ``str()`` is baiji's message, naming the path.
 """
@@ -87,6 +87,14 @@ class KeyExists(S3Exception, _SystemError, FileExistsError):
 
     code = _errno.EEXIST
     retried = False
+
+
+class SameFile(KeyExists, ValueError):
+    """The destination of a copy or move is its source itself (``force`` or not).
+
+    A ``KeyExists``, as the original baiji raised, and a ``ValueError``: the
+    arguments name one file twice.
+    """
 
 
 class IsADirectory(S3Exception, _SystemError, IsADirectoryError):

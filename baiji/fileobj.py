@@ -67,7 +67,7 @@ def _claim_token() -> str:
 
 def _open_local(local: str, mode: str, kind: str):
     if os.path.isdir(local):
-        raise IsADirectoryError(errno.EISDIR, "is a directory", local)
+        raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), local)
     if kind == "r" and not os.path.exists(local):
         raise KeyNotFound(f"{local}: no such file")
     if kind == "x" and os.path.exists(local):

@@ -37,6 +37,7 @@ BUCKET_URL = "s3://some-bucket/some/key.txt"
     (exc.KeyNotFound, (exc.S3Exception, exc.AWSError)),
     (exc.BucketNotFound, (exc.KeyNotFound, exc.S3Exception)),
     (exc.KeyExists, (exc.S3Exception,)),
+    (exc.SameFile, (exc.KeyExists, ValueError)),
     (exc.IsADirectory, (exc.S3Exception, IsADirectoryError)),
     (exc.InvalidVersionID, (exc.S3Exception,)),
     (exc.InvalidSchemeException, (ValueError,)),
@@ -71,6 +72,7 @@ def test_exceptions_carry_a_message():
     (exc.KeyNotFound, FileNotFoundError, errno.ENOENT),
     (exc.BucketNotFound, FileNotFoundError, errno.ENOENT),
     (exc.KeyExists, FileExistsError, errno.EEXIST),
+    (exc.SameFile, FileExistsError, errno.EEXIST),
     (exc.IsADirectory, IsADirectoryError, errno.EISDIR),
 ])
 def test_os_errors_carry_errno_and_the_systems_strerror(cls, builtin, code):

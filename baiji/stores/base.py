@@ -30,6 +30,9 @@ def key_order(path: str) -> bytes:
 DEFAULT_CONTENT_TYPE = "application/octet-stream"
 #: Metadata field holding the whole-file MD5 of baiji's multipart uploads.
 MD5_METADATA = "baiji-md5"
+#: Metadata field of an S3 copy whose source's content no MD5 tells: the source's ETag, which the
+#: copy's own ETag is not, so that ``sync`` can tell the copy holds that source.
+SOURCE_ETAG_METADATA = "baiji-source-etag"
 #: Metadata field of the empty placeholder ``open(key, 'x')`` claims a key with (a token of its own).
 CLAIM_METADATA = "baiji-claim"
 #: A progress callback receives the number of bytes moved since its last call.
@@ -90,6 +93,16 @@ class Entry(_Record):
         if self.etag and "-" not in self.etag and self.etag_is_md5:
             return self.etag
         return None
+
+
+class Listed(str):
+    """An object's URL carrying the ETag its listing gave (``.etag``): the bulk copies of
+    ``sync`` and ``cp_r`` hand these to :meth:`Store.copy`, which then need not ask for it."""
+
+    def __new__(cls, url: str, etag: str | None = None):
+        self = super().__new__(cls, url)
+        self.etag = etag
+        return self
 
 
 class WriteOptions(_Record):

@@ -14,17 +14,18 @@ import hashlib
 import logging
 import os
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 from baiji import config, integrity
 from baiji import path as paths
 from baiji.exceptions import BucketNotFound, KeyExists, KeyNotFound, S3Exception, TransientError
 from baiji.stores import local
-from baiji.stores.base import DEFAULT_CONTENT_TYPE, MD5_METADATA, Entry, Progress, Store, WriteOptions
+from baiji.stores.base import (DEFAULT_CONTENT_TYPE, MD5_METADATA, SOURCE_ETAG_METADATA, Entry, Progress, Store,
+                               WriteOptions)
 from baiji.stores.listing import ListError, Lister
-from baiji.stores.s3_control import (PART_THREADS, ControlPlane, entry_of, head_entry, object_split, split,
-                                    version_args, write_args)
+from baiji.stores.s3_control import (PART_THREADS, ControlPlane, entry_of, head_entry, in_xml, object_split,
+                                    split, version_args, write_args)
 from baiji.stores.s3_engine import HEADER_NAMES, Engine, attributes, native_key, native_metadata
 from baiji.stores.s3_engine import usable as engine_usable
 from baiji.stores.s3_bodies import (CHUNK, Body, Piece, accepted, basis, checksum_alone, content_verdict, drain,
@@ -36,6 +37,11 @@ log = logging.getLogger(__name__)
 
 __all__ = ["S3Store", "translate", "translated", "split", "object_split", "content_verdict", "write_args"]
 
+#: CopyObject's arguments that only a copy writing its metadata anew (REPLACE) takes.
+_ANEW = {"ContentType", "ContentEncoding", "Metadata"}
+#: The headers a copy that writes its metadata anew keeps from its source, as CopyObject's arguments.
+_KEPT_HEADERS = {"cache-control": "CacheControl", "content-disposition": "ContentDisposition",
+                 "content-language": "ContentLanguage", "expires": "Expires"}
 #: Attempts to read one response body (the engine and botocore retry requests, not body reads).
 READ_ATTEMPTS = 5
 #: Attempts at a whole download: one whose content fails its check, or whose
@@ -53,6 +59,12 @@ def _engine_entry(url: str, result, version_id: str | None) -> Entry:
         content_type=attrs.pop("Content-Type", None), content_encoding=attrs.pop("Content-Encoding", None),
         metadata={k: v for k, v in attrs.items() if k not in HEADER_NAMES},
     )
+
+
+def _listed_md5(url: str) -> bool:
+    """Whether ``url`` is :class:`Listed` with a plain MD5 ETag, which its copy gets too."""
+    etag = getattr(url, "etag", None)
+    return bool(etag) and "-" not in etag
 
 
 class BucketRegions:
@@ -239,7 +251,7 @@ class S3Store(ControlPlane, Store):
                 return
             except StartOver as err:  # the temp file is gone, local_path untouched
                 failure = err
-                log.warning("%s", err)
+                log.info("%s", err)  # with -v; without, the error raised says it once
         raise TransientError(f"{failure} (tried {DOWNLOAD_ATTEMPTS} times)") from failure
 
     def _checks_out(self, path: str, entry: Entry, pieces: list[Piece], version_id: str | None) -> bool:
@@ -491,20 +503,14 @@ class S3Store(ControlPlane, Store):
         if options.exclusive and self.exists(dst):
             raise KeyExists(f"{dst} already exists")
         args = write_args(options)
-        replace = "ContentType" in args or "ContentEncoding" in args or "Metadata" in args
+        self._anew(src, version_id, args)
+        replace = "MetadataDirective" in args
         if src_bucket == bucket and not version_id and not replace and self._native(src_key) \
                 and self._native_write(key, options):
             with translated(src):
                 self.engine.copy(bucket, src_key, key, options.encrypt)
             return
         source = {"Bucket": src_bucket, "Key": src_key, **version_args(version_id)}
-        if replace:
-            current = self.stat(src, version_id)
-            args.setdefault("ContentType", current.content_type or DEFAULT_CONTENT_TYPE)
-            if current.content_encoding:
-                args.setdefault("ContentEncoding", current.content_encoding)
-            args.setdefault("Metadata", current.metadata)
-            args["MetadataDirective"] = "REPLACE"
         try:
             with translated(src, version_id):
                 self.client.copy_object(Bucket=bucket, Key=key, CopySource=source, **args)
@@ -521,22 +527,61 @@ class S3Store(ControlPlane, Store):
                 self.client.copy(source, bucket, key, ExtraArgs=args,
                                  Config=TransferConfig(max_request_concurrency=PART_THREADS))
 
+    def _anew(self, src: str, version_id: str | None, args: dict) -> None:
+        """Complete a copy's CopyObject ``args`` when it must write its metadata anew (REPLACE).
+
+        That is when a content type, encoding or metadata is given, or when no MD5
+        tells the source's content (a multipart object of another tool, a KMS one):
+        the copy's ETag will not be the source's, so the source's ETag is recorded
+        (``baiji-source-etag``) for ``sync`` to compare.  The rest is the source's (one HEAD,
+        not needed for a source listed with a plain MD5 ETag).
+        """
+        if not _ANEW & args.keys() and _listed_md5(src):
+            return
+        with translated(src, version_id):
+            fields = self._head_fields(src, version_id, None, {})
+        current = head_entry(src, fields, version_id)
+        if current.md5 is None and current.etag:
+            args["Metadata"] = {**args.get("Metadata", current.metadata), SOURCE_ETAG_METADATA: current.etag}
+        if not _ANEW & args.keys():
+            return
+        args.setdefault("ContentType", current.content_type or DEFAULT_CONTENT_TYPE)
+        if current.content_encoding:
+            args.setdefault("ContentEncoding", current.content_encoding)
+        args.setdefault("Metadata", current.metadata)
+        args.update({arg: fields[name] for name, arg in _KEPT_HEADERS.items() if name in fields and arg not in args})
+        args["MetadataDirective"] = "REPLACE"
+
     # -- removing --------------------------------------------------------
     def delete(self, url, version_id=None):
         bucket, key = object_split(url)
-        if not version_id and self._native(key):
+        if not version_id and self._native(key) and in_xml(key):  # the engine's delete is a DeleteObjects
             with translated(url):
                 self.engine.delete(bucket, [key])
             return
         with translated(url, version_id):
             self.client.delete_object(Bucket=bucket, Key=key, **version_args(version_id))
 
-    def delete_many(self, urls):
+    def delete_each(self, targets: Iterable[tuple[str, str | None]]) -> list[tuple[str, Exception]]:
+        """Delete each ``(url, version_id)`` with a request of its own (DeleteObject: the key goes
+        in the URL, not in XML); the ``(url, error)`` of those that failed."""
         failed = []
+        for url, version_id in targets:
+            try:
+                self.delete(url, version_id)
+            except S3Exception as err:
+                failed.append((url, err))
+        return failed
+
+    def delete_many(self, urls):
+        """Delete ``urls``: DeleteObjects batches of 1,000, and one request for each key that XML 1.0
+        cannot name (``in_xml``), which would make its whole batch fail."""
+        failed = self.delete_each((url, None) for url in urls if not in_xml(split(url)[1]))
         by_bucket: dict[str, list[str]] = {}
         for url in urls:
             bucket, key = split(url)
-            by_bucket.setdefault(bucket, []).append(key)
+            if in_xml(key):
+                by_bucket.setdefault(bucket, []).append(key)
         for bucket, keys in by_bucket.items():
             for start in range(0, len(keys), 1000):
                 batch = keys[start:start + 1000]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 from concurrent.futures import ThreadPoolExecutor
 
 from baiji import integrity
@@ -39,6 +40,17 @@ def object_split(url: str) -> tuple[str, str]:
     if not key:
         raise IsADirectory(f"{url} is a bucket, not a key (use rm -r / ls / cp -r for what it holds)")
     return bucket, key
+
+
+#: What XML 1.0 cannot carry (outside its ``Char`` production): control characters but tab, line
+#: feed and carriage return, surrogates, U+FFFE and U+FFFF (as text: ``re`` compiles it at first use).
+_NOT_XML = "[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]"
+
+
+def in_xml(key: str) -> bool:
+    """Whether a DeleteObjects body (XML 1.0) can name ``key``; a key it cannot (``p/b\\x01.txt``)
+    makes the server refuse the whole batch (MalformedXML, or a 500), naming another key."""
+    return re.search(_NOT_XML, key) is None
 
 
 def entry_of(url: str, meta: dict, version_id: str | None = None) -> Entry:
