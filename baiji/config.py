@@ -401,7 +401,8 @@ def resolve(profile: str | None = None, region: str | None = None, endpoint_url:
         files.get("use_dualstack_endpoint", "AWS_USE_DUALSTACK_ENDPOINT"))
     if endpoint:  # botocore ignores FIPS and dualstack with a custom endpoint
         fips = dualstack = False
-    _check_variants(region, fips, dualstack)
+    if fips or dualstack:  # partitions.json only then (json is no import of a plain command)
+        _check_variants(region, fips, dualstack)
     style = s3.get("addressing_style", "auto")
     if style not in ("path", "virtual", "auto"):
         raise ConfigurationError(f"S3 addressing style {style} is invalid. Valid options are: 'auto', 'virtual', "
