@@ -89,6 +89,11 @@ class KeyExists(S3Exception, _SystemError, FileExistsError):
     retried = False
 
 
+class SourceChanged(S3Exception):
+    """A local file changed while an upload read it (its size, modification time or content
+    differ between the reads): nothing was stored, and an object already there is kept."""
+
+
 class IsADirectory(S3Exception, _SystemError, IsADirectoryError):
     """A local directory where a file is needed (``rm`` without recursion)."""
 

@@ -17,7 +17,7 @@ from baiji.connection import BulkCopyError, Planned, S3Connection, TooManyDeleti
 from baiji.exceptions import (AWSCredentialsMissing, AWSError, BucketNotEmpty, BucketNotFound,
                               EventualConsistencyWarning, InvalidSchemeException,
                               InvalidVersionID, IsADirectory, KeyExists, KeyNotFound, S3Exception,
-                              S3Warning, TransientError)
+                              S3Warning, SourceChanged, TransientError)
 
 OPERATIONS = (
     "open", "cp", "upload_fileobj", "download_fileobj", "cp_many", "cp_r", "mv", "rm", "rm_r", "ls", "ls_info", "glob", "info", "exists",
@@ -29,8 +29,8 @@ OPERATIONS = (
 __all__ = [
     *OPERATIONS, "S3Connection", "default_connection", "path", "sep", "BulkCopyError", "TooManyDeletions", "Planned",
     "AWSError", "AWSCredentialsMissing", "S3Exception", "KeyNotFound", "BucketNotFound", "BucketNotEmpty",
-    "KeyExists", "IsADirectory", "InvalidVersionID", "InvalidSchemeException", "TransientError", "S3Warning",
-    "EventualConsistencyWarning",
+    "KeyExists", "IsADirectory", "SourceChanged", "InvalidVersionID", "InvalidSchemeException", "TransientError",
+    "S3Warning", "EventualConsistencyWarning",
 ]
 
 sep = path.sep
