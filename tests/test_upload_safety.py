@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 import collections
+import hashlib
 import io
 import os
 import threading
@@ -26,12 +27,21 @@ import pytest
 
 from baiji import cli, config
 from baiji.exceptions import KeyExists, S3Exception, SourceChanged, TransientError
+from baiji.stores import s3 as s3_store
 from helpers import get, key_exists, one_line, put, split
 
 MiB = 1024 * 1024
-#: Both ways of a multipart upload: forced (obstore) and not forced (boto3, If-None-Match on Complete).
-FORCE = pytest.mark.parametrize("force", [True, False], ids=["forced", "exclusive"])
 OTHER = b"written by another writer during the transfer"
+
+
+@pytest.fixture(params=["forced", "exclusive", "forced-boto3"])
+def force(request, monkeypatch) -> bool:
+    """``cp``'s ``force`` for the three ways of an upload: forced (obstore), not forced (boto3,
+    If-None-Match on its Complete), and forced through boto3 (as in a forked worker, or for a
+    key obstore cannot name)."""
+    if request.param == "forced-boto3":
+        monkeypatch.setattr(s3_store, "engine_usable", lambda: False)
+    return request.param != "exclusive"
 
 
 @pytest.fixture
@@ -47,15 +57,15 @@ def uploads_in_progress(client, url: str) -> list[dict]:
     return client.list_multipart_uploads(Bucket=bucket, Prefix=key).get("Uploads", [])
 
 
-def on_first(proxy, op: str, action) -> threading.Event:
-    """Run ``action()`` when the first ``op`` request reaches the proxy, which then forwards it
-    after a delay (1 s); the event is set once it ran."""
+def on_first(proxy, op: str, action, part: str | None = None) -> threading.Event:
+    """Run ``action()`` when the first ``op`` request (of part number ``part``) reaches the proxy,
+    which then forwards it after a delay (1 s); the event is set once it ran."""
     ran = threading.Event()
     lock = threading.Lock()
 
     def handler(info):
         with lock:
-            if info.op != op or ran.is_set():
+            if info.op != op or part not in (None, info.params.get("partNumber")) or ran.is_set():
                 return None
             action()
             ran.set()
@@ -89,12 +99,20 @@ def overwrite_at_35_mib(path) -> None:
         f.write(os.urandom(4096))
 
 
+def overwrite_keeping_mtime(path) -> None:
+    """The same, its modification time set back (as a tool that preserves times does): only the
+    parts' digests tell."""
+    before = os.stat(path)
+    overwrite_at_35_mib(path)
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+
+
 def shrink_to_20_mib(path) -> None:
     os.truncate(path, 20 * MiB)
 
 
-@pytest.mark.parametrize("change", [overwrite_at_35_mib, shrink_to_20_mib], ids=["overwritten", "shrunk"])
-@FORCE
+@pytest.mark.parametrize("change", [overwrite_at_35_mib, overwrite_keeping_mtime, shrink_to_20_mib],
+                         ids=["overwritten", "overwritten-mtime-kept", "shrunk"])
 def test_file_changed_during_multipart_upload_is_not_stored(fault_proxy, client, s3dir, forty_mib, change, force):
     """Changed when CreateMultipartUpload arrives, after baiji hashed it: the upload is aborted,
     the old object stays (none when not forced), nothing is left in progress."""
@@ -112,7 +130,6 @@ def test_file_changed_during_multipart_upload_is_not_stored(fault_proxy, client,
     assert "CompleteMultipartUpload" not in fault_proxy.proxy.ops()
 
 
-@FORCE
 def test_file_changed_during_upload_cli(fault_proxy, client, s3dir, forty_mib, force):
     url = s3dir + "k"
     put(client, url, b"old")
@@ -121,6 +138,39 @@ def test_file_changed_during_upload_cli(fault_proxy, client, s3dir, forty_mib, f
     assert status == 1 and err.startswith("s3: error: ") and err.count("\n") == 1, err
     assert "changed while it was read" in err
     assert not key_exists(client, url + "2") and uploads_in_progress(client, url) == []
+
+
+def test_file_changed_after_its_part_was_read(fault_proxy, client, s3dir, forty_mib, monkeypatch, force):
+    """The first part overwritten (same size) right after the upload read the last part again:
+    every part sent matches its digest, but the parts were never the file whole; the look at
+    the file after the last part refuses it."""
+    from baiji.stores import s3_source
+
+    url, read = s3dir + "k", s3_source.Source.part
+
+    def part(self, number):
+        found = read(self, number)
+        if number == self.count:
+            with open(forty_mib, "r+b") as f:
+                f.write(os.urandom(4096))
+        return found
+    monkeypatch.setattr(s3_source.Source, "part", part)
+    with pytest.raises(SourceChanged, match="changed while it was read"):
+        fault_proxy.conn.cp(str(forty_mib), url, force=force)
+    assert not key_exists(client, url) and uploads_in_progress(client, url) == []
+
+
+def test_changed_file_whose_abort_fails_names_the_upload_left(fault_proxy, client, s3dir, forty_mib, no_backoff,
+                                                              force):
+    url = s3dir + "k"
+    on_first(fault_proxy.proxy, "CreateMultipartUpload", lambda: overwrite_at_35_mib(forty_mib))
+    fault_proxy.proxy.fail_always("internal_error", match="AbortMultipartUpload")
+    with pytest.raises(SourceChanged, match="changed while it was read") as info:
+        fault_proxy.conn.cp(str(forty_mib), url, force=force)
+    fault_proxy.proxy.clear()
+    left = uploads_in_progress(client, url)
+    assert len(left) == 1 and left[0]["UploadId"] in str(info.value) and "left unfinished" in str(info.value)
+    assert one_line(str(info.value)) and not key_exists(client, url)
 
 
 @pytest.fixture
@@ -146,7 +196,6 @@ def appended_while_read(monkeypatch):
         os.close(watched[0])
 
 
-@FORCE
 def test_file_growing_during_single_part_upload_is_not_stored(conn, client, s3dir, tmp_path, appended_while_read,
                                                               force):
     """One PUT is held to the same rule: the file grew while it was read, so nothing is written."""
@@ -162,8 +211,6 @@ def test_file_growing_during_single_part_upload_is_not_stored(conn, client, s3di
 
 
 def test_unchanged_file_records_the_md5_of_what_was_sent(fault_proxy, client, s3dir, forty_mib):
-    import hashlib
-
     for force in (True, False):
         fault_proxy.conn.cp(str(forty_mib), s3dir + f"k{force}", force=force)
         assert get(client, s3dir + f"k{force}") == forty_mib.read_bytes()
@@ -272,7 +319,6 @@ def test_copy_without_force_never_replaces_a_racing_writer(fault_proxy, client, 
     assert status == 1 and "already exists" in err and get(client, url) == OTHER
 
 
-@FORCE
 def test_retried_complete_meets_its_own_upload(fault_proxy, client, s3dir, tmp_path, force):
     """A CompleteMultipartUpload whose answer was lost is sent again: the retry meets the
     upload's own object (SeaweedFS answers 412 to it), which is no 'already exists'."""
@@ -285,7 +331,6 @@ def test_retried_complete_meets_its_own_upload(fault_proxy, client, s3dir, tmp_p
     assert uploads_in_progress(client, s3dir) == []
 
 
-@FORCE
 def test_complete_answered_200_with_an_error_is_no_success(fault_proxy, client, s3dir, tmp_path, no_backoff, force):
     src = tmp_path / "twenty.bin"
     src.write_bytes(os.urandom(20 * MiB))
@@ -294,6 +339,21 @@ def test_complete_answered_200_with_an_error_is_no_success(fault_proxy, client, 
         fault_proxy.conn.cp(str(src), s3dir + "k", force=force)
     fault_proxy.proxy.clear()
     assert not key_exists(client, s3dir + "k") and uploads_in_progress(client, s3dir) == []
+
+
+def test_complete_never_answered_leaves_no_upload(fault_proxy, client, s3dir, tmp_path, no_backoff, force):
+    """Every answer to CompleteMultipartUpload lost (the server acted): the upload either meets its
+    own object (an exclusive one, where the retry is refused) or fails; the Abort then finds the
+    upload gone, which is no upload 'left unfinished'."""
+    src = tmp_path / "twenty.bin"
+    src.write_bytes(os.urandom(20 * MiB))
+    fault_proxy.proxy.fail_always("reset_after_forward", match="CompleteMultipartUpload")
+    try:
+        fault_proxy.conn.cp(str(src), s3dir + "k", force=force)
+    except (S3Exception, TransientError) as err:
+        assert "left unfinished" not in str(err) and one_line(str(err))
+    fault_proxy.proxy.clear()
+    assert get(client, s3dir + "k") == src.read_bytes() and uploads_in_progress(client, s3dir) == []
 
 
 # == 6. retries do not multiply ==========================================================
@@ -307,7 +367,6 @@ def eleven_mib(tmp_path):
 
 
 @pytest.mark.parametrize("kind", ["slow_down", "reset_before"])
-@FORCE
 def test_failing_parts_are_tried_max_attempts_times_in_one_upload(fault_proxy, client, s3dir, eleven_mib,
                                                                   no_backoff, kind, force):
     """Every UploadPart fails: one upload, each part tried at most MAX_ATTEMPTS times, one Abort."""
@@ -315,21 +374,20 @@ def test_failing_parts_are_tried_max_attempts_times_in_one_upload(fault_proxy, c
     with pytest.raises((S3Exception, TransientError)) as info:
         fault_proxy.conn.cp(str(eleven_mib), s3dir + "k", max_size=5 * MiB, force=force)
     ops = collections.Counter(fault_proxy.proxy.ops())
-    print(f"{kind}, {'forced' if force else 'exclusive'}: {dict(ops)}")
+    print(f"{os.environ.get('PYTEST_CURRENT_TEST', '').split('::')[-1]}: {dict(ops)}")
     assert ops["CreateMultipartUpload"] == 1 and ops["AbortMultipartUpload"] == 1
     assert config.MAX_ATTEMPTS <= ops["UploadPart"] <= 3 * config.MAX_ATTEMPTS
     assert s3dir + "k" in str(info.value) and one_line(str(info.value))
     assert uploads_in_progress(client, s3dir) == [] and not key_exists(client, s3dir + "k")
 
 
-@FORCE
 def test_failed_abort_leaves_one_upload_and_names_it(fault_proxy, client, s3dir, eleven_mib, no_backoff, force):
     fault_proxy.proxy.fail_always("slow_down", match="UploadPart")
     fault_proxy.proxy.fail_always("internal_error", match="AbortMultipartUpload")
     with pytest.raises(S3Exception) as info:
         fault_proxy.conn.cp(str(eleven_mib), s3dir + "k", max_size=5 * MiB, force=force)
     ops = collections.Counter(fault_proxy.proxy.ops())
-    print(f"{'forced' if force else 'exclusive'}, Abort failing: {dict(ops)}\n{info.value}")
+    print(f"{os.environ.get('PYTEST_CURRENT_TEST', '').split('::')[-1]}: {dict(ops)}\n{info.value}")
     fault_proxy.proxy.clear()
     left = uploads_in_progress(client, s3dir)
     assert ops["CreateMultipartUpload"] == 1 and ops["AbortMultipartUpload"] == config.MAX_ATTEMPTS

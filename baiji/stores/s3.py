@@ -424,9 +424,11 @@ class S3Store(ControlPlane, Store):
                     bucket, key, parts, attributes(options.content_type, options.content_encoding, metadata),
                     options.encrypt, source.part_size, PART_THREADS)
         except S3Exception as err:  # obstore reports a failed Abort instead of what made it abort
-            if source.failure and getattr(err, "upload_id", None):
+            if not source.failure:
+                raise
+            if getattr(err, "upload_id", None):
                 raise left_unfinished(url, err.upload_id, source.failure, err.abort_error) from err
-            raise
+            raise source.failure from err
         self._check_stored(url, stored, source.etag, options)
 
     def _send_parts(self, url: str, source: Source, options: WriteOptions, metadata: dict, progress) -> None:

@@ -146,8 +146,10 @@ def _translate_engine(err: EngineError, url: str, version_id: str | None, what: 
     text, name = err.text, err.kind
     aborting = _ABORT.search(text)
     if aborting:
-        plain = EngineError(name, _ABORT.sub("performing DELETE", text))
-        return left_unfinished(url, aborting.group(1), None, _translate_engine(plain, url, version_id, what))
+        found = _translate_engine(EngineError(name, _ABORT.sub("performing DELETE", text)), url, version_id, what)
+        if isinstance(found, KeyNotFound):  # NoSuchUpload: completed after all (an answer lost), or aborted
+            return S3Exception(f"{what}: the upload failed (its multipart upload was gone when it was aborted)")
+        return left_unfinished(url, aborting.group(1), None, found)
     code_match = re.search(r"<Code>([^<]+)</Code>", text)
     code = code_match.group(1) if code_match else ""
     status = _status(text)
