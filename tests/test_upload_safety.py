@@ -3,7 +3,8 @@
 1. What is recorded is what was sent: a local file that changes while an
    upload reads it is refused (``SourceChanged``) before anything is
    stored, so the old object stays.  The file is changed by the fault
-   proxy's ``handler`` when a request arrives, while the upload runs.
+   proxy's ``handler`` when a request arrives, while the upload runs (or,
+   where no request tells the moment, right after the upload reads it).
 2. ``cp`` without ``-f`` never replaces an object another writer created
    during the transfer: ``If-None-Match: *`` on CompleteMultipartUpload and
    CopyObject, where the server honours it (``test_probe_conditional_writes``

@@ -384,6 +384,7 @@ class S3Store(ControlPlane, Store):
             and native_metadata(options.metadata)
 
     def upload(self, local_path, url, options, progress=None):
+        object_split(url)  # a bucket is no object: said before the local path gets the blame
         part_size = options.part_size or integrity.PART_SIZE
         with local.translated(local_path), open(local_path, "rb") as f:
             source = Source(local_path, f, url)
