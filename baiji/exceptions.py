@@ -97,6 +97,11 @@ class SameFile(KeyExists, ValueError):
     """
 
 
+class SourceChanged(S3Exception):
+    """A local file changed while an upload read it (its size, modification time or content
+    differ between the reads): nothing was stored, and an object already there is kept."""
+
+
 class IsADirectory(S3Exception, _SystemError, IsADirectoryError):
     """A local directory where a file is needed (``rm`` without recursion)."""
 

@@ -41,25 +41,32 @@ def md5_file(path: str) -> str:
 
 def digests(path: str, part_size: int) -> tuple[str, str]:
     """``(md5, multipart_etag)`` of a local file in one pass over it."""
+    with open(path, "rb") as f:
+        whole, parts = file_hashes(f, part_size)
+    return whole, multipart_etag(parts)
+
+
+def file_hashes(f, part_size: int) -> tuple[str, list[bytes]]:
+    """The hex MD5 of what the binary file ``f`` holds from where it stands, and the MD5 digest
+    of each of its ``part_size`` parts (at least one), in one pass."""
     whole = _md5()
     part_digests = []
-    with open(path, "rb") as f:
-        while True:
-            part = _md5()
-            remaining = part_size
-            while remaining:
-                block = f.read(min(_READ, remaining))
-                if not block:
-                    break
-                whole.update(block)
-                part.update(block)
-                remaining -= len(block)
-            if remaining == part_size and part_digests:
+    while True:
+        part = _md5()
+        remaining = part_size
+        while remaining:
+            block = f.read(min(_READ, remaining))
+            if not block:
                 break
-            part_digests.append(part.digest())
-            if remaining:
-                break
-    return whole.hexdigest(), multipart_etag(part_digests)
+            whole.update(block)
+            part.update(block)
+            remaining -= len(block)
+        if remaining == part_size and part_digests:
+            break
+        part_digests.append(part.digest())
+        if remaining:
+            break
+    return whole.hexdigest(), part_digests
 
 
 def multipart_etag(part_digests: list[bytes]) -> str:

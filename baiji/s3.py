@@ -17,7 +17,7 @@ from baiji.connection import BulkCopyError, Planned, S3Connection, TooManyDeleti
 from baiji.exceptions import (AWSCredentialsMissing, AWSError, BucketNotEmpty, BucketNotFound,
                               EventualConsistencyWarning, InvalidSchemeException,
                               InvalidVersionID, IsADirectory, KeyExists, KeyNotFound, S3Exception,
-                              S3Warning, SameFile, TransientError)
+                              S3Warning, SameFile, SourceChanged, TransientError)
 
 OPERATIONS = (
     "open", "cp", "upload_fileobj", "download_fileobj", "cp_many", "cp_r", "mv", "rm", "rm_r", "ls", "ls_info", "glob", "info", "exists",
@@ -29,7 +29,8 @@ OPERATIONS = (
 __all__ = [
     *OPERATIONS, "S3Connection", "default_connection", "path", "sep", "BulkCopyError", "TooManyDeletions", "Planned",
     "AWSError", "AWSCredentialsMissing", "S3Exception", "KeyNotFound", "BucketNotFound", "BucketNotEmpty",
-    "KeyExists", "SameFile", "IsADirectory", "InvalidVersionID", "InvalidSchemeException", "TransientError",
+    "KeyExists", "SameFile", "IsADirectory", "SourceChanged", "InvalidVersionID", "InvalidSchemeException",
+    "TransientError",
     "S3Warning", "EventualConsistencyWarning",
 ]
 

@@ -281,10 +281,11 @@ def test_multipart_upload_failing_every_part_is_aborted(fault_proxy, client, s3d
         "PUT, blocks in obstore's Rust call: SIGINT/SIGTERM are handled only when it returns, so the "
         "whole object is written, then the CLI exits 130/143 as if interrupted (boto3's wait was "
         "interruptible); fixing needs a cancellable (async) engine call plus an abort"))),
-    "download"])
+    "exclusive upload", "download"])
 def test_interrupted_large_cli_transfer(fault_proxy, client, s3dir, tmp_path, sig, direction):
     """``s3 cp`` of 50 MiB interrupted midway: exits 130/143 promptly, leaves no temp file,
-    no partial destination, and no multipart upload in progress."""
+    no partial destination, and no multipart upload in progress.  ``upload`` is ``cp -f`` (the
+    engine's upload); without ``-f`` (``exclusive upload``) the parts go through boto3."""
     import signal as signals
     import subprocess
     import sys
@@ -297,9 +298,9 @@ def test_interrupted_large_cli_transfer(fault_proxy, client, s3dir, tmp_path, si
     bucket = s3dir[5:].split("/")[0]
     work = tmp_path / "work"
     work.mkdir()
-    if direction == "upload":
+    if direction != "download":
         (work / "big.bin").write_bytes(data)
-        argv = ["cp", str(work / "big.bin"), s3dir + "big.bin"]
+        argv = ["cp", *(["-f"] if direction == "upload" else []), str(work / "big.bin"), s3dir + "big.bin"]
         fault_proxy.proxy.fail_always("delay", seconds=4, match="UploadPart")
     else:
         put(client, s3dir + "big.bin", data)
@@ -320,7 +321,7 @@ def test_interrupted_large_cli_transfer(fault_proxy, client, s3dir, tmp_path, si
     assert b"Traceback" not in err, err.decode()[-1500:]
     assert took < 10, f"stopped {took:.1f} s after the signal"
     assert sorted(os.listdir(work)) == ["big.bin"]
-    if direction == "upload":
+    if direction != "download":
         time.sleep(0.5)
         assert client.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
         assert keys_under(client, s3dir) == []
@@ -333,7 +334,7 @@ import sys
 from baiji.connection import S3Connection
 conn = S3Connection(endpoint_url=sys.argv[1])
 try:
-    conn.cp(sys.argv[2], sys.argv[3], max_size=5 * 1024 * 1024)
+    conn.cp(sys.argv[2], sys.argv[3], max_size=5 * 1024 * 1024, force=True)  # the engine's upload
 except KeyboardInterrupt:
     print("interrupted")
     sys.exit(130)

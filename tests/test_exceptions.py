@@ -39,6 +39,7 @@ BUCKET_URL = "s3://some-bucket/some/key.txt"
     (exc.KeyExists, (exc.S3Exception,)),
     (exc.SameFile, (exc.KeyExists, ValueError)),
     (exc.IsADirectory, (exc.S3Exception, IsADirectoryError)),
+    (exc.SourceChanged, (exc.S3Exception,)),
     (exc.InvalidVersionID, (exc.S3Exception,)),
     (exc.InvalidSchemeException, (ValueError,)),
     (exc.TransientError, (RuntimeError,)),
@@ -63,7 +64,7 @@ def test_distinct_branches():
 
 def test_exceptions_carry_a_message():
     for cls in (exc.AWSError, exc.AWSCredentialsMissing, exc.S3Exception, exc.KeyNotFound,
-                exc.BucketNotFound, exc.KeyExists, exc.IsADirectory, exc.InvalidVersionID,
+                exc.BucketNotFound, exc.KeyExists, exc.IsADirectory, exc.SourceChanged, exc.InvalidVersionID,
                 exc.InvalidSchemeException, exc.TransientError):
         assert str(cls("the message")) == "the message"
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 import functools
 import hashlib
 import logging
-import os
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -30,7 +29,8 @@ from baiji.stores.s3_engine import HEADER_NAMES, Engine, attributes, native_key,
 from baiji.stores.s3_engine import usable as engine_usable
 from baiji.stores.s3_bodies import (CHUNK, Body, Piece, accepted, basis, checksum_alone, content_verdict, drain,
                                    range_size, retryable_reads, verdict)
-from baiji.stores.s3_errors import StartOver, describe, translate, translated
+from baiji.stores.s3_errors import StartOver, describe, left_unfinished, translate, translated
+from baiji.stores.s3_source import Source
 from baiji.tempfiles import atomic_path
 
 log = logging.getLogger(__name__)
@@ -396,54 +396,65 @@ class S3Store(ControlPlane, Store):
             and native_metadata(options.metadata)
 
     def upload(self, local_path, url, options, progress=None):
-        with local.translated(local_path):
-            size = os.path.getsize(local_path)
+        object_split(url)  # a bucket is no object: said before the local path gets the blame
         part_size = options.part_size or integrity.PART_SIZE
-        threshold = options.part_size or integrity.MULTIPART_THRESHOLD
-        if size <= threshold:
-            with local.translated(local_path), open(local_path, "rb") as f:
-                data = f.read()
-            if not self.write_bytes(url, data, options):
-                raise KeyExists(f"{url} already exists")
-            if progress:
-                progress(len(data))
-            return
-        if options.exclusive and self.exists(url):
-            raise KeyExists(f"{url} already exists")
-        with local.translated(local_path):
-            md5 = integrity.md5_file(local_path)  # before the upload: its metadata carries it
-        metadata = {**(options.metadata or {}), MD5_METADATA: md5}
         with local.translated(local_path), open(local_path, "rb") as f:
-            if self._native_write(split(url)[1], options) and self.engine.aborts_multipart:
-                self._put_parts(url, f.fileno(), size, part_size, options, metadata, progress)
+            source = Source(local_path, f, url)
+            if source.size <= (options.part_size or integrity.MULTIPART_THRESHOLD):
+                data = source.whole()
+                if not self.write_bytes(url, data, options):
+                    raise KeyExists(f"{url} already exists")
+                if progress:
+                    progress(len(data))
+                return
+            if options.exclusive and self.exists(url):  # before reading it: a refusal costs no upload
+                raise KeyExists(f"{url} already exists")
+            source.hash(part_size)  # before the upload: its metadata carries the MD5
+            metadata = {**(options.metadata or {}), MD5_METADATA: source.md5}
+            if options.exclusive or not (self._native_write(split(url)[1], options) and self.engine.aborts_multipart):
+                self._send_parts(url, source, options, metadata, progress)
             else:
-                args = write_args(options)
-                args["Metadata"] = metadata
-                self._upload_parts(url, f.fileno(), size, part_size, args, progress)
+                self._put_parts(url, source, options, metadata, progress)
 
-    def _put_parts(self, url, fd, size, part_size, options, metadata, progress) -> None:
-        """A multipart upload through the engine, its ETag checked against the parts' MD5s
-        (hashed as they are handed over, while earlier parts travel)."""
-        sent, digests = [0], []
+    def _put_parts(self, url: str, source: Source, options: WriteOptions, metadata: dict, progress) -> None:
+        """A multipart upload through the engine (which cannot make it exclusive), its parts pulled
+        from ``source`` and its ETag checked against theirs."""
+        sent = [0]
 
         def parts() -> Iterator[bytes]:
-            if progress and sent[0]:  # an upload sent again: what the last one sent counts no more
+            if progress and sent[0]:  # sent again (to the bucket's region): what was sent counts no more
                 progress(-sent[0])
             sent[0] = 0
-            digests.clear()
-            for offset in range(0, size, part_size):
-                data = os.pread(fd, part_size, offset)
-                digests.append(hashlib.md5(data).digest())
+            for data in source.parts():
                 if progress:
                     progress(len(data))
                 sent[0] += len(data)
                 yield data
         bucket, key = split(url)
-        with translated(url):
-            stored = self.engine.put_parts(
-                bucket, key, parts, attributes(options.content_type, options.content_encoding, metadata),
-                options.encrypt, part_size, PART_THREADS)
-        self._check_stored(url, stored, integrity.multipart_etag(digests), options)
+        try:
+            with translated(url):
+                stored = self.engine.put_parts(
+                    bucket, key, parts, attributes(options.content_type, options.content_encoding, metadata),
+                    options.encrypt, source.part_size, PART_THREADS)
+        except S3Exception as err:  # obstore reports a failed Abort instead of what made it abort
+            if not source.failure:
+                raise
+            if getattr(err, "upload_id", None):
+                raise left_unfinished(url, err.upload_id, source.failure, err.abort_error) from err
+            raise source.failure from err
+        self._check_stored(url, stored, source.etag, options)
+
+    def _send_parts(self, url: str, source: Source, options: WriteOptions, metadata: dict, progress) -> None:
+        """A multipart upload through boto3 (exclusive ones: ``If-None-Match`` on its Complete); a
+        retried Complete that meets the upload's own object is no refusal."""
+        args = {**write_args(options), "Metadata": metadata}
+        try:
+            stored = self._upload_parts(url, source, args, progress, options.exclusive)
+        except KeyExists as err:
+            if not (err.retried and self._holds(url, source.md5, metadata, source.etag)):
+                raise
+            return
+        self._check_stored(url, stored, source.etag, options)
 
     @staticmethod
     def _check_stored(url: str, stored: str | None, expected: str, options: WriteOptions) -> None:
@@ -482,8 +493,8 @@ class S3Store(ControlPlane, Store):
             return err.retried and self._holds(url, digest.hexdigest(), options.metadata or {})
         return True
 
-    def _holds(self, url: str, md5: str, metadata: dict) -> bool:
-        """Whether ``url`` holds exactly this content and metadata.
+    def _holds(self, url: str, md5: str, metadata: dict, etag: str | None = None) -> bool:
+        """Whether ``url`` holds exactly this content and metadata (and ``etag``, if given).
 
         An exclusive PUT whose answer was lost is retried (by the engine or
         botocore), and the retry meets its own first attempt (412): the write
@@ -495,25 +506,38 @@ class S3Store(ControlPlane, Store):
             entry = self.stat(url)
         except KeyNotFound:
             return False
-        return entry.md5 == md5 and entry.metadata == metadata
+        return entry.md5 == md5 and entry.metadata == metadata and etag in (None, entry.etag)
 
     def copy(self, src, dst, options, version_id=None, progress=None):
-        src_bucket, src_key = object_split(src)
-        bucket, key = object_split(dst)
+        object_split(src)
+        object_split(dst)
         if options.exclusive and self.exists(dst):
             raise KeyExists(f"{dst} already exists")
+        try:
+            self._copy(src, dst, options, version_id)
+        except KeyExists as err:  # If-None-Match refused it (the error named src)
+            if err.retried and self._copied(src, dst, version_id):
+                return  # a retry that met its own first attempt's copy
+            raise KeyExists(f"{dst} already exists") from err
+
+    def _copy(self, src: str, dst: str, options: WriteOptions, version_id: str | None) -> None:
+        """A server-side copy: CopyObject (obstore's within a bucket, else boto3's), exclusive ones
+        with ``If-None-Match: *`` (``KeyExists`` where the server honours it); a multipart copy
+        through s3transfer over 5 GiB (not exclusive: the HEAD before it is all that checks)."""
+        (src_bucket, src_key), (bucket, key) = split(src), split(dst)
         args = write_args(options)
         self._anew(src, version_id, args)
         replace = "MetadataDirective" in args
         if src_bucket == bucket and not version_id and not replace and self._native(src_key) \
                 and self._native_write(key, options):
             with translated(src):
-                self.engine.copy(bucket, src_key, key, options.encrypt)
+                self.engine.copy(bucket, src_key, key, options.encrypt, create=options.exclusive)
             return
         source = {"Bucket": src_bucket, "Key": src_key, **version_args(version_id)}
         try:
             with translated(src, version_id):
-                self.client.copy_object(Bucket=bucket, Key=key, CopySource=source, **args)
+                self.client.copy_object(Bucket=bucket, Key=key, CopySource=source, **args,
+                                        **({"IfNoneMatch": "*"} if options.exclusive else {}))
         except BucketNotFound:  # the error names src; it may be the destination's bucket
             if not self.bucket_exists(bucket):
                 raise BucketNotFound(f"{dst}: bucket {bucket} does not exist") from None
@@ -551,6 +575,15 @@ class S3Store(ControlPlane, Store):
         args.setdefault("Metadata", current.metadata)
         args.update({arg: fields[name] for name, arg in _KEPT_HEADERS.items() if name in fields and arg not in args})
         args["MetadataDirective"] = "REPLACE"
+
+    def _copied(self, src: str, dst: str, version_id: str | None) -> bool:
+        """Whether ``dst`` holds what ``src`` holds (the same size, and ETag or MD5)."""
+        try:
+            have, want = self.stat(dst), self.stat(src, version_id)
+        except KeyNotFound:
+            return False
+        return have.size == want.size and (have.etag == want.etag or (have.md5 is not None and have.md5 == want.md5)
+                                           or have.metadata.get(SOURCE_ETAG_METADATA) == want.etag)
 
     # -- removing --------------------------------------------------------
     def delete(self, url, version_id=None):

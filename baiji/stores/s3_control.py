@@ -8,19 +8,32 @@ that are whole operations; :class:`baiji.stores.s3.S3Store` routes the rest.
 
 from __future__ import annotations
 
-import hashlib
-import os
+import logging
 import re
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 
 from baiji import integrity
 from baiji import path as paths
-from baiji.exceptions import IsADirectory, KeyNotFound
+from baiji.exceptions import IsADirectory, KeyExists, KeyNotFound, S3Exception, TransientError
 from baiji.stores.base import Entry, WriteOptions
-from baiji.stores.s3_errors import translated
+from baiji.stores.s3_errors import left_unfinished, translated
+from baiji.stores.s3_source import Source
 
 #: Threads moving the parts of one large upload or download.
 PART_THREADS = 8
+
+log = logging.getLogger(__name__)
+
+
+def in_threads(call: Callable[[int], dict], items: Iterable[int]) -> list[dict]:
+    """``[call(item) for item in items]`` on :data:`PART_THREADS` threads; at the first failure
+    the calls not started are dropped, those under way finished, and the failure raised."""
+    pool = ThreadPoolExecutor(PART_THREADS)
+    try:
+        return list(pool.map(call, items))
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def split(url: str) -> tuple[str, str]:
@@ -123,8 +136,14 @@ class ControlPlane:
 
     client: object
 
-    def _upload_parts(self, url, fd, size, part_size, args, progress) -> None:
-        """A multipart upload through boto3 (ACLs, keys the engine cannot name)."""
+    def _upload_parts(self, url: str, source: Source, args: dict, progress, exclusive: bool) -> str | None:
+        """A multipart upload through boto3 of the parts of ``source``, on threads; the new ETag.
+
+        ``exclusive``: refused (``KeyExists``) where the key exists: a HEAD
+        just before the Complete, which carries ``If-None-Match: *`` (where
+        the server honours it, only that makes it atomic).  Any failure,
+        ``SourceChanged`` included, aborts the upload (see :meth:`_abort`).
+        """
         import base64
 
         bucket, key = split(url)
@@ -133,8 +152,8 @@ class ControlPlane:
         ids = {"Bucket": bucket, "Key": key, "UploadId": upload_id}
 
         def send(number: int) -> dict:
-            data = os.pread(fd, part_size, (number - 1) * part_size)
-            md5 = base64.b64encode(hashlib.md5(data).digest()).decode()
+            data, digest = source.part(number)
+            md5 = base64.b64encode(digest).decode()
             with translated(url):
                 resp = self.client.upload_part(PartNumber=number, Body=data, ContentMD5=md5, **ids)
             if progress:
@@ -142,16 +161,32 @@ class ControlPlane:
             return {"PartNumber": number, "ETag": resp["ETag"]}
 
         try:
-            with ThreadPoolExecutor(PART_THREADS) as pool:
-                parts = list(pool.map(send, range(1, -(-size // part_size) + 1)))
+            parts = in_threads(send, range(1, source.count + 1))
+            source.check()
+            if exclusive and self.exists(url):
+                raise KeyExists(f"{url} already exists")
+            condition = {"IfNoneMatch": "*"} if exclusive else {}
             with translated(url):
-                self.client.complete_multipart_upload(MultipartUpload={"Parts": parts}, **ids)
-        except BaseException:
-            try:
-                self.client.abort_multipart_upload(**ids)
-            except Exception:  # the first error is the one to report
-                pass
+                return self.client.complete_multipart_upload(MultipartUpload={"Parts": parts}, **ids,
+                                                             **condition).get("ETag")
+        except BaseException as err:
+            self._abort(url, ids, err)
             raise
+
+    def _abort(self, url: str, ids: dict, failure: BaseException) -> None:
+        """Abort the multipart upload ``ids`` after ``failure`` (one gone already is no error);
+        when that fails too, ``failure`` is raised again naming the upload left (an interruption
+        is let through: the abort's failure is only logged)."""
+        try:
+            with translated(url):
+                self.client.abort_multipart_upload(**ids)
+        except KeyNotFound:  # NoSuchUpload: completed after all (a Complete's answer was lost), or gone
+            pass
+        except (S3Exception, TransientError) as err:
+            if not isinstance(failure, Exception):
+                log.warning("%s: multipart upload %s left unfinished: %s", url, ids["UploadId"], err)
+                return
+            raise left_unfinished(url, ids["UploadId"], failure, err) from failure
 
     def bucket_exists(self, bucket: str) -> bool:
         try:

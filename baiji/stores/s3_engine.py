@@ -4,16 +4,20 @@ One :class:`Engine` per connection holds one obstore store per bucket (and
 per encryption setting); obstore's calls let go of the GIL, so the bulk
 runner's threads keep many requests in flight in one process.  What obstore
 cannot express stays on boto3 (:mod:`baiji.stores.s3`): ACLs, versions,
-copies between buckets or with new metadata, and keys its path model would
-rewrite or refuse (see :func:`native_key`).
+copies between buckets or with new metadata, multipart uploads that must not
+replace an object (``If-None-Match`` on their Complete), and keys its path
+model would rewrite or refuse (see :func:`native_key`).
 
 Retries are done here, not by obstore (whose own retries skip writes that
-got no answer), but for the parts of multipart uploads: every request is
-tried up to ``MAX_ATTEMPTS`` times in all, with exponential backoff and full jitter (``BACKOFF`` doubling up to
-``MAX_BACKOFF``), when it got no answer (reset, timeout, refused) or a 5xx,
-429 or ``SlowDown`` answer, as botocore's standard mode does.  Each request
-is idempotent; an exclusive write that meets its own first attempt is
-recognised by :meth:`baiji.stores.s3.S3Store.write_bytes`.  A connection
+got no answer), but for multipart uploads: every request is tried up to
+``MAX_ATTEMPTS`` times in all, with exponential backoff and full jitter
+(``BACKOFF`` doubling up to ``MAX_BACKOFF``), when it got no answer (reset,
+timeout, refused) or a 5xx, 429 or ``SlowDown`` answer, as botocore's
+standard mode does.  The requests of a multipart upload (parts included)
+are retried by obstore with the same budget, and the upload is never sent
+again whole: the attempts would multiply.  Each request is idempotent; an
+exclusive write that meets its own first attempt is recognised by
+:meth:`baiji.stores.s3.S3Store.write_bytes`.  A connection
 must open within ``CONNECT_TIMEOUT`` and a body may stall at most
 ``READ_TIMEOUT`` seconds (all in :mod:`baiji.config`).
 """
@@ -159,7 +163,7 @@ class Engine:
                    "virtual_hosted_style_request": virtual, "disable_bulk_delete": False,
                    "skip_signature": not target.signed, "unsigned_payload": False, "s3_express": False,
                    "request_payer": False, "disable_tagging": False, "conditional_put": "etag",
-                   "imdsv1_fallback": False}
+                   "copy_if_not_exists": "header:If-None-Match:*", "imdsv1_fallback": False}
         if target.signed:
             first = target.credentials()  # AWSCredentialsMissing here, before any request
 
@@ -201,11 +205,13 @@ class Engine:
         return self._certificate
 
     def _run(self, bucket: str, call: Callable[[object], object], encrypt: bool = False, retrying: bool = False):
-        """``call(store)`` for ``bucket``, sent again (:meth:`_again`) and, when S3 refuses it for its
-        region, once more to the bucket's region."""
+        """``call(store)`` for ``bucket``, sent again (:meth:`_again`) unless the store retries each
+        request itself (``retrying``), and, when S3 refuses it for its region, once more to the
+        bucket's region."""
         region = self._regions(bucket)
+        send = self._once if retrying else self._again
         try:
-            return self._again(lambda: call(self.store(bucket, encrypt, retrying, region)))
+            return send(lambda: call(self.store(bucket, encrypt, retrying, region)))
         except EngineError as err:
             if not wrong_region(err):
                 raise
@@ -213,7 +219,7 @@ class Engine:
             if not named or named == region:
                 raise
             self._regions.learn(bucket, named)
-            return self._again(lambda: call(self.store(bucket, encrypt, retrying, named)))
+            return send(lambda: call(self.store(bucket, encrypt, retrying, named)))
 
     # -- requests (errors come out as EngineError: the caller translates them) --
     def get(self, bucket: str, key: str, version_id: str | None = None,
@@ -240,6 +246,12 @@ class Engine:
                 return
             yield chunk
 
+    @staticmethod
+    def _once(call: Callable[[], object]):
+        """``call()`` (its errors as EngineError)."""
+        with engine_errors():
+            return call()
+
     def _again(self, call: Callable[[], object]):
         """``call()``, sent again (with backoff) while the answer is worth another try (:func:`worth_again`)."""
         attempts = self._target.attempts
@@ -265,15 +277,20 @@ class Engine:
     def put_parts(self, bucket: str, key: str, parts: Callable[[], Iterator[bytes]], attrs: dict,
                   encrypt: bool, part_size: int, concurrency: int) -> str | None:
         """A multipart upload of the buffers ``parts()`` yields (all but the last ``part_size``
-        bytes); the new ETag.  Each request is retried by obstore (a part that got no answer is
-        not: the upload fails, is aborted by obstore, and is sent again whole)."""
+        bytes); the new ETag.  Each request is retried by obstore; an upload that fails (an
+        exception of ``parts()`` included) is aborted by obstore before it completes, and not
+        sent again."""
         return self._run(bucket, lambda store: self._obstore.put(
             store, key, parts(), attributes=attrs, use_multipart=True, chunk_size=part_size,
             max_concurrency=concurrency), encrypt, retrying=True)["e_tag"]
 
-    def copy(self, bucket: str, src_key: str, dst_key: str, encrypt: bool) -> None:
-        """Server-side copy within ``bucket`` (metadata copied from the source)."""
-        self._run(bucket, lambda store: self._obstore.copy(store, src_key, dst_key), encrypt)
+    def copy(self, bucket: str, src_key: str, dst_key: str, encrypt: bool, create: bool = False) -> None:
+        """Server-side copy within ``bucket`` (metadata copied from the source).
+
+        ``create``: only if nothing is there (``If-None-Match: *``, which a server may ignore),
+        else EngineError.
+        """
+        self._run(bucket, lambda store: self._obstore.copy(store, src_key, dst_key, overwrite=not create), encrypt)
 
     def delete(self, bucket: str, keys: list[str]) -> None:
         """Remove ``keys`` (DeleteObjects batches of 1,000); a missing key is no error."""

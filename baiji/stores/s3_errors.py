@@ -124,8 +124,32 @@ def _by_code(code: str, status: int | None, message: str, what: str, url: str, v
     return None
 
 
+#: An AbortMultipartUpload in obstore's message: the upload it could not abort (obstore then
+#: reports this failure, not the one that made it abort).
+_ABORT = re.compile(r"performing DELETE \S*[?&]uploadId=([^&\s]+)")
+
+
+def left_unfinished(url: str, upload_id: str, failure: BaseException | None, abort_error: Exception) -> S3Exception:
+    """The error of an upload that failed (``failure``; None: not known) and whose multipart upload
+    could not be aborted either: of ``failure``'s class where it is baiji's, naming the upload left.
+    ``upload_id`` and ``abort_error`` are kept on it."""
+    cls = type(failure) if isinstance(failure, S3Exception) else S3Exception
+    said = str(failure).rstrip(".") if failure else f"{url}: the upload failed"
+    reason = str(abort_error).removeprefix(f"{url}: ")
+    found = cls(f"{said}; and aborting it failed too ({reason}): "
+                f"its multipart upload {upload_id} is left unfinished, its parts stored")
+    found.upload_id, found.abort_error = upload_id, abort_error
+    return found
+
+
 def _translate_engine(err: EngineError, url: str, version_id: str | None, what: str) -> Exception:
     text, name = err.text, err.kind
+    aborting = _ABORT.search(text)
+    if aborting:
+        found = _translate_engine(EngineError(name, _ABORT.sub("performing DELETE", text)), url, version_id, what)
+        if isinstance(found, KeyNotFound):  # NoSuchUpload: completed after all (an answer lost), or aborted
+            return S3Exception(f"{what}: the upload failed (its multipart upload was gone when it was aborted)")
+        return left_unfinished(url, aborting.group(1), None, found)
     code_match = re.search(r"<Code>([^<]+)</Code>", text)
     code = code_match.group(1) if code_match else ""
     status = _status(text)
