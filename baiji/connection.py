@@ -320,7 +320,8 @@ class S3Connection:
             if src_store is dst_store:
                 dst_store.copy(src, dst, options, version_id, callback)
             elif dst_store.is_local:
-                src_store.download(src, paths.parse(dst).path, version_id, callback, validate)
+                src_store.download(src, paths.parse(dst).path, version_id, callback, validate,
+                                   exclusive=options.exclusive)
             else:
                 local = paths.parse(src).path
                 if not os.path.isfile(local):

@@ -227,11 +227,11 @@ class S3Store(ControlPlane, Store):
             finally:
                 body.close()
 
-    def download(self, url, local_path, version_id=None, progress=None, validate=True):
+    def download(self, url, local_path, version_id=None, progress=None, validate=True, exclusive=False):
         object_split(url)  # a bucket is no object: said before a local path gets the blame
         for _ in range(DOWNLOAD_ATTEMPTS):
             try:
-                with local.translated(local_path), atomic_path(local_path) as tmp:
+                with local.translated(local_path), atomic_path(local_path, exclusive) as tmp:
                     entry, pieces = self._fetch(url, tmp, version_id, progress, validate)
                     if validate and not self._checks_out(tmp, entry, pieces, version_id):
                         raise StartOver(f"{describe(url, version_id)}: downloaded content does "
