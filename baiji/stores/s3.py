@@ -30,6 +30,7 @@ from baiji.stores.s3_engine import usable as engine_usable
 from baiji.stores.s3_bodies import (CHUNK, Body, Piece, accepted, basis, checksum_alone, content_verdict, drain,
                                    range_size, retryable_reads, verdict)
 from baiji.stores.s3_errors import StartOver, describe, translate, translated
+from baiji.stores.s3_uploads import in_flight
 from baiji.tempfiles import atomic_path
 
 log = logging.getLogger(__name__)
@@ -148,7 +149,8 @@ class S3Store(ControlPlane, Store):
     def engine(self) -> Engine:
         """The obstore data plane, made once."""
         return self._once("_engine", lambda: Engine(self.target, self.regions,
-                                                     lambda bucket: self.lister.bucket_region(bucket)))
+                                                     lambda bucket: self.lister.bucket_region(bucket),
+                                                     lambda bucket, key: in_flight(self, bucket, key)))
 
     @staticmethod
     def _native(key: str) -> bool:

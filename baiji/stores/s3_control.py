@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 from baiji import integrity
 from baiji import path as paths
-from baiji.exceptions import IsADirectory, KeyNotFound
-from baiji.stores.base import Entry, WriteOptions
+from baiji.exceptions import BucketNotFound, IsADirectory, KeyNotFound
+from baiji.stores.base import Entry, WriteOptions, key_order
 from baiji.stores.s3_errors import translated
+from baiji.stores.s3_uploads import Upload, in_flight
 
 #: Threads moving the parts of one large upload or download.
 PART_THREADS = 8
@@ -112,12 +114,18 @@ class ControlPlane:
     client: object
 
     def _upload_parts(self, url, fd, size, part_size, args, progress) -> None:
-        """A multipart upload through boto3 (ACLs, keys the engine cannot name)."""
+        """A multipart upload through boto3 (ACLs, keys the engine cannot name), registered while
+        it runs (see :mod:`baiji.stores.s3_uploads`)."""
+        with in_flight(self, *split(url)) as flight:
+            self._send_parts(url, fd, size, part_size, args, progress, flight)
+
+    def _send_parts(self, url, fd, size, part_size, args, progress, flight) -> None:
         import base64
 
         bucket, key = split(url)
         with translated(url):
             upload_id = self.client.create_multipart_upload(Bucket=bucket, Key=key, **args)["UploadId"]
+        flight.upload_id = upload_id
         ids = {"Bucket": bucket, "Key": key, "UploadId": upload_id}
 
         def send(number: int) -> dict:
@@ -140,6 +148,35 @@ class ControlPlane:
             except Exception:  # the first error is the one to report
                 pass
             raise
+
+    # -- unfinished multipart uploads --------------------------------------
+    def multipart_uploads(self, url: str) -> Iterator[Upload]:
+        """The unfinished multipart uploads under the prefix ``url`` (a plain string prefix),
+        lazily, by key, then by initiation time, through baiji's lister."""
+        bucket, prefix = split(url)
+        with translated(url):
+            for page in self.lister.uploads(bucket, prefix):
+                for found in sorted(page.get("Uploads", ()), key=lambda u: (key_order(u["Key"]), u["Initiated"])):
+                    yield Upload(bucket, found["Key"], found["UploadId"], found["Initiated"])
+
+    def upload_size(self, upload: Upload) -> tuple[int, int]:
+        """``(parts, bytes)`` that an unfinished upload holds (ListParts)."""
+        ids = {"Bucket": upload.bucket, "Key": upload.key, "UploadId": upload.upload_id}
+        with translated(upload.url):
+            parts = [part for page in self.client.get_paginator("list_parts").paginate(**ids)
+                     for part in page.get("Parts", ())]
+        return len(parts), sum(part.get("Size", 0) for part in parts)
+
+    def abort_upload(self, upload: Upload) -> bool:
+        """Abort an unfinished upload; False when the server says it is gone (completed or aborted)."""
+        try:
+            with translated(upload.url):
+                self.client.abort_multipart_upload(Bucket=upload.bucket, Key=upload.key, UploadId=upload.upload_id)
+        except BucketNotFound:
+            raise
+        except KeyNotFound:  # NoSuchUpload
+            return False
+        return True
 
     def bucket_exists(self, bucket: str) -> bool:
         try:

@@ -1,0 +1,158 @@
+"""Multipart uploads never outlive baiji (issue 17, item 3).
+
+Every multipart upload baiji starts ends completed or aborted, also when the
+command is interrupted (SIGINT, SIGTERM) or a worker process is stopped.
+Checks go through the raw boto3 ``client``, straight to the server.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+
+from childproc import killed_on_exit, sigint_not_ignored
+from helpers import keys_under, split
+
+PYTHON_M = [sys.executable, "-m", "baiji"]
+MiB = 1024 * 1024
+
+
+def unfinished(client, url: str) -> list[dict]:
+    """The multipart uploads in progress under the prefix ``url``."""
+    bucket, prefix = split(url)
+    return client.list_multipart_uploads(Bucket=bucket, Prefix=prefix).get("Uploads", [])
+
+
+def start_upload(client, url: str, *part_sizes: int) -> str:
+    """Start a multipart upload of ``url`` holding parts of these sizes; its id."""
+    bucket, key = split(url)
+    upload_id = client.create_multipart_upload(Bucket=bucket, Key=key)["UploadId"]
+    for number, size in enumerate(part_sizes, 1):
+        client.upload_part(Bucket=bucket, Key=key, UploadId=upload_id, PartNumber=number, Body=b"x" * size)
+    return upload_id
+
+
+def _wait_group_gone(pgid: int, timeout: float = 30) -> None:
+    """Wait until no process of the group ``pgid`` is left (the workers of cp -R)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            os.killpg(pgid, 0)
+        except ProcessLookupError:
+            return
+        assert time.monotonic() < deadline, "processes still running after the command ended"
+        time.sleep(0.1)
+
+
+# -- interrupting cp -r / cp -R mid-upload -------------------------------------------------------
+
+def interrupt_upload(fault_proxy, tree, dst: str, flag: str, sig: str, seconds: float = 3.0, extra=(),
+                     keys: int = 2):
+    """Run ``s3 cp FLAG TREE/ DST`` through the proxy (UploadPart held back ``seconds`` until the
+    signal), send ``sig`` once parts are on the way (SIGINT to the process group, as a terminal
+    does; SIGTERM to the command alone, as ``kill`` does, or with ``SIGTERM-group`` to every
+    process, as systemd does); returns ``(status, stderr)`` once every process of the command
+    is gone (``keys``: how many large files must be on the way first)."""
+    parts, sent, seen = threading.Event(), threading.Event(), set()
+
+    def hold_parts(info):
+        if info.op == "UploadPart" and not sent.is_set():
+            seen.add(info.key)
+            if len(seen) == keys:  # every large file is on the way
+                parts.set()
+            return "delay"
+        return None
+    fault_proxy.proxy.fail_always("delay", seconds=seconds, match=hold_parts)
+    with sigint_not_ignored():
+        proc = subprocess.Popen(PYTHON_M + ["--endpoint-url", fault_proxy.endpoint_url, "cp", flag, *extra,
+                                            f"{tree}/", dst],
+                                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                start_new_session=True)
+    with killed_on_exit(proc):
+        assert parts.wait(60), "no part reached the proxy"
+        time.sleep(0.3)
+        sent.set()
+        if sig == "SIGTERM":
+            proc.send_signal(signal.SIGTERM)
+        else:
+            os.killpg(proc.pid, getattr(signal, sig.split("-")[0]))
+        _, err = proc.communicate(timeout=120)
+        _wait_group_gone(proc.pid)
+    fault_proxy.proxy.clear()
+    return proc.returncode, err.decode(errors="replace")
+
+
+@pytest.fixture
+def two_big_files(tmp_path):
+    """A tree of two 40 MiB files (3 parts each) and 20 small ones."""
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    for name in ("a.bin", "b.bin"):
+        (tree / name).write_bytes(os.urandom(40 * MiB))
+    for i in range(20):
+        (tree / f"s{i:02d}.txt").write_bytes(b"x" * 100)
+    return tree
+
+
+@pytest.mark.parametrize("flag, sig, extra", [
+    ("-R", "SIGINT", ()), ("-R", "SIGTERM", ()), ("-R", "SIGTERM-group", ()),
+    ("-r", "SIGINT", ()), ("-r", "SIGTERM", ()),
+    ("-R", "SIGTERM", ("--policy", "private")),  # boto3's multipart uploads (an ACL), ids known
+], ids=["R-SIGINT", "R-SIGTERM", "R-SIGTERM-group", "r-SIGINT", "r-SIGTERM", "R-SIGTERM-boto3"])
+def test_interrupted_recursive_upload_leaves_no_multipart_upload(fault_proxy, client, s3dir, two_big_files,
+                                                                 flag, sig, extra):
+    """A tester's ``cp -R`` of 200 small files and two of 150 MiB, interrupted, left unfinished
+    uploads (invisible, billed) in 4 of 5 SIGINT trials and 1 of 3 SIGTERM trials: pool workers
+    were stopped with ``os._exit`` while obstore's parts were in flight.  ``cp -r`` (threads)
+    sent every part of its large files before it would end.  Now the command exits 130/143 and
+    aborts the uploads it has in flight: none is left, and no large file was written.  Another
+    writer's upload of the same key, in progress before, is not baiji's to abort."""
+    theirs = start_upload(client, s3dir + "a.bin", 100)
+    status, err = interrupt_upload(fault_proxy, two_big_files, s3dir, flag, sig, extra=extra)
+    assert status == 128 + getattr(signal, sig.split("-")[0]), err[-2000:]
+    assert "Traceback" not in err, err[-2000:]
+    time.sleep(0.5)
+    assert [u["UploadId"] for u in unfinished(client, s3dir)] == [theirs]
+    assert not {"a.bin", "b.bin"} & set(keys_under(client, s3dir))
+
+
+def test_sigterm_to_the_process_group_with_a_worker_not_copying(fault_proxy, client, s3dir, tmp_path):
+    """SIGTERM to every process of ``cp -R`` (systemd, ``timeout``, ``kill -- -PGID``) while a
+    worker had nothing left to copy hung the command for ever (2 of 3 trials): that worker,
+    waiting for the pool's next task, died holding the lock of the pool's task queue, and the
+    parent's ``Pool.terminate()`` waited on that lock.  One file: the other worker is idle."""
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    (tree / "a.bin").write_bytes(os.urandom(40 * MiB))
+    started = time.monotonic()
+    status, err = interrupt_upload(fault_proxy, tree, s3dir, "-R", "SIGTERM-group", keys=1)
+    assert status == 143, err[-2000:]
+    assert time.monotonic() - started < 60
+    assert unfinished(client, s3dir) == [] and keys_under(client, s3dir) == []
+
+
+def test_an_upload_is_known_by_the_ids_before_it_else_by_its_time():
+    """obstore does not tell an upload's id: the key's uploads that were in progress before it
+    began are not it; where those could not be listed, one initiated since it began is."""
+    from datetime import datetime, timezone
+
+    from baiji.stores.s3_uploads import InFlight, Upload
+
+    now = time.time()
+    def upload(key, upload_id, at):
+        return Upload("b", key, upload_id, datetime.fromtimestamp(at, timezone.utc))
+    flight = InFlight(None, "b", "k", frozenset({"old"}))
+    assert flight.ours(upload("k", "new", now - 10 ** 6))  # moto's times are all 2010
+    assert not flight.ours(upload("k", "old", now))
+    assert not flight.ours(upload("k2", "new", now))
+    flight.upload_id = "mine"
+    assert flight.ours(upload("k", "mine", now)) and not flight.ours(upload("k", "new", now))
+    unknown = InFlight(None, "b", "k", None)
+    assert unknown.ours(upload("k", "x", now)) and unknown.ours(upload("k", "x", now - 60))
+    assert not unknown.ours(upload("k", "x", now - 3600))
