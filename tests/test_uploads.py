@@ -1,4 +1,5 @@
-"""Multipart uploads never outlive baiji (issue 17, item 3).
+"""Multipart uploads never outlive baiji (issue 17, item 3), and ``s3 uploads`` lists and aborts
+the ones other tools (or a SIGKILL) left behind.
 
 Every multipart upload baiji starts ends completed or aborted, also when the
 command is interrupted (SIGINT, SIGTERM) or a worker process is stopped.
@@ -7,7 +8,9 @@ Checks go through the raw boto3 ``client``, straight to the server.
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -16,8 +19,11 @@ import time
 
 import pytest
 
+from baiji.connection import BulkCopyError
+from baiji.exceptions import InvalidSchemeException
 from childproc import killed_on_exit, sigint_not_ignored
 from helpers import keys_under, split
+from test_cli import assert_failed, assert_usage_error, lines, run
 
 PYTHON_M = [sys.executable, "-m", "baiji"]
 MiB = 1024 * 1024
@@ -156,3 +162,101 @@ def test_an_upload_is_known_by_the_ids_before_it_else_by_its_time():
     unknown = InFlight(None, "b", "k", None)
     assert unknown.ours(upload("k", "x", now)) and unknown.ours(upload("k", "x", now - 60))
     assert not unknown.ours(upload("k", "x", now - 3600))
+
+
+# -- s3 uploads: listing and aborting what is unfinished --------------------------------------
+
+@pytest.fixture
+def three_uploads(client, s3dir):
+    """Unfinished uploads under ``s3dir``: ``a`` of 2 parts (5 MiB + 100 bytes), ``b/c`` of none;
+    one beside it, outside the prefix.  ``{name: upload id}``."""
+    found = {"a": start_upload(client, s3dir + "a", 5 * MiB, 100), "b/c": start_upload(client, s3dir + "b/c")}
+    found["outside"] = start_upload(client, s3dir.rstrip("/") + "-outside/k")
+    return found
+
+
+def test_uploads_lists_key_initiated_parts_and_bytes(conn, s3dir, three_uploads):
+    listed = list(conn.uploads(s3dir))
+    assert [(u["uri"], u["upload_id"], u["parts"], u["size"]) for u in listed] == [
+        (s3dir + "a", three_uploads["a"], 2, 5 * MiB + 100), (s3dir + "b/c", three_uploads["b/c"], 0, 0)]
+    assert all(u["initiated"].tzinfo is not None for u in listed)
+    status, out, err = run("uploads", s3dir)
+    assert status == 0 and err == "", err
+    columns = [line.split("\t") for line in lines(out)]
+    assert [(c[0], c[2], c[3], c[4]) for c in columns] == [
+        ("5.0 MiB", "2", s3dir + "a", three_uploads["a"]), ("0 B", "0", s3dir + "b/c", three_uploads["b/c"])]
+    assert all(re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", c[1]) for c in columns)
+    status, out, _ = run("uploads", "--bytes", s3dir + "a")
+    assert status == 0 and lines(out)[0].split("\t")[0] == str(5 * MiB + 100)
+    status, out, _ = run("uploads", "--json", s3dir)
+    assert [json.loads(line) for line in lines(out)] == [
+        {"uri": u["uri"], "upload_id": u["upload_id"], "initiated": u["initiated"].strftime("%Y-%m-%dT%H:%M:%SZ"),
+         "parts": u["parts"], "size": u["size"]} for u in listed]
+    assert len(list(conn.uploads("s3://" + split(s3dir)[0]))) == 3  # the bucket: every one
+
+
+def test_uploads_abort(conn, client, s3dir, three_uploads):
+    status, out, err = run("uploads", "--abort", s3dir)
+    assert status == 0, err
+    assert lines(out) == [f"[aborted] {s3dir}a: upload {three_uploads['a']}",
+                          f"[aborted] {s3dir}b/c: upload {three_uploads['b/c']}"]
+    assert re.fullmatch(r"s3: 2 aborted in \d+\.\d s\n", err), err
+    assert unfinished(client, s3dir) == []
+    assert [u["UploadId"] for u in unfinished(client, s3dir.rstrip("/"))] == [three_uploads["outside"]]
+    status, out, err = run("uploads", "--abort", s3dir)
+    assert (status, out) == (0, b"") and err.startswith("s3: nothing to do"), err
+    report = conn.abort_uploads(s3dir.rstrip("/"))
+    assert (report.aborted, report.failed) == (1, 0)
+
+
+def test_uploads_abort_json(s3dir, three_uploads):
+    status, out, _ = run("uploads", "--abort", "--json", s3dir + "b/")
+    assert status == 0
+    assert [json.loads(line) for line in lines(out)] == [
+        {"action": "abort", "src": None, "dst": s3dir + "b/c", "size": None,
+         "reason": f"upload {three_uploads['b/c']}"}]
+
+
+def test_uploads_older_than(conn, client, s3dir, three_uploads, server_kind):
+    initiated = next(conn.uploads(s3dir))["initiated"]
+    if abs(time.time() - initiated.timestamp()) > 600:
+        pytest.skip(f"{server_kind} does not tell when an upload began (it says {initiated:%Y-%m-%d %H:%M}), "
+                    "so no upload is recent")
+    assert run("uploads", "--older-than", "1h", s3dir)[1] == b""
+    status, out, err = run("uploads", "--abort", "--older-than", "1d", s3dir)
+    assert (status, out) == (0, b"") and err.startswith("s3: nothing to do"), err
+    assert len(unfinished(client, s3dir)) == 2
+    time.sleep(1.1)
+    status, out, err = run("uploads", "--abort", "--older-than", "1s", s3dir)
+    assert status == 0 and len(lines(out)) == 2, err
+    assert unfinished(client, s3dir) == []
+
+
+def test_uploads_abort_failures_exit_1_after_aborting_the_rest(fault_proxy, client, s3dir, three_uploads):
+    fault_proxy.proxy.fail_always("error", status=403, code="AccessDenied", message="Access Denied",
+                                  match=lambda info: info.op == "AbortMultipartUpload" and info.key.endswith("/a"))
+    status, out, err = run("--endpoint-url", fault_proxy.endpoint_url, "uploads", "--abort", s3dir)
+    fault_proxy.proxy.clear()
+    assert status == 1
+    assert lines(out) == [f"[failed] {s3dir}a: upload {three_uploads['a']}: Permission denied on {s3dir}a "
+                          "(AccessDenied)", f"[aborted] {s3dir}b/c: upload {three_uploads['b/c']}"]
+    summary, error = err.splitlines()
+    assert summary.startswith("s3: 1 aborted, 1 failed in "), err
+    assert error == f"s3: error: 1 of 2 aborts failed: Permission denied on {s3dir}a (AccessDenied)", err
+    assert [u["UploadId"] for u in unfinished(client, s3dir)] == [three_uploads["a"]]
+    with pytest.raises(BulkCopyError):
+        fault_proxy.proxy.fail_always("error", status=403, code="AccessDenied", message="Access Denied",
+                                      match="AbortMultipartUpload")
+        fault_proxy.conn.abort_uploads(s3dir)
+
+
+def test_uploads_refusals(conn, tmp_path, s3dir):
+    assert_usage_error(run("uploads", "--abort", "--bytes", s3dir), "--bytes")
+    assert_usage_error(run("uploads", "--older-than", "yesterday", s3dir), "--older-than")
+    assert_usage_error(run("uploads"), "PREFIX")
+    assert_failed(run("uploads", str(tmp_path)), str(tmp_path), "s3:// URL")
+    with pytest.raises(InvalidSchemeException):
+        list(conn.uploads(str(tmp_path)))
+    with pytest.raises(ValueError, match="negative"):
+        conn.abort_uploads(s3dir, older_than=-1)
+    assert run("uploads", "--older-than", "2w", s3dir) == (0, b"", "")
