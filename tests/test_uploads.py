@@ -260,3 +260,96 @@ def test_uploads_refusals(conn, tmp_path, s3dir):
     with pytest.raises(ValueError, match="negative"):
         conn.abort_uploads(s3dir, older_than=-1)
     assert run("uploads", "--older-than", "2w", s3dir) == (0, b"", "")
+
+
+# -- the registry of uploads in flight, with a stand-in store ---------------------------------
+
+class _Store:
+    """A stand-in for S3Store's upload calls: ``listings`` are the successive answers of
+    ListMultipartUploads (an exception is raised), ``aborted`` records the aborts."""
+
+    def __init__(self, *listings, abort_takes: float = 0.0):
+        self.listings, self.aborted, self.abort_takes = list(listings), [], abort_takes
+
+    def multipart_uploads(self, url):
+        found = self.listings.pop(0) if self.listings else []
+        if isinstance(found, Exception):
+            raise found
+        from baiji.stores.s3_uploads import Upload
+
+        return [Upload("b", key, upload_id) for key, upload_id in found]
+
+    def abort_upload(self, upload):
+        time.sleep(self.abort_takes)
+        self.aborted.append(upload.upload_id)
+        return True
+
+
+def test_in_flight_aborts_only_the_uploads_that_began_with_it():
+    from baiji.stores import s3_uploads
+
+    store = _Store([("k", "theirs")], [("k", "theirs"), ("k", "mine"), ("k2", "other")])
+    with s3_uploads.in_flight(store, "b", "k") as flight:
+        assert flight.before == {"theirs"}
+        assert s3_uploads.abort_in_flight() == []
+    assert store.aborted == ["mine"]
+    assert s3_uploads.abort_in_flight() == []  # gone from the registry with its block
+
+
+def test_in_flight_looks_again_for_an_upload_still_being_created(monkeypatch):
+    from baiji.stores import s3_uploads
+
+    monkeypatch.setattr(s3_uploads, "SETTLE_SECONDS", 0.01)
+    store = _Store([], [], [("k", "mine")])
+    with s3_uploads.in_flight(store, "b", "k"):
+        assert s3_uploads.abort_in_flight() == []
+    assert store.aborted == ["mine"]
+
+
+def test_in_flight_without_a_listing_of_uploads_goes_by_time():
+    from baiji.exceptions import S3Exception
+    from baiji.stores import s3_uploads
+
+    with s3_uploads.in_flight(_Store(S3Exception("AccessDenied")), "b", "k") as flight:
+        assert flight.before is None
+
+
+def test_an_abort_that_fails_or_hangs_is_reported_with_the_command_that_ends_it():
+    from baiji.exceptions import S3Exception, S3Warning
+    from baiji.stores import s3_uploads
+
+    with s3_uploads.in_flight(_Store([], S3Exception("s3://b/k: Permission denied")), "b", "k"):
+        with pytest.warns(S3Warning, match="s3://b/k: multipart upload not aborted .*Permission denied.*"
+                                           "`s3 uploads --abort s3://b/k` aborts it"):
+            assert len(s3_uploads.abort_in_flight()) == 1
+    slow = _Store([], [("k", "mine")], abort_takes=5)
+    with s3_uploads.in_flight(slow, "b", "k"):
+        started = time.monotonic()
+        with pytest.warns(S3Warning, match="not aborted within 0.2 s"):
+            assert len(s3_uploads.abort_in_flight(timeout=0.2)) == 1
+        assert time.monotonic() - started < 2
+
+
+def test_a_stopping_process_starts_no_upload(monkeypatch):
+    from baiji.stores import s3_uploads
+
+    monkeypatch.setattr(s3_uploads, "_closed", False)
+    s3_uploads.abort_in_flight(stop=True)
+    with pytest.raises(InterruptedError):
+        with s3_uploads.in_flight(_Store(), "b", "k"):
+            pass
+
+
+def test_interrupted_worker_that_cannot_abort_says_how_to(fault_proxy, client, s3dir, two_big_files):
+    """A worker whose aborts are refused names each upload left, with the command that aborts
+    it; that command then does."""
+    fault_proxy.proxy.fail_always("error", status=403, code="AccessDenied", message="Access Denied",
+                                  match="AbortMultipartUpload")
+    status, err = interrupt_upload(fault_proxy, two_big_files, s3dir, "-R", "SIGTERM")
+    assert status == 143, err[-2000:]
+    for name in ("a.bin", "b.bin"):
+        assert (f"s3: warning: {s3dir}{name}: multipart upload not aborted (Permission denied on "
+                f"{s3dir}{name} (AccessDenied)); `s3 uploads --abort {s3dir}{name}` aborts it") in err, err
+    assert len(unfinished(client, s3dir)) == 2
+    assert run("uploads", "--abort", s3dir)[0] == 0
+    assert unfinished(client, s3dir) == []
