@@ -45,8 +45,8 @@ How it is built:
   endpoint URL (``http://user:PASSWORD@host``).  Error messages and
   tracebacks go through the same filter.  The one thing printed on purpose
   that carries credentials is ``s3 url``'s presigned URL, which is its job.
-- ``--json`` (``ls``, ``info``, ``buckets``; the events of ``cp``, ``mv``, ``rm``,
-  ``sync``): one JSON object per line, written
+- ``--json`` (``ls``, ``info``, ``buckets``, ``uploads``; the events of ``cp``, ``mv``, ``rm``,
+  ``sync``, ``uploads --abort``): one JSON object per line, written
   by :meth:`Context.print_json` (see :func:`json_line`): sizes in bytes,
   times as :func:`format_time` writes them everywhere (``2026-11-29T14:00:00Z``,
   UTC), null for what is not known; every line is valid UTF-8 whatever a key
@@ -708,10 +708,11 @@ def _print_planned(ctx: Context, a, planned) -> None:
     if refused:  # the real run would fail (status 1): so does its dry run, for `s3 sync -n ... && s3 sync ...`
         raise CommandError(f"dry run: {refused} of {len(planned)} steps refused; the real run would fail")
 
-def _bulk(ctx: Context, a, operation, *args, always: tuple[str, ...] = (), **kwargs) -> None:
-    """Run a bulk operation (cp_r, sync, rm_r) with the command's output: per file a
-    ``--json`` object, or with ``-v`` a line (``always`` for those actions); a dry
-    run's plan; at the end, when stderr is a terminal or with ``-v``, the summary."""
+def _bulk(ctx: Context, a, operation, *args, always: tuple[str, ...] = (), summary: bool = False,
+          **kwargs) -> None:
+    """Run a bulk operation (cp_r, sync, rm_r, abort_uploads) with the command's output: per file
+    a ``--json`` object, or with ``-v`` a line (``always`` for those actions); a dry run's plan;
+    at the end, when stderr is a terminal or with ``-v`` (or ``summary``), the summary."""
     shown = set(ACTIONS if ctx.args.verbose else always)
 
     def on_event(event) -> None:
@@ -724,15 +725,15 @@ def _bulk(ctx: Context, a, operation, *args, always: tuple[str, ...] = (), **kwa
     try:
         result = operation(*args, on_event=on_event, **kwargs)
     except BulkCopyError as err:
-        _print_summary(ctx, err.report)
+        _print_summary(ctx, err.report, summary)
         raise
     if isinstance(result, list):
         _print_planned(ctx, a, result)
     else:
-        _print_summary(ctx, result)
+        _print_summary(ctx, result, summary)
 
-def _print_summary(ctx: Context, report) -> None:
-    if report is not None and (ctx.args.verbose or _isatty(ctx.stderr)):
+def _print_summary(ctx: Context, report, always: bool = False) -> None:
+    if report is not None and (always or ctx.args.verbose or _isatty(ctx.stderr)):
         ctx.out.flush()
         ctx.stderr.write(f"{PROG}: {report.summary()}\n")
 
@@ -855,6 +856,21 @@ def cmd_restore(ctx: Context, a) -> int:
         ctx.print(f"[restored] {url}")
     return EXIT_OK
 
+def cmd_uploads(ctx: Context, a) -> int:
+    if a.abort:
+        _refuse_flags(a, ("--bytes",), "sizes are listed, not aborted: not with --abort")
+        _bulk(ctx, a, ctx.conn.abort_uploads, a.prefix, always=("abort", "fail"), summary=True,
+              **_given(older_than=a.older_than))
+        return EXIT_OK
+    for upload in ctx.conn.uploads(a.prefix, **_given(older_than=a.older_than)):
+        if a.json:
+            ctx.print_json(upload)
+            continue
+        size = str(upload["size"]) if a.bytes else human_size(upload["size"])
+        ctx.print("\t".join([size, format_time(upload["initiated"]), str(upload["parts"]), upload["uri"],
+                             upload["upload_id"]]))
+    return EXIT_OK
+
 def cmd_version(ctx: Context, a) -> int:
     ctx.print(baiji.__version__)
     return EXIT_OK
@@ -869,6 +885,16 @@ def _int_between(low: int, high: int) -> Callable[[str], int]:
         return value
 
     return parse
+
+#: The units of ``--older-than`` (seconds each).
+_DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+
+def _duration(text: str) -> float:
+    """An argparse type: an age such as ``90s``, ``30m``, ``12h``, ``1d``, ``2w`` (plain: seconds)."""
+    found = re.fullmatch(r"(\d+(?:\.\d*)?)\s*([smhdw]?)", text.strip().lower())
+    if not found:
+        raise argparse.ArgumentTypeError(f"not an age like 30m, 12h, 1d or 2w: {text}")
+    return float(found.group(1)) * _DURATION_UNITS[found.group(2) or "s"]
 
 def _path(text: str) -> str:
     """An argparse type for path arguments: never empty (an unset variable must not mean "here")."""
@@ -1044,6 +1070,18 @@ COMMANDS: tuple[Command, ...] = (
     Command("restore", "undelete every deleted key under an S3 prefix (versioned buckets)", (
         arg("prefix", metavar="PREFIX", help="s3://bucket/prefix"),
     ), cmd_restore, paths=("prefix",)),
+    Command("uploads", "list the unfinished multipart uploads under an S3 prefix, or abort them", (
+        arg("prefix", metavar="PREFIX", help="s3://bucket or s3://bucket/prefix (a plain string prefix, as for ls)"),
+        arg("--abort", action="store_true",
+            help="abort them (rclone's cleanup): an '[aborted] URL: upload ID' line each, then a summary "
+                 "line; exit 1 if any abort failed"),
+        arg("--older-than", type=_duration, metavar="AGE",
+            help="only the uploads initiated longer ago than AGE: 90s, 30m, 12h, 1d, 2w"),
+        arg("--bytes", action="store_true", help="sizes in bytes, not 1.5 KiB"),
+        arg("--json", action="store_true",
+            help="one JSON object per upload: uri, upload_id, initiated (UTC), parts, size (bytes); "
+                 "with --abort, one per abort as cp and rm print them"),
+    ), cmd_uploads, paths=("prefix",)),
     Command("version", "print baiji's version", (), cmd_version),
 )
 

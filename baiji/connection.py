@@ -18,6 +18,7 @@ import re
 import shutil
 import sys
 import warnings
+from datetime import datetime, timedelta, timezone
 from typing import Iterable, Iterator
 
 from baiji import config, fileobj, integrity, sync as sync_plan
@@ -33,6 +34,7 @@ from baiji.stores.local import require_regular
 from baiji.stores.local import translated as local_errors
 from baiji.stores.s3 import translated as s3_errors
 from baiji.stores.s3_control import in_xml
+from baiji.stores.s3_uploads import Upload
 from baiji.tempfiles import temp_path
 from baiji.util import parallel as bulk
 
@@ -322,7 +324,8 @@ class S3Connection:
             if src_store is dst_store:
                 dst_store.copy(src, dst, options, version_id, callback)
             elif dst_store.is_local:
-                src_store.download(src, paths.parse(dst).path, version_id, callback, validate)
+                src_store.download(src, paths.parse(dst).path, version_id, callback, validate,
+                                   exclusive=options.exclusive)
             else:
                 local = paths.parse(src).path
                 if not os.path.isfile(local):
@@ -917,6 +920,61 @@ class S3Connection:
                 restored.append(e.url)
         return restored
 
+    # -- unfinished multipart uploads ------------------------------------
+    def uploads(self, prefix: str, older_than: float | timedelta | None = None) -> Iterator[dict]:
+        """The unfinished multipart uploads under an s3 prefix (a plain string prefix, as for
+        ``ls``), lazily, by key: ``uri``, ``upload_id``, ``initiated`` (aware, UTC), ``parts`` and
+        ``size`` (what they hold so far, in bytes: a ListParts request each).
+
+        ``older_than`` (seconds or a ``timedelta``): only those initiated longer ago than that.
+        """
+        store = self._remote(prefix)
+        for upload in self._old_uploads(store, prefix, older_than):
+            try:
+                parts, size = store.upload_size(upload)
+            except BucketNotFound:
+                raise
+            except KeyNotFound:  # completed or aborted since it was listed
+                continue
+            yield {"uri": upload.url, "upload_id": upload.upload_id, "initiated": upload.initiated,
+                   "parts": parts, "size": size}
+
+    def abort_uploads(self, prefix: str, older_than: float | timedelta | None = None,
+                      on_event: Listener | None = None) -> Report:
+        """Abort the unfinished multipart uploads under an s3 prefix (those of :meth:`uploads`;
+        rclone's ``cleanup``).
+
+        Returns the :class:`~baiji.report.Report`: ``aborted`` counts them; ``on_event`` gets an
+        ``abort`` event per upload (``dst`` its URL, ``reason`` ``upload ID``), ``skip`` for one
+        gone meanwhile, ``fail`` for one that could not be aborted.  Failures are raised at the
+        end, after the others were aborted (``BulkCopyError``).
+        """
+        store = self._remote(prefix)
+        report = Report(on_event)
+        for upload in self._old_uploads(store, prefix, older_than):
+            what = f"upload {upload.upload_id}"
+            try:
+                gone = not store.abort_upload(upload)
+            except BucketNotFound:
+                raise
+            except S3Exception as err:
+                report.add(Event("fail", None, upload.url, f"{what}: {err}"), err)
+                continue
+            report.add(Event("skip", None, upload.url, f"{what}: no longer in progress") if gone
+                       else Event("abort", None, upload.url, what))
+        return self._finished(report, "aborts", total=report.aborted + report.failed, warn_skips=False)
+
+    @staticmethod
+    def _old_uploads(store: S3Store, prefix: str, older_than: float | timedelta | None) -> Iterator[Upload]:
+        """The unfinished uploads under ``prefix`` initiated more than ``older_than`` ago (all: None)."""
+        if older_than is None:
+            return store.multipart_uploads(prefix)
+        age = older_than if isinstance(older_than, timedelta) else timedelta(seconds=older_than)
+        if age < timedelta(0):
+            raise ValueError(f"older_than must not be negative, got {older_than!r}")
+        cutoff = datetime.now(timezone.utc) - age
+        return (upload for upload in store.multipart_uploads(prefix) if upload.initiated <= cutoff)
+
     # -- buckets ---------------------------------------------------------
     #: How many keys/versions a refused ``delete_bucket`` counts at most ("more than N" beyond).
     HELD_COUNTED = 1000
@@ -1008,16 +1066,8 @@ class S3Connection:
     def _empty_bucket(self, url: str) -> int:
         """Abort the unfinished multipart uploads in a bucket, then delete what it holds in
         passes until one finds nothing; returns how many keys/versions were deleted."""
-        bucket = paths.bucket(url)
-        with s3_errors(url):
-            for page in self.client.get_paginator("list_multipart_uploads").paginate(Bucket=bucket):
-                for upload in page.get("Uploads", ()):
-                    try:
-                        with s3_errors(f"{url}/{upload['Key']}"):
-                            self.client.abort_multipart_upload(Bucket=bucket, Key=upload["Key"],
-                                                               UploadId=upload["UploadId"])
-                    except KeyNotFound:  # finished or aborted meanwhile
-                        pass
+        for upload in self._s3.multipart_uploads(url):
+            self._s3.abort_upload(upload)  # False: finished or aborted meanwhile
         deleted = 0
         for _ in range(self.EMPTYING_PASSES):
             done = self._delete_listed(url)

@@ -1,6 +1,6 @@
 """What a bulk operation did: one :class:`Event` per file, summed up in a :class:`Report`.
 
-``cp_many``, ``cp_r``, ``sync`` and ``rm_r`` return a :class:`Report`
+``cp_many``, ``cp_r``, ``sync``, ``rm_r`` and ``abort_uploads`` return a :class:`Report`
 (their dry runs the list of :class:`Event` they would make) and call an
 ``on_event`` callback per file as it happens: the ``s3`` command prints its
 per-file lines, ``--json`` objects and summary line from these, and the
@@ -16,8 +16,9 @@ from collections import namedtuple
 from collections.abc import Callable
 
 #: An event's ``action``: what happened to the file (in a dry run: what would).
-ACTIONS = ("copy", "skip", "delete", "refuse", "fail")
-_PAST = {"copy": "copied", "skip": "skipped", "delete": "deleted", "refuse": "refused", "fail": "failed"}
+ACTIONS = ("copy", "skip", "delete", "abort", "refuse", "fail")
+_PAST = {"copy": "copied", "skip": "skipped", "delete": "deleted", "abort": "aborted", "refuse": "refused",
+         "fail": "failed"}
 
 
 # collections' named tuple, not typing's or a dataclass: the s3 command's start-up pays
@@ -80,6 +81,7 @@ class Report:
     copied = property(lambda self: self.files["copy"], doc="files copied")
     skipped = property(lambda self: self.files["skip"], doc="files skipped (their destination exists)")
     deleted = property(lambda self: self.files["delete"], doc="files deleted")
+    aborted = property(lambda self: self.files["abort"], doc="unfinished multipart uploads aborted")
     refused = property(lambda self: self.files["refuse"], doc="files refused (a problem seen before copying)")
     failed = property(lambda self: self.files["fail"], doc="files whose copy or deletion failed")
 

@@ -24,6 +24,7 @@ OPERATIONS = (
     "isdir", "isfile", "size", "etag", "etag_matches", "same_content", "md5", "get_url", "put_string", "get_string",
     "touch", "encrypt_at_rest", "fix_etag", "restore", "restore_r", "list_buckets", "bucket_info",
     "create_bucket", "delete_bucket", "enable_versioning", "disable_versioning", "sync_file", "sync",
+    "uploads", "abort_uploads",
 )
 
 __all__ = [

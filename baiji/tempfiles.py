@@ -11,9 +11,11 @@ rule).
 from __future__ import annotations
 
 import contextlib
+import errno
 import functools
 import os
 import re
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -166,13 +168,15 @@ def _file_mode() -> int:
 
 
 @contextlib.contextmanager
-def atomic_path(dst: str) -> Iterator[str]:
+def atomic_path(dst: str, exclusive: bool = False) -> Iterator[str]:
     """Yield a temp path beside ``dst``; it replaces ``dst`` only if the block succeeds.
 
     The parent directory is created if needed, and stale temp files of
     killed processes are removed from it (:func:`remove_stale`).  On any
     error (including KeyboardInterrupt) the temp file is removed and ``dst``
-    is untouched.
+    is untouched.  ``exclusive``: never replace a ``dst`` that exists when
+    the file is put in place, even one another writer created meanwhile
+    (``KeyExists``, see :func:`publish_new`).
     """
     parent = os.path.dirname(dst) or "."
     os.makedirs(parent, exist_ok=True)
@@ -184,4 +188,80 @@ def atomic_path(dst: str) -> Iterator[str]:
         except OSError:
             mode = _file_mode()
         os.chmod(tmp, mode)
-        os.replace(tmp, dst)
+        if exclusive:
+            publish_new(tmp, dst)
+        else:
+            os.replace(tmp, dst)
+
+
+def publish_new(tmp: str, dst: str) -> None:
+    """Move ``tmp`` to ``dst`` unless ``dst`` exists (``KeyExists``), decided at that very moment.
+
+    A hard link fails if ``dst`` exists, atomically; ``tmp`` is then removed.
+    Where the filesystem has no hard links (FAT, some network and FUSE
+    filesystems), ``renameat2(RENAME_NOREPLACE)`` does the same (Linux);
+    where neither works, ``dst`` is checked just before ``os.replace``: a
+    writer creating it in between (microseconds) would be replaced.
+    """
+    from baiji.exceptions import KeyExists
+
+    try:
+        _link_or_rename(tmp, dst)
+    except FileExistsError as err:
+        raise KeyExists(f"{dst} already exists") from err
+
+
+def _link_or_rename(tmp: str, dst: str) -> None:
+    """The steps of :func:`publish_new`: FileExistsError when ``dst`` exists."""
+    try:
+        os.link(tmp, dst)
+    except OSError as err:
+        if err.errno not in _NO_LINKS:
+            raise
+    else:
+        remove_quietly(tmp)
+        return
+    if _rename_noreplace(tmp, dst):
+        return
+    if os.path.lexists(dst):
+        raise FileExistsError(errno.EEXIST, os.strerror(errno.EEXIST), dst)
+    os.replace(tmp, dst)
+
+
+#: What ``link()`` answers where the filesystem has no hard links (FAT: EPERM; others: ENOTSUP...).
+_NO_LINKS = {errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.ENOSYS}
+#: ``renameat2``'s flag: fail with EEXIST rather than replace.
+_RENAME_NOREPLACE = 1
+_AT_FDCWD = -100
+
+
+@functools.lru_cache(maxsize=1)
+def _renameat2():
+    """libc's ``renameat2`` (glibc >= 2.28, Linux), or None."""
+    import ctypes
+
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        call = ctypes.CDLL(None, use_errno=True).renameat2  # libc's symbols are the process's
+    except (OSError, AttributeError):
+        return None
+    call.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    call.restype = ctypes.c_int
+    return call
+
+
+def _rename_noreplace(tmp: str, dst: str) -> bool:
+    """``rename(tmp, dst)`` unless ``dst`` exists (FileExistsError); False where this cannot be
+    done (no ``renameat2``, or a filesystem that does not support the flag)."""
+    import ctypes
+
+    call = _renameat2()
+    if call is None:
+        return False
+    if call(_AT_FDCWD, os.fsencode(tmp), _AT_FDCWD, os.fsencode(dst), _RENAME_NOREPLACE) == 0:
+        return True
+    code = ctypes.get_errno()
+    if code in (errno.EINVAL, errno.ENOSYS, errno.ENOTSUP, errno.EOPNOTSUPP):
+        return False
+    raise OSError(code, os.strerror(code), dst)

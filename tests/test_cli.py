@@ -95,10 +95,10 @@ def test_global_version_option():
     assert out.decode().strip() == f"s3 {baiji.__version__}"
 
 
-def test_commands_are_the_sixteen_of_the_spec():
+def test_commands_are_the_sixteen_of_the_spec_and_uploads():
     assert [c.name for c in cli.COMMANDS] == [
         "ls", "info", "cat", "cp", "mv", "rm", "sync", "touch", "exists", "url", "md5", "etag",
-        "is", "buckets", "restore", "version"]
+        "is", "buckets", "restore", "uploads", "version"]
 
 
 @pytest.mark.parametrize("name", [c.name for c in cli.COMMANDS])

@@ -103,6 +103,15 @@ def _list_params(prefix: str, delimiter: str | None = None, token: str | None = 
     return tuple(params.items())
 
 
+def _uploads_params(prefix: str, key_marker: str | None = None,
+                    upload_id_marker: str | None = None) -> tuple[tuple[str, str], ...]:
+    """The query of a ListMultipartUploads page as ``Lister.uploads`` builds it."""
+    params = {"uploads": "", "prefix": prefix}
+    if key_marker is not None:
+        params.update({"key-marker": key_marker, "upload-id-marker": upload_id_marker or ""})
+    return tuple(params.items())
+
+
 _T0 = datetime(2024, 2, 29, 23, 59, 59, 999999, timezone.utc)
 _AK, _SK = "AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
 _TOKEN = "IQoJb3JpZ2luX2VjEJr//////////wEaCXVzLWVhc3QtMSJHMEUCIQ+/abc=="
@@ -144,6 +153,10 @@ ODD_QUERIES = {
     "token-long": _list_params("", None, base64.b64encode(bytes(range(256)) * 4).decode()),
     "start-after": _list_params("p", "/", None, "p/é x+y=z&"),
     "everything": _list_params("é p", "/", "a/b+c==", "p/é"),
+    "uploads": _uploads_params(""),
+    "uploads-odd-prefix": _uploads_params("a b/é+%~=&?#//./../"),
+    "uploads-markers": _uploads_params("p/", "p/é x+y=z&", "VXBsb2FkIElE+/="),
+    "uploads-seaweedfs-marker": _uploads_params("", "k", "2b03168c3e221817c96e1f13504395395ae38bd6_5a946e0b"),
 }
 ODD_HEAD_PARAMS = {
     "version-id": {"versionId": "3/L4kqtJlcpXroDTDmJ+rmSpXd3dIbrHY+MTRCxf3vjVBH40Nr8X8gdRQBpUMLUo"},
@@ -426,7 +439,7 @@ def baiji_wire(monkeypatch):
         del hashed[:], _RecordingConnection.sent[:]
         if case.method == "HEAD":
             lister.head(case.bucket, case.key, dict(case.params), dict(case.extra))
-        else:  # what Lister._list does, with any extra headers
+        else:  # what Lister._paged does, with any extra headers
             lister._send("GET", case.bucket, case.key, dict(case.params), dict(case.extra),
                          "listing", lambda fields, body: None)
         (method, target, headers), = _RecordingConnection.sent
@@ -611,7 +624,7 @@ def test_random_cases_are_reproducible_and_varied():
     assert sum(k.startswith("/") for k in keys) >= 100 and sum(k.endswith("/") for k in keys) >= 100
     params = {name for c in cases for name, _ in c.params}
     assert params == {"list-type", "prefix", "delimiter", "encoding-type", "continuation-token",
-                      "start-after", "versionId", "partNumber"}
+                      "start-after", "versionId", "partNumber", "uploads", "key-marker", "upload-id-marker"}
     tokens = [v for c in cases for n, v in c.params if n == "continuation-token"]
     assert all(sum(ch in t for t in tokens) > 100 for ch in "/+=")
     assert {c.token is None for c in cases} == {True, False} and any(c.token == "" for c in cases)

@@ -142,8 +142,11 @@ class Store(abc.ABC):
         """
 
     def download(self, url: str, local_path: str, version_id: str | None = None,
-                 progress: Progress = None, validate: bool = True) -> None:
+                 progress: Progress = None, validate: bool = True, exclusive: bool = False) -> None:
         """Store the content of ``url`` at ``local_path`` atomically (all or nothing).
+
+        ``exclusive``: ``KeyExists`` if ``local_path`` exists when the download is put in
+        place (also if another writer created it meanwhile), which is then left untouched.
 
         Only remote stores transfer to and from the local disk; within the
         local store, :meth:`copy` does it.

@@ -300,25 +300,39 @@ class Lister:
         params = {"list-type": "2", "prefix": prefix, "encoding-type": "url"}
         if delimiter:
             params["delimiter"] = delimiter
-        seen: set[str] = set()
+        return self._paged(bucket, prefix, params, f"listing s3://{bucket}/{prefix}", _page)
+
+    def uploads(self, bucket: str, prefix: str) -> Iterator[dict]:
+        """ListMultipartUploads pages shaped like boto3's: ``{'Uploads': [{'Key', 'UploadId',
+        'Initiated' (aware, UTC)}]}`` (the list present only when not empty); ListError as :meth:`pages`.
+
+        Keys are asked for as they are (no ``encoding-type``): SeaweedFS answers
+        ``<EncodingType>url</EncodingType>`` and sends them unencoded.
+        """
+        return self._paged(bucket, prefix, {"uploads": "", "prefix": prefix},
+                           f"listing the multipart uploads of s3://{bucket}/{prefix}", _uploads_page)
+
+    def _paged(self, bucket: str, prefix: str, params: dict[str, str], what: str,
+               parse: Callable[[ET.Element], tuple[dict, dict[str, str] | None]]) -> Iterator[dict]:
+        """The pages of a listing: ``parse(root)`` gives a page and the parameters of the next one
+        (None: the last); a listing that repeats them or sends :data:`EMPTY_PAGES` empty pages in
+        a row fails (ListError) instead of looping."""
+        seen: set[tuple] = set()
         empty = 0
         while True:
-            page, token = self._list(bucket, prefix, params)
+            page, following = self._send("GET", bucket, "", params, {}, what,
+                                         lambda fields, body: parse(ET.fromstring(body)))
             yield page
-            if token is None:
+            if following is None:
                 return
+            marker = tuple(sorted(following.items()))
             empty = 0 if page else empty + 1
-            if token in seen or empty >= EMPTY_PAGES:
-                why = "repeated a continuation token" if token in seen else f"sent {empty} empty pages in a row"
-                raise ListError(f"listing s3://{bucket}/{prefix}: {self.shown}: the server {why}; "
-                                "the listing does not advance", code="ListingLoop")
-            seen.add(token)
-            params["continuation-token"] = token
-
-    def _list(self, bucket: str, prefix: str, params: dict[str, str]) -> tuple[dict, str | None]:
-        """One page and the next continuation token (ListError when it cannot be had)."""
-        return self._send("GET", bucket, "", params, {}, f"listing s3://{bucket}/{prefix}",
-                          lambda fields, body: _page(ET.fromstring(body)))
+            if marker in seen or empty >= EMPTY_PAGES:
+                why = "repeated a continuation token" if marker in seen else f"sent {empty} empty pages in a row"
+                raise ListError(f"{what}: {self.shown}: the server {why}; the listing does not advance",
+                                code="ListingLoop")
+            seen.add(marker)
+            params = {**params, **following}
 
     def head(self, bucket: str, key: str, params: dict[str, str], headers: dict[str, str]) -> dict[str, str]:
         """The header fields (lower-case names) of a HEAD of ``key`` with these query ``params``
@@ -461,4 +475,26 @@ def _page(root: ET.Element) -> tuple[dict, str | None]:
     token = top.get("NextContinuationToken") if top.get("IsTruncated") == "true" else None
     if top.get("IsTruncated") == "true" and not token:
         raise KeyError("IsTruncated without a NextContinuationToken")
-    return page, token
+    return page, {"continuation-token": token} if token else None
+
+
+def _uploads_page(root: ET.Element) -> tuple[dict, dict[str, str] | None]:
+    """The boto3-shaped page of a ListMultipartUploadsResult and the markers of the next one
+    (SeaweedFS sends no ``NextKeyMarker``: the last upload's key and id stand for them)."""
+    if _local(root.tag) != "ListMultipartUploadsResult":
+        raise ValueError(f"expected a ListMultipartUploadsResult, got <{_local(root.tag)}>")
+    uploads = []
+    for elem in root:
+        if _local(elem.tag) == "Upload":
+            fields = _children(elem)
+            uploads.append({"Key": fields["Key"], "UploadId": fields["UploadId"],
+                            "Initiated": _time(fields["Initiated"])})
+    top = _children(root)
+    if top.get("IsTruncated") != "true":
+        return ({"Uploads": uploads} if uploads else {}), None
+    if not uploads and not top.get("NextKeyMarker"):
+        raise KeyError("IsTruncated without a NextKeyMarker")
+    last = uploads[-1] if uploads else {}
+    following = {"key-marker": top.get("NextKeyMarker") or last["Key"],
+                 "upload-id-marker": top.get("NextUploadIdMarker") or last.get("UploadId", "")}
+    return ({"Uploads": uploads} if uploads else {}), following

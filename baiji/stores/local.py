@@ -72,9 +72,10 @@ def require_regular(path: str, writing: bool = False) -> None:
         raise S3Exception(f"{path}: {special}, not {'written' if writing else 'read'}")
 
 
-def _copy_file(src: str, dst: str, progress: Progress) -> None:
+def _copy_file(src: str, dst: str, progress: Progress, exclusive: bool = False) -> None:
+    """Copy ``src`` to ``dst`` through a temp file (``exclusive``: never over an existing ``dst``)."""
     require_regular(src)
-    with translated(src), open(src, "rb") as fin, translated(dst), atomic_path(dst) as tmp:
+    with translated(src), open(src, "rb") as fin, translated(dst), atomic_path(dst, exclusive) as tmp:
         with open(tmp, "wb") as fout:
             for block in iter(lambda: fin.read(_CHUNK), b""):
                 fout.write(block)
@@ -267,7 +268,7 @@ class LocalStore(Store):
     def copy(self, src, dst, options, version_id=None, progress=None):
         if options.exclusive and os.path.exists(self._path(dst)):
             raise KeyExists(f"{self._path(dst)} already exists")
-        _copy_file(self._path(src), self._path(dst), progress)
+        _copy_file(self._path(src), self._path(dst), progress, options.exclusive)
 
     def write_bytes(self, url, data, options):
         path = self._path(url)

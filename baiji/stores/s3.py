@@ -31,6 +31,7 @@ from baiji.stores.s3_bodies import (CHUNK, Body, Piece, accepted, basis, checksu
                                    range_size, retryable_reads, verdict)
 from baiji.stores.s3_errors import StartOver, describe, left_unfinished, translate, translated
 from baiji.stores.s3_source import Source
+from baiji.stores.s3_uploads import in_flight
 from baiji.tempfiles import atomic_path
 
 log = logging.getLogger(__name__)
@@ -160,7 +161,8 @@ class S3Store(ControlPlane, Store):
     def engine(self) -> Engine:
         """The obstore data plane, made once."""
         return self._once("_engine", lambda: Engine(self.target, self.regions,
-                                                     lambda bucket: self.lister.bucket_region(bucket)))
+                                                     lambda bucket: self.lister.bucket_region(bucket),
+                                                     lambda bucket, key: in_flight(self, bucket, key)))
 
     @staticmethod
     def _native(key: str) -> bool:
@@ -239,11 +241,11 @@ class S3Store(ControlPlane, Store):
             finally:
                 body.close()
 
-    def download(self, url, local_path, version_id=None, progress=None, validate=True):
+    def download(self, url, local_path, version_id=None, progress=None, validate=True, exclusive=False):
         object_split(url)  # a bucket is no object: said before a local path gets the blame
         for _ in range(DOWNLOAD_ATTEMPTS):
             try:
-                with local.translated(local_path), atomic_path(local_path) as tmp:
+                with local.translated(local_path), atomic_path(local_path, exclusive) as tmp:
                     entry, pieces = self._fetch(url, tmp, version_id, progress, validate)
                     if validate and not self._checks_out(tmp, entry, pieces, version_id):
                         raise StartOver(f"{describe(url, version_id)}: downloaded content does "

@@ -10,15 +10,16 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 from baiji import integrity
 from baiji import path as paths
-from baiji.exceptions import IsADirectory, KeyExists, KeyNotFound, S3Exception, TransientError
-from baiji.stores.base import Entry, WriteOptions
+from baiji.exceptions import BucketNotFound, IsADirectory, KeyExists, KeyNotFound, S3Exception, TransientError
+from baiji.stores.base import Entry, WriteOptions, key_order
 from baiji.stores.s3_errors import left_unfinished, translated
 from baiji.stores.s3_source import Source
+from baiji.stores.s3_uploads import Upload, in_flight
 
 #: Threads moving the parts of one large upload or download.
 PART_THREADS = 8
@@ -142,13 +143,21 @@ class ControlPlane:
         ``exclusive``: refused (``KeyExists``) where the key exists: a HEAD
         just before the Complete, which carries ``If-None-Match: *`` (where
         the server honours it, only that makes it atomic).  Any failure,
-        ``SourceChanged`` included, aborts the upload (see :meth:`_abort`).
+        ``SourceChanged`` included, aborts the upload (see :meth:`_abort`).  The
+        upload is registered while it runs (see :mod:`baiji.stores.s3_uploads`).
         """
+        with in_flight(self, *split(url)) as flight:
+            return self._parts_through_boto(url, source, args, progress, exclusive, flight)
+
+    def _parts_through_boto(self, url: str, source: Source, args: dict, progress, exclusive: bool,
+                            flight) -> str | None:
+        """The body of :meth:`_upload_parts`, ``flight`` told the upload's id."""
         import base64
 
         bucket, key = split(url)
         with translated(url):
             upload_id = self.client.create_multipart_upload(Bucket=bucket, Key=key, **args)["UploadId"]
+        flight.upload_id = upload_id
         ids = {"Bucket": bucket, "Key": key, "UploadId": upload_id}
 
         def send(number: int) -> dict:
@@ -187,6 +196,35 @@ class ControlPlane:
                 log.warning("%s: multipart upload %s left unfinished: %s", url, ids["UploadId"], err)
                 return
             raise left_unfinished(url, ids["UploadId"], failure, err) from failure
+
+    # -- unfinished multipart uploads --------------------------------------
+    def multipart_uploads(self, url: str) -> Iterator[Upload]:
+        """The unfinished multipart uploads under the prefix ``url`` (a plain string prefix),
+        lazily, by key, then by initiation time, through baiji's lister."""
+        bucket, prefix = split(url)
+        with translated(url):
+            for page in self.lister.uploads(bucket, prefix):
+                for found in sorted(page.get("Uploads", ()), key=lambda u: (key_order(u["Key"]), u["Initiated"])):
+                    yield Upload(bucket, found["Key"], found["UploadId"], found["Initiated"])
+
+    def upload_size(self, upload: Upload) -> tuple[int, int]:
+        """``(parts, bytes)`` that an unfinished upload holds (ListParts)."""
+        ids = {"Bucket": upload.bucket, "Key": upload.key, "UploadId": upload.upload_id}
+        with translated(upload.url):
+            parts = [part for page in self.client.get_paginator("list_parts").paginate(**ids)
+                     for part in page.get("Parts", ())]
+        return len(parts), sum(part.get("Size", 0) for part in parts)
+
+    def abort_upload(self, upload: Upload) -> bool:
+        """Abort an unfinished upload; False when the server says it is gone (completed or aborted)."""
+        try:
+            with translated(upload.url):
+                self.client.abort_multipart_upload(Bucket=upload.bucket, Key=upload.key, UploadId=upload.upload_id)
+        except BucketNotFound:
+            raise
+        except KeyNotFound:  # NoSuchUpload
+            return False
+        return True
 
     def bucket_exists(self, bucket: str) -> bool:
         try:

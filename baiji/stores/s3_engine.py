@@ -24,6 +24,7 @@ must open within ``CONNECT_TIMEOUT`` and a body may stall at most
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import threading
@@ -118,10 +119,12 @@ class Engine:
     ``regions(bucket)`` gives the region of a bucket's requests; a request
     that S3 refuses for its region is sent once more to the one S3 names
     (``regions.learn``), or, when the answer names none, the one ``probe(bucket)``
-    finds (a HeadBucket).
+    finds (a HeadBucket).  ``track(bucket, key)``: a context manager around
+    each multipart upload (baiji's registers it, see :mod:`baiji.stores.s3_uploads`).
     """
 
-    def __init__(self, target: config.Target, regions=None, probe: Callable[[str], str | None] | None = None):
+    def __init__(self, target: config.Target, regions=None, probe: Callable[[str], str | None] | None = None,
+                 track: Callable[[str, str], contextlib.AbstractContextManager] | None = None):
         try:  # imported here, not at startup: a listing never needs it
             import obstore
         except ImportError as err:  # never a silent slow path: say what is missing
@@ -137,6 +140,7 @@ class Engine:
         self._target = target
         self._regions = regions or (lambda bucket: target.region)
         self._probe = probe or (lambda bucket: None)
+        self._track = track or (lambda bucket, key: contextlib.nullcontext())
         self._stores: dict = {}
         self._lock = threading.Lock()
         self._certificate: bytes | None = None
@@ -279,10 +283,11 @@ class Engine:
         """A multipart upload of the buffers ``parts()`` yields (all but the last ``part_size``
         bytes); the new ETag.  Each request is retried by obstore; an upload that fails (an
         exception of ``parts()`` included) is aborted by obstore before it completes, and not
-        sent again."""
-        return self._run(bucket, lambda store: self._obstore.put(
-            store, key, parts(), attributes=attrs, use_multipart=True, chunk_size=part_size,
-            max_concurrency=concurrency), encrypt, retrying=True)["e_tag"]
+        sent again.  The upload is registered while it runs (see :mod:`baiji.stores.s3_uploads`)."""
+        with self._track(bucket, key):
+            return self._run(bucket, lambda store: self._obstore.put(
+                store, key, parts(), attributes=attrs, use_multipart=True, chunk_size=part_size,
+                max_concurrency=concurrency), encrypt, retrying=True)["e_tag"]
 
     def copy(self, bucket: str, src_key: str, dst_key: str, encrypt: bool, create: bool = False) -> None:
         """Server-side copy within ``bucket`` (metadata copied from the source).

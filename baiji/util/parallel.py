@@ -5,7 +5,9 @@ pairs and the ``cp`` options.  Each worker process builds its own connection
 once and keeps it for its whole life, copies pairs on several threads, and
 sends back ``(src, dst, error)`` per pair, so one failure never stops the
 others.  Pool workers ignore Ctrl-C; the parent stops them; a worker that
-dies stops the copy (a Pool would replace it for ever).  At most a
+dies stops the copy (a Pool would replace it for ever).  A worker told to
+stop, or copies on threads interrupted (Ctrl-C, SIGTERM), abort the
+multipart uploads they have in flight (:mod:`baiji.stores.s3_uploads`).  At most a
 bounded number of pairs is in flight, so copying 100,000 keys holds memory
 flat.  Pool workers pull single pairs from a shared queue (no chunk
 barriers: one slow request never idles the other threads); an Executor gets
@@ -25,9 +27,11 @@ import queue
 import signal
 import sys
 import threading
+import time
 from typing import Iterable, Iterator, Optional
 
 from baiji import tempfiles
+from baiji.stores import s3_uploads
 
 Pair = tuple[str, str]
 Result = tuple[str, str, Optional[BaseException]]
@@ -105,10 +109,12 @@ def _init_worker(tasks, results) -> None:
     """Pool initializer: ignore Ctrl-C (the parent stops us) and keep the queues.
 
     When the parent stops the pool (SIGTERM), the worker removes its temp
-    files and exits at once: copies in flight leave nothing behind.  SIGTERM
+    files, aborts its multipart uploads in flight and exits: copies in flight
+    leave nothing behind.  SIGTERM
     is blocked in every thread and taken by one thread with ``sigwait``: a
     Python-level handler could be left pending for good if the signal came
-    just as the main thread went to sleep on a semaphore.
+    just as the main thread went to sleep on a semaphore.  A worker that is
+    not copying (see :func:`_await_sigterm`) leaves the pool's way instead.
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     if hasattr(signal, "pthread_sigmask"):
@@ -119,17 +125,41 @@ def _init_worker(tasks, results) -> None:
     _queues.update(tasks=tasks, results=results)
 
 
+#: Set while this worker runs :func:`_serve`; when it is not, it waits for the pool's next task.
+_serving = threading.Event()
+#: Seconds a worker that is not copying waits, on SIGTERM, for the pool to end it.
+IDLE_GRACE = 5.0
+
+
 def _await_sigterm() -> None:
-    _die_clean(signal.sigwait({signal.SIGTERM}), None)
+    """Die clean on SIGTERM.  A worker that is not copying may be waiting for the pool's next
+    task, holding the lock of the pool's task queue: dying there would keep that lock for
+    good, and the parent's ``Pool.terminate()`` would wait on it for ever (as it did when the
+    whole process group got SIGTERM).  Such a worker gets the pool's end-of-work sentinel
+    from that ``terminate()`` and leaves on its own; it dies only if that does not come
+    within :data:`IDLE_GRACE` seconds (the parent is gone)."""
+    signum = signal.sigwait({signal.SIGTERM})
+    if not _serving.is_set():
+        time.sleep(IDLE_GRACE)
+    _die_clean(signum, None)
 
 
 def _die_clean(signum, frame) -> None:
     tempfiles.remove_all()
+    s3_uploads.abort_in_flight(stop=True)  # os._exit would leave them in progress (stored and billed)
     os._exit(128 + signum)
 
 
 def _serve(settings: dict, cp_kwargs: dict, threads: int) -> None:
     """Pool worker: ``threads`` threads copy pairs from the task queue until it yields None."""
+    _serving.set()
+    try:
+        _serve_threads(settings, cp_kwargs, threads)
+    finally:
+        _serving.clear()
+
+
+def _serve_threads(settings: dict, cp_kwargs: dict, threads: int) -> None:
     tasks, results = _queues["tasks"], _queues["results"]
     conn = worker_connection(settings)
 
@@ -313,4 +343,8 @@ def run_copies(conn, pairs: Iterable[Pair], cp_kwargs: dict, parallel: bool = Fa
             def fn(chunk):
                 return [copy_one(conn, src, dst, cp_kwargs) for src, dst in chunk]
 
-            yield from _windowed(pool, fn, chunks(pairs, 1), window=4 * threads)
+            try:
+                yield from _windowed(pool, fn, chunks(pairs, 1), window=4 * threads)
+            except KeyboardInterrupt:  # (SIGTERM too, in the s3 command): no wait for every part to be sent
+                s3_uploads.abort_in_flight()
+                raise
