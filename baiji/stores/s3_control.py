@@ -117,9 +117,9 @@ class ControlPlane:
         """A multipart upload through boto3 (ACLs, keys the engine cannot name), registered while
         it runs (see :mod:`baiji.stores.s3_uploads`)."""
         with in_flight(self, *split(url)) as flight:
-            self._send_parts(url, fd, size, part_size, args, progress, flight)
+            self._boto3_multipart(url, fd, size, part_size, args, progress, flight)
 
-    def _send_parts(self, url, fd, size, part_size, args, progress, flight) -> None:
+    def _boto3_multipart(self, url, fd, size, part_size, args, progress, flight) -> None:
         import base64
 
         bucket, key = split(url)
