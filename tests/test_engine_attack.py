@@ -276,7 +276,9 @@ def test_multipart_upload_failing_every_part_is_aborted(fault_proxy, client, s3d
 
 @pytest.mark.parametrize("sig", ["SIGINT", "SIGTERM"])
 @pytest.mark.parametrize("direction", [
-    pytest.param("upload", marks=pytest.mark.xfail(strict=True, reason=(
+    # not strict: on a loaded machine the signal may come while the file is still hashed, before
+    # the engine's call, and the test then passes
+    pytest.param("upload", marks=pytest.mark.xfail(strict=False, reason=(
         "an engine upload whose parts were all handed over (<= 8 parts: up to 128 MiB), or a single "
         "PUT, blocks in obstore's Rust call: SIGINT/SIGTERM are handled only when it returns, so the "
         "whole object is written, then the CLI exits 130/143 as if interrupted (boto3's wait was "
