@@ -544,7 +544,51 @@ class _Connection:
         return not close_after
 
 
-class FaultProxy:
+class LoopbackServer:
+    """The bounded accept loop of a threaded server on 127.0.0.1, one thread per connection
+    (this module's :class:`FaultProxy` and ``stand_ins``' servers).
+
+    A subclass sets ``_listener`` (listening, with a timeout), ``_lock``, ``_closing``,
+    ``_slots`` (a semaphore of ``max_connections``), ``_sockets``, ``_threads``,
+    ``connections``, ``idle_timeout`` and ``port``, and serves a connection in ``_serve(sock)``,
+    releasing its slot when done.
+    """
+
+    def _track(self, sock: socket.socket) -> None:
+        with self._lock:
+            self._sockets.add(sock)
+
+    def _untrack(self, sock: socket.socket) -> None:
+        with self._lock:
+            self._sockets.discard(sock)
+
+    def _accept_loop(self) -> None:
+        while not self._closing.is_set():
+            if not self._slots.acquire(timeout=0.2):
+                continue
+            try:
+                sock, _addr = self._listener.accept()
+            except (socket.timeout, BlockingIOError):
+                self._slots.release()
+                continue
+            except OSError:
+                self._slots.release()
+                break
+            sock.settimeout(self.idle_timeout)
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            thread = threading.Thread(target=self._serve, args=(sock,), daemon=True,
+                                      name=f"{type(self).__name__}-{self.port}-conn")
+            with self._lock:
+                self.connections += 1
+                self._sockets.add(sock)
+                self._threads.add(thread)
+            thread.start()
+
+    def _serve(self, sock: socket.socket) -> None:
+        raise NotImplementedError
+
+
+class FaultProxy(LoopbackServer):
     """A threaded HTTP/1.1 proxy in front of ``upstream`` with fault injection.
 
     ``FaultProxy(upstream, port=0, max_connections=64, idle_timeout=60,
@@ -702,37 +746,6 @@ class FaultProxy:
         with self._lock:
             self.history.append(record)
         return record
-
-    def _track(self, sock: socket.socket) -> None:
-        with self._lock:
-            self._sockets.add(sock)
-
-    def _untrack(self, sock: socket.socket) -> None:
-        with self._lock:
-            self._sockets.discard(sock)
-
-    def _accept_loop(self) -> None:
-        while not self._closing.is_set():
-            if not self._slots.acquire(timeout=0.2):
-                continue
-            try:
-                sock, _addr = self._listener.accept()
-            except (socket.timeout, BlockingIOError):
-                self._slots.release()
-                continue
-            except OSError:
-                self._slots.release()
-                break
-            sock.settimeout(self.idle_timeout)
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            self._track(sock)
-            with self._lock:
-                self.connections += 1
-            thread = threading.Thread(target=self._serve, args=(sock,), daemon=True,
-                                      name=f"faultproxy-{self.port}-conn")
-            with self._lock:
-                self._threads.add(thread)
-            thread.start()
 
     def _serve(self, sock: socket.socket) -> None:
         try:

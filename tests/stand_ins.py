@@ -88,7 +88,7 @@ from xml.sax.saxutils import escape
 import pytest
 
 import servers
-from faultproxy import _CHUNK, _Closed, _Head, _close, _iter_body, _read_head
+from faultproxy import _CHUNK, LoopbackServer, _Closed, _Head, _close, _iter_body, _read_head
 
 __all__ = ["AwsFront", "ForwardProxy", "LoopbackCA", "Seen", "Refused", "default_ca",
            "loopback_addr", "signature_scope", "aws_front", "tls_front", "forward_proxy",
@@ -198,7 +198,7 @@ class _Link:
         self.sock = self.rfile = None
 
 
-class _Server:
+class _Server(LoopbackServer):
     """Listener on 127.0.0.1, bounded accept loop, one thread per connection."""
 
     def __init__(self, port: int = 0, max_connections: int = 64, idle_timeout: float = 60.0,
@@ -228,36 +228,6 @@ class _Server:
 
     def __exit__(self, *exc) -> None:
         self.close()
-
-    def _track(self, sock: socket.socket) -> None:
-        with self._lock:
-            self._sockets.add(sock)
-
-    def _untrack(self, sock: socket.socket) -> None:
-        with self._lock:
-            self._sockets.discard(sock)
-
-    def _accept_loop(self) -> None:
-        while not self._closing.is_set():
-            if not self._slots.acquire(timeout=0.2):
-                continue
-            try:
-                sock, _addr = self._listener.accept()
-            except (socket.timeout, BlockingIOError):
-                self._slots.release()
-                continue
-            except OSError:
-                self._slots.release()
-                break
-            sock.settimeout(self.idle_timeout)
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            thread = threading.Thread(target=self._serve, args=(sock,), daemon=True,
-                                      name=f"{type(self).__name__}-{self.port}-conn")
-            with self._lock:
-                self.connections += 1
-                self._sockets.add(sock)
-                self._threads.add(thread)
-            thread.start()
 
     def _serve(self, sock: socket.socket) -> None:
         rfile = None
@@ -855,7 +825,8 @@ def untrusted_ca() -> LoopbackCA:
     return default_ca("untrusted")
 
 
-def _front_factory(endpoint_url, s3_server, server_kind, **defaults):
+def _fronts(endpoint_url, s3_server, server_kind, **defaults):
+    """Yield a factory of :class:`AwsFront` s before the session's server; close them all after."""
     if server_kind == "aws":
         pytest.skip("the stand-ins front a local server only")
     made: list[AwsFront] = []
@@ -867,30 +838,24 @@ def _front_factory(endpoint_url, s3_server, server_kind, **defaults):
         made.append(front)
         return front
 
-    return make, made
+    try:
+        yield make
+    finally:
+        for front in made:
+            front.close()
 
 
 @pytest.fixture
 def aws_front(endpoint_url, s3_server, server_kind):
     """Factory: ``aws_front(regions=None, **AwsFront kwargs)`` starts an
     :class:`AwsFront` before the session's server; all are closed after the test."""
-    make, made = _front_factory(endpoint_url, s3_server, server_kind)
-    try:
-        yield make
-    finally:
-        for front in made:
-            front.close()
+    yield from _fronts(endpoint_url, s3_server, server_kind)
 
 
 @pytest.fixture
 def tls_front(endpoint_url, s3_server, server_kind):
     """Like ``aws_front``, serving HTTPS with the certificate of ``test_ca``."""
-    make, made = _front_factory(endpoint_url, s3_server, server_kind, tls=default_ca())
-    try:
-        yield make
-    finally:
-        for front in made:
-            front.close()
+    yield from _fronts(endpoint_url, s3_server, server_kind, tls=default_ca())
 
 
 @pytest.fixture
