@@ -88,7 +88,8 @@ HOSTILE = {
     "AWS_REGION": "ap-southeast-2", "AWS_TOKEN": "stolen-token", "AWS_IMDSV1_FALLBACK": "true",
     "AWS_USER_AGENT": "hostile", "AWS_DEFAULT_CONTENT_TYPE": "hostile/type", "AWS_HTTP2_ONLY": "true",
     "AWS_ALLOW_INVALID_CERTIFICATES": "true", "AWS_RANDOMIZE_ADDRESSES": "true",
-    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI": "/creds",
+    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI": "/creds", "AWS_SSE_BUCKET_KEY_ENABLED": "true",
+    "AWS_COPY_IF_NOT_EXISTS": "multipart",
 }
 #: The ones that name a host: the trap's URL.
 HOSTILE_HOSTS = ("AWS_ENDPOINT", "AWS_METADATA_ENDPOINT", "AWS_CONTAINER_CREDENTIALS_FULL_URI", "AWS_PROXY_URL",
