@@ -101,6 +101,34 @@ class Report:
         return f"Report({counts}, unchanged={self.unchanged}, seconds={self.seconds:.2f})"
 
 
+def by_cause(failures: list[tuple[str, str | None, BaseException]], limit: int = 20) -> str:
+    """The failures of a bulk operation as ``; ``-separated entries, one per cause.
+
+    A cause many files share is one entry naming the first of them:
+    ``Permission denied (/dst/a and 301 more)``; a failure alone keeps its
+    ``SRC -> DST: WHY`` (or ``WHY`` when it concerns ``src`` alone).  The
+    cause is the error's message without the path it starts with.  The most
+    common causes come first; past ``limit`` entries, ``and N more`` counts
+    the failures left out.
+    """
+    groups: dict[str, list[tuple[str, str | None, str, str]]] = {}
+    for src, dst, error in failures:
+        text = str(error)
+        named = next((p for p in (dst, src) if p and text.startswith(p + ": ")), None)
+        cause = text[len(named) + 2:] if named else text
+        groups.setdefault(cause, []).append((src, dst, text, named or dst or src))
+    ordered = sorted(groups.items(), key=lambda item: -len(item[1]))
+    entries = []
+    for cause, members in ordered[:limit]:
+        src, dst, text, named = members[0]
+        if len(members) > 1:
+            entries.append(f"{cause} ({named} and {len(members) - 1} more)")
+        else:
+            entries.append(f"{src} -> {dst}: {text}" if dst else text)
+    left = sum(len(members) for _, members in ordered[limit:])
+    return "; ".join(entries) + (f"; and {left} more" if left else "")
+
+
 def human_size(size: int | None) -> str:
     """``1536`` -> ``'1.5 KiB'``; ``None`` (a "directory") -> ``''``."""
     if size is None:
