@@ -20,7 +20,7 @@ import uuid
 import pytest
 
 import baiji
-from baiji import cli
+from baiji.cli import core, definition, redact
 from baiji.cli import main
 from baiji.connection import S3Connection
 from baiji.stores.local import LocalStore
@@ -96,12 +96,12 @@ def test_global_version_option():
 
 
 def test_commands_are_the_sixteen_of_the_spec_and_uploads():
-    assert [c.name for c in cli.COMMANDS] == [
+    assert [c.name for c in definition.COMMANDS] == [
         "ls", "info", "cat", "cp", "mv", "rm", "sync", "touch", "exists", "url", "md5", "etag",
         "is", "buckets", "restore", "uploads", "version"]
 
 
-@pytest.mark.parametrize("name", [c.name for c in cli.COMMANDS])
+@pytest.mark.parametrize("name", [c.name for c in definition.COMMANDS])
 def test_help_everywhere(name):
     status, out, err = run(name, "-h")
     assert status == 0, err
@@ -115,7 +115,7 @@ def test_main_help_lists_commands():
     text = out.decode()
     for option in ("--endpoint-url", "--profile", "--region", "--verbose", "--version"):
         assert option in text
-    for command in cli.COMMANDS:
+    for command in definition.COMMANDS:
         assert command.name in text
 
 
@@ -291,7 +291,7 @@ def test_broken_pipe_is_quiet(offline, tmp_path):
     write(tmp_path / "d" / "f", b"x")
     err = io.StringIO()
     status = main(["ls", str(tmp_path / "d")], stdin=io.BytesIO(), stdout=_BrokenStdout(), stderr=err)
-    assert status == cli.EXIT_BROKEN_PIPE == 141
+    assert status == core.EXIT_BROKEN_PIPE == 141
     assert err.getvalue() == ""
 
 
@@ -350,11 +350,11 @@ def test_progress_only_when_asked_or_terminal(offline, tmp_path, monkeypatch):
 
 
 def test_verbose_logs_on_stderr_and_leaves_logging_as_it_was(offline, tmp_path):
-    before = [(logging.getLogger(n).level, list(logging.getLogger(n).handlers)) for n in cli.VERBOSE_LOGGERS]
+    before = [(logging.getLogger(n).level, list(logging.getLogger(n).handlers)) for n in core.VERBOSE_LOGGERS]
     status, out, err = run("-v", "exists", tmp_path / "x")
     assert status == 1 and out == b""
     assert "running s3 exists" in err
-    after = [(logging.getLogger(n).level, list(logging.getLogger(n).handlers)) for n in cli.VERBOSE_LOGGERS]
+    after = [(logging.getLogger(n).level, list(logging.getLogger(n).handlers)) for n in core.VERBOSE_LOGGERS]
     assert before == after
 
 
@@ -378,11 +378,11 @@ TOKEN = "ToKeNdIsTiNcTiVe/abc+def=="
     f"SessionToken={TOKEN}",
 ])
 def test_redactor_patterns(text):
-    redactor = cli.Redactor()
+    redactor = redact.Redactor()
     redactor._sources = []  # patterns alone
     redacted = redactor(text)
     assert SECRET not in redacted and TOKEN not in redacted
-    assert cli.REDACTED in redacted
+    assert redact.REDACTED in redacted
     assert redactor(redacted) == redacted  # the filter and the formatter both redact
 
 
@@ -390,7 +390,7 @@ def test_redactor_known_values(monkeypatch):
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", SECRET)
     monkeypatch.setenv("AWS_SESSION_TOKEN", TOKEN)
     text = f"some {SECRET} and {TOKEN} and url-encoded {urllib.request.quote(TOKEN, safe='')}"
-    redacted = cli.Redactor()(text)
+    redacted = redact.Redactor()(text)
     assert SECRET not in redacted and TOKEN not in redacted and "abc%2Bdef" not in redacted
 
 
@@ -398,7 +398,7 @@ def test_redactor_reads_the_connection_credentials_without_creating_a_client():
     import botocore.credentials
 
     conn = S3Connection(region="us-east-1", endpoint_url="http://127.0.0.1:9")
-    source = cli._connection_secrets(conn)
+    source = redact._connection_secrets(conn)
     assert source() == []
     assert conn.loaded_client() is None  # asking did not create a client
     import boto3
@@ -407,7 +407,7 @@ def test_redactor_reads_the_connection_credentials_without_creating_a_client():
         "s3", region_name="us-east-1", endpoint_url="http://127.0.0.1:9",
         aws_access_key_id="AKID", aws_secret_access_key=SECRET, aws_session_token=TOKEN)
     conn = S3Connection(client=client)
-    assert set(cli._connection_secrets(conn)()) >= {SECRET, TOKEN}
+    assert set(redact._connection_secrets(conn)()) >= {SECRET, TOKEN}
     assert isinstance(client._request_signer._credentials, botocore.credentials.Credentials)
 
 
@@ -702,7 +702,7 @@ def test_url(key, client):
     with urllib.request.urlopen(url, timeout=10) as response:
         assert response.read() == b"presigned"
     assert run("url", key)[0] == 0
-    assert run("url", "--expire", str(cli.MAX_URL_TTL), key)[0] == 0  # S3's longest: accepted
+    assert run("url", "--expire", str(definition.MAX_URL_TTL), key)[0] == 0  # S3's longest: accepted
 
 
 def test_url_missing(s3dir):
@@ -835,7 +835,7 @@ def test_verbose_never_prints_the_secret(key, client):
         status, out, err = run(*argv)
         assert "baiji.cli DEBUG: running s3" in err  # debug logs were on
         if control:
-            assert "botocore" in err and cli.REDACTED in err  # HTTP-level logs were there, redacted
+            assert "botocore" in err and redact.REDACTED in err  # HTTP-level logs were there, redacted
         assert secret not in err and secret not in out.decode("utf-8", "replace")
 
 
@@ -855,8 +855,8 @@ def test_verbose_redacts_distinctive_fake_secret_and_token(key, client, monkeypa
         assert urllib.request.quote(TOKEN, safe="") not in err
         assert "baiji.cli DEBUG: running s3" in err  # debug logs were on
         if control:
-            assert "botocore" in err and cli.REDACTED in err  # HTTP-level logs were there, redacted
-        assert f"{cli.REDACTED}]" not in err
+            assert "botocore" in err and redact.REDACTED in err  # HTTP-level logs were there, redacted
+        assert f"{redact.REDACTED}]" not in err
 
 
 # --------------------------------------------------------------------------
@@ -871,7 +871,7 @@ def _argv_with_empty(command, name: str) -> list[str]:
     return [command.name] + ["" if arg == name else "x" for arg in positional]
 
 
-EMPTY_CASES = [(c, name) for c in cli.COMMANDS for name in c.paths]
+EMPTY_CASES = [(c, name) for c in definition.COMMANDS for name in c.paths]
 
 
 @pytest.mark.parametrize("command, name", EMPTY_CASES, ids=[f"{c.name}-{n}" for c, n in EMPTY_CASES])
@@ -969,7 +969,7 @@ def test_undecodable_name_as_a_key_is_one_clear_line(offline, tmp_path):
 
 
 def test_exists_retries_up_to_the_bound(offline, tmp_path):
-    assert run("exists", "--retries", str(cli.MAX_EXISTS_RETRIES), tmp_path / "nope") == (1, b"", "")
+    assert run("exists", "--retries", str(definition.MAX_EXISTS_RETRIES), tmp_path / "nope") == (1, b"", "")
 
 
 PASSWORD = "PaSsWoRdInTheUrl-42"
@@ -987,7 +987,7 @@ def test_endpoint_password_never_printed(offline, monkeypatch, how):
     options = ["--endpoint-url", endpoint] if how == "option" else []
     if how == "environment":
         monkeypatch.setenv("AWS_ENDPOINT_URL", endpoint)
-    redacted = f"http://user:{cli.REDACTED}@127.0.0.1:9"
+    redacted = f"http://user:{redact.REDACTED}@127.0.0.1:9"
     for verbose in ([], ["-v"]):
         for command in (["ls", "s3://some-bucket/"], ["cat", "s3://some-bucket/key"],
                         ["info", "s3://some-bucket/key"]):
@@ -999,14 +999,14 @@ def test_endpoint_password_never_printed(offline, monkeypatch, how):
 
 
 @pytest.mark.parametrize("text, expected", [
-    ("http://u:pw@h:1/x", f"http://u:{cli.REDACTED}@h:1/x"),
-    ('URL: "https://user:p%40ss@host/a?b=1"', f'URL: "https://user:{cli.REDACTED}@host/a?b=1"'),
-    (f"http://u:{cli.REDACTED}@h", f"http://u:{cli.REDACTED}@h"),
+    ("http://u:pw@h:1/x", f"http://u:{redact.REDACTED}@h:1/x"),
+    ('URL: "https://user:p%40ss@host/a?b=1"', f'URL: "https://user:{redact.REDACTED}@host/a?b=1"'),
+    (f"http://u:{redact.REDACTED}@h", f"http://u:{redact.REDACTED}@h"),
     ("http://host/a:b@c", "http://host/a:b@c"),  # no user info: left alone
     ("s3://bucket/k:ey@x", "s3://bucket/k:ey@x"),
 ])
 def test_redactor_url_passwords(text, expected):
-    redactor = cli.Redactor()
+    redactor = redact.Redactor()
     redactor._sources = []  # patterns alone
     assert redactor(text) == expected
 
@@ -1014,7 +1014,7 @@ def test_redactor_url_passwords(text, expected):
 def test_global_options_also_after_the_command(tmp_path):
     """``s3 cp a b -v`` as ``s3 -v cp a b`` (what users of aws and git type); one not given
     after the command keeps the value given before it."""
-    parser = cli.build_parser()
+    parser = definition.build_parser()
     after = parser.parse_args(["ls", str(tmp_path), "-v", "--endpoint-url", "http://e:1",
                                "--profile", "p", "--region", "r"])
     before = parser.parse_args(["-v", "--region", "r", "ls", str(tmp_path)])

@@ -33,6 +33,7 @@ from urllib.parse import quote
 import pytest
 
 from baiji import cli
+from baiji.cli import redact
 from baiji.connection import BulkCopyError, S3Connection
 from baiji.exceptions import (InvalidSchemeException, KeyExists, KeyNotFound, S3Exception,
                               TransientError)
@@ -412,7 +413,7 @@ def test_no_secret_in_cli_output_errors_or_verbose_logs(client, s3dir, tmp_path,
                 verbose_bytes += len(err)
                 assert "baiji.cli DEBUG: running s3" in err  # the debug logs are really on
                 if control:
-                    assert "botocore" in err and cli.REDACTED in err  # HTTP-level logs, redacted
+                    assert "botocore" in err and redact.REDACTED in err  # HTTP-level logs, redacted
             if server_kind == "seaweedfs":  # it checks signatures: the wrong secret is refused
                 assert status == 1
                 if not verbose:

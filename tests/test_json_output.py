@@ -18,7 +18,7 @@ import uuid
 
 import pytest
 
-from baiji import cli
+from baiji.cli import context, core, output, redact
 from baiji.cli import main
 from helpers import RequestCounter, keys_under, put, write_tree
 from test_cli import _BrokenStdout, assert_usage_error, lines, offline, run  # noqa: F401  (offline: a fixture)
@@ -47,10 +47,10 @@ def via(proxy, *args):
 
 def test_json_line_conventions():
     when = datetime.datetime(2026, 11, 29, 15, 0, 0, 123456, tzinfo=datetime.timezone(datetime.timedelta(hours=1)))
-    line = cli.json_line({"size": 2 ** 63, "t": when, "none": None, "nested": [{"t": when}], "ok": True})
+    line = output.json_line({"size": 2 ** 63, "t": when, "none": None, "nested": [{"t": when}], "ok": True})
     assert line == ('{"size": 9223372036854775808, "t": "2026-11-29T14:00:00Z", "none": null, '
                     '"nested": [{"t": "2026-11-29T14:00:00Z"}], "ok": true}')
-    assert json.loads(line)["t"] == cli.format_time(when)
+    assert json.loads(line)["t"] == output.format_time(when)
 
 
 @pytest.mark.parametrize("text, shown", [
@@ -62,7 +62,7 @@ def test_json_line_conventions():
     ("ö 日本 \"q\" \\", 'ö 日本 \\"q\\" \\\\'),     # unicode as is, JSON's own escapes
 ])
 def test_json_line_is_one_valid_utf8_line(text, shown):
-    line = cli.json_line(text)
+    line = output.json_line(text)
     assert line == f'"{shown}"'
     assert line.encode("utf-8").decode("utf-8").splitlines() == [line]
     assert json.loads(line) == text
@@ -70,7 +70,7 @@ def test_json_line_is_one_valid_utf8_line(text, shown):
 
 def test_print_json_writes_one_line():
     out = io.BytesIO()
-    ctx = cli.Context(args=None, out=cli.Output(out), stdin=None, stderr=io.StringIO(), redactor=cli.Redactor())
+    ctx = context.Context(args=None, out=output.Output(out), stdin=None, stderr=io.StringIO(), redactor=redact.Redactor())
     ctx.print_json({"uri": "s3://b/k", "size": 1})
     ctx.print_json({"uri": "s3://b/l", "size": None})
     assert out.getvalue() == b'{"uri": "s3://b/k", "size": 1}\n{"uri": "s3://b/l", "size": null}\n'
@@ -212,7 +212,7 @@ def test_ls_json_broken_pipe_is_quiet(offline, tmp_path):
     write_tree(tmp_path, {f"f{i}": b"x" for i in range(3)})
     err = io.StringIO()
     status = main(["ls", "--json", str(tmp_path)], stdin=io.BytesIO(), stdout=_BrokenStdout(), stderr=err)
-    assert (status, err.getvalue()) == (cli.EXIT_BROKEN_PIPE, "")
+    assert (status, err.getvalue()) == (core.EXIT_BROKEN_PIPE, "")
 
 
 # --------------------------------------------------------------------------
@@ -268,9 +268,9 @@ def test_info_json(s3dir, client, conn):
     [row] = json_lines(out)
     expected = conn.info(s3dir + "k")
     assert list(row) == list(expected)
-    assert row | {"last_modified": None} == json.loads(cli.json_line(expected | {"last_modified": None}))
+    assert row | {"last_modified": None} == json.loads(output.json_line(expected | {"last_modified": None}))
     assert row["size"] == 5 and row["content_type"] == "text/plain"
-    assert row["last_modified"] == cli.format_time(expected["last_modified"])
+    assert row["last_modified"] == output.format_time(expected["last_modified"])
     assert row["content_encoding"] is None
 
 
