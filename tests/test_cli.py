@@ -351,7 +351,7 @@ def test_progress_only_when_asked_or_terminal(offline, tmp_path, monkeypatch):
 
 def test_verbose_logs_on_stderr_and_leaves_logging_as_it_was(offline, tmp_path):
     before = [(logging.getLogger(n).level, list(logging.getLogger(n).handlers)) for n in core.VERBOSE_LOGGERS]
-    status, out, err = run("-v", "exists", tmp_path / "x")
+    status, out, err = run("-vv", "exists", tmp_path / "x")
     assert status == 1 and out == b""
     assert "running s3 exists" in err
     after = [(logging.getLogger(n).level, list(logging.getLogger(n).handlers)) for n in core.VERBOSE_LOGGERS]
@@ -820,10 +820,10 @@ def _verbose_commands(key):
     through obstore, listings through baiji's lister: neither logs HTTP through ``logging``) and
     control-plane ones (``control``: boto3 sends their requests, and botocore's debug logs,
     headers and all, must show up, redacted)."""
-    return [(("-v", "cat", key), False), (("-v", "cat", key + "-missing"), False),
-            (("-v", "ls", "-l", key), False),
-            (("-v", "url", key), True), (("-v", "info", key), True),
-            (("-v", "info", key + "-missing"), True)]
+    return [(("-vv", "cat", key), False), (("-vv", "cat", key + "-missing"), False),
+            (("-vv", "ls", "-l", key), False),
+            (("-vv", "url", key), True), (("--debug", "info", key), True),
+            (("-vv", "info", key + "-missing"), True)]
 
 
 def test_verbose_never_prints_the_secret(key, client):
@@ -843,8 +843,8 @@ def test_verbose_redacts_distinctive_fake_secret_and_token(key, client, monkeypa
     put(client, key, b"data")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", SECRET)
     monkeypatch.setenv("AWS_SESSION_TOKEN", TOKEN)
-    commands = _verbose_commands(key) + [(("-v", "exists", key), True),
-                                         (("-v", "cp", "-", key + "2"), False)]
+    commands = _verbose_commands(key) + [(("-vv", "exists", key), True),
+                                         (("-vv", "cp", "-", key + "2"), False)]
     for argv, control in commands:
         status, out, err = run(*argv, stdin=b"x")
         # (servers that check signatures refuse the fake secret: the failure path counts too)
@@ -988,7 +988,7 @@ def test_endpoint_password_never_printed(offline, monkeypatch, how):
     if how == "environment":
         monkeypatch.setenv("AWS_ENDPOINT_URL", endpoint)
     redacted = f"http://user:{redact.REDACTED}@127.0.0.1:9"
-    for verbose in ([], ["-v"]):
+    for verbose in ([], ["-v"], ["-vv"]):
         for command in (["ls", "s3://some-bucket/"], ["cat", "s3://some-bucket/key"],
                         ["info", "s3://some-bucket/key"]):
             status, out, err = run(*verbose, *options, *command)
@@ -1019,10 +1019,12 @@ def test_global_options_also_after_the_command(tmp_path):
                                "--profile", "p", "--region", "r"])
     before = parser.parse_args(["-v", "--region", "r", "ls", str(tmp_path)])
     neither = parser.parse_args(["ls", str(tmp_path)])
-    assert (after.verbose, after.endpoint_url, after.profile, after.region) == (True, "http://e:1", "p", "r")
-    assert (before.verbose, before.endpoint_url, before.region) == (True, None, "r")
-    assert (neither.verbose, neither.endpoint_url, neither.profile, neither.region) == (False, None, None, None)
-    status, _, err = run("ls", str(tmp_path), "-v")
+    assert (after.verbose_after, after.endpoint_url, after.profile, after.region) == (1, "http://e:1", "p", "r")
+    assert (before.verbose, before.endpoint_url, before.region) == (1, None, "r")
+    assert (neither.verbose, neither.endpoint_url, neither.profile, neither.region) == (0, None, None, None)
+    status, _, err = run("ls", str(tmp_path), "-vv")
+    assert status == 0 and "DEBUG: running s3 ls" in err
+    status, _, err = run("-v", "ls", str(tmp_path), "-v")  # counted before and after: -vv
     assert status == 0 and "DEBUG: running s3 ls" in err
 
 

@@ -129,13 +129,13 @@ def _blocked_reading_stdin(pid: int) -> bool:
 def test_sigint_exits_130_without_traceback(tmp_path, verbose):
     """Ctrl-C while ``cp - FILE`` waits for more stdin.
 
-    The signal is sent once the command is known to be running: with -v,
+    The signal is sent once the command is known to be running: with -vv,
     after main() logged "running s3 cp"; without, once /proc shows the
     process blocked reading stdin (Python's start-up never reads fd 0).
     """
     if not verbose and not (os.path.exists(f"/proc/{os.getpid()}/syscall") and platform.machine() == "x86_64"):
         pytest.skip("needs Linux x86_64's /proc/PID/syscall to see when the process reads stdin")
-    argv = PYTHON_M + (["-v"] if verbose else []) + ["cp", "-", str(tmp_path / "never" / "done")]
+    argv = PYTHON_M + (["-vv"] if verbose else []) + ["cp", "-", str(tmp_path / "never" / "done")]
     with sigint_not_ignored():
         proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:

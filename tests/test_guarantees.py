@@ -407,7 +407,7 @@ def test_no_secret_in_cli_output_errors_or_verbose_logs(client, s3dir, tmp_path,
     verbose_bytes = 0
     for argv, control in runs:
         for verbose in (False, True):
-            status, out, err = run_cli(*(["-v"] if verbose else []), *argv)
+            status, out, err = run_cli(*(["-vv"] if verbose else []), *argv)
             _assert_no_secret(out, err)
             if verbose:
                 verbose_bytes += len(err)

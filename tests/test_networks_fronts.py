@@ -165,7 +165,7 @@ def test_proxy_password_is_redacted(aws_front, forward_proxy, bucket, monkeypatc
     clear_no_proxy(monkeypatch)
     monkeypatch.setenv("HTTP_PROXY", proxy.url)
     monkeypatch.setenv("AWS_ENDPOINT_URL", front.endpoint_url)
-    status, out, err = run("-v", "ls", f"s3://{bucket}/")
+    status, out, err = run("-vv", "ls", f"s3://{bucket}/")
     assert status == 0 and "SecretProxyPassword42" not in err
     assert proxy.requests > 0
 

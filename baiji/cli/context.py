@@ -7,6 +7,13 @@ connection (made on first use) and the streams; the handler returns
 handlers share to read their arguments (:func:`_given`, :func:`_filters`,
 :func:`_refuse_flags`).
 
+Verbosity: by default a command that succeeds prints nothing but what it
+was asked for (cron mails any output); ``-v`` adds a line per file
+(:meth:`Context.event`) and the summary; ``-vv``/``--debug`` the debug logs;
+``-q`` drops even ``rm -r``'s ``[deleted]`` lines and the summary on a
+terminal (errors and warnings still print).  ``--log-file PATH`` appends the
+``-v`` lines, warnings and errors, each after its UTC time, whatever is shown.
+
 Terminals: progress bars are drawn (on stderr) when stderr is a terminal, or
 anywhere when ``-P/--progress`` asks for them.  Nothing ever prompts unless
 stdin is a terminal: ``rm -r`` without ``-f`` and with no terminal refuses
@@ -18,7 +25,8 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 
-from baiji.cli.output import PROG, Output, _binary_input, _isatty, format_value, json_line, print_warning
+from baiji.cli.output import (PROG, Output, _binary_input, _isatty, _one_line, event_line, format_value, json_line,
+                              print_warning)
 from baiji.cli.redact import Redactor, _connection_secrets
 
 #: The statuses a handler returns (the others only main returns: see baiji.cli.core).
@@ -40,8 +48,10 @@ class UsageError(Exception):
 class Context:
     """What a handler gets besides its arguments: the connection and the streams."""
 
-    def __init__(self, args: argparse.Namespace, out: Output, stdin, stderr, redactor: Redactor):
+    def __init__(self, args: argparse.Namespace, out: Output, stdin, stderr, redactor: Redactor,
+                 log_file=None):
         self.args, self.out, self.stdin, self.stderr, self.redactor = args, out, stdin, stderr, redactor
+        self.log_file = log_file  # --log-file's stream (text, appending), or None
         self._conn = None
 
     @property
@@ -71,8 +81,23 @@ class Context:
         return _isatty(self.stdin)
 
     def progress(self) -> bool:
-        """Progress bars: when asked (-P), else when stderr is a terminal."""
-        return bool(getattr(self.args, "progress", False)) or _isatty(self.stderr)
+        """Progress bars: when asked (-P), else when stderr is a terminal (and no -q)."""
+        return bool(getattr(self.args, "progress", False)) or (_isatty(self.stderr) and not self.args.quiet)
+
+    def log(self, text: str) -> None:
+        """Append ``TIME TEXT`` to the log file (``--log-file``), if there is one; TIME in UTC."""
+        if self.log_file is not None:
+            import time  # imported here: only --log-file needs it (it is built in: no cost)
+
+            stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+            self.log_file.write(f"{stamp} {_one_line(self.redactor(text))}\n")
+
+    def event(self, event, shown: bool) -> None:
+        """One file's fate: its ``[copied] SRC -> DST`` line on stdout when ``shown``; in the log in any case."""
+        line = event_line(event)
+        if shown:
+            self.print(line)
+        self.log(line)
 
     def print(self, text: str = "") -> None:
         self.out.line(text)
@@ -86,7 +111,8 @@ class Context:
         self.print(json_line(value))
 
     def warn(self, message: str) -> None:
-        print_warning(self.stderr, message)
+        print_warning(self.stderr, self.redactor(message))
+        self.log(f"warning: {message}")
 
 def _given(**kwargs) -> dict:
     """The options the user set: drops ``None`` and ``False`` so library defaults apply."""

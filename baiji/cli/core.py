@@ -17,8 +17,9 @@ script and ``python -m baiji`` turn it into the process status):
         the status they would see from ``cat``
 ======  ================================================================
 
-``-v`` logs baiji, boto3, botocore and s3transfer at DEBUG on stderr through
-a filter that redacts secrets (see :mod:`baiji.cli.redact`); error messages
+Verbosity (see :mod:`baiji.cli.context`): ``-v`` prints a line per file and
+the summary, ``-vv`` (or ``--debug``) also logs baiji, boto3, botocore and
+s3transfer at DEBUG on stderr through a filter that redacts secrets (see :mod:`baiji.cli.redact`); error messages
 and tracebacks go through the same filter.  Library warnings (``cp -s``
 skipping an existing key, eventual consistency) are printed as
 ``s3: warning: MESSAGE`` lines on stderr.
@@ -41,7 +42,7 @@ from collections.abc import Sequence
 from baiji import exceptions as exc
 from baiji.cli.context import EXIT_FAILURE, EXIT_OK, CommandError, Context, UsageError
 from baiji.cli.definition import Command, build_parser
-from baiji.cli.output import PROG, Output, _process_streams, _one_line, print_warning
+from baiji.cli.output import PROG, Output, _process_streams, _one_line
 from baiji.cli.redact import Redactor, _RedactingFilter, _RedactingFormatter
 
 #: The statuses only main returns (a handler's, EXIT_OK and EXIT_FAILURE: see baiji.cli.context).
@@ -50,8 +51,10 @@ EXIT_INTERRUPTED = 130
 EXIT_TERMINATED = 143  # 128 + SIGTERM
 EXIT_BROKEN_PIPE = 141
 
-#: The loggers ``-v`` turns to DEBUG.
+#: The loggers ``-vv`` turns to DEBUG.
 VERBOSE_LOGGERS = ("baiji", "boto3", "botocore", "s3transfer")
+#: The ``-v`` count from which the debug logs are on (``--debug`` is the same).
+DEBUG_LEVEL = 2
 
 #: Errors that are the user's or the world's fault: one line, status 1.
 EXPECTED_ERRORS = (exc.AWSError, exc.TransientError, ValueError, OSError, NotImplementedError)
@@ -100,12 +103,11 @@ def _debug_logging(stream, redactor: Redactor):
             logger.setLevel(level)
 
 @contextlib.contextmanager
-def _warnings_to(stderr, redactor: Redactor, verbose: bool):
-    """Library warnings as ``s3: warning: MESSAGE`` lines, every time they happen."""
+def _warnings_to(ctx: Context, debug: bool):
+    """Library warnings as ``s3: warning: MESSAGE`` lines (and in the log), every time they happen."""
 
     def show(message, category, filename, lineno, file=None, line=None):
-        kind = f"{category.__name__}: " if verbose else ""
-        print_warning(stderr, kind + redactor(str(message)))
+        ctx.warn((f"{category.__name__}: " if debug else "") + str(message))
 
     with warnings.catch_warnings():
         warnings.filterwarnings("always", category=UserWarning)
@@ -181,21 +183,34 @@ def main(argv: Sequence[str] | None = None, stdin=None, stdout=None, stderr=None
                 _quiet_broken_pipe(out)
             return EXIT_OK if done.code is None else int(done.code)
         command = args._command
+        args.verbose = _verbosity(args)
         ctx = Context(args=args, out=out, stdin=stdin, stderr=stderr, redactor=redactor)
         with contextlib.ExitStack() as stack:
-            if args.verbose:
+            if args.verbose >= DEBUG_LEVEL:
                 stack.enter_context(_debug_logging(stderr, redactor))
-            stack.enter_context(_warnings_to(stderr, redactor, args.verbose))
+            stack.enter_context(_warnings_to(ctx, args.verbose >= DEBUG_LEVEL))
             stack.enter_context(_sigterm_raises())
-            return _run(command, ctx)
+            return _run(command, ctx, stack)
 
-def _run(command: Command, ctx: Context) -> int:
+def _verbosity(args) -> int:
+    """How many ``-v`` were given, before and after the command (``--debug``: at least 2)."""
+    level = args.verbose + getattr(args, "verbose_after", 0)
+    return max(level, DEBUG_LEVEL) if args.debug else level
+
+def _open_log(ctx: Context, stack: contextlib.ExitStack) -> None:
+    """Open ``--log-file`` for appending (a line at a time: concurrent jobs may share it)."""
+    ctx.log_file = stack.enter_context(open(ctx.args.log_file, "a", encoding="utf-8", errors="backslashreplace",
+                                            buffering=1))
+
+def _run(command: Command, ctx: Context, stack: contextlib.ExitStack) -> int:
     args, out, stderr, redactor = ctx.args, ctx.out, ctx.stderr, ctx.redactor
 
     def fail(error: BaseException, message: str) -> int:
         with contextlib.suppress(Exception):
             out.flush()
         stderr.write(f"{PROG}: error: {message}\n")
+        with contextlib.suppress(OSError):
+            ctx.log(f"error: {message}")
         if args.verbose:
             import traceback  # imported here: only -v prints tracebacks
 
@@ -204,6 +219,15 @@ def _run(command: Command, ctx: Context) -> int:
         return EXIT_FAILURE
 
     try:
+        if args.quiet and args.verbose:
+            raise UsageError("-q/--quiet and -v/--verbose/--debug contradict each other")
+        if args.log_file:
+            try:
+                _open_log(ctx, stack)
+            except OSError as error:  # named alone: the command's paths are not to blame
+                return fail(error, _one_line(redactor(f"--log-file {args.log_file}: {error.strerror or error}")))
+            ctx.log(" ".join([f"{PROG} {command.name}", *(str(getattr(args, name, None) or "")
+                                                          for name in command.paths)]).rstrip())
         _debug("running s3 %s", command.name)
         status = command.handler(ctx, args)
         out.flush()

@@ -264,8 +264,17 @@ def _global_options(parser: argparse.ArgumentParser, default) -> None:
     parser.add_argument("--ca-bundle", metavar="PEM", default=default,
                         help="trust this CA bundle instead of the default ones (default: AWS_CA_BUNDLE, "
                              "the profile's ca_bundle)")
-    parser.add_argument("-v", "--verbose", action="store_true", default=default or False,
-                        help="debug logs of baiji and botocore on stderr (secrets redacted), tracebacks on errors")
+    # counted apart before and after the command (argparse would restart the count): see core._verbosity
+    parser.add_argument("-v", "--verbose", action="count", dest="verbose" if default is None else "verbose_after",
+                        default=0 if default is None else default,
+                        help="-v: a line per file and the summary, tracebacks on errors; -vv: debug logs of "
+                             "baiji and botocore on stderr too (secrets redacted)")
+    parser.add_argument("--debug", action="store_true", default=default or False, help="the same as -vv")
+    parser.add_argument("-q", "--quiet", action="store_true", default=default or False,
+                        help="not even rm -r's [deleted] lines, summaries or progress bars; errors and "
+                             "warnings still print")
+    parser.add_argument("--log-file", metavar="PATH", default=default,
+                        help="append the -v lines, warnings and errors to PATH, each after its UTC time")
 
 
 def build_parser() -> argparse.ArgumentParser:

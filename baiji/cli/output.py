@@ -198,6 +198,15 @@ def format_value(value: object) -> str:
         return json_line(value, sort_keys=True)
     return str(value)
 
+def described(event) -> str:
+    """``SRC -> DST``, or the one path there is, then ``: REASON`` if there is one."""
+    what = " -> ".join(p for p in (event.src, event.dst) if p)
+    return what + (f": {event.reason}" if event.reason else "")
+
+def event_line(event) -> str:
+    """``[copied] SRC -> DST``, ``[deleted] URL``, ``[failed] SRC -> DST: REASON``..."""
+    return _one_line(f"[{event.past}] {described(event)}")
+
 def print_warning(stderr, message: str) -> None:
     stderr.write(f"{PROG}: warning: {_one_line(message)}\n")
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 
 from baiji.cli.context import EXIT_OK, CommandError, Context, UsageError, _filters, _given, _refuse_flags
-from baiji.cli.output import PROG, _isatty, _one_line
+from baiji.cli.output import PROG, _isatty, _one_line, described
 from baiji.report import ACTIONS, Event
 
 
@@ -47,11 +47,17 @@ def cmd_cp(ctx: Context, a) -> int:
     else:
         copied = ctx.conn.cp(a.src, a.dst, **_given(progress=ctx.progress(), version_id=a.version_id),
                              **_cp_options(a))
-        if a.json:  # the size copied: the source's (a stat, or a HEAD, only for --json)
-            ctx.print_json(_event_object(
-                Event("copy", a.src, a.dst, size=ctx.conn.size(a.src, **_given(version_id=a.version_id)))
-                if copied else Event("skip", a.src, a.dst, "already exists")))
+        # the size copied, only for --json: the source's (a stat, or a HEAD)
+        size = ctx.conn.size(a.src, **_given(version_id=a.version_id)) if a.json and copied else None
+        _one_file(ctx, a, Event("copy", a.src, a.dst, size=size) if copied
+                  else Event("skip", a.src, a.dst, "already exists"))
     return EXIT_OK
+
+def _one_file(ctx: Context, a, event) -> None:
+    """What cp or rm of one file did: a ``--json`` object, or with ``-v`` its line; in the log in any case."""
+    if a.json:
+        ctx.print_json(_event_object(event))
+    ctx.event(event, shown=bool(ctx.args.verbose) and not a.json)
 
 def cmd_mv(ctx: Context, a) -> int:
     _print_planned(ctx, a, ctx.conn.mv(a.src, a.dst, **_given(progress=ctx.progress(), dry_run=a.dry_run),
@@ -63,22 +69,13 @@ def _event_object(event, dry_run: bool = False) -> dict:
     return {"action": event.action, "src": event.src, "dst": event.dst, "size": event.size,
             "reason": event.reason or None, **({"dry_run": True} if dry_run else {})}
 
-def _described(event) -> str:
-    """``SRC -> DST``, or the one path there is, then ``: REASON`` if there is one."""
-    what = " -> ".join(p for p in (event.src, event.dst) if p)
-    return what + (f": {event.reason}" if event.reason else "")
-
-def _event_line(event) -> str:
-    """``[copied] SRC -> DST``, ``[deleted] URL``, ``[failed] SRC -> DST: REASON``..."""
-    return _one_line(f"[{event.past}] {_described(event)}")
-
 def _print_planned(ctx: Context, a, planned) -> None:
     """A dry run's plan, one line (or ``--json`` object) per step; nothing when the command ran for real."""
     for step in planned or ():
         if getattr(a, "json", False):
             ctx.print_json(_event_object(step, dry_run=True))
             continue
-        ctx.print(_one_line(f"(dry run) {step.action} {_described(step)}"))
+        ctx.print(_one_line(f"(dry run) {step.action} {described(step)}"))
     refused = sum(step.action == "refuse" for step in planned or ())
     if refused:  # the real run would fail (status 1): so does its dry run, for `s3 sync -n ... && s3 sync ...`
         raise CommandError(f"dry run: {refused} of {len(planned)} steps refused; the real run would fail")
@@ -86,15 +83,15 @@ def _print_planned(ctx: Context, a, planned) -> None:
 def _bulk(ctx: Context, a, operation, *args, always: tuple[str, ...] = (), summary: bool = False,
           **kwargs) -> None:
     """Run a bulk operation (cp_r, sync, rm_r, abort_uploads) with the command's output: per file
-    a ``--json`` object, or with ``-v`` a line (``always`` for those actions); a dry run's plan;
-    at the end, when stderr is a terminal or with ``-v`` (or ``summary``), the summary."""
-    shown = set(ACTIONS if ctx.args.verbose else always)
+    a ``--json`` object, or with ``-v`` a line (``always`` for those actions, unless ``-q``); a
+    dry run's plan; at the end, when stderr is a terminal or with ``-v`` (or ``summary``), the
+    summary.  The log file (``--log-file``) gets every line, whatever is shown."""
+    shown = set() if ctx.args.quiet else set(ACTIONS if ctx.args.verbose else always)
 
     def on_event(event) -> None:
         if a.json:
             ctx.print_json(_event_object(event))
-        elif event.action in shown:
-            ctx.print(_event_line(event))
+        ctx.event(event, shown=event.action in shown and not a.json)
     from baiji.connection import BulkCopyError  # loaded already: the operation is the connection's
 
     try:
@@ -108,7 +105,12 @@ def _bulk(ctx: Context, a, operation, *args, always: tuple[str, ...] = (), summa
         _print_summary(ctx, result, summary)
 
 def _print_summary(ctx: Context, report, always: bool = False) -> None:
-    if report is not None and (always or ctx.args.verbose or _isatty(ctx.stderr)):
+    """The summary line: on stderr when it is a terminal, with ``-v`` or when ``always`` (never with
+    ``-q``); in the log file in any case."""
+    if report is None:
+        return
+    ctx.log(report.summary())
+    if not ctx.args.quiet and (always or ctx.args.verbose or _isatty(ctx.stderr)):
         ctx.out.flush()
         ctx.stderr.write(f"{PROG}: {report.summary()}\n")
 
@@ -117,8 +119,7 @@ def cmd_rm(ctx: Context, a) -> int:
         _refuse_flags(a, ("--max-delete", "--dry-run", "--exclude", "--include"),
                       "for a recursive removal: needs -r")
         ctx.conn.rm(a.key, **_given(version_id=a.version_id))
-        if a.json:
-            ctx.print_json(_event_object(Event("delete", None, a.key)))
+        _one_file(ctx, a, Event("delete", None, a.key))
         return EXIT_OK
     _refuse_flags(a, ("--version-id",), "selects one key: not possible with -r")
     if not a.force and not a.dry_run and not ctx.stdin_is_terminal:
