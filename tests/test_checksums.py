@@ -384,7 +384,7 @@ def test_a_wrong_checksum_never_overrules_an_md5(monkeypatch, client, conn, s3di
         entry = real(*args, **kwargs)
         entry.checksum = wrong
         return entry
-    monkeypatch.setattr("baiji.stores.s3.head_entry", lying)
+    monkeypatch.setattr("baiji.stores.s3_reads.head_entry", lying)
     conn.cp(s3dir + "obj", str(tmp_path / "got"))
     assert (tmp_path / "got").read_bytes() == payload[SMALL]
 

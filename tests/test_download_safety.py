@@ -34,7 +34,7 @@ import pytest
 
 from baiji import cli, tempfiles
 from baiji.exceptions import KeyExists, KeyNotFound, S3Exception, TransientError
-from baiji.stores import s3 as s3_store
+from baiji.stores import s3_errors, s3_reads
 from baiji.stores import s3_bodies
 from baiji.tempfiles import STALE_AGE, is_temp_name, new_temp, remove_stale
 from helpers import PYTHON_M_BAIJI, get, one_line, put, without_root_override
@@ -103,7 +103,7 @@ def test_corrupt_body_twice_leaves_destination_untouched(fault_proxy, conn, s3di
     with pytest.raises(TransientError):  # and a new destination is not created
         fault_proxy.conn.cp(s3dir + "obj", str(tmp_path / "new"))
     assert os.listdir(tmp_path) == ["obj"]
-    assert fault_proxy.proxy.ops().count("GetObject") >= 2 * s3_store.DOWNLOAD_ATTEMPTS
+    assert fault_proxy.proxy.ops().count("GetObject") >= 2 * s3_reads.DOWNLOAD_ATTEMPTS
 
 
 def test_corrupt_fault_keeps_the_length(fault_proxy, s3dir, client):
@@ -156,7 +156,7 @@ def test_object_replaced_at_every_attempt_fails_saying_so(fault_proxy, s3dir, cl
         fault_proxy.conn.cp(s3dir + "obj", str(dst), force=True)
     assert not isinstance(info.value, KeyExists)
     assert str(info.value) == (f"{s3dir}obj changed while downloading "
-                               f"(tried {s3_store.DOWNLOAD_ATTEMPTS} times)")
+                               f"(tried {s3_reads.DOWNLOAD_ATTEMPTS} times)")
     assert dst.read_bytes() == b"the old content" and os.listdir(tmp_path) == ["obj"]
 
 
@@ -264,7 +264,7 @@ def _client_error(code: str, status: int, operation: str):
     ("", 412, "PutObject", KeyExists, "already exists"),
 ])
 def test_translate_rows(code, status, operation, expected, words):
-    err = s3_store.translate(_client_error(code, status, operation), "s3://b/k")
+    err = s3_errors.translate(_client_error(code, status, operation), "s3://b/k")
     assert isinstance(err, expected)
     assert str(err).startswith("s3://b/k") and words in str(err)
 

@@ -21,7 +21,7 @@ import servers
 from baiji import exceptions as exc
 from baiji import s3
 from baiji.connection import S3Connection
-from baiji.stores.s3 import translate, translated
+from baiji.stores.s3_errors import translate, translated
 from helpers import missing_bucket
 
 BUCKET_URL = "s3://some-bucket/some/key.txt"

@@ -228,7 +228,7 @@ def test_missing_bucket_is_named(conn):
 def test_unfamiliar_error_keeps_the_servers_message():
     import botocore.exceptions
 
-    from baiji.stores.s3 import translate
+    from baiji.stores.s3_errors import translate
 
     err = botocore.exceptions.ClientError(
         {"Error": {"Code": "Odd", "Message": "the server says why"}, "ResponseMetadata": {"HTTPStatusCode": 500}},

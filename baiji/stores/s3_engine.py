@@ -17,7 +17,7 @@ standard mode does.  The requests of a multipart upload (parts included)
 are retried by obstore with the same budget, and the upload is never sent
 again whole: the attempts would multiply.  Each request is idempotent; an
 exclusive write that meets its own first attempt is recognised by
-:meth:`baiji.stores.s3.S3Store.write_bytes`.  A connection
+:meth:`baiji.stores.s3_writes.Writes.write_bytes`.  A connection
 must open within ``CONNECT_TIMEOUT`` and a body may stall at most
 ``READ_TIMEOUT`` seconds (all in :mod:`baiji.config`).
 """
