@@ -13,7 +13,7 @@ import subprocess
 import pytest
 
 from baiji.exceptions import KeyExists, KeyNotFound, S3Exception
-from helpers import get, keys_under, missing_bucket, put
+from support.helpers import get, keys_under, missing_bucket, put
 from test_cli import run
 from test_sync import fill, tree
 

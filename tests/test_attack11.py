@@ -11,7 +11,7 @@ import time
 import pytest
 
 from baiji.connection import S3Connection, TooManyDeletions
-from helpers import get, keys_under, missing_bucket, put, tree, write_tree
+from support.helpers import get, keys_under, missing_bucket, put, tree, write_tree
 from test_cli import assert_failed, lines, run
 
 

@@ -13,8 +13,8 @@ import uuid
 
 import pytest
 
-import servers
-from helpers import get, keys_under, put
+from support import servers
+from support.helpers import get, keys_under, put
 from test_cli import run
 from test_sync import fill, tree
 

@@ -8,8 +8,8 @@ import uuid
 
 import pytest
 
-from helpers import put
-from servers import bucket_exists, delete_bucket
+from support.helpers import put
+from support.servers import bucket_exists, delete_bucket
 from test_cli import assert_failed, run
 
 
@@ -104,7 +104,7 @@ def test_ls_l_goes_on_past_a_key_deleted_while_listing(fault_proxy, client, s3di
     key for its encryption; a key deleted between the listing and its HEAD (404) aborted the
     whole listing with "not found", exit 1, half the keys never shown.  A vanished key is
     gone: the listing must go on (the vanished key left out or shown with encryption unknown)."""
-    from faultproxy import Fault
+    from support.faultproxy import Fault
 
     for name in ("a", "b", "c"):
         put(client, f"{s3dir}{name}", b"x")
@@ -125,7 +125,7 @@ def test_ls_l_goes_on_past_a_key_it_may_list_but_not_head(fault_proxy, client, s
     AWS) or denied by a bucket policy (403) while listing is allowed: the encryption column
     costs a HEAD per key, and that one HEAD ended the whole listing, exit 1.  The listing is
     what was asked for: that key should be shown with its encryption unknown."""
-    from faultproxy import Fault
+    from support.faultproxy import Fault
 
     for name in ("a", "b", "c"):
         put(client, f"{s3dir}{name}", b"x")

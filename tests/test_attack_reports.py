@@ -10,7 +10,7 @@ import warnings
 import pytest
 
 from baiji.exceptions import KeyExists, KeyNotFound
-from helpers import keys_under, put, write_tree
+from support.helpers import keys_under, put, write_tree
 from test_cli import lines, run
 
 TREE = {"a.txt": b"a" * 10, "sub/b.txt": b"b" * 20, "sub/c.txt": b"c" * 30}

@@ -22,8 +22,8 @@ import pytest
 from baiji import s3
 from baiji.connection import BulkCopyError
 from baiji.exceptions import BucketNotEmpty, BucketNotFound
-from helpers import put
-from servers import bucket_exists, delete_bucket
+from support.helpers import put
+from support.servers import bucket_exists, delete_bucket
 from test_cli import _Terminal, assert_failed, assert_usage_error, lines, run
 
 pytestmark = pytest.mark.servers("moto", "seaweedfs", reason="creates and deletes buckets")
@@ -165,7 +165,7 @@ def test_refusal_counts_one_listing_page_at_most(client, conn, new_name):
 
 
 def test_refusal_sends_nothing_that_deletes(fault_proxy, client, new_name):
-    from helpers import RequestCounter
+    from support.helpers import RequestCounter
 
     client.create_bucket(Bucket=new_name)
     held = fill(client, new_name, versioned=False)
@@ -191,7 +191,7 @@ def test_force_streams_the_listing_in_batches(fault_proxy, client, new_name):
     """More than one listing page: each page is deleted (one DeleteObjects of at most 1,000)
     before the next is listed, so memory does not grow with the bucket; a last listing that
     finds nothing comes before the bucket is deleted."""
-    from helpers import RequestCounter
+    from support.helpers import RequestCounter
 
     client.create_bucket(Bucket=new_name)
     client.put_bucket_versioning(Bucket=new_name, VersioningConfiguration={"Status": "Enabled"})
@@ -206,7 +206,7 @@ def test_force_streams_the_listing_in_batches(fault_proxy, client, new_name):
 
 
 def test_force_aborts_unfinished_multipart_uploads(fault_proxy, client, new_name):
-    from helpers import RequestCounter
+    from support.helpers import RequestCounter
 
     client.create_bucket(Bucket=new_name)
     upload = client.create_multipart_upload(Bucket=new_name, Key="big")["UploadId"]

@@ -24,7 +24,7 @@ from baiji import cli
 from baiji.cli import main
 from baiji.connection import S3Connection
 from baiji.stores.local import LocalStore
-from helpers import get, put, split, tree, write_tree
+from support.helpers import get, put, split, tree, write_tree
 
 
 def run(*args, stdin: bytes = b"", stdout=None):

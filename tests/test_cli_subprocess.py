@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 import baiji
-from childproc import sigint_not_ignored
+from support.childproc import sigint_not_ignored
 
 S3_SCRIPT = shutil.which("s3", path=str(Path(sys.executable).parent)) or shutil.which("s3")
 PYTHON_M = [sys.executable, "-m", "baiji"]
@@ -168,7 +168,7 @@ def test_sigint_exits_130_without_traceback(tmp_path, verbose):
 def test_sigint_during_parallel_copy_stops_every_process(fault_proxy, s3dir, tmp_path):
     """Ctrl-C (SIGINT to the whole process group, as a terminal sends it) while
     ``cp -R`` worker processes wait on uploads the proxy holds back."""
-    from faultproxy import Fault
+    from support.faultproxy import Fault
 
     tree = tmp_path / "tree"
     tree.mkdir()

@@ -22,7 +22,7 @@ import textwrap
 
 import pytest
 
-import servers
+from support import servers
 from baiji import config
 from baiji.connection import S3Connection
 from baiji.exceptions import AWSCredentialsMissing, AWSError, KeyNotFound, S3Exception

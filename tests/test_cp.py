@@ -14,7 +14,7 @@ from baiji.connection import BulkCopyError
 from baiji.exceptions import (InvalidSchemeException, InvalidVersionID, KeyExists, KeyNotFound,
                               S3Exception)
 from baiji.stores.base import MD5_METADATA
-from helpers import (get, head, key_exists, keys_under, missing_bucket, other_version_id, put, s3_tree,
+from support.helpers import (get, head, key_exists, keys_under, missing_bucket, other_version_id, put, s3_tree,
                      split, tree)
 
 MiB = 1024 * 1024

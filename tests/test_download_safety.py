@@ -37,7 +37,7 @@ from baiji.exceptions import KeyExists, KeyNotFound, S3Exception, TransientError
 from baiji.stores import s3 as s3_store
 from baiji.stores import s3_bodies
 from baiji.tempfiles import STALE_AGE, is_temp_name, new_temp, remove_stale
-from helpers import PYTHON_M_BAIJI, get, one_line, put, without_root_override
+from support.helpers import PYTHON_M_BAIJI, get, one_line, put, without_root_override
 from test_faults import MiB, _ranged, baiji_temps
 
 #: Above integrity.MULTIPART_THRESHOLD (16 MiB): one GET, then a ranged GET for the rest.

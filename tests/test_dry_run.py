@@ -10,7 +10,7 @@ import warnings
 
 import pytest
 
-from helpers import split, write_tree
+from support.helpers import split, write_tree
 from test_cli import lines, run
 
 

@@ -11,7 +11,7 @@ import os
 import pytest
 
 from baiji.exceptions import S3Exception, TransientError
-from helpers import get, head, put
+from support.helpers import get, head, put
 
 
 # -- user metadata whose name obstore takes for a header ------------------------------------
@@ -159,7 +159,7 @@ def test_upload_to_a_silent_endpoint_fails_in_bounded_time(tmp_path, black_hole,
 # -- conditional writes -----------------------------------------------------------------------
 
 from baiji.exceptions import KeyExists, TransientError  # noqa: E402
-from helpers import keys_under  # noqa: E402
+from support.helpers import keys_under  # noqa: E402
 
 
 @pytest.mark.parametrize("size", [5, 6 * 1024 * 1024], ids=["small", "multipart"])
@@ -293,7 +293,7 @@ def test_interrupted_large_cli_transfer(fault_proxy, client, s3dir, tmp_path, si
     import sys
     import time
 
-    from childproc import killed_on_exit, signal_and_wait, sigint_not_ignored
+    from support.childproc import killed_on_exit, signal_and_wait, sigint_not_ignored
 
     signum = getattr(signals, sig)
     data = os.urandom(50 * 1024 * 1024)
@@ -352,7 +352,7 @@ def test_interrupted_upload_of_many_parts(fault_proxy, client, s3dir, tmp_path):
     import sys
     import time
 
-    from childproc import sigint_not_ignored
+    from support.childproc import sigint_not_ignored
 
     bucket = s3dir[5:].split("/")[0]
     (tmp_path / "big.bin").write_bytes(os.urandom(200 * 1024 * 1024))
@@ -455,7 +455,7 @@ def test_every_plane_signs_with_botocores_choice(fault_proxy, s3dir, tmp_path, m
 
 
 def servers_key():
-    import servers
+    from support import servers
 
     return servers.DEFAULT_ACCESS_KEY
 

@@ -17,12 +17,12 @@ import uuid
 import botocore.exceptions as boto_errors
 import pytest
 
-import servers
+from support import servers
 from baiji import exceptions as exc
 from baiji import s3
 from baiji.connection import S3Connection
 from baiji.stores.s3 import translate, translated
-from helpers import missing_bucket
+from support.helpers import missing_bucket
 
 BUCKET_URL = "s3://some-bucket/some/key.txt"
 

@@ -1,7 +1,7 @@
 """Never lose data, part 1: the network misbehaves (issue "Never lose data").
 
 Every test here runs against the session's server (moto or SeaweedFS)
-through the loopback fault proxy of ``tests/faultproxy.py`` (the
+through the loopback fault proxy of ``tests/support/faultproxy.py`` (the
 ``fault_proxy`` fixture), which throttles, fails, resets, truncates and
 delays requests on command.  The promises proven here:
 
@@ -45,8 +45,8 @@ import pytest
 from baiji import cli, config
 from baiji.connection import BulkCopyError, S3Connection
 from baiji.exceptions import KeyNotFound, S3Exception, TransientError
-from childproc import killed_on_exit, signal_and_wait, sigint_not_ignored
-from helpers import get, key_exists, one_line, put, split, tree, write_tree
+from support.childproc import killed_on_exit, signal_and_wait, sigint_not_ignored
+from support.helpers import get, key_exists, one_line, put, split, tree, write_tree
 
 MiB = 1024 * 1024
 #: More than integrity.MULTIPART_THRESHOLD (16 MiB): downloaded with parallel ranged GETs.
@@ -130,7 +130,7 @@ class WideProxy:
     """
 
     def __init__(self, upstream: str):
-        from faultproxy import FaultProxy
+        from support.faultproxy import FaultProxy
 
         self.proxy = FaultProxy(upstream, max_connections=1024)
         self.endpoint_url = self.proxy.endpoint_url

@@ -18,7 +18,7 @@ import pytest
 from baiji.connection import BulkCopyError
 from baiji.filters import Selector
 from baiji.stores import LocalStore
-from helpers import keys_under, put, s3_tree, tree, write_tree
+from support.helpers import keys_under, put, s3_tree, tree, write_tree
 from test_cli import assert_usage_error, lines, run
 from test_listing_safety import run as run_as_user
 from test_listing_safety import unreadable  # noqa: F401  (a fixture)

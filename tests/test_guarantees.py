@@ -36,7 +36,7 @@ from baiji import cli
 from baiji.connection import BulkCopyError, S3Connection
 from baiji.exceptions import (InvalidSchemeException, KeyExists, KeyNotFound, S3Exception,
                               TransientError)
-from helpers import get, key_exists, one_line, put, split, tree
+from support.helpers import get, key_exists, one_line, put, split, tree
 
 MiB = 1024 * 1024
 

@@ -22,7 +22,7 @@ from baiji import path as paths
 from baiji import s3
 from baiji.exceptions import (BucketNotFound, EventualConsistencyWarning, InvalidSchemeException,
                               KeyNotFound)
-from helpers import missing_bucket, missing_urls, put, split
+from support.helpers import missing_bucket, missing_urls, put, split
 
 MiB = 1024 * 1024
 

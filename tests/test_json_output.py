@@ -20,7 +20,7 @@ import pytest
 
 from baiji import cli
 from baiji.cli import main
-from helpers import RequestCounter, keys_under, put, write_tree
+from support.helpers import RequestCounter, keys_under, put, write_tree
 from test_cli import _BrokenStdout, assert_usage_error, lines, offline, run  # noqa: F401  (offline: a fixture)
 from test_startup import QUIET, _loaded
 

@@ -12,7 +12,7 @@ import pytest
 from baiji.exceptions import KeyExists, KeyNotFound, S3Exception
 from baiji.integrity import MULTIPART_THRESHOLD
 from baiji.stores import LocalStore, WriteOptions
-from helpers import RequestCounter, get, head, keys_under, missing_bucket, put, split
+from support.helpers import RequestCounter, get, head, keys_under, missing_bucket, put, split
 
 
 

@@ -20,7 +20,7 @@ import pytest
 
 from baiji import tempfiles
 from baiji.exceptions import KeyExists
-from helpers import put
+from support.helpers import put
 
 PYTHON_M = [sys.executable, "-m", "baiji"]
 THEIRS = b"the other writer's file\n"

@@ -23,11 +23,11 @@ import uuid
 
 import pytest
 
-import servers
+from support import servers
 from baiji.connection import BulkCopyError
 from baiji.exceptions import KeyExists, SameFile
 from baiji.stores.base import SOURCE_ETAG_METADATA, Listed
-from helpers import PYTHON_M_BAIJI, RequestCounter, head, keys_under, put, split, tree
+from support.helpers import PYTHON_M_BAIJI, RequestCounter, head, keys_under, put, split, tree
 from test_cli import assert_failed, lines, run
 
 #: Keys that XML 1.0 cannot carry: a control character, a noncharacter (obstore's own key).

@@ -10,7 +10,7 @@ import pytest
 
 from baiji import s3
 from baiji.exceptions import InvalidVersionID, KeyExists, KeyNotFound
-from helpers import get, key_exists, missing_bucket, put
+from support.helpers import get, key_exists, missing_bucket, put
 
 
 def _leftovers(tmp) -> list:

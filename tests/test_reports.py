@@ -17,7 +17,7 @@ import pytest
 
 from baiji.connection import BulkCopyError
 from baiji.report import Event, Report
-from helpers import keys_under, put, write_tree
+from support.helpers import keys_under, put, write_tree
 from test_cli import lines, run
 from baiji.cli import main
 

@@ -13,7 +13,7 @@ from baiji import s3
 from baiji.exceptions import (BucketNotFound, InvalidSchemeException, InvalidVersionID, IsADirectory,
                               KeyNotFound, S3Exception)
 from baiji.stores.local import LocalStore
-from helpers import key_exists, keys_under, missing_bucket, other_version_id, put, split, tree, write_tree
+from support.helpers import key_exists, keys_under, missing_bucket, other_version_id, put, split, tree, write_tree
 
 
 class _Terminal(io.StringIO):

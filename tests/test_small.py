@@ -11,11 +11,11 @@ import uuid
 
 import pytest
 
-import servers
+from support import servers
 from baiji import path as paths
 from baiji import s3
 from baiji.exceptions import InvalidSchemeException, KeyNotFound
-from helpers import RequestCounter, get, head, missing_bucket, missing_urls, put, split
+from support.helpers import RequestCounter, get, head, missing_bucket, missing_urls, put, split
 
 
 # Helpers ------------------------------------------------------------------------

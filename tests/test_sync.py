@@ -17,9 +17,9 @@ from baiji import integrity
 from baiji import path as paths
 from baiji import s3
 from baiji.exceptions import KeyNotFound, S3Exception
-from helpers import RequestCounter, get, s3_tree, split
-from helpers import write_url as write
-from helpers import tree as local_tree
+from support.helpers import RequestCounter, get, s3_tree, split
+from support.helpers import write_url as write
+from support.helpers import tree as local_tree
 
 
 # Helpers ------------------------------------------------------------------------

@@ -19,7 +19,7 @@ import pytest
 from baiji import integrity
 from baiji.connection import BulkCopyError
 from baiji.exceptions import S3Warning
-from helpers import PYTHON_M_BAIJI, RequestCounter, keys_under, split, without_root_override
+from support.helpers import PYTHON_M_BAIJI, RequestCounter, keys_under, split, without_root_override
 from test_cli import assert_failed, run
 from test_sync import fill, tree
 

@@ -29,7 +29,7 @@ import pytest
 from baiji import cli, config
 from baiji.exceptions import KeyExists, S3Exception, SourceChanged, TransientError
 from baiji.stores import s3 as s3_store
-from helpers import get, key_exists, one_line, put, split
+from support.helpers import get, key_exists, one_line, put, split
 
 MiB = 1024 * 1024
 OTHER = b"written by another writer during the transfer"

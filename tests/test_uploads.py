@@ -21,8 +21,8 @@ import pytest
 
 from baiji.connection import BulkCopyError
 from baiji.exceptions import InvalidSchemeException
-from childproc import killed_on_exit, sigint_not_ignored
-from helpers import keys_under, split
+from support.childproc import killed_on_exit, sigint_not_ignored
+from support.helpers import keys_under, split
 from test_cli import assert_failed, assert_usage_error, lines, run
 
 PYTHON_M = [sys.executable, "-m", "baiji"]
