@@ -655,3 +655,35 @@ def test_interrupted_bulk_copy_stops_cleanly_and_resumes(wide_proxy, s3dir, clie
     assert baiji_temps(dst) == []
     TOTALS["signals sent"] += 1
     verified(sum(map(len, files.values())), files=len(files))
+
+
+# -- a silent endpoint while sending a body --------------------------------------------------------
+
+@pytest.mark.parametrize("size,max_size", [(8 * 1024 * 1024, None), (11 * 1024 * 1024, 5 * 1024 * 1024)],
+                         ids=["single-put", "multipart"])
+def test_upload_to_a_silent_endpoint_fails_in_bounded_time(tmp_path, black_hole, small_timeouts, size, max_size):
+    """README: "a silent [endpoint fails] within 5 attempts x (60 s read timeout + backoff)".
+    A port that accepts and never reads: a body bigger than the socket buffers never
+    gets sent, and obstore's read_timeout only counts while waiting for an answer; the
+    only other bound is its 12-hour request timeout."""
+    import concurrent.futures
+    import time
+
+    from baiji import config
+    from baiji.connection import S3Connection
+
+    src = tmp_path / "big.bin"
+    src.write_bytes(b"\0" * size)
+    conn = S3Connection(endpoint_url=black_hole.endpoint_url)
+    bound = config.MAX_ATTEMPTS * (config.READ_TIMEOUT + 1) + 10
+    start = time.monotonic()
+    ex = concurrent.futures.ThreadPoolExecutor(1)
+    future = ex.submit(conn.cp, str(src), "s3://some-bucket/k", max_size=max_size, force=True)
+    try:
+        with pytest.raises((S3Exception, TransientError)):
+            future.result(timeout=bound)
+    except concurrent.futures.TimeoutError:
+        black_hole.close()  # frees the stuck request (RST), so the thread ends
+        pytest.fail(f"upload still running after {time.monotonic() - start:.0f} s")
+    finally:
+        ex.shutdown(wait=False)
