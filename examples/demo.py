@@ -14,7 +14,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tests"))
 
-from servers import start_seaweedfs  # noqa: E402  (the test suite's server helper)
+from support.servers import start_seaweedfs  # noqa: E402  (the test suite's server helper)
 
 
 def s3_command(*args: str) -> str:

@@ -23,8 +23,8 @@ Fixtures (documented one by one below): ``server_kind``, ``s3_server``,
 ``moto_only(reason)`` and ``servers(*kinds, reason=...)`` skip a test on
 the other servers; the functions ``skip_unless_moto(server_kind, reason)``
 and ``skip_unless_server(server_kind, *kinds, reason=...)`` (from
-``servers``) do the same inside a test.  Shared helper functions (raw
-boto3 reads and writes, local file trees) are in ``helpers.py``.
+``support.servers``) do the same inside a test.  Shared helper functions (raw
+boto3 reads and writes, local file trees) are in ``support/helpers.py``.
 """
 
 from __future__ import annotations
@@ -39,8 +39,8 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-import servers  # noqa: E402  (tests/servers.py)
-from servers import skip_unless_moto, skip_unless_server  # noqa: E402,F401  re-exported
+from support import servers  # noqa: E402  (tests/support/servers.py)
+from support.servers import skip_unless_moto, skip_unless_server  # noqa: E402,F401  re-exported
 
 SERVER_KIND = os.environ.get("BAIJI_TEST_SERVER", "moto").strip().lower() or "moto"
 _VALID_KINDS = servers.KINDS + ("aws",)
@@ -306,7 +306,7 @@ def fault_proxy(endpoint_url, server_kind):
     (``.endpoint_url``, ``.proxy``, ``.conn``, ``.client()``).  Skipped on aws."""
     if server_kind == "aws":
         pytest.skip("the fault proxy speaks plain HTTP to a local server only")
-    from faultproxy import FaultProxy
+    from support.faultproxy import FaultProxy
 
     proxy = FaultProxy(endpoint_url)
     try:

@@ -22,8 +22,8 @@ import pytest
 from baiji import s3
 from baiji.connection import BulkCopyError
 from baiji.exceptions import BucketNotEmpty, BucketNotFound
-from helpers import put
-from servers import bucket_exists, delete_bucket
+from support.helpers import put
+from support.servers import bucket_exists, delete_bucket
 from test_cli import _Terminal, assert_failed, assert_usage_error, lines, run
 
 pytestmark = pytest.mark.servers("moto", "seaweedfs", reason="creates and deletes buckets")
@@ -165,7 +165,7 @@ def test_refusal_counts_one_listing_page_at_most(client, conn, new_name):
 
 
 def test_refusal_sends_nothing_that_deletes(fault_proxy, client, new_name):
-    from helpers import RequestCounter
+    from support.helpers import RequestCounter
 
     client.create_bucket(Bucket=new_name)
     held = fill(client, new_name, versioned=False)
@@ -191,7 +191,7 @@ def test_force_streams_the_listing_in_batches(fault_proxy, client, new_name):
     """More than one listing page: each page is deleted (one DeleteObjects of at most 1,000)
     before the next is listed, so memory does not grow with the bucket; a last listing that
     finds nothing comes before the bucket is deleted."""
-    from helpers import RequestCounter
+    from support.helpers import RequestCounter
 
     client.create_bucket(Bucket=new_name)
     client.put_bucket_versioning(Bucket=new_name, VersioningConfiguration={"Status": "Enabled"})
@@ -206,7 +206,7 @@ def test_force_streams_the_listing_in_batches(fault_proxy, client, new_name):
 
 
 def test_force_aborts_unfinished_multipart_uploads(fault_proxy, client, new_name):
-    from helpers import RequestCounter
+    from support.helpers import RequestCounter
 
     client.create_bucket(Bucket=new_name)
     upload = client.create_multipart_upload(Bucket=new_name, Key="big")["UploadId"]
@@ -369,3 +369,66 @@ def test_delete_bucket_is_a_module_function(client, new_name):
         s3.delete_bucket(new_name)
     assert s3.delete_bucket(new_name, force=True) == 1
     assert not bucket_exists(client, new_name)
+
+
+def _versioning(client, name):
+    return client.get_bucket_versioning(Bucket=name).get("Status")
+
+
+# -- --create of an existing bucket; --delete of a bucket that only looks empty --------------------
+
+@pytest.mark.servers("moto", "seaweedfs", reason="creates and deletes buckets")
+@pytest.mark.parametrize("first, again", [(["--no-versioning"], []), ([], ["--no-versioning"])])
+def test_create_of_an_existing_bucket_is_refused_and_changes_nothing(client, new_name, first, again):
+    """``s3 buckets --create NAME`` on a bucket the user already owns: AWS in us-east-1 (the
+    default region) and moto answer 200 to CreateBucket, so baiji said nothing and went on to
+    turn versioning on, changing an existing bucket's settings behind the user's back."""
+    assert run("buckets", "--create", new_name, *first)[0] == 0
+    put(client, f"s3://{new_name}/k", b"data")
+    before = _versioning(client, new_name)
+    assert_failed(run("buckets", "--create", new_name, *again), new_name, "exists")
+    assert _versioning(client, new_name) == before
+    assert bucket_exists(client, new_name)
+    assert client.get_object(Bucket=new_name, Key="k")["Body"].read() == b"data"
+
+
+@pytest.mark.servers("moto", "seaweedfs", reason="creates and deletes buckets")
+@pytest.mark.parametrize("force", [False, True], ids=["plain", "force"])
+def test_delete_does_not_trust_an_empty_versions_listing_alone(monkeypatch, client, new_name, force):
+    """``s3 buckets --delete NAME [-f]`` counted what a bucket holds with ListObjectVersions only.
+    A server whose versions listing comes back 200 but empty (one that does not implement
+    ``?versions`` and ignores it, a broken gateway; simulated here in the store) made baiji call
+    DeleteBucket on a bucket full of keys, and SeaweedFS then deletes it, keys and all.  An
+    empty versions listing must be confirmed by a plain listing before the bucket is deleted."""
+    from baiji.stores.s3 import S3Store
+
+    client.create_bucket(Bucket=new_name)
+    put(client, f"s3://{new_name}/precious", b"data")
+    real_list = S3Store.list
+
+    def no_versions(self, url, shallow=False, versions=False, **kwargs):
+        return iter(()) if versions else real_list(self, url, shallow=shallow, versions=False, **kwargs)
+    monkeypatch.setattr(S3Store, "list", no_versions)
+    result = run("buckets", "--delete", new_name, *(["-f"] if force else []))
+    assert bucket_exists(client, new_name), result
+    assert client.get_object(Bucket=new_name, Key="precious")["Body"].read() == b"data"
+    assert_failed(result, f"s3://{new_name}", "not empty")
+
+
+@pytest.mark.servers("moto", "seaweedfs", reason="creates and deletes buckets")
+def test_delete_without_force_keeps_a_bucket_with_an_upload_in_progress(client, new_name):
+    """``s3 buckets --delete NAME`` (no -f) while someone is uploading a large file into NAME:
+    the bucket holds no key yet, only an unfinished multipart upload, so baiji found it "empty"
+    and deleted it, and the uploader's parts with it (both servers, and AWS, accept that
+    DeleteBucket).  -f is documented as the one that aborts unfinished uploads; without it the
+    bucket must be refused, naming the uploads."""
+    client.create_bucket(Bucket=new_name)
+    upload = client.create_multipart_upload(Bucket=new_name, Key="big")["UploadId"]
+    etag = client.upload_part(Bucket=new_name, Key="big", UploadId=upload, PartNumber=1,
+                              Body=b"x" * (5 * 1024 * 1024))["ETag"]
+    result = run("buckets", "--delete", new_name)
+    assert bucket_exists(client, new_name), result
+    assert_failed(result, f"s3://{new_name}", "unfinished", "-f")
+    client.complete_multipart_upload(Bucket=new_name, Key="big", UploadId=upload,
+                                     MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": etag}]})
+    assert client.head_object(Bucket=new_name, Key="big")["ContentLength"] == 5 * 1024 * 1024

@@ -25,12 +25,12 @@ import zlib
 import pytest
 from boto3.s3.transfer import TransferConfig
 
-import servers
+from support import servers
 from baiji import cli, integrity, s3
 from baiji.exceptions import S3Exception, TransientError
 from baiji.integrity import COMPOSITE, FULL_OBJECT, Checksum
 from baiji.stores import s3_control
-from helpers import get, head, one_line, put, split
+from support.helpers import get, head, one_line, put, split
 from test_faults import MiB, baiji_temps
 
 #: A part size that neither the usual part sizes nor an equal split reproduces.
@@ -305,7 +305,7 @@ class Recorder:
     def __call__(self, info):
         self.seen.append(info)
         if self.refuse and "x-amz-checksum-mode" in info.headers:
-            from faultproxy import Fault
+            from support.faultproxy import Fault
 
             return Fault("error", status=400, code="InvalidArgument", message="unknown header")
         return None

@@ -24,7 +24,7 @@ from baiji.cli import core, definition, redact
 from baiji.cli import main
 from baiji.connection import S3Connection
 from baiji.stores.local import LocalStore
-from helpers import get, put, split, tree, write_tree
+from support.helpers import get, keys_under, put, split, tree, write_tree
 
 
 def run(*args, stdin: bytes = b"", stdout=None):
@@ -1067,3 +1067,17 @@ def test_workers(tmp_path, s3dir, client, monkeypatch):
     assert_usage_error(run("cp", "--workers", "2", f"{tmp_path}/src/f1.txt", s3dir + "c/"), "--workers")
     with pytest.raises(ValueError, match="workers"):
         list(parallel.run_copies(None, [], {}, workers=-2))
+
+
+# -- object commands on a bucket's URL -------------------------------------------------------------
+
+@pytest.mark.parametrize("argv", [["cat"], ["info"], ["touch"], ["md5"], ["url"]])
+def test_object_commands_on_a_bucket_url_fail_in_one_line(client, bucket, argv):
+    """``s3 cat s3://b`` died with "internal error: KeyError: 'ETag'"; ``s3 info s3://b``
+    printed the bucket as a 0-byte object (HeadObject with key '' is HeadBucket), exit 0;
+    ``s3 touch s3://b`` sent a PutObject to the bucket itself.  Each is one error line."""
+    put(client, f"s3://{bucket}/keep.txt", b"precious")
+    status, out, err = run(*argv, f"s3://{bucket}")
+    assert status == 1 and err.startswith("s3: error: ") and "internal error" not in err, (status, out, err)
+    assert err.count("\n") == 1 and "bucket" in err, err
+    assert keys_under(client, f"s3://{bucket}/") == ["keep.txt"]

@@ -21,7 +21,8 @@ from pathlib import Path
 import pytest
 
 import baiji
-from childproc import sigint_not_ignored
+from support.childproc import sigint_not_ignored
+from support.helpers import put
 
 S3_SCRIPT = shutil.which("s3", path=str(Path(sys.executable).parent)) or shutil.which("s3")
 PYTHON_M = [sys.executable, "-m", "baiji"]
@@ -168,7 +169,7 @@ def test_sigint_exits_130_without_traceback(tmp_path, verbose):
 def test_sigint_during_parallel_copy_stops_every_process(fault_proxy, s3dir, tmp_path):
     """Ctrl-C (SIGINT to the whole process group, as a terminal sends it) while
     ``cp -R`` worker processes wait on uploads the proxy holds back."""
-    from faultproxy import Fault
+    from support.faultproxy import Fault
 
     tree = tmp_path / "tree"
     tree.mkdir()
@@ -220,3 +221,14 @@ def test_children_get_sigint_even_when_the_tests_ignore_it():
     finally:
         signal.signal(signal.SIGINT, previous)
     assert (inherited, restored) == (b"False\n", b"True\n")
+
+
+# -- a closed stdout -------------------------------------------------------------------------------
+
+def test_output_to_a_closed_stdout_is_one_line(client, s3dir):
+    """``s3 cat KEY >&-`` said "internal error: AttributeError ... write"."""
+    put(client, s3dir + "k", b"data")
+    argv = " ".join([sys.executable, "-m", "baiji", "cat", s3dir + "k"])
+    done = subprocess.run(["bash", "-c", f"{argv} >&-"], capture_output=True, timeout=60)
+    assert done.returncode == 1, done.stderr
+    assert done.stderr.decode().splitlines() == [f"s3: error: {s3dir}k: standard output is closed"]

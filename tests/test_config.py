@@ -22,10 +22,12 @@ import textwrap
 
 import pytest
 
-import servers
+from support import servers
 from baiji import config
 from baiji.connection import S3Connection
 from baiji.exceptions import AWSCredentialsMissing, AWSError, KeyNotFound, S3Exception
+from support.helpers import get, put
+from test_cli import run
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CRED_VARS = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN",
@@ -464,3 +466,123 @@ def test_credential_chain_runs_once_per_connection(monkeypatch, profile_files, l
     conn.put_string(s3dir + "once", "ok")  # the target (engine)
     assert conn.exists(s3dir + "once")  # the client (HEAD)
     assert made == [profile_files]
+
+
+# -- credentials: every plane signs with what botocore would pick ----------------------------------
+
+def _signers(fault_proxy, argv_list, tmp_path):
+    """Run the CLI commands through the proxy; ``{(op, access key, token)}`` of every request."""
+    import re
+
+    seen = set()
+
+    def handler(info):
+        auth = info.headers.get("authorization", "")
+        found = re.search(r"Credential=([^/]+)/", auth)
+        seen.add((info.op, found.group(1) if found else None, info.headers.get("x-amz-security-token")))
+        return None
+    fault_proxy.proxy.handler = handler
+    results = [run("--endpoint-url", fault_proxy.endpoint_url, *argv) for argv in argv_list]
+    fault_proxy.proxy.handler = None
+    return results, seen
+
+
+def _commands(s3dir, tmp_path, profile=None):
+    (tmp_path / "up.txt").write_bytes(b"payload")
+    pre = ["--profile", profile] if profile else []
+    return [[*pre, "cp", str(tmp_path / "up.txt"), s3dir + "k.txt"],  # engine PUT (conditional)
+            [*pre, "ls", s3dir],  # the lister
+            [*pre, "cp", s3dir + "k.txt", str(tmp_path / "down.txt")],  # engine GET
+            [*pre, "cp", s3dir + "k.txt", s3dir + "k2.txt"],  # HEAD (boto3) + engine copy
+            [*pre, "info", s3dir + "k.txt"],  # boto3 HEAD/ACL
+            [*pre, "rm", s3dir + "k.txt"]]  # engine DELETE
+
+
+@pytest.fixture
+def aws_files(tmp_path, monkeypatch):
+    creds = tmp_path / "aws-credentials"
+    creds.write_text("[default]\naws_access_key_id = FILEDEFAULT\naws_secret_access_key = s1\n"
+                     "[prof]\naws_access_key_id = FILEPROFILE\naws_secret_access_key = s2\n")
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(creds))
+    return creds
+
+
+@pytest.mark.moto_only(reason="moto accepts any credentials: the test only reads which ones sign")
+@pytest.mark.parametrize("case", ["explicit-profile", "env-profile", "legacy", "legacy-after-file", "token",
+                                  "file-only"])
+def test_every_plane_signs_with_botocores_choice(fault_proxy, s3dir, tmp_path, monkeypatch, aws_files, case):
+    profile, expected, token = None, servers_key(), None
+    if case == "explicit-profile":  # botocore: an explicit profile beats the environment
+        profile, expected = "prof", "FILEPROFILE"
+    elif case == "env-profile":  # AWS_PROFILE is no explicit profile: the environment wins
+        monkeypatch.setenv("AWS_PROFILE", "prof")
+        expected = servers_key()
+    elif case.startswith("legacy"):  # the original's names: after the profile's own credentials
+        monkeypatch.delenv("AWS_ACCESS_KEY_ID")
+        monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
+        monkeypatch.setenv("AWS_ACCESS_KEY", "LEGACYKEY")
+        monkeypatch.setenv("AWS_SECRET", "legacysecret")
+        expected = "FILEDEFAULT"
+        if case == "legacy":
+            monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+            monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+            expected = "LEGACYKEY"
+    elif case == "token":
+        monkeypatch.setenv("AWS_SESSION_TOKEN", "the-session-token")
+        expected, token = servers_key(), "the-session-token"
+    elif case == "file-only":
+        monkeypatch.delenv("AWS_ACCESS_KEY_ID")
+        monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
+        expected = "FILEDEFAULT"
+    results, seen = _signers(fault_proxy, _commands(s3dir, tmp_path, profile), tmp_path)
+    assert [r[0] for r in results] == [0] * len(results), [r[2] for r in results]
+    assert {(key, tok) for _, key, tok in seen} == {(expected, token)}, sorted(seen, key=str)
+
+
+def servers_key():
+    from support import servers
+
+    return servers.DEFAULT_ACCESS_KEY
+
+
+# -- credentials missing, partial or wrong: one line, exit 1 ---------------------------------------
+
+@pytest.mark.parametrize("argv", [["cp", "{tmp}/up.txt", "{dir}k"], ["cat", "{dir}k"], ["ls", "{dir}"],
+                                  ["cp", "{dir}k", "{tmp}/down"], ["rm", "{dir}k"]],
+                         ids=["upload", "cat", "ls", "download", "rm"])
+def test_missing_credentials_one_line_exit_1(s3dir, tmp_path, monkeypatch, endpoint_url, argv):
+    monkeypatch.delenv("AWS_ACCESS_KEY_ID")
+    monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
+    (tmp_path / "up.txt").write_bytes(b"x")
+    status, out, err = run("--endpoint-url", endpoint_url, *[a.format(tmp=tmp_path, dir=s3dir) for a in argv])
+    assert status == 1 and err.count("\n") == 1 and "no AWS credentials found" in err, err
+    assert sorted(os.listdir(tmp_path)) == ["up.txt"]
+
+
+@pytest.mark.parametrize("argv", [["cp", "{tmp}/up.txt", "{dir}k"], ["cat", "{dir}k"], ["ls", "{dir}"],
+                                  ["cp", "{dir}k", "{tmp}/down"], ["rm", "{dir}k"]],
+                         ids=["upload", "cat", "ls", "download", "rm"])
+def test_partial_environment_credentials_one_line_exit_1(s3dir, tmp_path, monkeypatch, endpoint_url, argv):
+    """AWS_ACCESS_KEY_ID without AWS_SECRET_ACCESS_KEY: botocore's PartialCredentialsError
+    must come out as one line (AWSCredentialsMissing), exit 1, never a traceback."""
+    monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
+    (tmp_path / "up.txt").write_bytes(b"x")
+    status, out, err = run("--endpoint-url", endpoint_url, *[a.format(tmp=tmp_path, dir=s3dir) for a in argv])
+    assert status == 1 and err.count("\n") == 1 and "Traceback" not in err, err
+    assert "secret" not in err.lower() or "AWS_SECRET_ACCESS_KEY" in err
+
+
+@pytest.mark.servers("seaweedfs", reason="only SeaweedFS checks signatures")
+@pytest.mark.parametrize("argv", [["cp", "{tmp}/up.txt", "{dir}k"], ["cat", "{dir}k"], ["ls", "{dir}"],
+                                  ["cp", "{dir}k", "{tmp}/down"], ["rm", "{dir}k"],
+                                  ["cp", "-f", "{dir}k", "{dir}k2"]],
+                         ids=["upload", "cat", "ls", "download", "rm", "copy"])
+def test_wrong_secret_one_line_permission_denied(s3dir, client, tmp_path, monkeypatch, endpoint_url, argv):
+    put(client, s3dir + "k", b"x")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "WRONG-secret-value")
+    (tmp_path / "up.txt").write_bytes(b"x")
+    status, out, err = run("--endpoint-url", endpoint_url, *[a.format(tmp=tmp_path, dir=s3dir) for a in argv])
+    assert status == 1 and err.count("\n") == 1, err
+    assert "ermission denied" in err and s3dir.split("/")[2] in err, err
+    assert "WRONG-secret-value" not in err
+    assert get(client, s3dir + "k") == b"x" and sorted(os.listdir(tmp_path)) == ["up.txt"]

@@ -5,6 +5,8 @@ from __future__ import annotations
 import gzip
 import hashlib
 import os
+import stat
+import time
 import warnings
 
 import pytest
@@ -13,9 +15,11 @@ from baiji import s3
 from baiji.connection import BulkCopyError
 from baiji.exceptions import (InvalidSchemeException, InvalidVersionID, KeyExists, KeyNotFound,
                               S3Exception)
+from baiji.integrity import MULTIPART_THRESHOLD
 from baiji.stores.base import MD5_METADATA
-from helpers import (get, head, key_exists, keys_under, missing_bucket, other_version_id, put, s3_tree,
-                     split, tree)
+from support.helpers import (get, head, key_exists, keys_under, missing_bucket, other_version_id, put, s3_tree,
+                     split, tree, write_tree)
+from test_cli import assert_failed, run
 
 MiB = 1024 * 1024
 PAIRS = [("local", "local"), ("local", "s3"), ("s3", "local"), ("s3", "s3")]
@@ -951,3 +955,106 @@ def test_module_mv(places):
     s3.mv(src, places.url("s3", "dst"))
     assert places.read(places.url("s3", "dst")) == b"m"
     assert not os.path.exists(src)
+
+
+# -- special files as destinations -----------------------------------------------------------------
+
+def _special(tmp_path, kind):
+    path = tmp_path / kind
+    if kind == "fifo":
+        os.mkfifo(path)
+    else:
+        if os.geteuid() != 0:
+            pytest.skip("mknod needs root")
+        os.mknod(path, 0o666 | stat.S_IFCHR, os.makedev(1, 3))  # /dev/null's numbers
+    return path
+
+
+@pytest.mark.parametrize("kind", ["fifo", "chardev"])
+@pytest.mark.parametrize("src_kind", ["s3", "local"])
+def test_cp_force_onto_a_special_file_never_replaces_it(conn, client, s3dir, tmp_path, kind, src_kind):
+    """``s3 cp -f s3://b/k /dev/null`` (run as root) replaced /dev/null with a regular file,
+    exit 0: the download's temp file is renamed over the device node.  Same for a FIFO,
+    and for ``mv -f`` (which then removes the source).  A special file is never written."""
+    special = _special(tmp_path, kind)
+    if src_kind == "s3":
+        src = s3dir + "k.txt"
+        put(client, src, b"data")
+    else:
+        src = str(tmp_path / "k.txt")
+        (tmp_path / "k.txt").write_bytes(b"data")
+    with pytest.raises(S3Exception, match="special file"):
+        conn.cp(src, str(special), force=True)
+    assert not stat.S_ISREG(os.lstat(special).st_mode)
+    status, _, err = run("mv", "-f", src, special)
+    assert status == 1 and "special file" in err, err
+    assert not stat.S_ISREG(os.lstat(special).st_mode)
+    assert (keys_under(client, s3dir) == ["k.txt"]) if src_kind == "s3" else (tmp_path / "k.txt").exists()
+
+
+# -- cp -r into its own subtree --------------------------------------------------------------------
+
+def test_cp_r_into_its_own_subtree_is_refused(tmp_path):
+    """``s3 cp -r big big/sub/in`` copied the copies again (big/sub/in/big/sub/in/big/...,
+    a different number each run) while ``-n`` planned one copy per file.  Unix ``cp -r``
+    refuses to copy a directory into itself; so must baiji, dry run or not."""
+    src = tmp_path / "big"
+    write_tree(src, {**{f"f{i:02}": b"f" for i in range(20)}, **{f"sub/g{i:02}": b"g" for i in range(20)}})
+    before = tree(src)
+    for dry in ([], ["-n"]):
+        result = run("cp", "-r", *dry, src, src / "sub" / "in")
+        assert_failed(result, "inside the source")
+        assert tree(src) == before
+
+
+def test_cp_r_between_prefixes_into_its_own_subtree_is_refused(s3dir, client):
+    put(client, s3dir + "t/a", b"a")
+    put(client, s3dir + "t/b", b"b")
+    assert_failed(run("cp", "-r", "-f", s3dir + "t/", s3dir + "t/in/"), "inside the source")
+    assert sorted(keys_under(client, s3dir)) == ["t/a", "t/b"]
+
+
+# -- mv onto a key the server collapses (SeaweedFS: // in keys) ------------------------------------
+
+def test_mv_onto_a_key_that_the_server_collapses_to_the_source_keeps_the_data(client, s3dir, server_kind):
+    """``s3 mv -f s3://b/d/k s3://b/d//k`` on SeaweedFS (which collapses ``//``): the copy
+    lands on ``d/k`` itself, then ``rm d/k`` removes the only copy, exit 0.  On moto the two
+    keys differ and the move is a plain move.  The data must survive under one of them."""
+    assert run("cp", "-", s3dir + "d/k", stdin=b"precious")[0] == 0  # as baiji uploads it
+    time.sleep(1.1)  # SeaweedFS refuses a copy onto itself within the second of the upload
+    status, _, err = run("mv", "-f", s3dir + "d/k", s3dir + "d//k")
+    left = {key: get(client, s3dir + key) for key in keys_under(client, s3dir)}
+    assert b"precious" in left.values(), (status, err, left)
+
+
+@pytest.mark.xfail(strict=True, reason="SeaweedFS lists prefix d//k as d//k (the name asked for) although "
+                   "it stored d/k: mv's collapse check believes the listing; see the report")
+def test_mv_onto_a_collapsed_key_in_a_versioned_bucket_keeps_the_key(client, versioned_bucket, server_kind):
+    """``s3 mv -f s3://b/d/k s3://b/d//k`` in a versioned bucket on SeaweedFS: the copy onto
+    itself is allowed there (a new version), the collapse check passes, ``rm d/k`` puts a
+    delete marker on the only key: exit 0 and ``ls`` shows nothing."""
+    if server_kind != "seaweedfs":
+        pytest.skip("only SeaweedFS collapses //: elsewhere this is a plain move")
+    base = f"s3://{versioned_bucket}/x/"
+    put(client, base + "d/k", b"precious")
+    time.sleep(1.1)  # SeaweedFS refuses a copy onto itself within the second of the upload
+    run("mv", "-f", base + "d/k", base + "d//k")
+    left = keys_under(client, base)
+    assert left and all(get(client, base + key) == b"precious" for key in left), left
+
+
+# -- messages name the key; multipart progress -----------------------------------------------------
+
+def test_s3_copy_onto_an_existing_key_names_it(conn, client, s3dir):
+    put(client, s3dir + "a", b"a")
+    put(client, s3dir + "b", b"b")
+    with pytest.raises(KeyExists, match=f"{s3dir}b already exists"):
+        conn.cp(s3dir + "a", s3dir + "b")
+
+
+def test_multipart_upload_reports_every_byte_to_a_progress_callback(conn, s3dir, tmp_path):
+    data = os.urandom(MULTIPART_THRESHOLD + 1024)
+    (tmp_path / "big.bin").write_bytes(data)
+    seen = []
+    conn.cp(str(tmp_path / "big.bin"), s3dir + "big.bin", progress=seen.append)
+    assert sum(seen) == len(data) and all(isinstance(n, int) for n in seen)

@@ -34,10 +34,11 @@ import pytest
 
 from baiji import cli, tempfiles
 from baiji.exceptions import KeyExists, KeyNotFound, S3Exception, TransientError
+from baiji.integrity import MULTIPART_THRESHOLD
 from baiji.stores import s3_errors, s3_reads
 from baiji.stores import s3_bodies
 from baiji.tempfiles import STALE_AGE, is_temp_name, new_temp, remove_stale
-from helpers import PYTHON_M_BAIJI, get, one_line, put, without_root_override
+from support.helpers import PYTHON_M_BAIJI, get, one_line, put, without_root_override
 from test_faults import MiB, _ranged, baiji_temps
 
 #: Above integrity.MULTIPART_THRESHOLD (16 MiB): one GET, then a ranged GET for the rest.
@@ -465,3 +466,56 @@ def test_permission_denied_names_the_destination(s3dir, client, tmp_path):
     assert done.returncode == 1
     _assert_names_destination(done.stderr, locked / "x")
     assert "Permission denied" in done.stderr and os.listdir(locked) == []
+
+
+# -- downloads broken every time keep the old file -------------------------------------------------
+
+def test_503_storm_on_download_keeps_the_old_file(fault_proxy, client, s3dir, tmp_path):
+    put(client, s3dir + "k", b"new content")
+    dst = tmp_path / "dst"
+    dst.write_bytes(b"old")
+    fault_proxy.proxy.fail_next(100, "slow_down", match="GetObject")
+    with pytest.raises(S3Exception) as info:
+        fault_proxy.conn.cp(s3dir + "k", str(dst), force=True)
+    assert dst.read_bytes() == b"old" and sorted(os.listdir(tmp_path)) == ["dst"]
+    assert "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize("kind,extra", [("truncate", {"nbytes": 1000}), ("reset_after_forward", {})])
+@pytest.mark.parametrize("size", [300_000, 20 * 1024 * 1024], ids=["small", "ranged"])
+def test_download_broken_every_time_keeps_the_old_file(fault_proxy, client, s3dir, tmp_path, kind, extra, size):
+    body = os.urandom(size)
+    put(client, s3dir + "k", body)
+    dst = tmp_path / "dst"
+    dst.write_bytes(b"old")
+    fault_proxy.proxy.fail_next(1000, kind, match="GetObject", **extra)
+    with pytest.raises((S3Exception, TransientError)) as info:
+        fault_proxy.conn.cp(s3dir + "k", str(dst), force=True)
+    assert dst.read_bytes() == b"old" and sorted(os.listdir(tmp_path)) == ["dst"]
+    assert "\n" not in str(info.value)
+    fault_proxy.proxy.clear()
+    fault_proxy.proxy.fail_next(3, kind, match="GetObject", **extra)
+    fault_proxy.conn.cp(s3dir + "k", str(dst), force=True)
+    assert dst.read_bytes() == body
+
+
+# -- a large single-part object --------------------------------------------------------------------
+
+def test_large_single_part_object_downloads_whole(conn, client, s3dir, tmp_path):
+    """Above the multipart threshold with a plain MD5 ETag: ranges of baiji's own part size."""
+    data = os.urandom(MULTIPART_THRESHOLD + 1024)
+    put(client, s3dir + "big.bin", data)
+    conn.cp(s3dir + "big.bin", str(tmp_path / "big.bin"))
+    assert (tmp_path / "big.bin").read_bytes() == data
+
+
+# -- a file written gets 0o666 & ~umask: exclusive local writes too --------------------------------
+
+_UMASK_MODE = 0o666 & ~_umask()
+
+
+def test_local_exclusive_write_creates_the_file_with_its_content_and_mode(conn, tmp_path):
+    target = tmp_path / "new" / "k.txt"
+    conn.put_string(str(target), "first", replace=False)
+    assert target.read_bytes() == b"first"
+    assert target.stat().st_mode & 0o777 == _UMASK_MODE  # os.open(..., 0o666) kept

@@ -10,8 +10,9 @@ import warnings
 
 import pytest
 
-from helpers import split, write_tree
-from test_cli import lines, run
+from baiji.connection import S3Connection
+from support.helpers import missing_bucket, put, split, tree, write_tree
+from test_cli import assert_failed, lines, run
 
 
 def _keys(client, prefix: str) -> dict[str, bytes]:
@@ -110,3 +111,79 @@ def test_cli_dry_run_prints_the_plan_and_changes_nothing(tmp_path, s3dir, conn, 
     assert sorted(_keys(client, s3dir)) == [s3dir + "d/old.txt"]
     status, _, err = run("cp", "--dry-run", f"{tmp_path}/src/a.txt", s3dir + "d/")
     assert status == 2 and "--dry-run" in err
+
+
+# -- dry runs that disagree with the real run ------------------------------------------------------
+
+def test_cp_r_dry_run_into_a_local_tree_in_the_way_says_what_the_real_run_refuses(tmp_path):
+    """A local destination with a directory where a file goes and a file where a directory
+    goes: ``cp -r -f -n`` said "copy" for all three, the real run failed all three;
+    without ``-f`` the dry run stopped at the first one with "Not a directory"."""
+    src, out = tmp_path / "src", tmp_path / "out"
+    write_tree(src, {"a": b"a", "c": b"c", "sub/b": b"b"})
+    (out / "src" / "a").mkdir(parents=True)
+    (out / "src" / "sub").write_bytes(b"a file")
+    for force in (["-f"], []):
+        status, out_bytes, err = run("cp", "-r", "-n", *force, src, out)
+        plan = lines(out_bytes)
+        assert [line.split()[3] for line in plan if line.startswith("(dry run) copy")] == [str(src / "c")], plan
+        assert sum(line.startswith("(dry run) refuse") for line in plan) == 2, (plan, err)
+    assert run("cp", "-r", "-f", src, out)[0] == 1
+    assert tree(out) == {"src/c": b"c", "src/sub": b"a file"}
+
+
+@pytest.mark.parametrize("command", ["cp-r", "mv"])
+def test_dry_run_into_a_missing_bucket_fails_like_the_real_run(tmp_path, command, server_kind):
+    """``s3 cp -r -n ./site s3://typo-bucket/www/`` planned every copy (exit 0); the real run
+    fails every one of them (no such bucket).  ``sync -n`` already says so; so must these."""
+    write_tree(tmp_path / "site", {"a": b"a"})
+    target = f"s3://{missing_bucket()}/www/"
+    argv = (["cp", "-r", "-n", tmp_path / "site", target] if command == "cp-r"
+            else ["mv", "-n", tmp_path / "site" / "a", target])
+    assert_failed(run(*argv), "does not exist")
+    assert (tmp_path / "site" / "a").exists()
+
+
+def test_mv_dry_run_of_a_directory_is_refused_like_the_real_move(tmp_path):
+    """``s3 mv -n dir other`` printed "copy dir -> other" and "delete dir" (exit 0); the
+    real ``s3 mv dir other`` refuses (mv moves files)."""
+    write_tree(tmp_path / "dir", {"a": b"a"})
+    real = run("mv", tmp_path / "dir", tmp_path / "other")
+    dry = run("mv", "-n", tmp_path / "dir", tmp_path / "other")
+    assert_failed(real, "mv moves files")
+    assert_failed(dry, "mv moves files")
+    assert tree(tmp_path) == {"dir/a": b"a"}
+
+
+def test_sync_dry_run_sees_an_empty_directory_where_a_file_goes(tmp_path):
+    """``s3 sync -n src dst`` with an empty directory ``dst/a`` where ``src/a`` is a file
+    planned "copy a" and "delete old"; the real run fails on ``a`` and deletes nothing (the
+    listings show no empty directory; the copy finds it)."""
+    write_tree(tmp_path / "src", {"a": b"a"})
+    (tmp_path / "dst" / "a").mkdir(parents=True)
+    (tmp_path / "dst" / "old").write_bytes(b"old")
+    planned = S3Connection().sync(str(tmp_path / "src"), str(tmp_path / "dst"), dry_run=True)
+    assert [p.action for p in planned] == ["refuse", "refuse"], planned
+    assert "directory is in the way" in planned[0].reason and "not deleted" in planned[1].reason
+    assert run("sync", tmp_path / "src", tmp_path / "dst")[0] == 1
+    assert tree(tmp_path / "dst", empty_dirs=True) == {"a/": b"", "old": b"old"}
+
+
+def test_a_dry_run_that_plans_refusals_exits_1_like_the_real_run(tmp_path, s3dir, client):
+    """``s3 mv -n k k`` / ``s3 sync -n`` with a refused file printed "refuse" and exited 0,
+    where the real run exits 1: ``s3 sync -n SRC DST && s3 sync SRC DST`` goes on to a run
+    that fails.  The plan is still printed on stdout."""
+    put(client, s3dir + "k", b"k")
+    status, out, err = run("mv", "-n", s3dir + "k", s3dir + "k")
+    assert status == 1 and lines(out)[0].startswith("(dry run) refuse"), (status, out, err)
+    assert err.startswith("s3: error: ") and err.count("\n") == 1, err
+    assert run("mv", s3dir + "k", s3dir + "k")[0] == 1
+    write_tree(tmp_path / "src", {"a": b"a"})
+    (tmp_path / "dst" / "a").mkdir(parents=True)
+    (tmp_path / "dst" / "old").write_bytes(b"old")
+    status, out, err = run("sync", "-n", tmp_path / "src", tmp_path / "dst")
+    assert status == 1, (status, out, err)
+    assert any(line.startswith("(dry run) refuse") for line in lines(out)), out
+    assert run("sync", tmp_path / "src", tmp_path / "dst")[0] == 1
+    # a clean plan still exits 0
+    assert run("sync", "-n", tmp_path / "src", tmp_path / "elsewhere")[0] == 0

@@ -17,12 +17,14 @@ import uuid
 import botocore.exceptions as boto_errors
 import pytest
 
-import servers
+from support import servers
 from baiji import exceptions as exc
 from baiji import s3
 from baiji.connection import S3Connection
+from baiji.exceptions import KeyNotFound
+from baiji.stores import LocalStore
 from baiji.stores.s3_errors import translate, translated
-from helpers import missing_bucket
+from support.helpers import missing_bucket, put
 
 BUCKET_URL = "s3://some-bucket/some/key.txt"
 
@@ -342,3 +344,51 @@ def test_no_botocore_exception_leaks_from_bad_requests(conn, client, s3dir, serv
             servers.delete_bucket(client, upper)
         except Exception:
             pass
+
+
+# -- messages that name what failed ----------------------------------------------------------------
+
+def test_local_read_of_a_missing_file_names_it(conn, tmp_path):
+    missing = str(tmp_path / "missing.txt")
+    with pytest.raises(KeyNotFound, match="missing.txt"):
+        conn.get_string(missing)
+
+
+def test_local_delete_of_a_missing_file_names_it(tmp_path):
+    with pytest.raises(KeyNotFound, match="gone.txt"):
+        LocalStore().delete(str(tmp_path / "gone.txt"))
+
+
+def test_missing_bucket_is_named(conn):
+    bucket = missing_bucket()
+    with pytest.raises(KeyNotFound, match=f"bucket {bucket} does not exist"):
+        conn.get_string(f"s3://{bucket}/k")  # a GET: a HEAD's 404 carries no error code
+
+
+def test_missing_version_is_named_in_the_error(conn, versioned_bucket, client):
+    url = f"s3://{versioned_bucket}/k"
+    version = put(client, url, b"x")["VersionId"]
+    client.delete_object(Bucket=versioned_bucket, Key="k", VersionId=version)
+    with pytest.raises(KeyNotFound, match=f"version {version}"):
+        conn.size(url, version_id=version)
+
+
+def test_bulk_copy_error_lists_pairs_and_lone_paths():
+    from baiji.connection import BulkCopyError
+
+    err = BulkCopyError([("a", "b", Exception("boom")), ("c", None, Exception("c: bad"))], 5)
+    assert str(err) == "2 of 5 copies failed: a -> b: boom; c: bad"
+    many = BulkCopyError([(f"s{i}", None, Exception(f"e{i}")) for i in range(21)], 30, "deletions", "; note")
+    assert str(many).startswith("21 of 30 deletions failed: e0; e1")
+    assert str(many).endswith("; e19; and 1 more; note")
+
+
+def test_unfamiliar_error_keeps_the_servers_message():
+    import botocore.exceptions
+
+    from baiji.stores.s3_errors import translate
+
+    err = botocore.exceptions.ClientError(
+        {"Error": {"Code": "Odd", "Message": "the server says why"}, "ResponseMetadata": {"HTTPStatusCode": 500}},
+        "PutObject")
+    assert str(translate(err, "s3://b/k")) == "s3://b/k: Odd: the server says why"

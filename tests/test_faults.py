@@ -1,7 +1,7 @@
 """Never lose data, part 1: the network misbehaves (issue "Never lose data").
 
 Every test here runs against the session's server (moto or SeaweedFS)
-through the loopback fault proxy of ``tests/faultproxy.py`` (the
+through the loopback fault proxy of ``tests/support/faultproxy.py`` (the
 ``fault_proxy`` fixture), which throttles, fails, resets, truncates and
 delays requests on command.  The promises proven here:
 
@@ -45,8 +45,8 @@ import pytest
 from baiji import cli, config
 from baiji.connection import BulkCopyError, S3Connection
 from baiji.exceptions import KeyNotFound, S3Exception, TransientError
-from childproc import killed_on_exit, signal_and_wait, sigint_not_ignored
-from helpers import get, key_exists, one_line, put, split, tree, write_tree
+from support.childproc import killed_on_exit, signal_and_wait, sigint_not_ignored
+from support.helpers import get, key_exists, one_line, put, split, tree, write_tree
 
 MiB = 1024 * 1024
 #: More than integrity.MULTIPART_THRESHOLD (16 MiB): downloaded with parallel ranged GETs.
@@ -130,7 +130,7 @@ class WideProxy:
     """
 
     def __init__(self, upstream: str):
-        from faultproxy import FaultProxy
+        from support.faultproxy import FaultProxy
 
         self.proxy = FaultProxy(upstream, max_connections=1024)
         self.endpoint_url = self.proxy.endpoint_url
@@ -655,3 +655,35 @@ def test_interrupted_bulk_copy_stops_cleanly_and_resumes(wide_proxy, s3dir, clie
     assert baiji_temps(dst) == []
     TOTALS["signals sent"] += 1
     verified(sum(map(len, files.values())), files=len(files))
+
+
+# -- a silent endpoint while sending a body --------------------------------------------------------
+
+@pytest.mark.parametrize("size,max_size", [(8 * 1024 * 1024, None), (11 * 1024 * 1024, 5 * 1024 * 1024)],
+                         ids=["single-put", "multipart"])
+def test_upload_to_a_silent_endpoint_fails_in_bounded_time(tmp_path, black_hole, small_timeouts, size, max_size):
+    """README: "a silent [endpoint fails] within 5 attempts x (60 s read timeout + backoff)".
+    A port that accepts and never reads: a body bigger than the socket buffers never
+    gets sent, and obstore's read_timeout only counts while waiting for an answer; the
+    only other bound is its 12-hour request timeout."""
+    import concurrent.futures
+    import time
+
+    from baiji import config
+    from baiji.connection import S3Connection
+
+    src = tmp_path / "big.bin"
+    src.write_bytes(b"\0" * size)
+    conn = S3Connection(endpoint_url=black_hole.endpoint_url)
+    bound = config.MAX_ATTEMPTS * (config.READ_TIMEOUT + 1) + 10
+    start = time.monotonic()
+    ex = concurrent.futures.ThreadPoolExecutor(1)
+    future = ex.submit(conn.cp, str(src), "s3://some-bucket/k", max_size=max_size, force=True)
+    try:
+        with pytest.raises((S3Exception, TransientError)):
+            future.result(timeout=bound)
+    except concurrent.futures.TimeoutError:
+        black_hole.close()  # frees the stuck request (RST), so the thread ends
+        pytest.fail(f"upload still running after {time.monotonic() - start:.0f} s")
+    finally:
+        ex.shutdown(wait=False)

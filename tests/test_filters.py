@@ -18,7 +18,7 @@ import pytest
 from baiji.connection import BulkCopyError
 from baiji.filters import Selector
 from baiji.stores import LocalStore
-from helpers import keys_under, put, s3_tree, tree, write_tree
+from support.helpers import keys_under, put, s3_tree, tree, write_tree
 from test_cli import assert_usage_error, lines, run
 from test_listing_safety import run as run_as_user
 from test_listing_safety import unreadable  # noqa: F401  (a fixture)
@@ -429,3 +429,22 @@ def test_cli_filters(client, s3dir, tmp_path):
 ])
 def test_cli_filters_usage_errors(argv, needle):
     assert_usage_error(run(*argv), needle)
+
+
+# -- rm -h says what patterns are relative to ------------------------------------------------------
+
+def test_rm_r_help_says_what_patterns_are_relative_to(s3dir, client):
+    """``s3 rm -h`` said patterns are relative to "KEY's directory" for rm -r, as for ls.  A user
+    who believed it and typed ``s3 rm -r s3://b/d --exclude 'd/keep/' -f`` (relative to ``s3://b/``)
+    lost ``d/keep/``: rm -r matches relative to KEY itself (README: "to the prefix or directory
+    given").  The help must say so, and the behaviour it describes is pinned here."""
+    put(client, f"{s3dir}d/keep/k", b"k")
+    put(client, f"{s3dir}d/x", b"x")
+    status, out, err = run("rm", "-h")
+    help_text = " ".join((out.decode() + err).split())
+    assert "--exclude" in help_text
+    assert "rm -r: to KEY's directory" not in help_text
+    assert "rm -r: to KEY itself" in help_text
+    status, out, err = run("rm", "-r", "-n", f"{s3dir}d", "--exclude", "keep/")
+    assert status == 0, err
+    assert f"{s3dir}d/keep/k" not in out.decode() and f"{s3dir}d/x" in out.decode()

@@ -37,7 +37,7 @@ from baiji.cli import redact
 from baiji.connection import BulkCopyError, S3Connection
 from baiji.exceptions import (InvalidSchemeException, KeyExists, KeyNotFound, S3Exception,
                               TransientError)
-from helpers import get, key_exists, one_line, put, split, tree
+from support.helpers import get, key_exists, one_line, put, split, tree
 
 MiB = 1024 * 1024
 

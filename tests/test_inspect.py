@@ -22,7 +22,8 @@ from baiji import path as paths
 from baiji import s3
 from baiji.exceptions import (BucketNotFound, EventualConsistencyWarning, InvalidSchemeException,
                               KeyNotFound)
-from helpers import missing_bucket, missing_urls, put, split
+from support.helpers import missing_bucket, missing_urls, put, split
+from test_cli import run
 
 MiB = 1024 * 1024
 
@@ -554,3 +555,63 @@ def test_get_url_local_is_invalid_scheme(conn, tmp_path):
     (tmp_path / "f").write_bytes(b"x")
     with pytest.raises(InvalidSchemeException):
         conn.get_url(str(tmp_path / "f"), 60)
+
+
+# -- ls: pages, partial segments, shallow; empty prefixes, missing buckets and directories ---------
+
+def test_listing_pages_partial_segments_and_shallow(conn, client, s3dir):
+    from concurrent.futures import ThreadPoolExecutor
+
+    keys = [f"dir/file{i:04d} +%.txt" for i in range(1005)] + ["dir/sub/x", "dir/sub/y", "dirt", "di"]
+    with ThreadPoolExecutor(16) as pool:
+        list(pool.map(lambda k: put(client, s3dir + k, b"x"), keys))
+    found = list(conn.ls(s3dir + "dir/"))
+    assert len(found) == 1007 and found == sorted(found)
+    base = s3dir.split("/", 3)[3]
+    assert list(conn.ls(s3dir + "dir")) == ["/" + base + k for k in sorted(keys) if k.startswith("dir")]
+    assert list(conn.ls(s3dir + "dir/file100")) == ["/" + base + f"dir/file{i:04d} +%.txt" for i in range(1000, 1005)]
+    shallow = list(conn.ls(s3dir + "dir/", shallow=True))
+    assert len(shallow) == 1006 and shallow[-1] == "/" + base + "dir/sub/"
+    assert list(conn.ls(s3dir, shallow=True)) == ["/" + base + k for k in ("di", "dir/", "dirt")]
+
+
+def test_ls_of_an_empty_prefix_and_a_missing_bucket(conn, s3dir):
+    assert list(conn.ls(s3dir + "nothing-here/")) == []
+    status, out, err = run("ls", s3dir + "nothing-here/")
+    assert (status, out, err) == (0, b"", "")
+    with pytest.raises(BucketNotFound):
+        list(conn.ls("s3://baiji-no-such-bucket-here/x"))
+    status, out, err = run("ls", "s3://baiji-no-such-bucket-here/x")
+    assert status == 1 and err.count("\n") == 1 and "baiji-no-such-bucket-here" in err, err
+
+
+def test_ls_of_a_missing_local_directory_fails(tmp_path):
+    """``s3 ls nonexistent-local-dir`` exited 0 printing nothing (``ls`` says "No such file")."""
+    status, out, err = run("ls", tmp_path / "nonexistent")
+    assert (status, out) == (1, b"") and "no such file or directory" in err, err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    (tmp_path / "empty").mkdir()
+    assert run("ls", tmp_path / "empty") == (0, b"", "")
+
+
+def test_ls_library_missing_local_directory(conn, tmp_path):
+    with pytest.raises(KeyNotFound):
+        conn.ls(str(tmp_path / "nonexistent"))
+
+
+def test_exists_below_a_regular_file_is_false_quietly(tmp_path):
+    """``s3 exists a/file/below``: "s3: error: ...: Not a directory"; it does not exist: exit 1, quietly."""
+    (tmp_path / "file").write_bytes(b"x")
+    assert run("exists", tmp_path / "file" / "below") == (1, b"", "")
+
+
+# -- md5 of another tool's multipart object --------------------------------------------------------
+
+def test_md5_of_a_foreign_multipart_object_says_what_to_do(conn, client, s3dir):
+    bucket, key = split(s3dir + "big")
+    upload = client.create_multipart_upload(Bucket=bucket, Key=key)["UploadId"]
+    part = client.upload_part(Bucket=bucket, Key=key, UploadId=upload, PartNumber=1, Body=b"x" * 10)
+    client.complete_multipart_upload(Bucket=bucket, Key=key, UploadId=upload,
+                                     MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": part["ETag"]}]})
+    with pytest.raises(ValueError, match="download it and hash the file"):
+        conn.md5(s3dir + "big")

@@ -20,7 +20,7 @@ import pytest
 
 from baiji.cli import context, core, output, redact
 from baiji.cli import main
-from helpers import RequestCounter, keys_under, put, write_tree
+from support.helpers import RequestCounter, keys_under, put, write_tree
 from test_cli import _BrokenStdout, assert_usage_error, lines, offline, run  # noqa: F401  (offline: a fixture)
 from test_startup import QUIET, _loaded
 
@@ -280,3 +280,43 @@ def test_buckets_info_json(bucket, conn):
     [row] = json_lines(out)
     assert row == conn.bucket_info(bucket)
     assert row["name"] == bucket and row["versioning_status"] in ("Enabled", "Suspended", "Not Versioned")
+
+
+# -- ls -l past keys it cannot HEAD ----------------------------------------------------------------
+
+@pytest.mark.parametrize("argv", [["-l"], ["-l", "--json"]], ids=["l", "l-json"])
+def test_ls_l_goes_on_past_a_key_deleted_while_listing(fault_proxy, client, s3dir, argv):
+    """``s3 ls -l s3://b/dir/`` on a prefix someone else is cleaning up: ``-l`` HEADs each listed
+    key for its encryption; a key deleted between the listing and its HEAD (404) aborted the
+    whole listing with "not found", exit 1, half the keys never shown.  A vanished key is
+    gone: the listing must go on (the vanished key left out or shown with encryption unknown)."""
+    from support.faultproxy import Fault
+
+    for name in ("a", "b", "c"):
+        put(client, f"{s3dir}{name}", b"x")
+    fault_proxy.proxy.fail_next(1, Fault("error", status=404, code="NoSuchKey", message="gone"),
+                                match=lambda r: r.op == "HeadObject" and r.key.endswith("/b"))
+    status, out, err = run("--endpoint-url", fault_proxy.endpoint_url, "ls", *argv, s3dir)
+    assert status == 0, (status, out, err)
+    text = out.decode()
+    assert f"{s3dir}a" in text and f"{s3dir}c" in text
+
+
+@pytest.mark.xfail(strict=True, reason="not fixed: ls -l/ls_info HEADs each key for its encryption and any HEAD "
+                   "error ends the listing; telling a per-key refusal (SSE-C 400, a policy's 403) from an outage "
+                   "(where HEADing on would retry every key) needs the HTTP status kept on S3Exception")
+@pytest.mark.parametrize("status, code", [(400, "BadRequest"), (403, "AccessDenied")], ids=["sse-c", "denied"])
+def test_ls_l_goes_on_past_a_key_it_may_list_but_not_head(fault_proxy, client, s3dir, status, code):
+    """``s3 ls -l s3://b/dir/`` where one key is SSE-C encrypted (HEAD without its key: 400 on
+    AWS) or denied by a bucket policy (403) while listing is allowed: the encryption column
+    costs a HEAD per key, and that one HEAD ended the whole listing, exit 1.  The listing is
+    what was asked for: that key should be shown with its encryption unknown."""
+    from support.faultproxy import Fault
+
+    for name in ("a", "b", "c"):
+        put(client, f"{s3dir}{name}", b"x")
+    fault_proxy.proxy.fail_always(Fault("error", status=status, code=code, message="no"),
+                                  match=lambda r: r.op == "HeadObject" and r.key.endswith("/b"))
+    status, out, err = run("--endpoint-url", fault_proxy.endpoint_url, "ls", "-l", "--json", s3dir)
+    assert status == 0, (status, out, err)
+    assert [line.split('"')[3].rsplit("/", 1)[1] for line in out.decode().splitlines()] == ["a", "b", "c"]

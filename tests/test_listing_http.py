@@ -17,7 +17,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-import servers
+from support import servers
 from baiji import config
 from baiji.stores import listing
 from baiji.stores.listing import Credentials, ListError, Lister

@@ -28,7 +28,7 @@ from baiji import path as paths
 from baiji.connection import S3Connection
 from baiji.stores import LocalStore
 from baiji.util import parallel as bulk
-from helpers import PYTHON_M_BAIJI, get, keys_under, one_line, without_root_override, write_url
+from support.helpers import PYTHON_M_BAIJI, get, keys_under, one_line, without_root_override, write_url
 
 TIMEOUT = 60  # seconds; the old code hung for good on FIFOs and /dev/zero
 

@@ -20,7 +20,7 @@ import time
 
 import pytest
 
-from helpers import split, tree, write_tree
+from support.helpers import split, tree, write_tree
 from test_faults import Flaky, baiji_temps, wide_proxy  # noqa: F401 (fixture)
 
 LOAD_FILES = int(os.environ.get("BAIJI_LOAD_FILES", "2000"))

@@ -15,10 +15,10 @@ import threading
 
 import pytest
 
-import servers
+from support import servers
 from baiji import config
 from baiji.connection import S3Connection
-from helpers import head, one_line, put
+from support.helpers import head, one_line, put
 from test_cli import run
 from test_config import local_only, proxied, signed_with  # noqa: F401  (fixtures)
 

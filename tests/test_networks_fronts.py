@@ -1,4 +1,4 @@
-"""Networks between a user and S3 (issue 16), on loopback stand-ins (``tests/stand_ins.py``):
+"""Networks between a user and S3 (issue 16), on loopback stand-ins (``tests/support/stand_ins.py``):
 a bucket in another region than the configured one, TLS from a test CA, a forward proxy,
 and public objects read without credentials.  boto3 and the AWS CLI were run on each case
 first (``tests/test_stand_ins.py``): they follow the region S3 names, trust the bundle they
@@ -13,8 +13,8 @@ import uuid
 import pytest
 
 from baiji.connection import S3Connection
-from helpers import key_exists, one_line, put
-from stand_ins import aws_front, forward_proxy, test_ca, tls_front, untrusted_ca  # noqa: F401  (fixtures)
+from support.helpers import key_exists, one_line, put
+from support.stand_ins import aws_front, forward_proxy, test_ca, tls_front, untrusted_ca  # noqa: F401  (fixtures)
 from test_cli import run
 from test_networks import every_path
 

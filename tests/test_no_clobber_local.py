@@ -20,7 +20,8 @@ import pytest
 
 from baiji import tempfiles
 from baiji.exceptions import KeyExists
-from helpers import put
+from baiji.stores import LocalStore, WriteOptions
+from support.helpers import put
 
 PYTHON_M = [sys.executable, "-m", "baiji"]
 THEIRS = b"the other writer's file\n"
@@ -195,3 +196,35 @@ def test_forced_atomic_path_still_replaces(tmp_path):
             f.write(b"mine")
     assert dst.read_bytes() == b"mine"
     assert leftovers(tmp_path) == []
+
+
+# -- the local store's exclusive writes ------------------------------------------------------------
+
+def test_local_exclusive_write_keeps_an_existing_file(conn, tmp_path):
+    target = tmp_path / "k.txt"
+    target.write_bytes(b"theirs")
+    assert LocalStore().write_bytes(str(target), b"mine", WriteOptions(exclusive=True)) is False
+    assert target.read_bytes() == b"theirs"
+
+
+@pytest.mark.parametrize("exclusive", [False, True])
+def test_local_write_bytes_says_it_wrote(tmp_path, exclusive):
+    target = tmp_path / "k.txt"
+    assert LocalStore().write_bytes(str(target), b"x", WriteOptions(exclusive=exclusive)) is True
+    assert target.read_bytes() == b"x"
+
+
+def test_local_exclusive_write_errors_name_the_path(tmp_path):
+    (tmp_path / "file").write_bytes(b"")
+    target = tmp_path / "file" / "k.txt"  # a file where a directory must go
+    with pytest.raises(Exception) as info:
+        LocalStore().write_bytes(str(target), b"x", WriteOptions(exclusive=True))
+    assert str(tmp_path / "file") in str(info.value)
+
+
+def test_local_exclusive_copy_names_the_existing_destination(tmp_path):
+    (tmp_path / "a").write_bytes(b"a")
+    (tmp_path / "b").write_bytes(b"b")
+    with pytest.raises(KeyExists, match=f"{tmp_path / 'b'} already exists"):
+        LocalStore().copy(str(tmp_path / "a"), str(tmp_path / "b"), WriteOptions(exclusive=True))
+    assert (tmp_path / "b").read_bytes() == b"b"

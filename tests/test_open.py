@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import os
 import stat
+import subprocess
 import uuid
 
 import pytest
 
 from baiji import s3
 from baiji.exceptions import InvalidVersionID, KeyExists, KeyNotFound
-from helpers import get, key_exists, missing_bucket, put
+from baiji.exceptions import S3Exception
+from support.helpers import get, key_exists, keys_under, missing_bucket, put
 
 
 def _leftovers(tmp) -> list:
@@ -471,3 +473,51 @@ def test_s3_read_malformed_version_is_an_error(conn, two_versions, tmpdir_env):
     with pytest.raises((InvalidVersionID, KeyNotFound)):
         conn.open(url, version_id="not-a-version")
     assert _leftovers(tmpdir_env) == []
+
+
+# -- writing what is no key: a key ending in /, a bucket's root ------------------------------------
+
+@pytest.mark.parametrize("mode", ["w", "wb", "x"])
+def test_open_for_writing_a_key_ending_in_slash_is_refused(conn, client, s3dir, mode):
+    """``s3.open('s3://b/dir/', 'w')`` uploaded the content to ``dir/.baiji-<pid>-<random>``
+    (the temp file's name), no error.  A key ending in / is no file name: refused,
+    nothing written."""
+    with pytest.raises((ValueError, IsADirectoryError, S3Exception)):
+        with conn.open(s3dir + "dir/", mode) as f:
+            f.write(b"data" if "b" in mode else "data")
+    assert keys_under(client, s3dir) == []
+
+
+def test_writing_a_bucket_url_with_open_or_put_string_is_refused(conn, client, bucket):
+    """``s3.open('s3://b', 'w')`` and ``put_string('s3://b', ...)`` sent PutObject with the
+    key '' (CreateBucket on the wire): the content went nowhere, no error."""
+    with pytest.raises((ValueError, IsADirectoryError)):
+        with conn.open(f"s3://{bucket}", "w") as f:
+            f.write("data")
+    with pytest.raises(IsADirectoryError):
+        conn.put_string(f"s3://{bucket}", "data")
+    assert keys_under(client, f"s3://{bucket}/") == []
+
+
+# -- a write failing at close ----------------------------------------------------------------------
+
+def test_open_write_failing_at_close_leaves_no_temp_file(conn, client, s3dir, tmp_path, monkeypatch):
+    """A write to an s3 key whose temp file's last flush fails (a full BAIJI_TMP) raised,
+    but left the temp file behind for good, keeping the disk full."""
+    if os.geteuid() != 0:
+        pytest.skip("mounting a small tmpfs needs root")
+    full = tmp_path / "full"
+    full.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(full)]).returncode:
+        pytest.skip("cannot mount a tmpfs here")
+    try:
+        monkeypatch.setenv("BAIJI_TMP", str(full))
+        f = conn.open(s3dir + "k.bin", "wb")
+        f.write(b"x" * 60000)  # bigger than the buffer: written at once, fits
+        f.write(b"y" * 6000)  # buffered: the flush at close fails
+        with pytest.raises(OSError):
+            f.close()
+        assert os.listdir(full) == []
+        assert keys_under(client, s3dir) == []
+    finally:
+        subprocess.run(["umount", "-l", str(full)])

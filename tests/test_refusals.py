@@ -23,7 +23,7 @@ import pytest
 from baiji import path as paths
 from baiji import s3
 from baiji.connection import BulkCopyError
-from helpers import get, key_exists, keys_under, put, split, tree, write_tree
+from support.helpers import get, key_exists, keys_under, put, split, tree, write_tree
 
 CWD_FILES = {"keep": b"keep", "sub/inner": b"inner"}
 

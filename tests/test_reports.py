@@ -11,13 +11,15 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import warnings
 
 import pytest
 
 from baiji.connection import BulkCopyError
+from baiji.exceptions import KeyExists
 from baiji.report import Event, Report
-from helpers import keys_under, put, write_tree
+from support.helpers import keys_under, put, write_tree
 from test_cli import lines, run
 from baiji.cli import main
 
@@ -216,3 +218,95 @@ def test_event_is_a_planned_step():
     from baiji.s3 import Planned
 
     assert Planned is Event and Event("copy", "a", "b").past == "copied"
+
+
+# -- the report must say what happened on the server -----------------------------------------------
+
+def test_cp_r_rerun_with_identical_content_reports_skips_not_copies(conn, tree, s3dir, client):
+    """``s3 cp -r tree/ s3://b/out/`` twice: the second run copied nothing, and said
+    ``3 copied (60 B)``; ``-n`` said ``skip`` for each."""
+    conn.cp_r(f"{tree}/", s3dir + "out/")
+    planned = conn.cp_r(f"{tree}/", s3dir + "out/", dry_run=True)
+    assert [step.action for step in planned] == ["skip"] * 3
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        report = conn.cp_r(f"{tree}/", s3dir + "out/")
+    assert (report.copied, report.skipped) == (0, 3), report
+    assert len(record) == 1 and str(record[0].message).startswith("Skipping 3 files")
+
+
+def test_cp_onto_identical_content_without_force_is_key_exists(conn, tree, s3dir):
+    """SPEC: an existing dst without force is ``KeyExists``; the same content there was
+    taken for this write's own retried first attempt, and the copy said it was done."""
+    conn.cp(str(tree / "a.txt"), s3dir + "same.txt")
+    with pytest.raises(KeyExists):
+        conn.cp(str(tree / "a.txt"), s3dir + "same.txt")
+    with pytest.warns(UserWarning, match="^Skipping"):
+        assert conn.cp(str(tree / "a.txt"), s3dir + "same.txt", skip=True) is False
+
+
+def test_an_error_filter_on_the_skipping_warning_keeps_the_report(conn, tree, s3dir, client):
+    """``warnings.simplefilter('error')`` (or ``python -W error``): the one Skipping
+    warning, raised after the copies, was the only trace of the run: the report of
+    what was copied was lost.  It now travels on the warning."""
+    for rel in ("a.txt", "sub/b.txt"):
+        conn.put_string(s3dir + "w/" + rel, "other")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(UserWarning) as raised:
+            conn.cp_r(f"{tree}/", s3dir + "w/")
+    report = raised.value.report
+    assert (report.copied, report.skipped, report.bytes["copy"]) == (1, 2, 30)
+    assert keys_under(client, s3dir + "w/") == sorted(TREE)
+
+
+# -- bad arguments: refused before anything is planned or copied -----------------------------------
+
+@pytest.mark.parametrize("call", ["sync", "cp_r", "sync-dry", "cp_r-dry"])
+def test_negative_workers_refused_also_in_a_dry_run(conn, tree, tmp_path, call):
+    """``sync(..., workers=-1, dry_run=True)`` printed a plan; only the real run failed."""
+    name, _, dry = call.partition("-")
+    with pytest.raises(ValueError, match="workers"):
+        getattr(conn, name)(f"{tree}/", str(tmp_path / "out") + "/", workers=-1, dry_run=bool(dry))
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("dry", [False, True])
+def test_negative_max_delete_refused_before_copying(conn, tree, tmp_path, dry):
+    """``sync(..., max_delete=-1)`` copied every file, then failed with "0 files would be
+    deleted, more than max_delete=-1 allows"; its dry run printed a plan, exit 0."""
+    with pytest.raises(ValueError, match="max_delete"):
+        conn.sync(f"{tree}/", str(tmp_path / "out") + "/", max_delete=-1, dry_run=dry)
+    assert not (tmp_path / "out").exists()
+    with pytest.raises(ValueError, match="max_delete"):
+        conn.rm_r(f"{tree}/", force=True, max_delete=-1, dry_run=dry)
+    assert sorted(os.listdir(tree)) == ["a.txt", "sub"]
+
+
+@pytest.mark.parametrize("dry", [False, True])
+def test_a_misspelt_copy_option_is_a_type_error_not_one_failure_per_file(conn, tree, tmp_path, dry):
+    """``cp_r(src, dst, forse=True)``: every file "failed" (``cp() got an unexpected keyword
+    argument 'forse'``), one BulkCopyError for N files; the dry run accepted it."""
+    with pytest.raises(TypeError, match="forse"):
+        conn.cp_r(f"{tree}/", str(tmp_path / "out") + "/", forse=True, dry_run=dry)
+    with pytest.raises(TypeError, match="max_delete"):
+        conn.cp_many([(str(tree / "a.txt"), str(tmp_path / "out" / "a.txt"))], max_delete=3)
+    assert not (tmp_path / "out").exists()
+
+
+# -- --json on cp - --------------------------------------------------------------------------------
+
+def test_cli_json_cp_from_stdin_prints_its_object(s3dir):
+    """``echo hi | s3 cp --json - s3://b/k`` printed nothing at all."""
+    status, out, err = run("cp", "--json", "-", s3dir + "in.txt", stdin=b"hello")
+    assert status == 0, err
+    assert [json.loads(line) for line in lines(out)] == [
+        {"action": "copy", "src": "-", "dst": s3dir + "in.txt", "size": 5, "reason": None}]
+
+
+def test_cli_json_cp_to_stdout_is_a_usage_error(s3dir, client):
+    """``s3 cp --json s3://b/k -``: the JSON promised on stdout cannot share it with the data
+    (the flag was silently ignored)."""
+    put(client, s3dir + "k", b"data")
+    status, out, err = run("cp", "--json", s3dir + "k", "-")
+    assert (status, out) == (2, b"") and "--json" in err, err

@@ -13,7 +13,9 @@ from baiji import s3
 from baiji.exceptions import (BucketNotFound, InvalidSchemeException, InvalidVersionID, IsADirectory,
                               KeyNotFound, S3Exception)
 from baiji.stores.local import LocalStore
-from helpers import key_exists, keys_under, missing_bucket, other_version_id, put, split, tree, write_tree
+from baiji.connection import S3Connection, TooManyDeletions
+from support.helpers import get, key_exists, keys_under, missing_bucket, other_version_id, put, split, tree, write_tree
+from test_cli import assert_failed, lines, run
 
 
 class _Terminal(io.StringIO):
@@ -324,3 +326,138 @@ def test_module_rm_r(s3dir, client):
     put(client, s3dir + "m/a")
     s3.rm_r(s3dir + "m", force=True, quiet=True)
     assert keys_under(client, s3dir) == []
+
+
+# -- rm of a bucket's root; rm -r of one key or file, of a symlink ---------------------------------
+
+@pytest.mark.parametrize("slash", ["", "/"])
+def test_rm_of_a_bucket_url_never_removes_the_bucket(conn, client, bucket, slash):
+    """``s3 rm s3://b`` (no -r, no -f) sent DeleteObject with the key ``''``, which botocore
+    addresses to the bucket itself: DeleteBucket.  SeaweedFS removed the bucket with every
+    key in it, exit 0; moto removed an empty bucket, exit 0.  A bucket is no key: like
+    ``rm`` of a directory, refused."""
+    put(client, f"s3://{bucket}/keep.txt", b"precious")
+    status, _, err = run("rm", f"s3://{bucket}{slash}")
+    assert status == 1 and "bucket" in err, err
+    assert get(client, f"s3://{bucket}/keep.txt") == b"precious"
+    with pytest.raises(IsADirectoryError):
+        conn.rm(f"s3://{bucket}{slash}")
+    assert get(client, f"s3://{bucket}/keep.txt") == b"precious"
+
+
+@pytest.mark.parametrize("kind", ["s3", "local"])
+def test_rm_r_of_one_key_or_file_removes_it(client, s3dir, tmp_path, kind):
+    """``s3 rm -r -f s3://b/file.txt`` (nothing under it) exited 0, printed nothing and kept
+    the key; the local one failed "cannot list (Not a directory)".  Like Unix ``rm -rf FILE``."""
+    if kind == "s3":
+        put(client, s3dir + "file.txt", b"x")
+        put(client, s3dir + "file.txt.bak", b"keep")
+        target = s3dir + "file.txt"
+    else:
+        (tmp_path / "file.txt").write_bytes(b"x")
+        target = str(tmp_path / "file.txt")
+    status, out, err = run("rm", "-r", "-f", target)
+    assert status == 0, err
+    assert out.decode() == f"[deleted] {target}\n"
+    if kind == "s3":
+        assert keys_under(client, s3dir) == ["file.txt.bak"]
+    else:
+        assert not (tmp_path / "file.txt").exists()
+
+
+def test_rm_r_of_a_symlink_to_a_directory_removes_the_link_not_the_target(conn, tmp_path):
+    """``s3 rm -r -f d/link`` (link -> a directory elsewhere) deleted every file of the
+    target, exit 0.  Unix ``rm -rf d/link`` removes the link only."""
+    (tmp_path / "t").mkdir()
+    (tmp_path / "t" / "precious.txt").write_bytes(b"p")
+    (tmp_path / "d").mkdir()
+    os.symlink(tmp_path / "t", tmp_path / "d" / "link")
+    status, _, err = run("rm", "-r", "-f", tmp_path / "d" / "link")
+    assert status == 0, err
+    assert not os.path.lexists(tmp_path / "d" / "link")
+    assert (tmp_path / "t" / "precious.txt").read_bytes() == b"p"
+
+
+def test_rm_r_dry_run_of_a_link_with_a_slash_matches_the_real_run(tmp_path):
+    """``s3 rm -r -f -n lnk/`` (lnk -> a directory) exited 0 planning one deletion; the
+    real run deleted that file, then failed ("lnk/: Not a directory").  Now both empty
+    the directory the link leads to (as GNU ``rm -rf lnk/``) and keep the link, exit 0."""
+    target = tmp_path / "target"
+    write_tree(target, {"a": b"1", "sub/b": b"2"})
+    (tmp_path / "lnk").symlink_to(target)
+    status, out, _ = run("rm", "-r", "-f", "-n", f"{tmp_path}/lnk/")
+    assert status == 0
+    planned = sorted(lines(out))
+    status, out, err = run("rm", "-r", "-f", f"{tmp_path}/lnk/")
+    assert status == 0, err
+    assert sorted(line.replace("[deleted]", "(dry run) delete") for line in lines(out)) == planned
+    assert os.path.islink(tmp_path / "lnk") and os.path.isdir(target)
+    assert [name for _, _, files in os.walk(target) for name in files] == []
+
+
+# -- rm_r never removes a '.' or '..' directory; no terminal to ask on -----------------------------
+
+@pytest.mark.parametrize("spelling", ["a/b/..", "a/b/../", "a/.", "a/./"])
+def test_rm_r_refuses_dot_and_dotdot_spellings_away_from_the_cwd(conn, tmp_path, monkeypatch, spelling):
+    """``a/b/..`` is ``a``, which does not hold the cwd: only the '.'/'..' rule stops it."""
+    (tmp_path / "a" / "b").mkdir(parents=True)
+    (tmp_path / "a" / "keep.txt").write_bytes(b"k")
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    with pytest.raises(ValueError, match="'.' or '..'"):
+        conn.rm_r(str(tmp_path) + "/" + spelling, force=True, quiet=True)
+    assert (tmp_path / "a" / "keep.txt").read_bytes() == b"k"
+
+
+def test_rm_r_without_force_and_without_a_terminal_says_why(conn, client, s3dir, monkeypatch):
+    import io
+
+    put(client, s3dir + "k", b"x")
+    monkeypatch.setattr("sys.stdin", io.StringIO(""))
+    with pytest.raises(S3Exception, match=r"without confirmation: no terminal to ask on \(use force\)$"):
+        conn.rm_r(s3dir)
+    assert keys_under(client, s3dir) == ["k"]
+
+
+# -- --max-delete ----------------------------------------------------------------------------------
+
+def test_max_delete_0_keeps_one_key(s3dir, client):
+    """``s3 rm -r -f --max-delete 0 s3://b/file.txt`` removed the key (exit 0), while its dry
+    run said "1 files would be deleted, more than max_delete=0"."""
+    put(client, s3dir + "file.txt", b"x")
+    assert_failed(run("rm", "-r", "-n", "--max-delete", "0", s3dir + "file.txt"), "max_delete=0")
+    assert_failed(run("rm", "-r", "-f", "--max-delete", "0", s3dir + "file.txt"), "max_delete=0")
+    assert keys_under(client, s3dir) == ["file.txt"]
+
+
+def test_max_delete_0_keeps_one_local_file(tmp_path):
+    (tmp_path / "file.txt").write_bytes(b"x")
+    assert_failed(run("rm", "-r", "-n", "--max-delete", "0", tmp_path / "file.txt"), "max_delete=0")
+    assert_failed(run("rm", "-r", "-f", "--max-delete", "0", tmp_path / "file.txt"), "max_delete=0")
+    assert (tmp_path / "file.txt").read_bytes() == b"x"
+
+
+def test_max_delete_holds_when_keys_arrive_between_the_count_and_the_deletions(s3dir, client, endpoint_url,
+                                                                               monkeypatch):
+    """``rm_r(max_delete=3)`` counted 3 keys with one listing, then deleted whatever a second
+    listing found: keys written in between (an uploader still running) went too, 8 in all."""
+    for name in "abc":
+        put(client, s3dir + name, b"x")
+    conn = S3Connection(endpoint_url=endpoint_url)
+    store = conn._store(s3dir)
+    real_list, calls = store.list, []
+
+    def list_then_upload(*args, **kwargs):
+        calls.append(1)
+        yield from real_list(*args, **kwargs)
+        if len(calls) == 1:  # the count is done: an uploader adds keys
+            for i in range(5):
+                put(client, s3dir + f"late{i}", b"late")
+
+    monkeypatch.setattr(store, "list", list_then_upload)
+    try:
+        conn.rm_r(s3dir, force=True, quiet=True, max_delete=3)
+    except TooManyDeletions:
+        pass
+    left = keys_under(client, s3dir)
+    assert len(left) >= 5, left  # at most 3 deleted

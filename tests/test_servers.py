@@ -14,8 +14,8 @@ import time
 import pytest
 from botocore.exceptions import BotoCoreError, ClientError
 
-import servers
-from faultproxy import Fault, FaultProxy
+from support import servers
+from support.faultproxy import Fault, FaultProxy
 
 SPECIAL_KEY = "dir/sp ace ?#;%+ é 名字.txt"
 

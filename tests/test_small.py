@@ -11,11 +11,11 @@ import uuid
 
 import pytest
 
-import servers
+from support import servers
 from baiji import path as paths
 from baiji import s3
 from baiji.exceptions import InvalidSchemeException, KeyNotFound
-from helpers import RequestCounter, get, head, missing_bucket, missing_urls, put, split
+from support.helpers import RequestCounter, get, head, missing_bucket, missing_urls, put, split
 
 
 # Helpers ------------------------------------------------------------------------
@@ -450,3 +450,10 @@ def test_path_isdir_isfile_missing_bucket():
     except KeyNotFound:
         return
     assert result is False
+
+
+# -- touch on s3: the content type -----------------------------------------------------------------
+
+def test_touch_s3_writes_the_default_content_type(conn, client, s3dir):
+    conn.touch(s3dir + "marker")
+    assert head(client, s3dir + "marker")["ContentType"] == "application/octet-stream"

@@ -1,4 +1,4 @@
-"""The loopback stand-ins of ``stand_ins.py`` behave as specified, with boto3,
+"""The loopback stand-ins of ``support/stand_ins.py`` behave as specified, with boto3,
 botocore and the AWS CLI as the oracles (they are what real AWS clients do)."""
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ from botocore.config import Config
 from botocore.credentials import Credentials
 from botocore.exceptions import ClientError, ProxyConnectionError, SSLError
 
-import servers
-from stand_ins import (AwsFront, ForwardProxy, Refused, aws_front, forward_proxy,  # noqa: F401
+from support import servers
+from support.stand_ins import (AwsFront, ForwardProxy, Refused, aws_front, forward_proxy,  # noqa: F401
                        test_ca, tls_front, untrusted_ca)
 
 EU = "eu-west-1"

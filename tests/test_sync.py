@@ -17,9 +17,9 @@ from baiji import integrity
 from baiji import path as paths
 from baiji import s3
 from baiji.exceptions import KeyNotFound, S3Exception
-from helpers import RequestCounter, get, s3_tree, split
-from helpers import write_url as write
-from helpers import tree as local_tree
+from support.helpers import RequestCounter, get, head, put, s3_tree, split
+from support.helpers import write_url as write
+from support.helpers import tree as local_tree
 
 
 # Helpers ------------------------------------------------------------------------
@@ -412,3 +412,86 @@ def test_sync_refuses_hostile_keys_for_local_destinations(conn, client, s3dir, t
     # s3 -> s3 copies the same keys verbatim: nothing is written outside an s3 "directory"
     conn.sync(src, s3dir + "copy/")
     assert set(tree(client, s3dir + "copy/")) == set(tree(client, src))
+
+
+# -- options sync_file and sync pass on ------------------------------------------------------------
+
+def test_sync_file_guesses_the_content_type_when_asked(conn, client, s3dir, tmp_path):
+    (tmp_path / "page.html").write_bytes(b"<p>hi</p>")
+    conn.sync_file(str(tmp_path / "page.html"), s3dir + "page.html", guess_content_type=True)
+    assert head(client, s3dir + "page.html")["ContentType"] == "text/html"
+
+
+@pytest.mark.moto_only("SeaweedFS records no public-read grant")
+def test_sync_file_applies_the_policy(conn, client, s3dir, tmp_path):
+    (tmp_path / "f").write_bytes(b"x")
+    conn.sync_file(str(tmp_path / "f"), s3dir + "f", policy="public-read")
+    bucket, key = split(s3dir + "f")
+    grants = client.get_object_acl(Bucket=bucket, Key=key)["Grants"]
+    assert any(g["Grantee"].get("URI", "").endswith("/AllUsers") and g["Permission"] == "READ" for g in grants)
+
+
+@pytest.mark.moto_only("SeaweedFS records no public-read grant")
+def test_sync_applies_the_policy(conn, client, s3dir, tmp_path):
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "f").write_bytes(b"x")
+    conn.sync(str(tmp_path / "src"), s3dir, policy="public-read")
+    bucket, key = split(s3dir + "f")
+    grants = client.get_object_acl(Bucket=bucket, Key=key)["Grants"]
+    assert any(g["Grantee"].get("URI", "").endswith("/AllUsers") and g["Permission"] == "READ" for g in grants)
+
+
+def test_sync_runs_its_copies_on_the_executor_given(conn, client, s3dir, tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+
+    class Counting(ThreadPoolExecutor):
+        submitted = 0
+
+        def submit(self, fn, *args, **kwargs):
+            Counting.submitted += 1
+            return super().submit(fn, *args, **kwargs)
+
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "f").write_bytes(b"x")
+    with Counting(2) as executor:
+        conn.sync(str(tmp_path / "src"), s3dir, executor=executor)
+    assert Counting.submitted >= 1 and get(client, s3dir + "f") == b"x"
+
+
+# -- s3-to-s3 sync decides from ETags, then from recorded MD5s -------------------------------------
+
+def _foreign_multipart(client, url: str, data: bytes) -> None:
+    """An object uploaded in one part by another tool: a multipart ETag, no baiji-md5."""
+    bucket, key = split(url)
+    upload = client.create_multipart_upload(Bucket=bucket, Key=key)["UploadId"]
+    part = client.upload_part(Bucket=bucket, Key=key, UploadId=upload, PartNumber=1, Body=data)
+    client.complete_multipart_upload(Bucket=bucket, Key=key, UploadId=upload,
+                                     MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": part["ETag"]}]})
+
+
+def test_s3_sync_copies_an_equal_sized_object_whose_content_differs(conn, client, s3dir):
+    _foreign_multipart(client, s3dir + "src/k", b"new content")
+    put(client, s3dir + "dst/k", b"old content")
+    conn.sync(s3dir + "src/", s3dir + "dst/")
+    assert get(client, s3dir + "dst/k") == b"new content"
+
+
+def test_s3_sync_takes_equal_multipart_etags_as_the_same_content(fault_proxy, client, s3dir):
+    _foreign_multipart(client, s3dir + "src/k", b"same content")
+    _foreign_multipart(client, s3dir + "dst/k", b"same content")
+    with RequestCounter(fault_proxy) as requests:
+        fault_proxy.conn.sync(s3dir + "src/", s3dir + "dst/")
+    assert requests["ListObjectsV2"] >= 2, requests  # the proxy did see the sync
+    assert requests.writes() == 0, requests
+
+
+# -- a failure message counts what was tried -------------------------------------------------------
+
+def test_sync_failure_message_counts_what_was_tried(conn, s3dir, tmp_path):
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "a").write_bytes(b"a")
+    os.mkfifo(tmp_path / "src" / "fifo")
+    with pytest.raises(S3Exception) as info:
+        conn.sync(str(tmp_path / "src"), s3dir)
+    assert str(info.value).startswith("1 of 2 files to sync failed: ")
+    assert str(info.value).endswith("fifo: special file (FIFO)")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import stat
 import subprocess
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -19,7 +20,9 @@ import pytest
 from baiji import integrity
 from baiji.connection import BulkCopyError
 from baiji.exceptions import S3Warning
-from helpers import PYTHON_M_BAIJI, RequestCounter, keys_under, split, without_root_override
+from baiji.exceptions import KeyNotFound
+from support import servers
+from support.helpers import PYTHON_M_BAIJI, RequestCounter, keys_under, missing_bucket, put, split, without_root_override
 from test_cli import assert_failed, run
 from test_sync import fill, tree
 
@@ -403,3 +406,188 @@ def test_cli_max_delete(tmp_path, s3dir, conn):
     status, _, err = run("rm", "-r", "-f", "--max-delete", "3", s3dir + "t/")
     assert status == 0, err
     assert list(conn.ls(s3dir + "t/")) == []
+
+
+def local_or_s3(kind, tmp_path, s3dir, rel):
+    return str(tmp_path / rel) if kind == "local" else s3dir + rel
+
+
+@pytest.fixture
+def other_bucket(client):
+    name = f"baiji-attack2-{uuid.uuid4().hex[:8]}"
+    client.create_bucket(Bucket=name)
+    yield name
+    try:
+        servers.delete_bucket(client, name)
+    except Exception:
+        pass
+
+
+# -- sync with one side inside the other -----------------------------------------------------------
+
+@pytest.mark.parametrize("kind", ["local", "s3"])
+def test_sync_into_a_directory_that_holds_the_source_never_deletes_the_source(conn, client, s3dir, tmp_path, kind):
+    """``s3 sync d/sub d`` deleted ``d/sub/*`` (the source itself: it is not in the source's
+    listing), exit 0; a second run of the same command then mirrored the now empty source
+    and deleted everything.  A destination that holds the source is refused."""
+    top = local_or_s3(kind, tmp_path, s3dir, "d")
+    fill(client, top + "/", {"a.txt": b"a", "sub/x.txt": b"x"})
+    with pytest.raises(ValueError, match="inside"):
+        conn.sync(top + "/sub", top)
+    assert tree(client, top + "/") == {"a.txt": b"a", "sub/x.txt": b"x"}
+    status, _, err = run("sync", top + "/sub/", top + "/")
+    assert status == 1 and "inside" in err, err
+    assert tree(client, top + "/") == {"a.txt": b"a", "sub/x.txt": b"x"}
+
+
+def test_sync_into_a_symlink_to_the_directory_that_holds_the_source(conn, client, tmp_path):
+    """The same through a symlink: ``e -> d``, ``s3 sync d/sub e``."""
+    fill(client, str(tmp_path / "d") + "/", {"a.txt": b"a", "sub/x.txt": b"x"})
+    os.symlink(tmp_path / "d", tmp_path / "e")
+    with pytest.raises(ValueError, match="inside"):
+        conn.sync(str(tmp_path / "d" / "sub"), str(tmp_path / "e"))
+    assert tree(client, str(tmp_path / "d") + "/") == {"a.txt": b"a", "sub/x.txt": b"x"}
+
+
+@pytest.mark.parametrize("kind", ["local", "s3"])
+def test_sync_into_a_directory_inside_the_source_is_refused(conn, client, s3dir, tmp_path, kind):
+    """``s3 sync d d/sub`` copied d into d/sub, then d/sub into d/sub/sub on the next run,
+    and so on for ever (exit 0 each time): a sync that can never converge."""
+    top = local_or_s3(kind, tmp_path, s3dir, "d")
+    fill(client, top + "/", {"a.txt": b"a"})
+    conn.sync(top, top)  # the same place: nothing to do, allowed
+    with pytest.raises(ValueError, match="inside"):
+        conn.sync(top, top + "/sub")
+    assert tree(client, top + "/") == {"a.txt": b"a"}
+
+
+def test_sync_into_the_parent_is_allowed_when_the_source_is_protected(conn, client, tmp_path):
+    """With ``-D sub/`` protecting the source, ``sync d/sub d`` cannot delete it: allowed."""
+    top = str(tmp_path / "d")
+    fill(client, top + "/", {"old.txt": b"o", "sub/x.txt": b"x"})
+    conn.sync(top + "/sub", top, do_not_delete=["sub/"])
+    assert tree(client, top + "/") == {"x.txt": b"x", "sub/x.txt": b"x"}
+
+
+# -- a bucket's root as one side of a sync ---------------------------------------------------------
+
+def test_sync_to_a_bucket_root_without_slash_keeps_the_files(conn, client, bucket, tmp_path):
+    """``s3 sync dir s3://b`` (no trailing slash): the destination's listing was taken with
+    the prefix ``s3://b``, so every key came out as ``/a``: nothing matched the source's
+    ``a``, every file was copied again and then "the extra" ``/a`` (the very key just
+    written) deleted.  The second run of the same command emptied the bucket, exit 0."""
+    fill(client, str(tmp_path / "src") + "/", {"a.txt": b"a", "sub/b.txt": b"b"})
+    for _ in range(2):
+        status, _, err = run("sync", tmp_path / "src", f"s3://{bucket}")
+        assert status == 0, err
+        assert tree(client, f"s3://{bucket}/") == {"a.txt": b"a", "sub/b.txt": b"b"}
+
+
+def test_sync_from_a_bucket_root_without_slash(conn, client, bucket, other_bucket, tmp_path):
+    """``s3 sync s3://b DIR`` refused every key as an "absolute path in key" (exit 1, nothing
+    copied); ``s3 sync s3://b s3://c/`` wrote ``c//a`` (exit 0); ``s3 sync s3://b/ s3://c``
+    then deleted everything in ``c``, exit 0.  ``s3://b`` and ``s3://b/`` are the same
+    place: the whole bucket."""
+    put(client, f"s3://{bucket}/a.txt", b"a")
+    put(client, f"s3://{bucket}/sub/b.txt", b"b")
+    want = {"a.txt": b"a", "sub/b.txt": b"b"}
+    status, _, err = run("sync", f"s3://{bucket}", tmp_path / "out")
+    assert status == 0, err
+    assert tree(client, str(tmp_path / "out")) == want
+    for src, dst in [(f"s3://{bucket}", f"s3://{other_bucket}/"), (f"s3://{bucket}/", f"s3://{other_bucket}"),
+                     (f"s3://{bucket}", f"s3://{other_bucket}")]:
+        status, _, err = run("sync", src, dst)
+        assert status == 0, err
+        assert tree(client, f"s3://{other_bucket}/") == want, (src, dst)
+
+
+# -- sync_file(delete=True) with a source whose bucket or directory is missing ---------------------
+
+@pytest.mark.parametrize("src_kind", ["bucket", "directory"])
+def test_sync_file_delete_with_a_missing_source_bucket_keeps_dst(conn, tmp_path, src_kind):
+    """``sync_file('s3://typo-bucket/k', dst, delete=True)`` removed dst, no error: a
+    missing bucket (an unmounted directory) is no evidence that the file was deleted.
+    Like ``sync`` with an empty s3 source, nothing is deleted and the call raises."""
+    dst = tmp_path / "keep.txt"
+    dst.write_bytes(b"precious")
+    src = (f"s3://{missing_bucket()}/k.txt" if src_kind == "bucket"
+           else str(tmp_path / "not-mounted" / "k.txt"))
+    with pytest.raises(KeyNotFound):
+        conn.sync_file(src, str(dst), delete=True)
+    assert dst.read_bytes() == b"precious"
+
+
+def test_sync_file_with_a_missing_bucket_or_directory_says_which(conn, tmp_path):
+    (tmp_path / "dst").write_bytes(b"keep")
+    with pytest.raises(KeyNotFound, match="its directory does not exist"):
+        conn.sync_file(str(tmp_path / "gone" / "f"), str(tmp_path / "dst"), delete=True)
+    with pytest.raises(KeyNotFound, match="its bucket does not exist"):
+        conn.sync_file(f"s3://{missing_bucket()}/f", str(tmp_path / "dst"), delete=True)
+    assert (tmp_path / "dst").read_bytes() == b"keep"
+
+
+# -- do_not_delete outside the destination ---------------------------------------------------------
+
+def test_do_not_delete_outside_the_destination_says_how_to_write_it(conn, s3dir, tmp_path):
+    with pytest.raises(ValueError, match="give a prefix relative to it"):
+        conn.sync(str(tmp_path), str(tmp_path / "dst"), do_not_delete=["/elsewhere/"])
+
+
+# -- a user's file that merely looks like a baiji temp file ----------------------------------------
+
+def test_sync_mirrors_a_user_file_named_like_a_temp_file(conn, client, s3dir, tmp_path):
+    """Listings leave out ``.baiji-*.tmp`` (another process's download in flight).  A user's
+    own ``.baiji-notes.tmp`` was never uploaded, and sync then deleted the copy that
+    ``cp`` had put there, exit 0.  Only the names baiji makes (``tempfiles._NAME``) are
+    someone's download."""
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / ".baiji-notes.tmp").write_bytes(b"mine")
+    put(client, s3dir + ".baiji-notes.tmp", b"mine")
+    conn.sync(str(src), s3dir)
+    assert keys_under(client, s3dir) == [".baiji-notes.tmp"]
+
+
+# -- cp -r and symlinked source directories --------------------------------------------------------
+
+@pytest.mark.parametrize("dst_kind", ["local", "s3"])
+def test_cp_r_copies_a_symlinked_source_directory(conn, client, s3dir, tmp_path, dst_kind):
+    """``s3 cp -r d s3://b/p/`` with ``d/photos -> /elsewhere/photos`` skipped photos
+    silently, exit 0 (``sync`` of the same tree copies them).  cp -r follows it like sync
+    (and ``aws s3 cp --recursive``), reporting loops."""
+    (tmp_path / "photos").mkdir()
+    (tmp_path / "photos" / "p.jpg").write_bytes(b"p")
+    (tmp_path / "d").mkdir()
+    (tmp_path / "d" / "a.txt").write_bytes(b"a")
+    os.symlink(tmp_path / "photos", tmp_path / "d" / "photos")
+    dst = local_or_s3(dst_kind, tmp_path, s3dir, "out/")
+    status, _, err = run("cp", "-r", str(tmp_path / "d") + "/", dst)
+    assert status == 0, err
+    assert tree(client, dst) == {"a.txt": b"a", "photos/p.jpg": b"p"}
+
+
+def test_cp_r_reports_a_symlink_loop(conn, client, s3dir, tmp_path):
+    (tmp_path / "d").mkdir()
+    (tmp_path / "d" / "a.txt").write_bytes(b"a")
+    os.symlink(tmp_path / "d", tmp_path / "d" / "loop")
+    status, _, err = run("cp", "-r", str(tmp_path / "d") + "/", s3dir)
+    assert status == 1 and "symlink loop" in err, err
+    assert keys_under(client, s3dir) == ["a.txt"]
+
+
+# -- cp -r . / cp -r .. ----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("src", [".", "..", "./", "sub/.."])
+def test_cp_r_of_dot_never_makes_dot_segments_in_keys(conn, client, s3dir, tmp_path, monkeypatch, src):
+    """``s3 cp -r . s3://b/p/`` wrote ``p/./a`` and ``s3 cp -r .. s3://b/p/`` wrote
+    ``p/../in/a``, exit 0: keys baiji itself refuses as hostile on the way back, and that other
+    tools normalise to another place (``in/a`` at the bucket's root).  ``.`` and ``..`` copy
+    their contents, like ``cp -r d/``."""
+    top = tmp_path / "top"
+    (top / "in" / "sub").mkdir(parents=True)
+    (top / "in" / "a.txt").write_bytes(b"a")
+    monkeypatch.chdir(top / "in" / "sub" if src == ".." else top / "in")  # src names top/in each time
+    status, _, err = run("cp", "-r", src, s3dir + "p/")
+    assert status == 0, err
+    assert all("./" not in key and "/." not in key for key in keys_under(client, s3dir)), keys_under(client, s3dir)
+    assert tree(client, s3dir + "p/") == {"a.txt": b"a"}

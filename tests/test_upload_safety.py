@@ -29,7 +29,7 @@ import pytest
 from baiji import cli, config
 from baiji.exceptions import KeyExists, S3Exception, SourceChanged, TransientError
 from baiji.stores import s3 as s3_store
-from helpers import get, key_exists, one_line, put, split
+from support.helpers import get, head, key_exists, keys_under, one_line, put, split
 
 MiB = 1024 * 1024
 OTHER = b"written by another writer during the transfer"
@@ -405,3 +405,149 @@ def test_retried_exclusive_copy_meets_its_own_copy(fault_proxy, client, s3dir, p
     fault_proxy.conn.cp(s3dir + "src", s3dir + "dst", **({"metadata": {"a": "b"}} if plane == "boto3" else {}))
     assert get(client, s3dir + "dst") == b"source"
     assert fault_proxy.proxy.ops().count("CopyObject") == 2
+
+
+# -- exclusive writes through a connection reset after the server acted ----------------------------
+
+def test_exclusive_open_whose_first_put_lost_its_answer(fault_proxy, client, s3dir):
+    """``open(key, 'x')``: the placeholder PUT reaches the server, the answer is lost
+    (connection reset), botocore retries, the retry gets 412 (the key is there: our own
+    placeholder).  baiji raised KeyExists, so nobody writes the key and an empty placeholder
+    stays for good.  The writer that created the key must win (or at least the ghost
+    placeholder must be removed)."""
+    fault_proxy.proxy.fail_next(1, "reset_after_forward", match="PutObject")
+    url = s3dir + "claimed.txt"
+    try:
+        with fault_proxy.conn.open(url, "x") as f:
+            f.write("mine")
+    except KeyExists:
+        assert keys_under(client, s3dir) == [], "KeyExists, and an empty placeholder left behind"
+    else:
+        assert get(client, url) == b"mine"
+
+
+def test_exclusive_upload_whose_first_put_lost_its_answer(fault_proxy, client, s3dir, tmp_path):
+    """``s3 cp f s3://b/k`` (no -f: a conditional PUT) whose answer is lost: the retry meets
+    its own write (412).  It said "already exists" although it had uploaded."""
+    fault_proxy.proxy.fail_next(1, "reset_after_forward", match="PutObject")
+    (tmp_path / "f").write_bytes(b"payload")
+    assert fault_proxy.conn.cp(str(tmp_path / "f"), s3dir + "k") is True
+    assert get(client, s3dir + "k") == b"payload"
+
+
+def test_exclusive_put_string_whose_answer_is_lost(fault_proxy, client, s3dir):
+    """``put_string(replace=False)`` whose conditional PUT reached the server and whose
+    answer was lost: the engine's retry meets its own write (412) and must count it."""
+    fault_proxy.proxy.fail_next(1, "reset_after_forward", match="PutObject")
+    fault_proxy.conn.put_string(s3dir + "k", "mine", replace=False)
+    assert get(client, s3dir + "k") == b"mine"
+    assert fault_proxy.proxy.faults == 1
+
+
+def test_exclusive_upload_onto_other_content_still_refused(conn, client, s3dir, tmp_path):
+    put(client, s3dir + "k", b"theirs")
+    (tmp_path / "f").write_bytes(b"mine!!")
+    with pytest.raises(KeyExists):
+        conn.cp(str(tmp_path / "f"), s3dir + "k")
+    assert get(client, s3dir + "k") == b"theirs"
+
+
+@pytest.mark.parametrize("size", [5, 6 * 1024 * 1024], ids=["small", "multipart"])
+def test_cp_without_force_onto_an_existing_key_overwrites_nothing(conn, client, s3dir, tmp_path, size):
+    put(client, s3dir + "k", b"old")
+    src = tmp_path / "src"
+    src.write_bytes(b"n" * size)
+    with pytest.raises(KeyExists):
+        conn.cp(str(src), s3dir + "k", max_size=5 * 1024 * 1024)
+    with pytest.raises(KeyExists):
+        conn.cp(s3dir + "k", s3dir + "k2") if put(client, s3dir + "k2", b"old2") else None
+    assert get(client, s3dir + "k") == b"old" and get(client, s3dir + "k2") == b"old2"
+
+
+RACER = """\
+import os, sys, time
+from baiji import s3
+from baiji.exceptions import KeyExists
+s3.exists(sys.argv[1] + "warm")  # connection made before the start signal
+while not os.path.exists(sys.argv[2]):
+    time.sleep(0.001)
+try:
+    with s3.open(sys.argv[1] + "claimed", "x") as f:
+        f.write(sys.argv[3])
+    print("won")
+except KeyExists:
+    print("lost")
+"""
+
+
+def test_exclusive_open_race_between_processes(client, s3dir, tmp_path):
+    """Of several processes racing ``open(key, 'x')`` through the engine, exactly one wins
+    and the key holds its content."""
+    import subprocess
+    import sys
+
+    script = tmp_path / "racer.py"
+    script.write_text(RACER)
+    go = tmp_path / "go"
+    procs = [subprocess.Popen([sys.executable, str(script), s3dir, str(go), f"writer {i}"],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE) for i in range(4)]
+    import time
+
+    time.sleep(1.5)
+    go.write_text("")
+    results = [p.communicate(timeout=60) for p in procs]
+    outs = [o.decode().strip() for o, _ in results]
+    assert sorted(outs) == ["lost", "lost", "lost", "won"], [e.decode()[-500:] for _, e in results]
+    assert get(client, s3dir + "claimed") == f"writer {outs.index('won')}".encode()
+
+
+# -- a 503 storm on upload -------------------------------------------------------------------------
+
+def test_503_storm_on_upload_writes_nothing(fault_proxy, client, s3dir, tmp_path):
+    src = tmp_path / "src"
+    src.write_bytes(b"payload")
+    fault_proxy.proxy.fail_next(100, "slow_down", match="PutObject")
+    with pytest.raises(S3Exception):
+        fault_proxy.conn.cp(str(src), s3dir + "k")
+    assert keys_under(client, s3dir) == []
+
+
+# -- user metadata: names obstore takes for a header, non-ASCII ------------------------------------
+
+@pytest.mark.parametrize("name", ["contenttype", "ContentType", "cachecontrol", "CacheControl",
+                                  "contentlanguage", "contentencoding", "contentdisposition",
+                                  "storageclass"])
+@pytest.mark.parametrize("how", ["upload", "put_string", "multipart"])
+def test_metadata_named_like_a_header_without_dash_stays_metadata(conn, client, s3dir, tmp_path, name, how):
+    """obstore also reads ``contenttype``, ``cachecontrol``, ``storageclass``... (no dash, any
+    case) as its header attributes.  HEADER_ATTRIBUTES only knew the dashed names, so
+    ``metadata={'cachecontrol': 'x'}`` became a Cache-Control header, ``contenttype`` and
+    ``contentlanguage`` were silently dropped (the Content-Type baiji sets won), and
+    ``storageclass`` failed with InvalidStorageClass.  boto3 stored them as x-amz-meta-*."""
+    url = s3dir + "k.bin"
+    if how == "put_string":
+        conn.put_string(url, "x")  # put_string takes no metadata: copy with it instead
+        conn.cp(url, s3dir + "k2.bin", metadata={name: "v1"})
+        url = s3dir + "k2.bin"
+    else:
+        src = tmp_path / "src.bin"
+        src.write_bytes(os.urandom(6 * 1024 * 1024) if how == "multipart" else b"hello")
+        conn.cp(str(src), url, metadata={name: "v1"},
+                **({"max_size": 5 * 1024 * 1024} if how == "multipart" else {}))
+    h = head(client, url)
+    assert h["Metadata"].get(name.lower()) == "v1", h["Metadata"]
+    assert h["ContentType"] == "application/octet-stream"
+    assert not h.get("CacheControl") and not h.get("ContentLanguage")
+
+
+@pytest.mark.parametrize("metadata", [{"n": "caf\u00e9"}, {"caf\u00e9": "v"}], ids=["value", "name"])
+def test_non_ascii_metadata_is_refused_not_mangled(conn, client, s3dir, tmp_path, metadata):
+    """boto3 refuses non-ASCII metadata ("S3 metadata can only contain ASCII characters"):
+    baiji raised S3Exception and wrote nothing.  The engine sent the raw UTF-8 bytes:
+    moto stored ``cafÃ©`` (mojibake, read back that way by baiji's own ``info``), and on
+    AWS such a header breaks the signature.  It must be refused as before, nothing written."""
+    src = tmp_path / "src.txt"
+    src.write_bytes(b"hello")
+    with pytest.raises(S3Exception):
+        conn.cp(str(src), s3dir + "k", metadata=metadata)
+    assert "Contents" not in client.list_objects_v2(Bucket=s3dir[5:].split("/")[0])

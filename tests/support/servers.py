@@ -13,7 +13,7 @@ loopback ports:
 
 Usage::
 
-    from servers import start_server
+    from support.servers import start_server
 
     with start_server("seaweedfs") as srv:       # or start_moto(), start_seaweedfs()
         print(srv.endpoint_url)                  # http://127.0.0.1:PORT
@@ -24,7 +24,7 @@ or ``srv = start_server("moto"); ...; srv.stop()``.  ``stop()`` is
 idempotent; servers still running at interpreter exit are stopped by an
 ``atexit`` hook, and on Linux the child is also told to die with its parent.
 
-Run ``python tests/servers.py [moto|seaweedfs]`` to start one by hand: it
+Run ``python tests/support/servers.py [moto|seaweedfs]`` to start one by hand: it
 prints the endpoint and environment to use and runs until Ctrl-C.
 """
 

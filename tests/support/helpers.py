@@ -1,4 +1,4 @@
-"""Helpers shared by the test modules (``from helpers import ...``; pytest.ini puts tests/ on the path).
+"""Helpers shared by the test modules (``from support.helpers import ...``; pytest.ini puts tests/ on the path).
 
 The s3 helpers talk to the server through a raw boto3 ``client`` (the
 ``client`` fixture), so they set up and check objects independently of baiji.

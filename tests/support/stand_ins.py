@@ -87,8 +87,8 @@ from xml.sax.saxutils import escape
 
 import pytest
 
-import servers
-from faultproxy import _CHUNK, LoopbackServer, _Closed, _Head, _close, _iter_body, _read_head
+from . import servers
+from .faultproxy import _CHUNK, LoopbackServer, _Closed, _Head, _close, _iter_body, _read_head
 
 __all__ = ["AwsFront", "ForwardProxy", "LoopbackCA", "Seen", "Refused", "default_ca",
            "loopback_addr", "signature_scope", "aws_front", "tls_front", "forward_proxy",
