@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from baiji.cli.context import EXIT_OK, Context, UsageError, _given, _refuse_flags
-from baiji.cli.output import format_time
+from baiji.cli.context import EXIT_OK, EXIT_USAGE, Context, UsageError, _given, _refuse_flags
+from baiji.cli.output import PROG, format_time
 from baiji.cli.transfer import _bulk
 from baiji.report import human_size
 
@@ -96,3 +96,12 @@ def cmd_uploads(ctx: Context, a) -> int:
         ctx.print("\t".join([size, format_time(upload["initiated"]), str(upload["parts"]), upload["uri"],
                              upload["upload_id"]]))
     return EXIT_OK
+
+#: What baiji calls aws's bucket commands.
+_BAIJI_NAMES = {"mb": "s3 buckets --create NAME (versioned unless --no-versioning)",
+                "rb": "s3 buckets --delete NAME (-f to delete what it holds first)"}
+
+def cmd_not_here(ctx: Context, a) -> int:
+    """``s3 mb`` and ``s3 rb``: aws's names; one line naming baiji's (status 2, like a usage error)."""
+    ctx.stderr.write(f"{PROG}: error: there is no 's3 {a.command}' in baiji: use {_BAIJI_NAMES[a.command]}\n")
+    return EXIT_USAGE
