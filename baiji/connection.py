@@ -223,6 +223,10 @@ class S3Connection:
         return {"profile": self.profile, "region": self.region, "endpoint_url": self.endpoint_url,
                 "sign": self.sign, "verify": self.verify}
 
+    def _worker_recipe(self) -> tuple[type, dict]:
+        """What a bulk copy's worker process builds its own connection from (:data:`bulk.Recipe`)."""
+        return S3Connection, self.settings()
+
     def _store(self, url: str) -> Store:
         return store_for(url, self._s3)
 
@@ -402,7 +406,7 @@ class S3Connection:
                 yield src, dst
 
         with bulk_progress(progress, report, copies if progress is True else None):
-            for src, dst, err in bulk.run_copies(self, pairs(), cp_kwargs, **run):
+            for src, dst, err in bulk.run_copies(self, pairs(), cp_kwargs, recipe=self._worker_recipe(), **run):
                 size = sizes.pop((src, dst), None)
                 if err is None:
                     report.add(Event("copy", src, dst, size=size))
