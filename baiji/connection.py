@@ -21,7 +21,7 @@ import warnings
 from datetime import datetime, timedelta, timezone
 from typing import Iterable, Iterator
 
-from baiji import config, fileobj, integrity, sync as sync_plan
+from baiji import config, fileobj, integrity
 from baiji import path as paths
 from baiji.exceptions import (BucketNotEmpty, BucketNotFound, EventualConsistencyWarning, InvalidSchemeException,
                               IsADirectory, KeyExists, KeyNotFound, S3Exception, S3Warning, SameFile)
@@ -35,6 +35,7 @@ from baiji.stores.local import translated as local_errors
 from baiji.stores.s3 import translated as s3_errors
 from baiji.stores.s3_control import in_xml
 from baiji.stores.s3_uploads import Upload
+from baiji.sync import plan as sync_plan
 from baiji.tempfiles import temp_path
 from baiji.util import parallel as bulk
 

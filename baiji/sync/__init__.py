@@ -1,0 +1,1 @@
+"""Sync: :mod:`~baiji.sync.plan` decides, from two listings, what makes one side mirror the other."""
