@@ -27,7 +27,7 @@ from baiji.exceptions import (BucketNotEmpty, BucketNotFound, EventualConsistenc
                               IsADirectory, KeyExists, KeyNotFound, S3Exception, S3Warning, SameFile)
 from baiji.filters import Selector
 from baiji.progress import bulk_progress, reporter
-from baiji.report import Event, Listener, Report, warn_caller
+from baiji.report import Event, Listener, Planned, Report, warn_caller
 from baiji.stores import Entry, S3Store, Store, WriteOptions, store_for
 from baiji.stores.base import DEFAULT_CONTENT_TYPE, SOURCE_ETAG_METADATA, Listed
 from baiji.stores.local import require_regular
@@ -117,10 +117,6 @@ def _refuse_tree_around_cwd(directory: str) -> None:
 def _placed(src: str, dst: str) -> str:
     """Where ``cp`` puts ``src`` given ``dst``: ``dst/basename(src)`` for a directory-like ``dst``."""
     return paths.join(dst, paths.basename(src)) if paths.isdirlike(dst) else dst
-
-
-#: One step of a dry run: what would happen to one file (see :class:`baiji.report.Event`).
-Planned = Event
 
 
 class TooManyDeletions(S3Exception):
