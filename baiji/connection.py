@@ -17,15 +17,16 @@ import warnings
 from datetime import datetime, timedelta, timezone
 from typing import Iterable, Iterator
 
-from baiji import config, fileobj, integrity, transfer
+from baiji import bulk, config, fileobj, integrity, transfer
 from baiji import path as paths
+from baiji.bulk import (BulkCopyError, check_bulk_args, copies_of, copy_all, dir_items, finished, ordered_listing,
+                        placeable, refusals, refuse_nested)
 from baiji.exceptions import (BucketNotEmpty, BucketNotFound, EventualConsistencyWarning, InvalidSchemeException,
-                              IsADirectory, KeyExists, KeyNotFound, S3Exception, S3Warning, SameFile)
+                              IsADirectory, KeyNotFound, S3Exception, S3Warning)
 from baiji.filters import Selector
-from baiji.progress import bulk_progress
-from baiji.report import Event, Listener, Planned, Report, warn_caller
+from baiji.report import Event, Listener, Planned, Report
 from baiji.stores import Entry, S3Store, Store, WriteOptions, store_for
-from baiji.stores.base import DEFAULT_CONTENT_TYPE, SOURCE_ETAG_METADATA, Listed
+from baiji.stores.base import DEFAULT_CONTENT_TYPE, SOURCE_ETAG_METADATA
 from baiji.stores.local import require_regular
 from baiji.stores.local import translated as local_errors
 from baiji.stores.s3 import translated as s3_errors
@@ -33,8 +34,7 @@ from baiji.stores.s3_control import in_xml
 from baiji.stores.s3_uploads import Upload
 from baiji.sync import plan as sync_plan
 from baiji.tempfiles import temp_path
-from baiji.transfer import refuse_missing_bucket, unsafe_relative_path
-from baiji.util import parallel as bulk
+from baiji.util import parallel
 
 
 def _confirm(question: str) -> bool:
@@ -42,11 +42,6 @@ def _confirm(question: str) -> bool:
     sys.stderr.write(question)
     sys.stderr.flush()
     return sys.stdin.readline().strip().lower() in ("y", "yes")
-
-
-def _differ(src: Entry, dst: Entry) -> bool:
-    """A ``same_content`` for plans that need no comparison: every pair found differs."""
-    return False
 
 
 def _usable(entries: Iterable[Entry]) -> Iterator[Entry]:
@@ -97,38 +92,6 @@ def _refuse_too_many(count: int, max_delete: int | None, where: str, counted_all
         shown = count if counted_all else f"more than {max_delete}"
         raise TooManyDeletions(f"{where}: {shown} files would be deleted, more than max_delete={max_delete} "
                                "allows; nothing deleted")
-
-
-def _check_bulk_args(workers=None, max_delete=None, cp_kwargs: dict | None = None) -> None:
-    """Refuse bad arguments of a bulk operation up front, dry run or not (before anything is
-    listed or copied): ``workers`` and ``max_delete`` below 0, an option ``cp`` does not take."""
-    bulk.check_workers(workers)
-    if max_delete is not None and (isinstance(max_delete, bool) or not isinstance(max_delete, int)
-                                   or max_delete < 0):
-        raise ValueError(f"max_delete must be a whole number >= 0, not {max_delete!r}")
-    code = S3Connection.cp.__code__
-    unknown = sorted(set(cp_kwargs or ()) - set(code.co_varnames[3:code.co_argcount + code.co_kwonlyargcount]))
-    if unknown:
-        raise TypeError(f"unexpected keyword argument {', '.join(map(repr, unknown))} (not an option of cp)")
-
-
-class BulkCopyError(S3Exception):
-    """Some parts of a bulk operation failed; ``failures`` lists ``(src, dst, error)``.
-
-    ``dst`` is None for a failure that concerns ``src`` alone (a deletion, a
-    path a listing could not use).  ``total`` counts what was tried, ``noun``
-    names it in the message ("copies", "deletions", ...); ``note`` is appended.
-    """
-
-    def __init__(self, failures: list, total: int, noun: str = "copies", note: str = "",
-                 report: Report | None = None):
-        self.failures, self.total, self.report = failures, total, report
-        detail = "; ".join(f"{src} -> {dst}: {err}" if dst else str(err) for src, dst, err in failures[:20])
-        more = f"; and {len(failures) - 20} more" if len(failures) > 20 else ""
-        super().__init__(f"{len(failures)} of {total} {noun} failed: {detail}{more}{note}")
-
-    def __reduce__(self):
-        return S3Exception, (str(self),)
 
 
 class S3Connection:
@@ -185,7 +148,7 @@ class S3Connection:
                 "sign": self.sign, "verify": self.verify}
 
     def _worker_recipe(self) -> tuple[type, dict]:
-        """What a bulk copy's worker process builds its own connection from (:data:`bulk.Recipe`)."""
+        """What a bulk copy's worker process builds its own connection from (:data:`baiji.util.parallel.Recipe`)."""
         return S3Connection, self.settings()
 
     def _store(self, url: str) -> Store:
@@ -242,67 +205,7 @@ class S3Connection:
         32, see ``baiji.util.parallel.THREADS``).  ``progress``: True, a bar
         of files; a callable gets each copied file's size (None when unknown).
         """
-        _check_bulk_args(workers, None, cp_kwargs)
-        report = Report(on_event)
-        self._copy_all(((src, dst, None) for src, dst in pairs), report, cp_kwargs, parallel=parallel,
-                       executor=executor, processes=processes, workers=workers)
-        return self._finished(report, "copies")
-
-    def _copy_all(self, copies: Iterable[tuple[str, str, int | None]], report: Report, cp_kwargs: dict,
-                  **run) -> None:
-        """Copy every ``(src, dst, size)`` (``size`` from a listing, or None), one event each in ``report``.
-
-        With a progress bar the copies are planned whole first, so that the bar
-        has a total (files, and bytes where the sizes are known).
-        """
-        cp_kwargs = dict(cp_kwargs)
-        progress = cp_kwargs.pop("progress", False)
-        cp_kwargs.pop("skip", None)  # an existing dst is a skip event here, never a warning per key
-        if progress is True:
-            copies = list(copies)
-        sizes: dict[tuple[str, str], int | None] = {}
-
-        def pairs() -> Iterator[tuple[str, str]]:
-            for src, dst, size in copies:
-                sizes[src, dst] = size
-                yield src, dst
-
-        with bulk_progress(progress, report, copies if progress is True else None):
-            for src, dst, err in bulk.run_copies(self, pairs(), cp_kwargs, recipe=self._worker_recipe(), **run):
-                size = sizes.pop((src, dst), None)
-                if err is None:
-                    report.add(Event("copy", src, dst, size=size))
-                elif isinstance(err, KeyExists) and not isinstance(err, SameFile):
-                    report.add(Event("skip", src, dst, "already exists", size))
-                else:
-                    report.add(Event("fail", src, dst, str(err), size), err)
-
-    @staticmethod
-    def _finished(report: Report, noun: str, note: str = "", total: int | None = None,
-                  warn_skips: bool = True) -> Report:
-        """``report``, done: ``BulkCopyError`` if anything failed or was refused (of
-        ``total`` tried, by default every file but the deleted), else (``warn_skips``)
-        one warning, pointing at the caller's line, for the files skipped as existing."""
-        report.done()
-        if report.failures:
-            tried = total if total is not None else sum(report.files.values()) - report.deleted
-            raise BulkCopyError(report.failures, tried, noun, note, report=report)
-        if report.skipped and warn_skips:
-            first, more = report.first["skip"], report.skipped - 1
-            try:
-                warn_caller(f"Skipping {report.skipped} {'file' if report.skipped == 1 else 'files'} whose "
-                            f"destination exists ({first.src} -> {first.dst}: {first.reason}"
-                            + (f"; and {more} more)" if more else ")"))
-            except Warning as err:  # an error filter (-W error): raised after the copies; keep what they did
-                err.report = report
-                raise
-        return report
-
-    @staticmethod
-    def _refusals(report: Report, refused: list) -> None:
-        """Count the ``(url, None, error)`` a plan refused, as refuse events."""
-        for url, _, err in refused:
-            report.add(Event("refuse", url, None, str(err)), err)
+        return bulk.cp_many(self, pairs, parallel, executor, processes, workers, on_event, **cp_kwargs)
 
     def cp_r(self, src_dir: str, dst_dir: str, parallel: bool = False, executor=None,
              processes: int | None = None, workers: int | None = None, dry_run: bool = False,
@@ -316,127 +219,8 @@ class S3Connection:
         ``exclude``/``include``: glob patterns (a str or a list) of the paths under ``src_dir``
         to copy, see :mod:`baiji.filters`.
         """
-        _check_bulk_args(workers, None, cp_kwargs)
-        selector = Selector(exclude, include)
-        src_store, dst_store = self._store(src_dir), self._store(dst_dir)
-        if src_store.is_local and not os.path.isdir(paths.parse(src_dir).path):
-            src_store.stat(src_dir)  # KeyNotFound naming it when missing
-            raise ValueError(f"{src_dir} is not a directory (use cp to copy a file)")
-        contents = src_dir.endswith(("/", os.sep)) or paths.basename(src_dir) in (".", "..")  # never a key 'p/./a'
-        target = dst_dir if contents else paths.join(dst_dir, paths.basename(src_dir))
-        self._refuse_nested(src_store, src_dir, dst_store, target, ("",))  # a copy into itself copies its copies
-        items, _ = self._dir_items(src_store, src_dir, selector, followlinks=True)  # like sync: loops are reported
-        report, skipped = Report(on_event), []
-        if not cp_kwargs.get("force") and src_store is dst_store and not dst_store.is_local:
-            items = self._absent(items, dst_store, target, skipped.append if dry_run else report.add)
-            cp_kwargs = {**cp_kwargs, "force": True}  # one listing decided: no HEAD per key
-        actions = sync_plan.plan(items, [], same_content=_differ, tree=dst_store.is_local)
-        refused: list = []
-        copies = self._copies(actions, dst_store, target, refused, [])
-        if dry_run:
-            refuse_missing_bucket(self, target)
-            planned = []
-            for src, dst, size in self._placeable(copies, dst_store, refused):
-                exists = not cp_kwargs.get("force") and dst_store.exists(dst)
-                planned.append(Planned("skip", src, dst, "already exists", size) if exists else
-                               Planned("copy", src, dst, size=size))
-            return planned + skipped + [Planned("refuse", url, None, str(err)) for url, _, err in refused]
-        self._copy_all(copies, report, {**cp_kwargs, "exact": True}, parallel=parallel, executor=executor,
-                       processes=processes, workers=workers)
-        self._refusals(report, refused)
-        return self._finished(report, "copies")
-
-    def _listing(self, store: Store, prefix: str, followlinks: bool = False, prune=None) -> Iterable[Entry]:
-        """The entries under ``prefix`` in key order: a local listing sorts itself, and AWS
-        lists in key order (the planner still checks each listing as it goes); another
-        server's listing is checked first (``sync_plan.in_order``), listing it twice.
-        ``prune``: see ``Store.list``."""
-        if store.is_local or self._s3.lists_in_order:
-            return store.list(prefix, followlinks=followlinks, prune=prune)
-        return sync_plan.in_order(lambda: store.list(prefix), prefix)
-
-    def _dir_items(self, store: Store, url: str, selector: Selector,
-                   followlinks: bool = False) -> tuple[Iterable[sync_plan.Item], bool]:
-        """The items under the directory ``url`` that ``selector`` selects, in key order, and
-        whether there are any items at all (selected or not).
-
-        An s3 ``url`` is the prefix ``url/`` (also when ``url`` is a key too);
-        one without a trailing slash that has nothing under it but is a key ->
-        ``ValueError``: a key is no directory (one HEAD, only then).
-        """
-        prefix = store.dir_prefix(url)
-        listing = self._listing(store, prefix, followlinks, selector.prune)
-        items = sync_plan.relative_items(listing, prefix, store.sep)
-        first = next(items, None)
-        if first is not None:
-            return selector.items(itertools.chain([first], items)), True
-        if not store.is_local and not url.endswith("/") and store.isfile(url):
-            raise ValueError(f"{url} is a key, not a directory (use cp or sync_file for one key)")
-        return iter(()), False
-
-    def _copies(self, actions: Iterable[sync_plan.Action], dst_store: Store, target: str,
-                refused: list, doomed: list) -> Iterator[tuple[str, str, int | None]]:
-        """The ``(src, dst, size)`` of the copy actions, ``dst`` exactly below ``target``.
-
-        Problems, conflicts, keys that would leave a local ``target`` and names the destination
-        cannot take go to ``refused`` as ``(url, None, error)``; deletions to ``doomed`` as ``(url, size)``.
-        """
-        for action in actions:
-            if action.kind == "delete":
-                doomed.append((action.dst.url, action.dst.size))
-                continue
-            if action.kind == "problem":
-                entry = action.src if action.src and action.src.problem else action.dst
-                refused.append((entry.url, None, S3Exception(f"{entry.url}: {entry.problem}")))
-                continue
-            src, reason = action.src.url, dst_store.is_local and unsafe_relative_path(action.rel)
-            if reason:
-                refused.append((src, None, S3Exception(f"refusing to copy {src}: {reason} in key")))
-                continue
-            try:
-                dst = dst_store.child(target, action.rel)  # S3Exception: a symlinked local directory on the way
-                self._store(dst)  # ValueError: a name no store takes (a key that is not UTF-8), as cp finds
-            except (S3Exception, ValueError) as err:
-                refused.append((src, None, err))
-                continue
-            if action.kind == "conflict":
-                refused.append((src, None, S3Exception(f"{src}: not copied to {dst}: {action.reason}")))
-            else:
-                yield Listed(src, action.src.etag), dst, action.src.size
-
-    @staticmethod
-    def _placeable(copies: Iterable[tuple[str, str, int | None]], dst_store: Store,
-                   refused: list) -> Iterator[tuple[str, str, int | None]]:
-        """A dry run's copies, without those the copy itself would refuse in a local tree (a
-        directory where the file goes, empty or not; a file on the way; a special file),
-        which go to ``refused``: the listings alone do not show an empty directory."""
-        for src, dst, size in copies:
-            local = paths.parse(dst).path if dst_store.is_local else None
-            try:
-                if local and os.path.isdir(local):
-                    raise S3Exception(f"{dst}: a directory is in the way")
-                if local:
-                    require_regular(local, writing=True)
-            except S3Exception as err:
-                refused.append((src, None, err))
-                continue
-            yield src, dst, size
-
-    def _absent(self, items: Iterable[sync_plan.Item], store: Store, target: str,
-                skip: Listener) -> Iterator[sync_plan.Item]:
-        """The items with nothing at their place under ``target``; ``skip`` gets a skip event for each other.
-
-        One merge with the destination's listing decides, so a key created
-        there after the listing passed its name would be overwritten (a
-        HEAD before each copy narrows that window but does not close it).
-        """
-        prefix = store.dir_prefix(target)
-        there = sync_plan.relative_items(self._listing(store, prefix), prefix, store.sep)
-        for action in sync_plan.plan(items, there, same_content=_differ, do_not_delete=("",)):
-            if action.dst is None:
-                yield action.rel, action.src
-            else:
-                skip(Event("skip", action.src.url, action.dst.url, "already exists", action.src.size))
+        return bulk.cp_r(self, src_dir, dst_dir, parallel, executor, processes, workers, dry_run, on_event,
+                         exclude, include, **cp_kwargs)
 
     def mv(self, src: str, dst: str, dry_run: bool = False, **cp_kwargs) -> list[Planned] | None:
         """Copy (as :meth:`cp`), then remove the source (that version of it, with ``version_id``).
@@ -477,7 +261,7 @@ class S3Connection:
         ``prefix`` to remove (one file or key: its name); with any, only files are removed,
         never a directory as a tree.
         """
-        _check_bulk_args(max_delete=max_delete)
+        check_bulk_args(max_delete=max_delete)
         selector = Selector(exclude, include)
         store = self._store(prefix)
         if store.is_local:
@@ -516,7 +300,7 @@ class S3Connection:
             _refuse_too_many(len(doomed), max_delete, prefix, counted_all=False)
             # exactly what was counted: a key written since (an uploader still running) is not removed
         listed = 0
-        for batch in bulk.chunks(doomed, 1000 if force else 1):
+        for batch in parallel.chunks(doomed, 1000 if force else 1):
             listed += len(batch)
             if force or _confirm(f"Delete {batch[0][0]}? [y/N] "):
                 self._deleted(report, store, batch)
@@ -528,7 +312,7 @@ class S3Connection:
         if (store.is_local and os.path.isdir(path) and force and not selector
                 and not os.path.islink(path.rstrip("/" + os.sep))):
             store.delete(prefix)  # not through a link given as lnk/: as GNU rm -rf lnk/, only its contents go
-        return self._finished(report, "deletions", total=report.deleted + report.failed, warn_skips=False)
+        return finished(report, "deletions", total=report.deleted + report.failed, warn_skips=False)
 
     @staticmethod
     def _rm_one(store: Store, url: str, force: bool, report: Report) -> Report:
@@ -787,7 +571,7 @@ class S3Connection:
                 continue
             report.add(Event("skip", None, upload.url, f"{what}: no longer in progress") if gone
                        else Event("abort", None, upload.url, what))
-        return self._finished(report, "aborts", total=report.aborted + report.failed, warn_skips=False)
+        return finished(report, "aborts", total=report.aborted + report.failed, warn_skips=False)
 
     @staticmethod
     def _old_uploads(store: S3Store, prefix: str, older_than: float | timedelta | None) -> Iterator[Upload]:
@@ -908,7 +692,7 @@ class S3Connection:
         (``BulkCopyError`` naming those that were not)."""
         bucket, base = paths.bucket(url), url + "/"
         deleted, failures = 0, []
-        for listed in bulk.chunks(self._s3.list(url, versions=True), 1000):
+        for listed in parallel.chunks(self._s3.list(url, versions=True), 1000):
             batch = [e for e in listed if in_xml(e.url[len(base):])]
             alone = [(e.url, e.version_id) for e in listed if not in_xml(e.url[len(base):])]
             failed = self._s3.delete_each(alone)  # keys no DeleteObjects can name
@@ -1044,34 +828,6 @@ class S3Connection:
         self.cp(src, dst, force=True, progress=progress, policy=policy, encoding=encoding,
                 encrypt=encrypt, guess_content_type=guess_content_type)
 
-    @staticmethod
-    def _refuse_nested(src_store: Store, src_dir: str, dst_store: Store, dst_dir: str,
-                       keep: tuple[str, ...]) -> None:
-        """``ValueError`` when one side of a sync lies inside the other (the same place is fine).
-
-        A destination inside the source would be copied into itself on every
-        run; a destination holding the source would delete the source (it is
-        not in its own listing), unless ``keep`` protects it.
-        """
-        if src_store is not dst_store:
-            return
-
-        def tree(store, url):
-            if store.is_local:
-                return os.path.join(os.path.realpath(paths.parse(url).path), "")
-            return store.dir_prefix(url)
-
-        src, dst = tree(src_store, src_dir), tree(dst_store, dst_dir)
-        if src == dst:
-            return
-        if dst.startswith(src):
-            raise ValueError(f"{dst_dir} is inside the source {src_dir}: it would be copied into itself")
-        if src.startswith(dst):
-            rel = src[len(dst):].replace(os.sep, "/") if dst_store.is_local else src[len(dst):]
-            if not any(rel.startswith(prefix) for prefix in keep):
-                raise ValueError(f"the source {src_dir} is inside {dst_dir}: the sync would delete it "
-                                 "(protect it with do_not_delete / -D, or sync to another place)")
-
     def sync(self, src_dir: str, dst_dir: str, followlinks: bool = True, do_not_delete=None,
              progress=False, policy: str | None = None, encoding: str | None = None,
              encrypt: bool = True, guess_content_type: bool = False, parallel: bool = False,
@@ -1094,7 +850,7 @@ class S3Connection:
         ``exclude``/``include``: glob patterns (see :mod:`baiji.filters`) of the paths
         synced, relative to each side: a path not selected is neither copied nor deleted.
         """
-        _check_bulk_args(workers, max_delete)
+        check_bulk_args(workers, max_delete)
         selector = Selector(exclude, include)
         src_store, dst_store = self._store(src_dir), self._store(dst_dir)
         for url, store in ((src_dir, src_store), (dst_dir, dst_store)):
@@ -1104,8 +860,8 @@ class S3Connection:
         if src_store.is_local and not os.path.isdir(paths.parse(src_dir).path):
             raise ValueError(f"{src_dir} is not a directory")
         keep = sync_plan.keep_prefixes(do_not_delete, dst_dir)
-        self._refuse_nested(src_store, src_dir, dst_store, dst_dir, keep)
-        src_items, src_found = self._dir_items(src_store, src_dir, selector, followlinks)
+        refuse_nested(src_store, src_dir, dst_store, dst_dir, keep)
+        src_items, src_found = dir_items(self, src_store, src_dir, selector, followlinks)
         dst_prefix = dst_store.dir_prefix(dst_dir)
         unreadable = []
         report = Report(on_event)
@@ -1121,27 +877,27 @@ class S3Connection:
 
         actions = sync_plan.plan(
             src_items, selector.items(sync_plan.relative_items(
-                self._listing(dst_store, dst_prefix, prune=selector.prune), dst_prefix, dst_store.sep)),
+                ordered_listing(self, dst_store, dst_prefix, prune=selector.prune), dst_prefix, dst_store.sep)),
             same_content, keep, tree=dst_store.is_local)
         doomed, refused = [], []
-        copies = self._copies(actions, dst_store, dst_prefix, refused, doomed)
+        copies = copies_of(self, actions, dst_store, dst_prefix, refused, doomed)
         if dry_run:
-            return self._planned_sync(self._placeable(copies, dst_store, refused), refused, unreadable, doomed,
+            return self._planned_sync(placeable(copies, dst_store, refused), refused, unreadable, doomed,
                                       src_found or src_store.is_local, max_delete)
-        self._copy_all(copies, report, dict(exact=True, force=True, progress=progress, policy=policy,
+        copy_all(self, copies, report, dict(exact=True, force=True, progress=progress, policy=policy,
                                             encoding=encoding, encrypt=encrypt,
                                             guess_content_type=guess_content_type),
-                       parallel=parallel, executor=executor, processes=processes, workers=workers)
-        self._refusals(report, refused + unreadable)
+                 parallel=parallel, executor=executor, processes=processes, workers=workers)
+        refusals(report, refused + unreadable)
         if report.failures:  # deletes only after a clean run: this raises BulkCopyError
-            self._finished(report, "files to sync",
-                           f"; nothing deleted ({len(doomed)} deletions held back)" if doomed else "")
+            finished(report, "files to sync",
+                     f"; nothing deleted ({len(doomed)} deletions held back)" if doomed else "")
         if doomed and not src_found and not src_store.is_local:
             raise ValueError(f"{src_dir}: no keys under this prefix (missing or empty); nothing deleted "
                              f"of the {len(doomed)} files under {dst_dir} (rm -r empties a destination)")
         _refuse_too_many(len(doomed), max_delete, dst_dir)
         self._deleted(report, dst_store, doomed)
-        return self._finished(report, "deletions", total=len(doomed))
+        return finished(report, "deletions", total=len(doomed))
 
     @staticmethod
     def _deleted(report: Report, store: Store, doomed: list[tuple[str, int | None]]) -> None:

@@ -103,7 +103,7 @@ def cp(conn, src: str, dst: str, force: bool, progress, policy: str | None, pres
         if preserve_acl:
             options.grants = conn._s3.grants_of(src, version_id)
         _transfer(conn, src_store, src, dst_store, dst, options, progress, validate,
-                       version_id, gzip, guess_content_type)
+                  version_id, gzip, guess_content_type)
     except KeyExists:
         if skip:
             warnings.warn(f"Skipping {src}: {dst} already exists", UserWarning, stacklevel=2)
