@@ -29,7 +29,6 @@ from baiji.transfer import refuse_missing_bucket, unsafe_relative_path
 from baiji.util.parallel import check_workers, run_copies
 
 
-
 def _differ(src: Entry, dst: Entry) -> bool:
     """A ``same_content`` for plans that need no comparison: every pair found differs."""
     return False

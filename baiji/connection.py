@@ -12,18 +12,18 @@ import filecmp
 import fnmatch
 import itertools
 import os
-import sys
 import warnings
 from datetime import datetime, timedelta, timezone
 from typing import Iterable, Iterator
 
-from baiji import bulk, config, fileobj, integrity, transfer
+from baiji import bulk, config, fileobj, integrity, removal, transfer
 from baiji import path as paths
 from baiji.bulk import (BulkCopyError, check_bulk_args, copies_of, copy_all, dir_items, finished, ordered_listing,
                         placeable, refusals, refuse_nested)
 from baiji.exceptions import (BucketNotEmpty, BucketNotFound, EventualConsistencyWarning, InvalidSchemeException,
-                              IsADirectory, KeyNotFound, S3Exception, S3Warning)
+                              KeyNotFound, S3Exception, S3Warning)
 from baiji.filters import Selector
+from baiji.removal import TooManyDeletions, delete_all, refuse_too_many, too_many
 from baiji.report import Event, Listener, Planned, Report
 from baiji.stores import Entry, S3Store, Store, WriteOptions, store_for
 from baiji.stores.base import DEFAULT_CONTENT_TYPE, SOURCE_ETAG_METADATA
@@ -36,12 +36,7 @@ from baiji.sync import plan as sync_plan
 from baiji.tempfiles import temp_path
 from baiji.util import parallel
 
-
-def _confirm(question: str) -> bool:
-    """Ask on the terminal (the question on stderr, like ``rm -i``)."""
-    sys.stderr.write(question)
-    sys.stderr.flush()
-    return sys.stdin.readline().strip().lower() in ("y", "yes")
+__all__ = ["S3Connection", "BulkCopyError", "TooManyDeletions", "Planned"]
 
 
 def _usable(entries: Iterable[Entry]) -> Iterator[Entry]:
@@ -57,41 +52,6 @@ def _require_local_path(store: Store, url: str) -> None:
     """``KeyNotFound`` for a local path that is not there (an s3 prefix is a string prefix: it may match nothing)."""
     if store.is_local and not os.path.lexists(paths.parse(url).path):
         raise KeyNotFound(f"{url}: no such file or directory")
-
-
-def _print_deleted(event: Event) -> None:
-    """``rm_r``'s line per file removed (SPEC 2: unless ``quiet``)."""
-    if event.action == "delete":
-        print(f"[deleted] {event.dst}")
-
-
-def _refuse_tree_around_cwd(directory: str) -> None:
-    """``ValueError`` for a local tree that must never be removed: ``.``, ``..``, or one holding the cwd."""
-    if os.path.basename(directory.rstrip("/" + os.sep)) in (".", ".."):
-        raise ValueError(f"refusing to remove {directory!r}: a '.' or '..' directory")
-    target = os.path.realpath(paths.parse(directory).path)
-    try:
-        cwd = os.path.realpath(os.getcwd())
-    except FileNotFoundError:  # the cwd itself was removed: no tree holds it
-        return
-    if cwd == target or cwd.startswith(target.rstrip(os.sep) + os.sep):
-        raise ValueError(f"refusing to remove {directory}: it holds the current directory {cwd}")
-
-
-class TooManyDeletions(S3Exception):
-    """More would be deleted than ``max_delete`` allows: nothing was."""
-
-
-def _too_many(count: int, max_delete: int | None) -> bool:
-    return max_delete is not None and count > max_delete
-
-
-def _refuse_too_many(count: int, max_delete: int | None, where: str, counted_all: bool = True) -> None:
-    """``TooManyDeletions`` when ``count`` deletions (at least, unless ``counted_all``) exceed ``max_delete``."""
-    if _too_many(count, max_delete):
-        shown = count if counted_all else f"more than {max_delete}"
-        raise TooManyDeletions(f"{where}: {shown} files would be deleted, more than max_delete={max_delete} "
-                               "allows; nothing deleted")
 
 
 class S3Connection:
@@ -237,12 +197,7 @@ class S3Connection:
         A local directory raises ``IsADirectory``, like Unix ``rm``: only
         :meth:`rm_r` removes a tree.
         """
-        store = self._store(key)
-        store.stat(key, version_id)
-        local = paths.parse(key).path
-        if store.is_local and os.path.isdir(local) and not os.path.islink(local):
-            raise IsADirectory(f"{key}: is a directory; use rm_r to remove a tree")
-        store.delete(key, version_id)
+        removal.rm(self, key, version_id)
 
     def rm_r(self, prefix: str, force: bool = False, quiet: bool = False,
              max_delete: int | None = None, dry_run: bool = False,
@@ -261,68 +216,7 @@ class S3Connection:
         ``prefix`` to remove (one file or key: its name); with any, only files are removed,
         never a directory as a tree.
         """
-        check_bulk_args(max_delete=max_delete)
-        selector = Selector(exclude, include)
-        store = self._store(prefix)
-        if store.is_local:
-            _refuse_tree_around_cwd(prefix)
-        if not force and not dry_run and not sys.stdin.isatty():
-            raise S3Exception(f"refusing to remove {prefix} without confirmation: "
-                              "no terminal to ask on (use force)")
-        path = paths.parse(prefix).path
-        one = not prefix.endswith(("/", os.sep))
-        report = Report(on_event, None if quiet else _print_deleted)
-        if one and store.is_local and (os.path.islink(path) or os.path.isfile(path)):
-            if not selector.selects(paths.basename(prefix)):
-                return [] if dry_run else report.done()
-            _refuse_too_many(1, max_delete, prefix)
-            # like rm -r: a link (not its target), a file
-            return [Planned("delete", None, prefix)] if dry_run else self._rm_one(store, prefix, force, report)
-        listing_prefix = store.dir_prefix(prefix)
-
-        def under() -> Iterator[tuple[str, int | None]]:
-            entries = store.list(listing_prefix, prune=selector.prune)
-            return ((e.url, e.size) for e in selector.entries(entries, listing_prefix, store.sep) if not e.is_dir)
-
-        def itself() -> bool:
-            """Whether ``prefix`` is one key to remove: selected by its name, nothing at all under it."""
-            return (one and not store.is_local and selector.selects(paths.basename(prefix))
-                    and not (selector and next(iter(store.list(listing_prefix)), None)) and store.isfile(prefix))
-        if dry_run:
-            planned = [Planned("delete", None, url, size=size) for url, size in under()]
-            if not planned and itself():
-                planned = [Planned("delete", None, prefix)]
-            _refuse_too_many(len(planned), max_delete, prefix)
-            return planned
-        doomed: Iterable[tuple[str, int | None]] = under()
-        if max_delete is not None:
-            doomed = list(itertools.islice(doomed, max_delete + 1))
-            _refuse_too_many(len(doomed), max_delete, prefix, counted_all=False)
-            # exactly what was counted: a key written since (an uploader still running) is not removed
-        listed = 0
-        for batch in parallel.chunks(doomed, 1000 if force else 1):
-            listed += len(batch)
-            if force or _confirm(f"Delete {batch[0][0]}? [y/N] "):
-                self._deleted(report, store, batch)
-            else:
-                report.add(Event("skip", None, batch[0][0], "not confirmed", batch[0][1]))
-        if not listed and itself():
-            _refuse_too_many(1, max_delete, prefix)
-            return self._rm_one(store, prefix, force, report)  # nothing under it: the key itself
-        if (store.is_local and os.path.isdir(path) and force and not selector
-                and not os.path.islink(path.rstrip("/" + os.sep))):
-            store.delete(prefix)  # not through a link given as lnk/: as GNU rm -rf lnk/, only its contents go
-        return finished(report, "deletions", total=report.deleted + report.failed, warn_skips=False)
-
-    @staticmethod
-    def _rm_one(store: Store, url: str, force: bool, report: Report) -> Report:
-        """``rm_r`` of one key or file (or a symlink: the link), asking first unless ``force``."""
-        if force or _confirm(f"Delete {url}? [y/N] "):
-            store.delete(url)
-            report.add(Event("delete", None, url))
-        else:
-            report.add(Event("skip", None, url, "not confirmed"))
-        return report.done()
+        return removal.rm_r(self, prefix, force, quiet, max_delete, dry_run, on_event, exclude, include)
 
     # -- listing and inspecting -------------------------------------------
     def ls(self, prefix: str, return_full_urls: bool = False, require_s3_scheme: bool = False,
@@ -895,18 +789,9 @@ class S3Connection:
         if doomed and not src_found and not src_store.is_local:
             raise ValueError(f"{src_dir}: no keys under this prefix (missing or empty); nothing deleted "
                              f"of the {len(doomed)} files under {dst_dir} (rm -r empties a destination)")
-        _refuse_too_many(len(doomed), max_delete, dst_dir)
-        self._deleted(report, dst_store, doomed)
+        refuse_too_many(len(doomed), max_delete, dst_dir)
+        delete_all(report, dst_store, doomed)
         return finished(report, "deletions", total=len(doomed))
-
-    @staticmethod
-    def _deleted(report: Report, store: Store, doomed: list[tuple[str, int | None]]) -> None:
-        """Delete the ``(url, size)`` in ``doomed`` (batched), one delete or fail event each."""
-        failed = dict(store.delete_many([url for url, _ in doomed]))
-        for url, size in doomed:
-            err = failed.get(url)
-            report.add(Event("delete", None, url, size=size) if err is None else
-                       Event("fail", None, url, str(err), size), err)
 
     @staticmethod
     def _planned_sync(copies: Iterable[tuple[str, str, int | None]], refused: list, unreadable: list,
@@ -917,6 +802,6 @@ class S3Connection:
         planned += [Planned("refuse", url, None, str(err)) for url, _, err in refused + unreadable]
         held = ("a copy would fail or be refused" if refused or unreadable else
                 "the source has no keys (missing or empty)" if not src_found else
-                f"more than max_delete={max_delete}" if _too_many(len(doomed), max_delete) else "")
+                f"more than max_delete={max_delete}" if too_many(len(doomed), max_delete) else "")
         return planned + [Planned("refuse", None, url, f"not deleted: {held}", size) if held else
                           Planned("delete", None, url, size=size) for url, size in doomed]
