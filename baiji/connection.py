@@ -8,27 +8,38 @@ of three cases: within one store (server-side for S3), to the local disk
 
 from __future__ import annotations
 
-import filecmp
-import fnmatch
 import itertools
 import os
-import warnings
 from datetime import datetime, timedelta, timezone
 from typing import Iterable, Iterator
 
-from baiji import bulk, config, fileobj, integrity, removal, transfer
+from baiji import bulk, config, fileobj, inspect, integrity, removal, transfer
 from baiji import path as paths
-from baiji.bulk import (BulkCopyError, check_bulk_args, copies_of, copy_all, dir_items, finished, ordered_listing,
-                        placeable, refusals, refuse_nested)
-from baiji.exceptions import (BucketNotEmpty, BucketNotFound, EventualConsistencyWarning, InvalidSchemeException,
-                              KeyNotFound, S3Exception, S3Warning)
+from baiji.bulk import (
+    BulkCopyError,
+    check_bulk_args,
+    copies_of,
+    copy_all,
+    dir_items,
+    finished,
+    ordered_listing,
+    placeable,
+    refusals,
+    refuse_nested,
+)
+from baiji.exceptions import (
+    BucketNotEmpty,
+    BucketNotFound,
+    InvalidSchemeException,
+    KeyNotFound,
+    S3Exception,
+)
 from baiji.filters import Selector
+from baiji.inspect import same_entries
 from baiji.removal import TooManyDeletions, delete_all, refuse_too_many, too_many
 from baiji.report import Event, Listener, Planned, Report
 from baiji.stores import Entry, S3Store, Store, WriteOptions, store_for
-from baiji.stores.base import DEFAULT_CONTENT_TYPE, SOURCE_ETAG_METADATA
-from baiji.stores.local import require_regular
-from baiji.stores.local import translated as local_errors
+from baiji.stores.base import DEFAULT_CONTENT_TYPE
 from baiji.stores.s3 import translated as s3_errors
 from baiji.stores.s3_control import in_xml
 from baiji.stores.s3_uploads import Upload
@@ -37,21 +48,6 @@ from baiji.tempfiles import temp_path
 from baiji.util import parallel
 
 __all__ = ["S3Connection", "BulkCopyError", "TooManyDeletions", "Planned"]
-
-
-def _usable(entries: Iterable[Entry]) -> Iterator[Entry]:
-    """The entries of a listing without its problem entries, each reported as an ``S3Warning``."""
-    for entry in entries:
-        if entry.problem:
-            warnings.warn(f"{entry.url}: {entry.problem}", S3Warning, stacklevel=3)
-        else:
-            yield entry
-
-
-def _require_local_path(store: Store, url: str) -> None:
-    """``KeyNotFound`` for a local path that is not there (an s3 prefix is a string prefix: it may match nothing)."""
-    if store.is_local and not os.path.lexists(paths.parse(url).path):
-        raise KeyNotFound(f"{url}: no such file or directory")
 
 
 class S3Connection:
@@ -227,22 +223,8 @@ class S3Connection:
         ``exclude``/``include``: glob patterns (see :mod:`baiji.filters`) of the paths listed,
         relative to the local directory, or to an s3 prefix up to its last ``/``.
         """
-        store = self._store(prefix)
-        if require_s3_scheme and store.is_local:
-            raise InvalidSchemeException(f"{prefix}: an s3:// URL is needed here")
-        _require_local_path(store, prefix)
-        entries = _usable(self._selected(store, prefix, Selector(exclude, include), shallow=shallow,
-                                         versions=list_versions, followlinks=followlinks))
-        if not store.is_local:
-            return (e.url if return_full_urls else "/" + paths.key(e.url) for e in entries)
-        root = paths.parse(prefix).path
-        if return_full_urls:
-            return [e.url for e in entries]
-        result = []
-        for e in entries:
-            rel = os.path.relpath(e.url, root) if e.url.rstrip(os.sep) != root.rstrip(os.sep) else os.path.basename(root)
-            result.append(rel.replace(os.sep, "/") + ("/" if e.is_dir else ""))
-        return result
+        return inspect.ls(self, prefix, return_full_urls, require_s3_scheme, shallow, followlinks,
+                          list_versions, exclude, include)
 
     def ls_info(self, prefix: str, shallow: bool = False, list_versions: bool = False,
                 exclude=None, include=None, encryption: bool = True) -> Iterator[dict]:
@@ -254,64 +236,19 @@ class S3Connection:
         s3 key; ``encryption=False`` skips it (``encrypted`` is then None, as for
         local files, sub-prefixes and delete markers).
         """
-        store = self._store(prefix)
-        _require_local_path(store, prefix)
-        selector = Selector(exclude, include)
-        for e in _usable(self._selected(store, prefix, selector, shallow=shallow, versions=list_versions)):
-            encrypted = None
-            if encryption and not store.is_local and not e.is_dir and not e.delete_marker:
-                try:
-                    encrypted = store.stat(e.url, e.version_id if list_versions else None).encrypted
-                except BucketNotFound:
-                    raise
-                except KeyNotFound:  # deleted since it was listed: gone, as in a later listing
-                    continue
-            yield {"uri": e.url, "size": e.size, "last_modified": e.last_modified,
-                   "encrypted": encrypted, "version_id": e.version_id, "is_latest": e.is_latest,
-                   "delete_marker": e.delete_marker}
-
-    @staticmethod
-    def _selected(store: Store, prefix: str, selector: Selector, **list_options) -> Iterable[Entry]:
-        """``ls``'s entries that ``selector`` selects: paths relative to the local directory
-        ``prefix``, or to the s3 ``prefix`` up to its last ``/`` (``s3://b/dir/fil``: after ``dir/``)."""
-        base = (prefix[:prefix.rindex("/") + 1] if not store.is_local and paths.key(prefix)
-                else store.dir_prefix(prefix))
-        return selector.entries(store.list(prefix, prune=selector.prune, **list_options), base, store.sep)
+        return inspect.ls_info(self, prefix, shallow, list_versions, exclude, include, encryption)
 
     def glob(self, prefix: str, pattern: str) -> Iterator[str]:
         """Full URLs under ``prefix`` matching ``fnmatch(prefix + pattern)``."""
-        base = paths.parse(prefix).path if self._store(prefix).is_local else prefix
-        wanted = base + pattern
-        return (url for url in self.ls(prefix, return_full_urls=True) if fnmatch.fnmatchcase(url, wanted))
+        return inspect.glob(self, prefix, pattern)
 
     def info(self, key: str) -> dict:
         """``uri``, ``size``, ``last_modified``; for s3 also content type, encoding, encryption, ACL."""
-        store = self._store(key)
-        entry = store.stat(key)
-        result = {"uri": key, "size": entry.size, "last_modified": entry.last_modified}
-        if not store.is_local:
-            try:
-                acl = self._s3.acl(key)
-            except S3Exception:  # e.g. moto keeps no ACL for multipart uploads
-                acl = {}
-            result.update(content_type=entry.content_type, content_encoding=entry.content_encoding,
-                          encrypted=entry.encrypted, acl=acl.get("Grants", []),
-                          owner=acl.get("Owner"), version_id=entry.version_id)
-        return result
+        return inspect.info(self, key)
 
     def exists(self, key: str, retries_allowed: int = 1, version_id: str | None = None) -> bool:
         """Whether the key (or, for ``s3://bucket``, the bucket) exists."""
-        store = self._store(key)
-        if not store.is_local and not paths.key(key):
-            return self._s3.bucket_exists(paths.bucket(key))
-        for attempt in range(retries_allowed + 1):
-            if not store.exists(key, version_id):
-                continue
-            if attempt:
-                warnings.warn(f"{key} was found only after {attempt + 1} attempts",
-                              EventualConsistencyWarning, stacklevel=2)
-            return True
-        return False
+        return inspect.exists(self, key, retries_allowed, version_id)
 
     def isdir(self, key: str) -> bool:
         """Local: a directory; s3: at least one key under ``key/``."""
@@ -333,11 +270,7 @@ class S3Connection:
         """Whether two keys or files hold the same content (``s3 is``): sizes, then MD5s and ETags,
         then S3's additional checksums (a foreign multipart object has no MD5 to compare).
         A special file (FIFO, device) is refused, never read."""
-        for url in (key, other):
-            if self._store(url).is_local:
-                require_regular(paths.parse(url).path)
-        first, second = self._store(key).stat(key), self._store(other).stat(other)
-        return first.size == second.size and self._same_content(first, second)
+        return inspect.same_content(self, key, other)
 
     def etag_matches(self, key: str, other_etag: str) -> bool:
         """Whether the content of ``key`` has the ETag ``other_etag`` (single or multipart)."""
@@ -349,9 +282,7 @@ class S3Connection:
 
     def get_url(self, key: str, ttl: int) -> str:
         """A presigned GET URL valid for ``ttl`` seconds."""
-        store = self._remote(key)
-        store.stat(key)
-        return store.presign(key, ttl)
+        return inspect.get_url(self, key, ttl)
 
     # -- small objects and housekeeping ------------------------------------
     def put_string(self, key: str, s, encrypt: bool = True, replace: bool = True) -> None:
@@ -653,45 +584,6 @@ class S3Connection:
         }
 
     # -- syncing ---------------------------------------------------------
-    def _same_content(self, src: Entry, dst: Entry) -> bool:
-        """Whether two equal-sized entries hold the same content, decided from their listings.
-
-        A local side is hashed (or compared byte for byte with another local
-        file).  Where the ETags leave it open (a multipart ETag of another
-        part size, an S3 copy whose ETag differs from its source's), each
-        remote side is read (HEAD) for the MD5 baiji records at multipart
-        upload, else its additional checksum (a 64-bit or longer one: a CRC32
-        is too short to call two files the same); against a local file, its
-        part size too (``S3Store.matches_file``).  A source with neither is the
-        same as a copy that recorded its ETag (``baiji-source-etag``, see ``S3Store.copy``).
-        """
-        if src.md5 and dst.md5:
-            return src.md5 == dst.md5
-        src_store, dst_store = self._store(src.url), self._store(dst.url)
-        if src_store.is_local and dst_store.is_local:
-            with local_errors(src.url):
-                return filecmp.cmp(src.url, dst.url, shallow=False)
-        if src_store.is_local != dst_store.is_local:
-            store, local, remote = (src_store, src, dst) if src_store.is_local else (dst_store, dst, src)
-            if remote.md5:
-                return store.etag_matches(local.url, remote.md5)
-            if remote.etag and remote.etag_is_md5 and store.etag_matches(local.url, remote.etag):
-                return True
-        elif src.etag and src.etag == dst.etag:
-            return True
-        first, second = (dst, src) if src_store.is_local else (src, dst)  # a HEAD first: it may end it
-        remote = self._store(first.url)
-        if self._store(second.url).is_local:
-            local = paths.parse(second.url).path
-            require_regular(local)
-            return remote.matches_file(first.url, local)
-        first = remote.head(first.url)  # baiji's recorded MD5, the object's checksum
-        if first.md5 is None and not integrity.strong(first.checksum):  # the copy may say it is of it
-            return remote.head(second.url).metadata.get(SOURCE_ETAG_METADATA) == first.etag
-        second = remote.head(second.url)
-        if first.md5 and second.md5:
-            return first.md5 == second.md5
-        return integrity.same_checksum(first.checksum, second.checksum)
 
     def sync_file(self, src: str, dst: str, update: bool = True, delete: bool = False, progress=False,
                   policy: str | None = None, encoding: str | None = None, encrypt: bool = True,
@@ -717,7 +609,7 @@ class S3Connection:
         except KeyNotFound:
             dst_entry = None
         if dst_entry is not None and (not update or (src_entry.size == dst_entry.size
-                                                     and self._same_content(src_entry, dst_entry))):
+                                                     and same_entries(self, src_entry, dst_entry))):
             return
         self.cp(src, dst, force=True, progress=progress, policy=policy, encoding=encoding,
                 encrypt=encrypt, guess_content_type=guess_content_type)
@@ -762,7 +654,7 @@ class S3Connection:
 
         def same_content(src: Entry, dst: Entry) -> bool:
             try:
-                same = self._same_content(src, dst)
+                same = same_entries(self, src, dst)
             except S3Exception as err:  # unreadable, vanished...: that path fails, the rest goes on
                 unreadable.append((src.url, None, err))
                 return True
