@@ -15,25 +15,9 @@ from typing import Iterable, Iterator
 
 from baiji import bulk, config, fileobj, inspect, integrity, removal, transfer
 from baiji import path as paths
-from baiji.bulk import (
-    BulkCopyError,
-    check_bulk_args,
-    copies_of,
-    copy_all,
-    dir_items,
-    finished,
-    ordered_listing,
-    placeable,
-    refusals,
-    refuse_nested,
-)
-from baiji.exceptions import (
-    BucketNotEmpty,
-    BucketNotFound,
-    InvalidSchemeException,
-    KeyNotFound,
-    S3Exception,
-)
+from baiji.bulk import (BulkCopyError, check_bulk_args, copies_of, copy_all, dir_items, finished, ordered_listing,
+                        placeable, refusals, refuse_nested)
+from baiji.exceptions import BucketNotEmpty, BucketNotFound, InvalidSchemeException, KeyNotFound, S3Exception
 from baiji.filters import Selector
 from baiji.inspect import same_entries
 from baiji.removal import TooManyDeletions, delete_all, refuse_too_many, too_many

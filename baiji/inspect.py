@@ -16,14 +16,8 @@ from typing import Iterable, Iterator
 
 from baiji import integrity
 from baiji import path as paths
-from baiji.exceptions import (
-    BucketNotFound,
-    EventualConsistencyWarning,
-    InvalidSchemeException,
-    KeyNotFound,
-    S3Exception,
-    S3Warning,
-)
+from baiji.exceptions import (BucketNotFound, EventualConsistencyWarning, InvalidSchemeException, KeyNotFound,
+                              S3Exception, S3Warning)
 from baiji.filters import Selector
 from baiji.stores import Entry, Store
 from baiji.stores.base import SOURCE_ETAG_METADATA
