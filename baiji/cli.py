@@ -837,10 +837,11 @@ def cmd_buckets(ctx: Context, a) -> int:
 def _delete_bucket(ctx: Context, name: str, force: bool) -> None:
     """``buckets --delete``: without -f, a bucket holding keys is refused, or, when stdin is a
     terminal, the user is asked once whether to delete them all first."""
-    from baiji.removal import confirm  # the prompt of rm -r
+    from baiji.buckets import bucket_url
     from baiji.exceptions import BucketNotEmpty
+    from baiji.removal import confirm  # the prompt of rm -r
 
-    url = ctx.conn._bucket_url(name)  # the library's reading of NAME (s3://NAME, ValueError for a key)
+    url = bucket_url(name)  # the library's reading of NAME (s3://NAME, ValueError for a key)
     try:
         deleted = ctx.conn.delete_bucket(name, force=force)
     except BucketNotEmpty as refusal:

@@ -8,28 +8,24 @@ of three cases: within one store (server-side for S3), to the local disk
 
 from __future__ import annotations
 
-import itertools
 import os
 from datetime import datetime, timedelta, timezone
 from typing import Iterable, Iterator
 
-from baiji import bulk, config, fileobj, inspect, integrity, removal, transfer
+from baiji import buckets, bulk, config, fileobj, inspect, integrity, removal, transfer
 from baiji import path as paths
 from baiji.bulk import (BulkCopyError, check_bulk_args, copies_of, copy_all, dir_items, finished, ordered_listing,
                         placeable, refusals, refuse_nested)
-from baiji.exceptions import BucketNotEmpty, BucketNotFound, InvalidSchemeException, KeyNotFound, S3Exception
+from baiji.exceptions import BucketNotFound, InvalidSchemeException, KeyNotFound, S3Exception
 from baiji.filters import Selector
 from baiji.inspect import same_entries
 from baiji.removal import TooManyDeletions, delete_all, refuse_too_many, too_many
 from baiji.report import Event, Listener, Planned, Report
 from baiji.stores import Entry, S3Store, Store, WriteOptions, store_for
 from baiji.stores.base import DEFAULT_CONTENT_TYPE
-from baiji.stores.s3 import translated as s3_errors
-from baiji.stores.s3_control import in_xml
 from baiji.stores.s3_uploads import Upload
 from baiji.sync import plan as sync_plan
 from baiji.tempfiles import temp_path
-from baiji.util import parallel
 
 __all__ = ["S3Connection", "BulkCopyError", "TooManyDeletions", "Planned"]
 
@@ -401,36 +397,14 @@ class S3Connection:
     #: meanwhile or the server's paging skips entries deleted under it (moto's does).
     EMPTYING_PASSES = 10
 
-    @staticmethod
-    def _bucket_url(name: str) -> str:
-        """``s3://NAME`` for a bucket named ``NAME`` or ``s3://NAME`` (``ValueError`` for a key or a bad name)."""
-        parsed = paths.parse(name if name.startswith("s3://") else f"s3://{name}")
-        if parsed.path not in ("", "/"):
-            raise ValueError(f"{name}: not a bucket name")
-        return f"s3://{parsed.netloc}"
-
     def list_buckets(self, detail: bool = False) -> list:
         """Names of the buckets the credentials can see; ``detail``: ``{"name", "creation_date"}`` dicts."""
-        with s3_errors("s3://"):
-            found = self.client.list_buckets().get("Buckets", [])
-        if detail:
-            return [{"name": b["Name"], "creation_date": b.get("CreationDate")} for b in found]
-        return [b["Name"] for b in found]
+        return buckets.list_buckets(self, detail)
 
     def create_bucket(self, name: str, versioned: bool = True) -> None:
         """Create a bucket in the connection's region, versioned by default; one that exists is refused
         (``S3Exception``), its settings untouched."""
-        url = self._bucket_url(name)
-        args = {"Bucket": paths.bucket(url)}
-        if self._s3.bucket_exists(paths.bucket(url)):  # AWS in us-east-1 would answer 200 and we'd go on
-            raise S3Exception(f"{url} already exists: not created, its versioning left as it is")
-        region = self.client.meta.region_name
-        if region and region != config.DEFAULT_REGION:
-            args["CreateBucketConfiguration"] = {"LocationConstraint": region}
-        with s3_errors(url):
-            self.client.create_bucket(**args)
-        if versioned:
-            self.enable_versioning(name)
+        buckets.create_bucket(self, name, versioned)
 
     def delete_bucket(self, name: str, force: bool = False) -> int:
         """Delete a bucket; returns how many keys, versions and delete markers ``force`` deleted first.
@@ -449,123 +423,19 @@ class S3Connection:
         Missing bucket -> ``BucketNotFound``; keys that could not be deleted ->
         ``BulkCopyError``, the bucket kept.
         """
-        url = self._bucket_url(name)
-        if force:
-            deleted = self._empty_bucket(url)
-        else:
-            self._refuse_non_empty(url)
-            deleted = 0
-        if next(iter(self._s3.list(url)), None) is not None:  # a versions listing wrongly empty: SeaweedFS
-            raise BucketNotEmpty(f"{url} is not empty: it lists keys its versions listing did not show; "
-                                 "not deleted")  # would delete the bucket, keys and all
-        try:
-            with s3_errors(url):
-                self.client.delete_bucket(Bucket=paths.bucket(url))
-        except BucketNotEmpty as err:  # written to since it was listed
-            raise BucketNotEmpty(f"{url} is not empty: written to while it was deleted; not deleted") from err
-        return deleted
-
-    def _refuse_non_empty(self, url: str) -> None:
-        """``BucketNotEmpty`` saying how many keys/versions the bucket holds, unless it holds none."""
-        count = len(list(itertools.islice(self._s3.list(url, versions=True), self.HELD_COUNTED + 1)))
-        if not count:
-            with s3_errors(url):  # someone uploading into it: its parts would go with the bucket
-                uploads = self.client.list_multipart_uploads(Bucket=paths.bucket(url), MaxUploads=1)
-            if uploads.get("Uploads"):
-                raise BucketNotEmpty(f"{url} holds unfinished multipart uploads (is something uploading "
-                                     "into it?); not deleted (-f/force aborts them first)")
-            return
-        held = f"more than {self.HELD_COUNTED}" if count > self.HELD_COUNTED else str(count)
-        refusal = BucketNotEmpty(f"{url} is not empty: it holds {held} keys/versions; not deleted "
-                                 "(force deletes them first)")
-        refusal.held = held
-        raise refusal
-
-    def _empty_bucket(self, url: str) -> int:
-        """Abort the unfinished multipart uploads in a bucket, then delete what it holds in
-        passes until one finds nothing; returns how many keys/versions were deleted."""
-        for upload in self._s3.multipart_uploads(url):
-            self._s3.abort_upload(upload)  # False: finished or aborted meanwhile
-        deleted = 0
-        for _ in range(self.EMPTYING_PASSES):
-            done = self._delete_listed(url)
-            if not done:
-                return deleted
-            deleted += done
-        raise BucketNotEmpty(f"{url} is not empty after {self.EMPTYING_PASSES} passes deleting what it held "
-                             "(is something writing to it?); not deleted")
-
-    def _delete_listed(self, url: str) -> int:
-        """One pass over a bucket's versions listing, each page deleted (DeleteObjects; a key XML
-        cannot carry, DeleteObject) before the next is listed; returns how many were deleted
-        (``BulkCopyError`` naming those that were not)."""
-        bucket, base = paths.bucket(url), url + "/"
-        deleted, failures = 0, []
-        for listed in parallel.chunks(self._s3.list(url, versions=True), 1000):
-            batch = [e for e in listed if in_xml(e.url[len(base):])]
-            alone = [(e.url, e.version_id) for e in listed if not in_xml(e.url[len(base):])]
-            failed = self._s3.delete_each(alone)  # keys no DeleteObjects can name
-            deleted += len(alone) - len(failed)
-            failures += [(failed_url, None, err) for failed_url, err in failed]
-            if not batch:
-                continue
-            objects = [{"Key": e.url[len(base):], **({"VersionId": e.version_id} if e.version_id else {})}
-                       for e in batch]
-            with s3_errors(url):
-                resp = self.client.delete_objects(Bucket=bucket, Delete={"Objects": objects, "Quiet": True})
-            errors = resp.get("Errors", [])
-            deleted += len(batch) - len(errors)
-            for error in errors:
-                version = f" (version {error['VersionId']})" if error.get("VersionId") else ""
-                failures.append((base + error["Key"], None, S3Exception(
-                    f"{base}{error['Key']}{version}: {error.get('Code')}: {error.get('Message')}")))
-        if failures:
-            raise BulkCopyError(failures, deleted + len(failures), "deletions", f"; {url} not deleted")
-        return deleted
-
-    def _set_versioning(self, bucket: str, status: str) -> None:
-        url = self._bucket_url(bucket)
-        with s3_errors(url):
-            self.client.put_bucket_versioning(Bucket=paths.bucket(url),
-                                              VersioningConfiguration={"Status": status})
+        return buckets.delete_bucket(self, name, force)
 
     def enable_versioning(self, bucket: str) -> None:
         """Turn versioning on."""
-        self._set_versioning(bucket, "Enabled")
+        buckets.set_versioning(self, bucket, "Enabled")
 
     def disable_versioning(self, bucket: str) -> None:
         """Suspend versioning (S3 cannot switch it off once on)."""
-        self._set_versioning(bucket, "Suspended")
+        buckets.set_versioning(self, bucket, "Suspended")
 
     def bucket_info(self, name: str) -> dict:
         """Location, versioning, policy, CORS, lifecycle, logging and website settings."""
-        url = self._bucket_url(name)
-        name = paths.bucket(url)
-        if not self._s3.bucket_exists(name):
-            raise BucketNotFound(f"{url}: bucket does not exist")
-
-        def setting(call, field=None, **extra):
-            try:
-                with s3_errors(url):
-                    result = call(Bucket=name, **extra)
-            except (KeyNotFound, S3Exception):
-                return None
-            return result.get(field) if field else {k: v for k, v in result.items() if k != "ResponseMetadata"}
-
-        location = setting(self.client.get_bucket_location, "LocationConstraint") or config.DEFAULT_REGION
-        website = setting(self.client.get_bucket_website)
-        lifecycle = setting(self.client.get_bucket_lifecycle_configuration, "Rules")
-        return {
-            "name": name,
-            "location": location,
-            "versioning_status": setting(self.client.get_bucket_versioning, "Status") or "Not Versioned",
-            "policy": setting(self.client.get_bucket_policy, "Policy"),
-            "cors": setting(self.client.get_bucket_cors, "CORSRules"),
-            "lifecycle": lifecycle,
-            "logging_status": setting(self.client.get_bucket_logging, "LoggingEnabled"),
-            "website_configuration": website or None,
-            "website_endpoint": f"{name}.s3-website-{location}.amazonaws.com" if website else None,
-        }
+        return buckets.bucket_info(self, name)
 
     # -- syncing ---------------------------------------------------------
 
