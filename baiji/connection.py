@@ -9,23 +9,20 @@ of three cases: within one store (server-side for S3), to the local disk
 from __future__ import annotations
 
 import os
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 from typing import Iterable, Iterator
 
-from baiji import buckets, bulk, config, fileobj, inspect, integrity, removal, transfer
+from baiji import buckets, bulk, config, fileobj, housekeeping, inspect, integrity, removal, transfer
 from baiji import path as paths
 from baiji.bulk import (BulkCopyError, check_bulk_args, copies_of, copy_all, dir_items, finished, ordered_listing,
                         placeable, refusals, refuse_nested)
-from baiji.exceptions import BucketNotFound, InvalidSchemeException, KeyNotFound, S3Exception
+from baiji.exceptions import InvalidSchemeException, KeyNotFound, S3Exception
 from baiji.filters import Selector
 from baiji.inspect import same_entries
 from baiji.removal import TooManyDeletions, delete_all, refuse_too_many, too_many
-from baiji.report import Event, Listener, Planned, Report
-from baiji.stores import Entry, S3Store, Store, WriteOptions, store_for
-from baiji.stores.base import DEFAULT_CONTENT_TYPE
-from baiji.stores.s3_uploads import Upload
+from baiji.report import Listener, Planned, Report
+from baiji.stores import Entry, S3Store, Store, store_for
 from baiji.sync import plan as sync_plan
-from baiji.tempfiles import temp_path
 
 __all__ = ["S3Connection", "BulkCopyError", "TooManyDeletions", "Planned"]
 
@@ -277,62 +274,21 @@ class S3Connection:
         """Local: like Unix ``touch``; s3: create an empty object unless one exists."""
         self._store(key).touch(key, encrypt)
 
-    def _rewrite_options(self, key: str, entry: Entry, encrypt: bool) -> WriteOptions:
-        """Options that keep an object's type, encoding, metadata and ACL when it is rewritten."""
-        try:
-            grants = self._s3.grants_of(key)
-        except S3Exception:  # some stores keep no ACL for some objects: the default applies
-            grants = None
-        return WriteOptions(encrypt=encrypt, content_type=entry.content_type or DEFAULT_CONTENT_TYPE,
-                            content_encoding=entry.content_encoding, metadata=entry.metadata,
-                            grants=grants)
-
-    def _rewrite_in_place(self, key: str, entry: Entry, encrypt: bool) -> None:
-        """Copy an object onto itself (keeping type, metadata and ACL) to re-encrypt or re-ETag it."""
-        self._s3.copy(key, key, self._rewrite_options(key, entry, encrypt))
-
     def encrypt_at_rest(self, key: str) -> None:
         """Server-side encrypt an existing s3 object in place (no-op if it already is)."""
-        entry = self._remote(key).stat(key)
-        if not entry.encrypted:
-            self._rewrite_in_place(key, entry, encrypt=True)
+        housekeeping.encrypt_at_rest(self, key)
 
     def fix_etag(self, key: str) -> tuple[str, str]:
         """Rewrite a multipart object in place so its ETag is its MD5; returns (old, new)."""
-        store = self._remote(key)
-        entry = store.stat(key)
-        if "-" not in (entry.etag or ""):
-            return entry.etag, entry.etag
-        self._rewrite_in_place(key, entry, encrypt=bool(entry.encrypted))
-        new = store.stat(key)
-        if "-" in (new.etag or ""):  # some stores keep the parts on a copy: upload it whole
-            with temp_path(suffix=os.path.splitext(paths.basename(key))[1]) as tmp:
-                store.download(key, tmp)
-                options = self._rewrite_options(key, new, encrypt=bool(new.encrypted))
-                options.part_size = max(new.size or 0, 1)
-                store.upload(tmp, key, options)
-            new = store.stat(key)
-        return entry.etag, new.etag
+        return housekeeping.fix_etag(self, key)
 
     def restore(self, key: str) -> None:
         """Undelete ``key`` in a versioned bucket: remove its latest delete marker."""
-        store = self._remote(key)
-        for e in store.list(key, versions=True):
-            if e.url == key and e.is_latest:
-                if e.delete_marker:
-                    store.delete(key, e.version_id)
-                return
-        raise KeyNotFound(f"{key}: no version to restore")
+        housekeeping.restore(self, key)
 
     def restore_r(self, prefix: str) -> list[str]:
         """Undelete every deleted key under an s3 prefix; returns the restored URLs."""
-        store = self._remote(prefix)
-        restored = []
-        for e in store.list(prefix, versions=True):
-            if e.is_latest and e.delete_marker:
-                store.delete(e.url, e.version_id)
-                restored.append(e.url)
-        return restored
+        return housekeeping.restore_r(self, prefix)
 
     # -- unfinished multipart uploads ------------------------------------
     def uploads(self, prefix: str, older_than: float | timedelta | None = None) -> Iterator[dict]:
@@ -342,16 +298,7 @@ class S3Connection:
 
         ``older_than`` (seconds or a ``timedelta``): only those initiated longer ago than that.
         """
-        store = self._remote(prefix)
-        for upload in self._old_uploads(store, prefix, older_than):
-            try:
-                parts, size = store.upload_size(upload)
-            except BucketNotFound:
-                raise
-            except KeyNotFound:  # completed or aborted since it was listed
-                continue
-            yield {"uri": upload.url, "upload_id": upload.upload_id, "initiated": upload.initiated,
-                   "parts": parts, "size": size}
+        return housekeeping.uploads(self, prefix, older_than)
 
     def abort_uploads(self, prefix: str, older_than: float | timedelta | None = None,
                       on_event: Listener | None = None) -> Report:
@@ -363,31 +310,7 @@ class S3Connection:
         gone meanwhile, ``fail`` for one that could not be aborted.  Failures are raised at the
         end, after the others were aborted (``BulkCopyError``).
         """
-        store = self._remote(prefix)
-        report = Report(on_event)
-        for upload in self._old_uploads(store, prefix, older_than):
-            what = f"upload {upload.upload_id}"
-            try:
-                gone = not store.abort_upload(upload)
-            except BucketNotFound:
-                raise
-            except S3Exception as err:
-                report.add(Event("fail", None, upload.url, f"{what}: {err}"), err)
-                continue
-            report.add(Event("skip", None, upload.url, f"{what}: no longer in progress") if gone
-                       else Event("abort", None, upload.url, what))
-        return finished(report, "aborts", total=report.aborted + report.failed, warn_skips=False)
-
-    @staticmethod
-    def _old_uploads(store: S3Store, prefix: str, older_than: float | timedelta | None) -> Iterator[Upload]:
-        """The unfinished uploads under ``prefix`` initiated more than ``older_than`` ago (all: None)."""
-        if older_than is None:
-            return store.multipart_uploads(prefix)
-        age = older_than if isinstance(older_than, timedelta) else timedelta(seconds=older_than)
-        if age < timedelta(0):
-            raise ValueError(f"older_than must not be negative, got {older_than!r}")
-        cutoff = datetime.now(timezone.utc) - age
-        return (upload for upload in store.multipart_uploads(prefix) if upload.initiated <= cutoff)
+        return housekeeping.abort_uploads(self, prefix, older_than, on_event)
 
     # -- buckets ---------------------------------------------------------
     #: How many keys/versions a refused ``delete_bucket`` counts at most ("more than N" beyond).
