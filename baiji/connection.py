@@ -1,28 +1,28 @@
-"""S3Connection: every public operation, written once against the store interface.
+"""S3Connection: the public API, a thin façade over modules named for their role.
 
+Each public method holds its contract (signature, defaults, docstring) and
+hands the work, with the connection, to :mod:`baiji.transfer` (cp, mv,
+streams, strings), :mod:`baiji.bulk` (cp_many, cp_r, the run of copies),
+:mod:`baiji.removal` (rm, rm_r, max_delete), :mod:`baiji.inspect` (ls,
+info, exists, same_content...), :mod:`baiji.housekeeping` (rewrites in
+place, undeleting, unfinished uploads), :mod:`baiji.buckets` and
+:mod:`baiji.sync.run`.  Those work against the store interface:
 ``store_for`` (in :mod:`baiji.stores`) picks the local or the S3 store for
-a URL; the operations here never look at schemes themselves.  A copy is one
-of three cases: within one store (server-side for S3), to the local disk
-(a download), or from it (an upload).
+a URL, and no operation looks at schemes itself.
 """
 
 from __future__ import annotations
 
-import os
 from datetime import timedelta
 from typing import Iterable, Iterator
 
 from baiji import buckets, bulk, config, fileobj, housekeeping, inspect, integrity, removal, transfer
-from baiji import path as paths
-from baiji.bulk import (BulkCopyError, check_bulk_args, copies_of, copy_all, dir_items, finished, ordered_listing,
-                        placeable, refusals, refuse_nested)
-from baiji.exceptions import InvalidSchemeException, KeyNotFound, S3Exception
-from baiji.filters import Selector
-from baiji.inspect import same_entries
-from baiji.removal import TooManyDeletions, delete_all, refuse_too_many, too_many
+from baiji.bulk import BulkCopyError
+from baiji.exceptions import InvalidSchemeException
+from baiji.removal import TooManyDeletions
 from baiji.report import Listener, Planned, Report
-from baiji.stores import Entry, S3Store, Store, store_for
-from baiji.sync import plan as sync_plan
+from baiji.stores import S3Store, Store, store_for
+from baiji.sync import run as sync_run
 
 __all__ = ["S3Connection", "BulkCopyError", "TooManyDeletions", "Planned"]
 
@@ -81,7 +81,7 @@ class S3Connection:
                 "sign": self.sign, "verify": self.verify}
 
     def _worker_recipe(self) -> tuple[type, dict]:
-        """What a bulk copy's worker process builds its own connection from (:data:`baiji.util.parallel.Recipe`)."""
+        """How a bulk copy's worker process builds its own connection (``baiji.util.parallel.Recipe``)."""
         return S3Connection, self.settings()
 
     def _store(self, url: str) -> Store:
@@ -361,35 +361,12 @@ class S3Connection:
         return buckets.bucket_info(self, name)
 
     # -- syncing ---------------------------------------------------------
-
     def sync_file(self, src: str, dst: str, update: bool = True, delete: bool = False, progress=False,
                   policy: str | None = None, encoding: str | None = None, encrypt: bool = True,
                   guess_content_type: bool = False) -> None:
         """Make ``dst`` a copy of ``src`` if it is missing or (with ``update``) different."""
-        src_store, dst_store = self._store(src), self._store(dst)
-        try:
-            src_entry = src_store.stat(src)
-        except KeyNotFound as err:
-            if not delete:
-                raise
-            # a missing bucket or directory (a typo, an unmounted disk) says nothing about the file
-            container = (os.path.isdir(os.path.dirname(paths.parse(src).path)) if src_store.is_local
-                         else self._s3.bucket_exists(paths.bucket(src)))
-            if not container:
-                raise KeyNotFound(f"{src}: its {'directory' if src_store.is_local else 'bucket'} does not "
-                                  f"exist; {dst} not deleted") from err
-            if dst_store.exists(dst):
-                self.rm(dst)
-            return
-        try:
-            dst_entry = dst_store.stat(dst)
-        except KeyNotFound:
-            dst_entry = None
-        if dst_entry is not None and (not update or (src_entry.size == dst_entry.size
-                                                     and same_entries(self, src_entry, dst_entry))):
-            return
-        self.cp(src, dst, force=True, progress=progress, policy=policy, encoding=encoding,
-                encrypt=encrypt, guess_content_type=guess_content_type)
+        sync_run.sync_file(self, src, dst, update, delete, progress, policy, encoding, encrypt,
+                           guess_content_type)
 
     def sync(self, src_dir: str, dst_dir: str, followlinks: bool = True, do_not_delete=None,
              progress=False, policy: str | None = None, encoding: str | None = None,
@@ -413,64 +390,6 @@ class S3Connection:
         ``exclude``/``include``: glob patterns (see :mod:`baiji.filters`) of the paths
         synced, relative to each side: a path not selected is neither copied nor deleted.
         """
-        check_bulk_args(workers, max_delete)
-        selector = Selector(exclude, include)
-        src_store, dst_store = self._store(src_dir), self._store(dst_dir)
-        for url, store in ((src_dir, src_store), (dst_dir, dst_store)):
-            local = paths.parse(url).path if store.is_local else None
-            if local and os.path.exists(local) and not os.path.isdir(local):
-                raise ValueError(f"{url} is not a directory")
-        if src_store.is_local and not os.path.isdir(paths.parse(src_dir).path):
-            raise ValueError(f"{src_dir} is not a directory")
-        keep = sync_plan.keep_prefixes(do_not_delete, dst_dir)
-        refuse_nested(src_store, src_dir, dst_store, dst_dir, keep)
-        src_items, src_found = dir_items(self, src_store, src_dir, selector, followlinks)
-        dst_prefix = dst_store.dir_prefix(dst_dir)
-        unreadable = []
-        report = Report(on_event)
-
-        def same_content(src: Entry, dst: Entry) -> bool:
-            try:
-                same = same_entries(self, src, dst)
-            except S3Exception as err:  # unreadable, vanished...: that path fails, the rest goes on
-                unreadable.append((src.url, None, err))
-                return True
-            report.unchanged += same
-            return same
-
-        actions = sync_plan.plan(
-            src_items, selector.items(sync_plan.relative_items(
-                ordered_listing(self, dst_store, dst_prefix, prune=selector.prune), dst_prefix, dst_store.sep)),
-            same_content, keep, tree=dst_store.is_local)
-        doomed, refused = [], []
-        copies = copies_of(self, actions, dst_store, dst_prefix, refused, doomed)
-        if dry_run:
-            return self._planned_sync(placeable(copies, dst_store, refused), refused, unreadable, doomed,
-                                      src_found or src_store.is_local, max_delete)
-        copy_all(self, copies, report, dict(exact=True, force=True, progress=progress, policy=policy,
-                                            encoding=encoding, encrypt=encrypt,
-                                            guess_content_type=guess_content_type),
-                 parallel=parallel, executor=executor, processes=processes, workers=workers)
-        refusals(report, refused + unreadable)
-        if report.failures:  # deletes only after a clean run: this raises BulkCopyError
-            finished(report, "files to sync",
-                     f"; nothing deleted ({len(doomed)} deletions held back)" if doomed else "")
-        if doomed and not src_found and not src_store.is_local:
-            raise ValueError(f"{src_dir}: no keys under this prefix (missing or empty); nothing deleted "
-                             f"of the {len(doomed)} files under {dst_dir} (rm -r empties a destination)")
-        refuse_too_many(len(doomed), max_delete, dst_dir)
-        delete_all(report, dst_store, doomed)
-        return finished(report, "deletions", total=len(doomed))
-
-    @staticmethod
-    def _planned_sync(copies: Iterable[tuple[str, str, int | None]], refused: list, unreadable: list,
-                      doomed: list[tuple[str, int | None]], src_found: bool,
-                      max_delete: int | None) -> list[Planned]:
-        """A sync's dry run: the copies, then the refusals, then the deletions the real run would make."""
-        planned = [Planned("copy", src, dst, size=size) for src, dst, size in copies]
-        planned += [Planned("refuse", url, None, str(err)) for url, _, err in refused + unreadable]
-        held = ("a copy would fail or be refused" if refused or unreadable else
-                "the source has no keys (missing or empty)" if not src_found else
-                f"more than max_delete={max_delete}" if too_many(len(doomed), max_delete) else "")
-        return planned + [Planned("refuse", None, url, f"not deleted: {held}", size) if held else
-                          Planned("delete", None, url, size=size) for url, size in doomed]
+        return sync_run.sync(self, src_dir, dst_dir, followlinks, do_not_delete, progress, policy, encoding,
+                             encrypt, guess_content_type, parallel, executor, processes, max_delete, workers,
+                             dry_run, on_event, exclude, include)
