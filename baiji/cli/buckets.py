@@ -63,16 +63,17 @@ def cmd_buckets(ctx: Context, a) -> int:
 def _delete_bucket(ctx: Context, name: str, force: bool) -> None:
     """``buckets --delete``: without -f, a bucket holding keys is refused, or, when stdin is a
     terminal, the user is asked once whether to delete them all first."""
-    from baiji.connection import _confirm  # the prompt of rm -r
+    from baiji.buckets import bucket_url
     from baiji.exceptions import BucketNotEmpty
+    from baiji.removal import confirm  # the prompt of rm -r
 
-    url = ctx.conn._bucket_url(name)  # the library's reading of NAME (s3://NAME, ValueError for a key)
+    url = bucket_url(name)  # the library's reading of NAME (s3://NAME, ValueError for a key)
     try:
         deleted = ctx.conn.delete_bucket(name, force=force)
     except BucketNotEmpty as refusal:
         if force or refusal.held is None or not ctx.stdin_is_terminal:
             raise
-        if not _confirm(f"{url} holds {refusal.held} keys/versions: delete them all, then the bucket? [y/N] "):
+        if not confirm(f"{url} holds {refusal.held} keys/versions: delete them all, then the bucket? [y/N] "):
             return
         deleted = ctx.conn.delete_bucket(name, force=True)
     ctx.print(f"[deleted] {url}" + (f" (and the {deleted} keys/versions it held)" if deleted else ""))
