@@ -111,15 +111,18 @@ class WriteOptions(_Record):
     ``exclusive``: refuse (``KeyExists``) when the destination exists, with a
     conditional write where the store has one; ``part_size``: of a multipart
     upload (None: the default); ``grants``: to set on the destination (s3 -> s3
-    ``preserve_acl``).
+    ``preserve_acl``); ``headers``: more arguments of the write as boto3 names
+    them (``CacheControl``, ``Expires``, ``StorageClass``, KMS encryption...),
+    which only boto3 sends.
     """
 
     def __init__(self, policy: str | None = None, encrypt: bool = True, content_type: str | None = None,
                  content_encoding: str | None = None, metadata: dict | None = None, exclusive: bool = False,
-                 part_size: int | None = None, grants: dict | None = None):
+                 part_size: int | None = None, grants: dict | None = None, headers: dict | None = None):
         self.policy, self.encrypt, self.content_type, self.content_encoding = (
             policy, encrypt, content_type, content_encoding)
         self.metadata, self.exclusive, self.part_size, self.grants = metadata, exclusive, part_size, grants
+        self.headers = headers
 
 
 class Store(abc.ABC):

@@ -129,6 +129,7 @@ def write_args(options: WriteOptions) -> dict:
         args["Metadata"] = dict(options.metadata)
     if options.grants:
         args.update(options.grants)
+    args.update(options.headers or {})
     return args
 
 

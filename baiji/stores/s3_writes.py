@@ -18,7 +18,7 @@ from baiji.stores.s3_errors import left_unfinished, translated
 from baiji.stores.s3_source import Source
 
 #: CopyObject's arguments that only a copy writing its metadata anew (REPLACE) takes.
-_ANEW = {"ContentType", "ContentEncoding", "Metadata"}
+_ANEW = {"ContentType", "ContentEncoding", "Metadata", "CacheControl", "ContentDisposition", "Expires"}
 #: The headers a copy that writes its metadata anew keeps from its source, as CopyObject's arguments.
 _KEPT_HEADERS = {"cache-control": "CacheControl", "content-disposition": "ContentDisposition",
                  "content-language": "ContentLanguage", "expires": "Expires"}
@@ -34,8 +34,9 @@ class Writes:
     """PUTs, uploads and copies (``self``: the :class:`~baiji.stores.s3.S3Store`)."""
 
     def _native_write(self, key: str, options: WriteOptions) -> bool:
-        """Whether the engine can write ``key`` with ``options`` (no ACL: those need boto3)."""
-        return self._native(key) and not options.policy and not options.grants \
+        """Whether the engine can write ``key`` with ``options`` (no ACL and no ``headers``: those
+        need boto3)."""
+        return self._native(key) and not options.policy and not options.grants and not options.headers \
             and native_metadata(options.metadata)
 
     def upload(self, local_path, url, options, progress=None):
