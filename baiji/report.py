@@ -110,15 +110,17 @@ def by_cause(failures: list[tuple[str, str | None, BaseException]], limit: int =
     A cause many files share is one entry naming the first of them:
     ``Permission denied (/dst/a and 301 more)``; a failure alone keeps its
     ``SRC -> DST: WHY`` (or ``WHY`` when it concerns ``src`` alone).  The
-    cause is the error's message without the path it starts with.  The most
+    cause is the error's message without the path it starts with: ``src``,
+    ``dst`` or a directory on their way (``/dst/d: Permission denied``).  The most
     common causes come first; past ``limit`` entries, ``and N more`` counts
     the failures left out.
     """
     groups: dict[str, list[tuple[str, str | None, str, str]]] = {}
     for src, dst, error in failures:
         text = str(error)
-        named = next((p for p in (dst, src) if p and text.startswith(p + ": ")), None)
-        cause = text[len(named) + 2:] if named else text
+        head, colon, rest = text.partition(": ")
+        named = head if colon and head and any(p and p.startswith(head) for p in (dst, src)) else None
+        cause = rest if named else text
         groups.setdefault(cause, []).append((src, dst, text, named or dst or src))
     ordered = sorted(groups.items(), key=lambda item: -len(item[1]))
     entries = []

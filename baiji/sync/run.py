@@ -93,10 +93,10 @@ def sync(conn, src_dir: str, dst_dir: str, followlinks: bool, do_not_delete, pro
         src_items, selector.items(sync_plan.relative_items(
             ordered_listing(conn, dst_store, dst_prefix, prune=selector.prune), dst_prefix, dst_store.sep)),
         same_content, keep, tree=dst_store.is_local)
+    if not delete:  # the plan's deletions are dropped before anything runs (copies_of is lazy)
+        actions = (action for action in actions if action.kind != "delete")
     doomed, refused = [], []
     copies = copies_of(conn, actions, dst_store, dst_prefix, refused, doomed)
-    if not delete:
-        doomed.clear()
     if dry_run:
         return _planned_sync(placeable(copies, dst_store, refused), refused, unreadable, doomed,
                              src_found or src_store.is_local, max_delete)
