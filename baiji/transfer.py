@@ -123,6 +123,9 @@ def cp(conn, src: str, dst: str, force: bool, progress, policy: str | None, pres
         given = [name for name, value in s3_only.items() if value]
         if given:
             raise ValueError(f"{', '.join(given)}: only for s3 destinations, not {dst}")
+    for name, value in (metadata or {}).items():
+        if not (str(name).isascii() and str(value).isascii()):
+            raise ValueError(f"metadata {name!r}: {value!r}: S3 metadata takes ASCII only")
     if gzip and not src_store.is_local:
         raise ValueError(f"gzip: only for uploads of local files, not {src}")
     if gzip and encoding not in (None, "gzip"):

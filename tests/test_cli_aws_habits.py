@@ -181,3 +181,10 @@ def test_ls_l_heads_keep_the_listing_order(client, s3dir):
     rows = [line.split("\t") for line in lines(out)]
     assert status == 0 and [row[3] for row in rows] == [s3dir + name for name in names]
     assert all(row[2] == "enc" for row in rows)
+
+
+def test_metadata_that_is_not_ascii_is_refused_up_front(client, s3dir, tmp_path):
+    (tmp_path / "f").write_bytes(b"x")
+    assert_failed(run("cp", tmp_path / "f", s3dir + "f", "--metadata", "owner=Zoë"),
+                  "metadata 'owner': 'Zoë': S3 metadata takes ASCII only")
+    assert keys_under(client, s3dir) == []

@@ -4,6 +4,7 @@ failure's one line names each cause once."""
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 
@@ -96,3 +97,12 @@ def test_by_cause():
                               "/s/x -> /d/x: /d/x: No space left on device")
     alone = [(f"s{i}", None, Exception(f"e{i}")) for i in range(21)]
     assert by_cause(alone).endswith("; e19; and 1 more")
+
+
+def test_a_fifo_nobody_reads_as_log_file_is_an_error_not_a_hang(tmp_path):
+    fifo = tmp_path / "log.fifo"
+    os.mkfifo(fifo)
+    result = subprocess.run([*PYTHON_M_BAIJI, "ls", "--log-file", fifo, tmp_path], capture_output=True, text=True,
+                            timeout=60)
+    assert (result.returncode, result.stdout) == (1, "")
+    assert result.stderr == f"s3: error: --log-file {fifo}: a FIFO nobody reads\n"

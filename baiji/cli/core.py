@@ -32,6 +32,7 @@ process's (the tests use in-memory ones); while a command runs,
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import signal
 import sys
@@ -213,9 +214,16 @@ def _verbosity(args) -> int:
     return max(level, DEBUG_LEVEL) if args.debug else level
 
 def _open_log(ctx: Context, stack: contextlib.ExitStack) -> None:
-    """Open ``--log-file`` for appending (a line at a time: concurrent jobs may share it)."""
-    ctx.log_file = stack.enter_context(open(ctx.args.log_file, "a", encoding="utf-8", errors="backslashreplace",
-                                            buffering=1))
+    """Open ``--log-file`` for appending (a line at a time: concurrent jobs may share it).
+
+    Opened without blocking: a FIFO that nobody reads is an error (ENXIO), not a
+    cron job waiting for ever; one that a logger reads is fine.
+    """
+    import fcntl  # imported here: only --log-file needs it
+
+    fd = os.open(ctx.args.log_file, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NONBLOCK, 0o666)
+    fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) & ~os.O_NONBLOCK)
+    ctx.log_file = stack.enter_context(open(fd, "a", encoding="utf-8", errors="backslashreplace", buffering=1))
 
 def _run(command: Command, ctx: Context, stack: contextlib.ExitStack) -> int:
     args, out, stderr, redactor = ctx.args, ctx.out, ctx.stderr, ctx.redactor
@@ -240,7 +248,8 @@ def _run(command: Command, ctx: Context, stack: contextlib.ExitStack) -> int:
             try:
                 _open_log(ctx, stack)
             except OSError as error:  # named alone: the command's paths are not to blame
-                return fail(error, _one_line(redactor(f"--log-file {args.log_file}: {error.strerror or error}")))
+                why = "a FIFO nobody reads" if error.errno == errno.ENXIO else error.strerror or error
+                return fail(error, _one_line(redactor(f"--log-file {args.log_file}: {why}")))
             ctx.log(" ".join([f"{PROG} {command.name}", *(str(getattr(args, name, None) or "")
                                                           for name in command.paths)]).rstrip())
         _debug("running s3 %s", command.name)
