@@ -148,9 +148,11 @@ def cp_r(conn, src_dir: str, dst_dir: str, parallel: bool, executor, processes: 
     refuse_nested(src_store, src_dir, dst_store, target, ("",))  # a copy into itself copies its copies
     items, _ = dir_items(conn, src_store, src_dir, selector, followlinks=True)  # like sync: loops are reported
     report, skipped = Report(on_event), []
-    if not cp_kwargs.get("force") and src_store is dst_store and not dst_store.is_local:
+    if not cp_kwargs.get("force") and (src_store is dst_store and not dst_store.is_local or executor is not None):
+        # one listing decides: no HEAD per key; and a chunk an executor runs again (its worker
+        # died) overwrites its own first copies instead of reporting them as skipped
         items = _absent(conn, items, dst_store, target, skipped.append if dry_run else report.add)
-        cp_kwargs = {**cp_kwargs, "force": True}  # one listing decided: no HEAD per key
+        cp_kwargs = {**cp_kwargs, "force": True}
     actions = sync_plan.plan(items, [], same_content=_differ, tree=dst_store.is_local)
     refused: list = []
     copies = copies_of(conn, actions, dst_store, target, refused, [])

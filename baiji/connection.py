@@ -144,7 +144,8 @@ class S3Connection:
         on: one warning at the end counts them (the ``on_event`` callback,
         called per file, names each).  ``parallel`` uses a ``multiprocessing.Pool``;
         ``executor`` any ``concurrent.futures.Executor`` (for instance a Dask
-        cluster's).  ``workers``: copies in flight in each process (None or 0:
+        cluster's; a chunk it runs again after its worker died may find its own first
+        copies: skipped, unless ``force``).  ``workers``: copies in flight in each process (None or 0:
         32, see ``baiji.util.parallel.THREADS``).  ``progress``: True, a bar
         of files; a callable gets each copied file's size (None when unknown).
         """
@@ -184,7 +185,7 @@ class S3Connection:
 
     def rm_r(self, prefix: str, force: bool = False, quiet: bool = False,
              max_delete: int | None = None, dry_run: bool = False,
-             on_event: Listener | None = None, exclude=None, include=None) -> Report | list[Planned]:
+             on_event: Listener | None = None, exclude=None, include=None, executor=None) -> Report | list[Planned]:
         """Remove everything under ``prefix``; asks per key on the terminal unless ``force``.
 
         Prints ``[deleted] URL`` per file unless ``quiet``; ``on_event`` gets an
@@ -198,8 +199,11 @@ class S3Connection:
         ``exclude``/``include``: glob patterns (see :mod:`baiji.filters`) of the paths under
         ``prefix`` to remove (one file or key: its name); with any, only files are removed,
         never a directory as a tree.
+        ``executor``: with ``force``, the batches of 1,000 deletions run on this
+        ``concurrent.futures.Executor`` (a Dask cluster's) while this process lists.
         """
-        return removal.rm_r(self, prefix, force, quiet, max_delete, dry_run, on_event, exclude, include)
+        return removal.rm_r(self, prefix, force, quiet, max_delete, dry_run, on_event, exclude, include,
+                            executor)
 
     # -- listing and inspecting -------------------------------------------
     def ls(self, prefix: str, return_full_urls: bool = False, require_s3_scheme: bool = False,

@@ -41,7 +41,7 @@ import warnings
 from collections.abc import Sequence
 
 from baiji import exceptions as exc
-from baiji.cli.context import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, CommandError, Context, UsageError
+from baiji.cli.context import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, CommandError, Context, OptionError, UsageError
 from baiji.cli.definition import Command, build_parser
 from baiji.cli.output import PROG, Output, _process_streams, _one_line
 from baiji.cli.redact import Redactor, _RedactingFilter, _RedactingFormatter
@@ -123,7 +123,7 @@ def _failure_message(error: BaseException, command: Command, args, redactor: Red
     for library, cli in command.rewords.items():
         message = message.replace(library, cli)
     paths = [value for value in (getattr(args, name, None) for name in command.paths) if value]
-    if paths and not any(path in message for path in paths):
+    if paths and not isinstance(error, OptionError) and not any(path in message for path in paths):
         message = f"{' -> '.join(paths)}: {message}"
     hint = next((hint for kind, hint in command.hints.items() if isinstance(error, kind)), None)
     if hint:

@@ -12,7 +12,9 @@ multipart uploads they have in flight (:mod:`baiji.stores.s3_uploads`).  At most
 bounded number of pairs is in flight, so copying 100,000 keys holds memory
 flat.  Pool workers pull single pairs from a shared queue (no chunk
 barriers: one slow request never idles the other threads); an Executor gets
-chunks of pairs.
+chunks of pairs (or of deletions: :func:`windowed`), and runs again the
+chunks of a worker that died (Dask does): each chunk's results come back
+once, from the run that finished, so each file is counted once.
 """
 
 from __future__ import annotations
@@ -57,11 +59,11 @@ def copy_one(conn, src: str, dst: str, cp_kwargs: dict) -> Result:
     try:
         conn.cp(src, dst, **cp_kwargs)
     except Exception as err:  # reported back per pair, never swallowed
-        return src, dst, _portable(err)
+        return src, dst, portable(err)
     return src, dst, None
 
 
-def _portable(err: BaseException) -> BaseException:
+def portable(err: BaseException) -> BaseException:
     """``err`` itself if it survives pickling, else an S3Exception with its message."""
     import pickle
 
@@ -303,8 +305,11 @@ def chunks(pairs: Iterable[Pair], size: int) -> Iterator[list[Pair]]:
         yield chunk
 
 
-def _windowed(executor: concurrent.futures.Executor, fn, batches: Iterable[list[Pair]],
-              window: int) -> Iterator[Result]:
+def windowed(executor: concurrent.futures.Executor, fn: Callable[[list], list], batches: Iterable[list],
+             window: int) -> Iterator:
+    """``fn(batch)`` on ``executor`` for each batch, at most ``window`` at a time; each batch's
+    results in order.  A batch whose worker dies is the executor's to run again (Dask does): its
+    results come back once, from the run that finished."""
     pending: collections.deque = collections.deque()
     try:
         for chunk in batches:
@@ -341,7 +346,7 @@ def run_copies(conn, pairs: Iterable[Pair], cp_kwargs: dict, parallel: bool = Fa
     threads = workers or THREADS
     if executor is not None:
         fn = functools.partial(copy_chunk, recipe, cp_kwargs=cp_kwargs)
-        yield from _windowed(executor, fn, chunks(pairs, CHUNK), window=64)
+        yield from windowed(executor, fn, chunks(pairs, CHUNK), window=64)
     elif parallel:
         yield from _run_pool(recipe, pairs, cp_kwargs, processes or PROCESSES, threads)
     else:
@@ -350,7 +355,7 @@ def run_copies(conn, pairs: Iterable[Pair], cp_kwargs: dict, parallel: bool = Fa
                 return [copy_one(conn, src, dst, cp_kwargs) for src, dst in chunk]
 
             try:
-                yield from _windowed(pool, fn, chunks(pairs, 1), window=4 * threads)
+                yield from windowed(pool, fn, chunks(pairs, 1), window=4 * threads)
             except KeyboardInterrupt:  # (SIGTERM too, in the s3 command): no wait for every part to be sent
                 s3_uploads.abort_in_flight()
                 raise
