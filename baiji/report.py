@@ -104,11 +104,16 @@ class Report:
         return f"Report({counts}, unchanged={self.unchanged}, seconds={self.seconds:.2f})"
 
 
+#: How many paths of one cause a bulk operation's error names before "and N more".
+NAMED = 3
+
+
 def by_cause(failures: list[tuple[str, str | None, BaseException]], limit: int = 20) -> str:
     """The failures of a bulk operation as ``; ``-separated entries, one per cause.
 
     A cause many files share is one entry naming the first of them:
-    ``Permission denied (/dst/a and 301 more)``; a failure alone keeps its
+    ``Permission denied (/dst/a and 301 more)``, or all of them when they are
+    :data:`NAMED` or fewer: ``symlink loop (/src/a/, /src/b/)``; a failure alone keeps its
     ``SRC -> DST: WHY`` (or ``WHY`` when it concerns ``src`` alone).  The
     cause is the error's message without the path it starts with: ``src``,
     ``dst`` or a directory on their way (``/dst/d: Permission denied``).  The most
@@ -126,8 +131,10 @@ def by_cause(failures: list[tuple[str, str | None, BaseException]], limit: int =
     entries = []
     for cause, members in ordered[:limit]:
         src, dst, text, named = members[0]
-        if len(members) > 1:
+        if len(members) > NAMED:
             entries.append(f"{cause} ({named} and {len(members) - 1} more)")
+        elif len(members) > 1:
+            entries.append(f"{cause} ({', '.join(member[3] for member in members)})")
         else:
             entries.append(f"{src} -> {dst}: {text}" if dst else text)
     left = sum(len(members) for _, members in ordered[limit:])

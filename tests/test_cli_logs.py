@@ -77,6 +77,7 @@ def test_a_log_file_that_cannot_be_opened_is_one_line_and_nothing_is_done(tree, 
 
 def test_failures_with_one_cause_are_one_entry(tree, tmp_path):
     """A read-only destination: one cause for every file, said once (with -v, a line per file)."""
+    write_tree(tree, {f"more/{i}.txt": b"x" for i in range(4)})
     dst = tmp_path / "ro-dest"
     dst.mkdir()
     dst.chmod(0o555)
@@ -86,7 +87,7 @@ def test_failures_with_one_cause_are_one_entry(tree, tmp_path):
     finally:
         dst.chmod(0o755)
     assert result.returncode == 1 and result.stderr.count("\n") == 1, result.stderr
-    assert re.fullmatch(rf"s3: error: 2 of 2 copies failed: Permission denied \({dst}/\S+ and 1 more\)\n",
+    assert re.fullmatch(rf"s3: error: 6 of 6 copies failed: Permission denied \({dst}/\S+ and 5 more\)\n",
                         result.stderr), result.stderr
 
 
@@ -95,6 +96,8 @@ def test_by_cause():
     many.append(("/s/x", "/d/x", OSError("/d/x: No space left on device")))
     assert by_cause(many) == ("Permission denied (/d/f0 and 301 more); "
                               "/s/x -> /d/x: /d/x: No space left on device")
+    few = [("/s/a", "/d/a", OSError("/d/a: symlink loop")), ("/s/b", "/d/b", OSError("/d/b: symlink loop"))]
+    assert by_cause(few) == "symlink loop (/d/a, /d/b)"
     alone = [(f"s{i}", None, Exception(f"e{i}")) for i in range(21)]
     assert by_cause(alone).endswith("; e19; and 1 more")
 
