@@ -269,7 +269,8 @@ class Lister:
         self.learn = learn or (lambda bucket, region: None)
         parts = urlsplit(target.endpoint_for(target.region))
         if parts.scheme not in ("http", "https") or not parts.hostname or parts.path.strip("/"):
-            raise ValueError(f"endpoint must be scheme://host[:port], got {without_url_passwords(target.endpoint_url)!r}")
+            raise ValueError(
+                f"endpoint must be scheme://host[:port], got {without_url_passwords(target.endpoint_url)!r}")
         #: The endpoint as messages show it: with its user, never its password.
         self.shown = without_url_passwords(target.endpoint_url or f"{parts.scheme}://{parts.hostname}")
         self.connect_timeout, self.read_timeout = connect_timeout, read_timeout

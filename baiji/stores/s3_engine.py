@@ -100,7 +100,8 @@ def attributes(content_type: str | None, content_encoding: str | None, metadata:
 #: "off" value: while one is set, the engine is not used at all (boto3, which ignores
 #: them, moves the bytes), so that nothing but the resolver configures a request.
 UNSEALABLE = frozenset(("aws_checksum_algorithm", "aws_server_side_encryption", "aws_sse_kms_key_id",
-                        "aws_sse_customer_key_base64", "aws_proxy_ca_certificate", "aws_http2_keep_alive_interval", "aws_http2_keep_alive_timeout",
+                        "aws_sse_customer_key_base64", "aws_proxy_ca_certificate", "aws_http2_keep_alive_interval",
+                        "aws_http2_keep_alive_timeout",
                         "aws_http2_keep_alive_while_idle", "aws_http2_max_frame_size", "aws_default_headers"))
 #: A proxy that is never used (the store's host is excluded from it): it stands for "no proxy"
 #: and keeps reqwest from picking one from ``HTTP_PROXY``/``HTTPS_PROXY`` itself.
