@@ -96,7 +96,7 @@ def copy_all(conn, copies: Iterable[tuple[str, str, int | None]], report: Report
             sizes[src, dst] = size
             yield src, dst
 
-    with bulk_progress(progress, report, copies if progress is True else None):
+    with bulk_progress(progress, report, copies if progress is True else None):  # type: ignore[arg-type]  # a list
         for src, dst, err in run_copies(conn, pairs(), cp_kwargs, recipe=conn._worker_recipe(), **run):
             size = sizes.pop((src, dst), None)
             if err is None:
@@ -123,7 +123,7 @@ def finished(report: Report, noun: str, note: str = "", total: int | None = None
                         f"destination exists ({first.src} -> {first.dst}: {first.reason}"
                         + (f"; and {more} more)" if more else ")"))
         except Warning as err:  # an error filter (-W error): raised after the copies; keep what they did
-            err.report = report
+            err.report = report  # type: ignore[attr-defined]  # the warning carries the report
             raise
     return report
 
@@ -147,7 +147,8 @@ def cp_r(conn, src_dir: str, dst_dir: str, parallel: bool, executor, processes: 
     target = dst_dir if contents else paths.join(dst_dir, paths.basename(src_dir))
     refuse_nested(src_store, src_dir, dst_store, target, ("",))  # a copy into itself copies its copies
     items, _ = dir_items(conn, src_store, src_dir, selector, followlinks=True)  # like sync: loops are reported
-    report, skipped = Report(on_event), []
+    skipped: list = []
+    report = Report(on_event)
     if not cp_kwargs.get("force") and (src_store is dst_store and not dst_store.is_local or executor is not None):
         # one listing decides: no HEAD per key; and a chunk an executor runs again (its worker
         # died) overwrites its own first copies instead of reporting them as skipped

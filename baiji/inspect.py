@@ -72,6 +72,7 @@ def du(conn, prefix: str, sub_prefixes: bool, exclude, include) -> list[Usage]:
         base = os.path.join(os.path.abspath(paths.parse(prefix).path), "")
     else:  # the keys are grouped by what follows the prefix's last /
         base = prefix[:prefix.rfind("/") + 1] if paths.key(prefix) else prefix.rstrip("/") + "/"
+    groups: dict[str, list[int]]
     total, groups = [0, 0], {}
     for e in _usable(_selected(store, prefix, Selector(exclude, include))):
         if e.is_dir or e.delete_marker:
@@ -116,7 +117,7 @@ def _with_encryption(store: Store, entries: Iterable[Entry], list_versions: bool
     def encrypted(e: Entry) -> bool | None:
         if e.is_dir or e.delete_marker:
             return None
-        return store.head(e.url, e.version_id if list_versions else None).encrypted
+        return store.head(e.url, e.version_id if list_versions else None).encrypted  # type: ignore[attr-defined]  # s3
 
     def settled(e: Entry, future) -> Iterator[tuple[Entry, bool]]:
         try:
@@ -224,9 +225,9 @@ def same_entries(conn, src: Entry, dst: Entry) -> bool:
     first, second = (dst, src) if src_store.is_local else (src, dst)  # a HEAD first: it may end it
     remote = conn._store(first.url)
     if conn._store(second.url).is_local:
-        local = paths.parse(second.url).path
-        require_regular(local)
-        return remote.matches_file(first.url, local)
+        local_path = paths.parse(second.url).path
+        require_regular(local_path)
+        return remote.matches_file(first.url, local_path)
     first = remote.head(first.url)  # baiji's recorded MD5, the object's checksum
     if first.md5 is None and not integrity.strong(first.checksum):  # the copy may say it is of it
         return remote.head(second.url).metadata.get(SOURCE_ETAG_METADATA) == first.etag

@@ -15,6 +15,10 @@ import warnings
 from collections import namedtuple
 from collections.abc import Callable
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
+if TYPE_CHECKING:
+    from types import FrameType
+
 #: An event's ``action``: what happened to the file (in a dry run: what would).
 ACTIONS = ("copy", "skip", "delete", "abort", "refuse", "fail")
 _PAST = {"copy": "copied", "skip": "skipped", "delete": "deleted", "abort": "aborted", "refuse": "refused",
@@ -157,6 +161,7 @@ def human_size(size: int | None) -> str:
 
 def warn_caller(message: str, category: type[Warning] = UserWarning) -> None:
     """``warnings.warn`` pointing at the first line outside baiji: the caller's, not a library line."""
+    frame: FrameType | None
     frame, level = sys._getframe(0), 1
     while frame is not None and frame.f_globals.get("__name__", "").startswith("baiji."):
         frame, level = frame.f_back, level + 1

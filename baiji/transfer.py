@@ -224,6 +224,7 @@ def mv(conn, src: str, dst: str, dry_run: bool, **cp_kwargs) -> list[Planned] | 
     if conn.cp(src, dst, **cp_kwargs):
         _refuse_collapsed_key(conn, src, dst)
         conn.rm(src, version_id=cp_kwargs.get("version_id"))
+    return None
 
 
 def _planned_move(conn, src: str, dst: str, cp_kwargs: dict) -> list[Planned]:

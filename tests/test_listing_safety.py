@@ -81,20 +81,6 @@ def assert_failed_naming(result: subprocess.CompletedProcess, *names: str) -> st
     return result.stderr
 
 
-@pytest.fixture
-def unreadable():
-    """``unreadable(path, mode=0)``: chmod ``path`` for the test, its mode restored afterwards."""
-    changed = []
-
-    def make(path, mode=0):
-        changed.append((path, stat.S_IMODE(os.stat(path).st_mode)))
-        os.chmod(path, mode)
-
-    yield make
-    for path, mode in reversed(changed):
-        os.chmod(path, mode)
-
-
 def local_or_s3(kind: str, s3dir: str, tmp_path, name: str) -> str:
     """A directory URL of ``kind``: s3 ones end in '/', local ones do not."""
     return f"{s3dir}{name}/" if kind == "s3" else str(tmp_path / name)

@@ -87,7 +87,8 @@ def _debug_logging(stream, redactor: Redactor):
 
     handler = logging.StreamHandler(stream)
     handler.addFilter(_RedactingFilter(redactor, logging.Formatter()))
-    handler.setFormatter(_RedactingFormatter(
+    # ignore[arg-type]: duck-typed, no logging.Formatter subclass (logging is imported only for -v)
+    handler.setFormatter(_RedactingFormatter(  # type: ignore[arg-type]
         redactor, logging.Formatter("%(asctime)s %(name)s %(levelname)s: %(message)s")))
     saved = []
     for name in VERBOSE_LOGGERS:
@@ -260,7 +261,7 @@ def _run(command: Command, ctx: Context, stack: contextlib.ExitStack) -> int:
         try:
             args._parser.error(str(error))
         except SystemExit as done:
-            return int(done.code)
+            return int(done.code)  # type: ignore[arg-type]  # parser.error() exits with 2
         return EXIT_USAGE
     except Terminated:
         return EXIT_TERMINATED

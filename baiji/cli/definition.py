@@ -94,7 +94,7 @@ class Command:
     - ``exclusive``: groups of mutually exclusive options, each named by its options' first flags.
     """
 
-    def __init__(self, name: str, help: str, args: tuple[Arg, ...],
+    def __init__(self, name: str, help: str | None, args: tuple[Arg, ...],
                  handler: Callable[[Context, argparse.Namespace], int], paths: tuple[str, ...] = (),
                  hints: dict | None = None, rewords: dict | None = None,
                  exclusive: tuple[tuple[str, ...], ...] = ()):
@@ -332,7 +332,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {baiji.__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for command in COMMANDS:
-        sub = subparsers.add_parser(command.name, **({"help": command.help} if command.help else {}),
+        # ignore[arg-type]: mypy types the dict's value for every keyword; only help= is in it
+        sub = subparsers.add_parser(command.name, **({"help": command.help} if command.help else {}),  # type: ignore[arg-type]
                                     description=command.help,
                                     parents=[after])
         groups = {flag: group for group, flags in

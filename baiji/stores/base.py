@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Optional
 
 if TYPE_CHECKING:
+    import builtins  # `list` in the class Store is its method
     from datetime import datetime
 
     from baiji.integrity import Checksum
@@ -99,6 +100,8 @@ class Listed(str):
     """An object's URL carrying the ETag its listing gave (``.etag``): the bulk copies of
     ``sync`` and ``cp_r`` hand these to :meth:`Store.copy`, which then need not ask for it."""
 
+    etag: str | None
+
     def __new__(cls, url: str, etag: str | None = None):
         self = super().__new__(cls, url)
         self.etag = etag
@@ -179,7 +182,7 @@ class Store(abc.ABC):
         """Remove one key or file (a local directory as a tree)."""
 
     @abc.abstractmethod
-    def delete_many(self, urls: list[str]) -> list[tuple[str, Exception]]:
+    def delete_many(self, urls: builtins.list[str]) -> builtins.list[tuple[str, Exception]]:
         """Remove many keys; returns the ``(url, error)`` pairs that failed."""
 
     # -- shape and content -----------------------------------------------

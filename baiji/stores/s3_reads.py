@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import logging
 from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING
 
 from baiji import integrity
 from baiji.exceptions import TransientError
@@ -21,6 +22,10 @@ from baiji.stores.s3_control import PART_THREADS, entry_of, head_entry, object_s
 from baiji.stores.s3_engine import HEADER_NAMES
 from baiji.stores.s3_errors import StartOver, describe, translated
 from baiji.tempfiles import atomic_path
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any
 
 log = logging.getLogger(__name__)
 
@@ -46,8 +51,15 @@ def _engine_entry(url: str, result, version_id: str | None) -> Entry:
 class Reads:
     """GETs, HEADs and downloads (``self``: the :class:`~baiji.stores.s3.S3Store`)."""
 
+    # S3Store's, for mypy (annotations only: nothing at run time)
+    client: Any
+    engine: Any
+    lister: Any
+    _native: Any
+    _checksum_mode: bool
+
     def _open(self, url: str, version_id: str | None, byte_range: tuple[int, int] | None = None,
-              if_match: str | None = None) -> tuple[Entry, object]:
+              if_match: str | None = None) -> tuple[Entry, Any]:
         """GET ``url`` (``byte_range``: ``(start, end)``, end exclusive): its Entry and its body."""
         bucket, key = object_split(url)
         if self._native(key):
@@ -196,9 +208,10 @@ class Reads:
                 if validate and not entry.md5:
                     self._describe(entry, version_id)
                 span = size if size <= integrity.MULTIPART_THRESHOLD else range_size(entry)
-                hashes = {"algorithm": entry.checksum.algorithm if entry.checksum else None,
-                          "md5": not checksum_alone(entry)}
-                get = functools.partial(self._get_range, url, version_id, etag, fd, progress=progress, **hashes)
+                hashes: dict[str, Any] = {"algorithm": entry.checksum.algorithm if entry.checksum else None,
+                                          "md5": not checksum_alone(entry)}
+                get: Callable[..., Piece] = functools.partial(self._get_range, url, version_id, etag, fd,
+                                                              progress=progress, **hashes)
                 try:
                     first = drain(body, fd, 0, span, progress, **hashes)
                 except retryable_reads():
@@ -211,7 +224,8 @@ class Reads:
             with ThreadPoolExecutor(PART_THREADS) as pool:
                 return entry, [first, *pool.map(lambda r: get(*r), rest)]
 
-    def _get_range(self, url, version_id, etag, fd, offset, length, progress, **hashes) -> Piece:
+    # ignore[return]: the loop returns, or raises at its last attempt (mypy cannot tell)
+    def _get_range(self, url, version_id, etag, fd, offset, length, progress, **hashes) -> Piece:  # type: ignore[return]
         """Fetch ``length`` bytes at ``offset`` into ``fd``, retrying broken bodies; their :data:`Piece`
         (``hashes``: as :func:`drain` takes them)."""
         for attempt in range(READ_ATTEMPTS):

@@ -95,7 +95,8 @@ def sync(conn, src_dir: str, dst_dir: str, followlinks: bool, do_not_delete, pro
         same_content, keep, tree=dst_store.is_local)
     if not delete:  # the plan's deletions are dropped before anything runs (copies_of is lazy)
         actions = (action for action in actions if action.kind != "delete")
-    doomed, refused = [], []
+    doomed: list = []
+    refused: list = []
     copies = copies_of(conn, actions, dst_store, dst_prefix, refused, doomed)
     if dry_run:
         return _planned_sync(placeable(copies, dst_store, refused), refused, unreadable, doomed,

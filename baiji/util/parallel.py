@@ -31,12 +31,13 @@ import signal
 import sys
 import threading
 import time
-from typing import Any, Callable, Iterable, Iterator, Optional
+from typing import Any, Callable, Iterable, Iterator, Optional, TypeVar
 
 from baiji import tempfiles
 from baiji.stores import s3_uploads
 
 Pair = tuple[str, str]
+T = TypeVar("T")
 Result = tuple[str, str, Optional[BaseException]]
 #: ``(connect, settings)``: a worker process's connection is ``connect(**settings)``; both
 #: picklable (``connect`` by reference: a class or a module-level function).
@@ -104,7 +105,7 @@ def worker_connection(recipe: Recipe):
 def copy_chunk(recipe: Recipe, pairs: list[Pair], cp_kwargs: dict) -> list[Result]:
     """Worker entry point: copy ``pairs`` with this process's connection."""
     conn = worker_connection(recipe)
-    return list(_threads().map(lambda pair: copy_one(conn, *pair, cp_kwargs), pairs))
+    return list(_threads().map(lambda pair: copy_one(conn, *pair, cp_kwargs), pairs))  # type: ignore[call-arg]  # mypy miscounts *pair
 
 
 _queues: dict = {}
@@ -299,7 +300,7 @@ def _run_pool(recipe: Recipe, pairs: Iterable[Pair], cp_kwargs: dict, processes:
         pool.join()
 
 
-def chunks(pairs: Iterable[Pair], size: int) -> Iterator[list[Pair]]:
+def chunks(pairs: Iterable[T], size: int) -> Iterator[list[T]]:
     it = iter(pairs)
     while chunk := list(itertools.islice(it, size)):
         yield chunk
@@ -345,10 +346,11 @@ def run_copies(conn, pairs: Iterable[Pair], cp_kwargs: dict, parallel: bool = Fa
     check_workers(workers)
     threads = workers or THREADS
     if executor is not None:
-        fn = functools.partial(copy_chunk, recipe, cp_kwargs=cp_kwargs)
+        # ignore[arg-type]: executor and parallel runs come with a recipe (see above)
+        fn: Callable[[Any], Any] = functools.partial(copy_chunk, recipe, cp_kwargs=cp_kwargs)  # type: ignore[arg-type]
         yield from windowed(executor, fn, chunks(pairs, CHUNK), window=64)
     elif parallel:
-        yield from _run_pool(recipe, pairs, cp_kwargs, processes or PROCESSES, threads)
+        yield from _run_pool(recipe, pairs, cp_kwargs, processes or PROCESSES, threads)  # type: ignore[arg-type]
     else:
         with concurrent.futures.ThreadPoolExecutor(threads) as pool:
             def fn(chunk):
