@@ -269,7 +269,8 @@ class Lister:
         self.learn = learn or (lambda bucket, region: None)
         parts = urlsplit(target.endpoint_for(target.region))
         if parts.scheme not in ("http", "https") or not parts.hostname or parts.path.strip("/"):
-            raise ValueError(f"endpoint must be scheme://host[:port], got {without_url_passwords(target.endpoint_url)!r}")
+            raise ValueError("endpoint must be scheme://host[:port], "
+                             f"got {without_url_passwords(target.endpoint_url)!r}")
         #: The endpoint as messages show it: with its user, never its password.
         self.shown = without_url_passwords(target.endpoint_url or f"{parts.scheme}://{parts.hostname}")
         self.connect_timeout, self.read_timeout = connect_timeout, read_timeout
@@ -288,8 +289,8 @@ class Lister:
         port = parts.port or (443 if parts.scheme == "https" else 80)
         return parts.scheme, parts.hostname, port, "/" if virtual else "/" + _q(bucket)
 
-    def pages(self, bucket: str, prefix: str, delimiter: str | None = None) -> Iterator[dict]:
-        """Pages shaped like boto3's ``list_objects_v2`` pages.
+    def pages(self, bucket: str, prefix: str, delimiter: str | None = None, max_keys: int = 0) -> Iterator[dict]:
+        """Pages shaped like boto3's ``list_objects_v2`` pages (of ``max_keys`` when set: S3's 1,000 else).
 
         ``{'Contents': [{'Key', 'LastModified' (aware, UTC), 'ETag' (quoted),
         'Size', 'StorageClass'}], 'CommonPrefixes': [{'Prefix'}]}``, each list
@@ -297,9 +298,8 @@ class Lister:
         the server repeats a continuation token or its pages stop advancing (a
         listing that would never end).
         """
-        params = {"list-type": "2", "prefix": prefix, "encoding-type": "url"}
-        if delimiter:
-            params["delimiter"] = delimiter
+        params = {"list-type": "2", "prefix": prefix, "encoding-type": "url",
+                  **{name: str(v) for name, v in (("delimiter", delimiter), ("max-keys", max_keys)) if v}}
         return self._paged(bucket, prefix, params, f"listing s3://{bucket}/{prefix}", _page)
 
     def uploads(self, bucket: str, prefix: str) -> Iterator[dict]:
