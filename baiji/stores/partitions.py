@@ -84,19 +84,19 @@ def _groups(pages: Pages, pool: ThreadPoolExecutor, prefix: str, first: list[dic
     def unlisted(group: str) -> bool:
         return last.startswith(group) or not any(key.startswith(group) for key in keys)
 
-    groups, direct = [prefix], []
+    leaves, groups, direct = [], [prefix], []
     for _ in range(MAX_DEPTH):
         found: list[str] = []
         for group, split in zip(groups, pool.map(lambda g: _split(pages, g, page_keys), groups)):
             if split is None:
-                found.append(group)
+                leaves.append(group)
             else:
                 direct.extend(split[1])
                 found.extend(g for g in split[0] if unlisted(g))
-        progressed, groups = found != groups, sorted(found, key=key_order)
-        if not progressed or len(groups) >= workers:
+        groups = found
+        if not groups or len(leaves) + len(groups) >= workers:
             break
-    return groups, direct
+    return sorted(leaves + groups, key=key_order), direct
 
 
 def _split(pages: Pages, group: str, page_keys: int) -> tuple[list[str], list[dict]] | None:
