@@ -24,9 +24,13 @@ ODD = (["a", "a!b", "a-b", "a.b", "a/", "a//x", "a0", "é", "z", "\x01", "b/x/1"
 
 
 def fill(client, base: str, keys) -> None:
+    """Put ``keys``; a key that is also a directory (``a``, ``a/n``) last: SeaweedFS refuses a
+    key below one that is a file (ExistingObjectIsFile), not the other way round."""
     bucket, prefix = split(base)
-    with ThreadPoolExecutor(10) as pool:
-        list(pool.map(lambda key: client.put_object(Bucket=bucket, Key=prefix + key, Body=key.encode()), keys))
+    dirs = {key for key in keys if any(other.startswith(key + "/") for other in keys)}
+    for batch in ([key for key in keys if key not in dirs], sorted(dirs)):
+        with ThreadPoolExecutor(10) as pool:
+            list(pool.map(lambda key: client.put_object(Bucket=bucket, Key=prefix + key, Body=key.encode()), batch))
 
 
 def listing(conn, url: str, workers: int, page_keys: int) -> list[str]:
