@@ -174,7 +174,7 @@ def cp_r(conn, src_dir: str, dst_dir: str, parallel: bool, executor, processes: 
 def ordered_listing(conn, store: Store, prefix: str, followlinks: bool = False, prune=None) -> Iterable[Entry]:
     """The entries under ``prefix`` in key order: a local listing sorts itself, and AWS
     lists in key order (the planner still checks each listing as it goes); another
-    server's listing is checked first (``sync_plan.in_order``), listing it twice.
+    server's listing is checked whole first, listed once (``sync_plan.in_order``).
     ``prune``: see ``Store.list``."""
     if store.is_local or conn._s3.lists_in_order:
         return store.list(prefix, followlinks=followlinks, prune=prune)

@@ -31,17 +31,21 @@ class S3Connection:
     """The public API of baiji; ``baiji.s3``'s functions call a per-process instance.
 
     ``profile``, ``region`` and ``endpoint_url`` override botocore's chain;
-    ``client`` injects a ready boto3 client.  Creating a connection does no I/O.
+    ``client`` injects a ready boto3 client.  ``list_workers``: the concurrent
+    streams of a long recursive listing (default 16; 1: one stream; see
+    :mod:`baiji.stores.partitions`).  Creating a connection does no I/O.
     """
 
     def __init__(self, profile: str | None = None, region: str | None = None,
                  endpoint_url: str | None = None, client=None, sign: bool = True,
-                 verify: bool | str | None = None):
+                 verify: bool | str | None = None, list_workers: int | None = None):
         self.profile, self.region, self.endpoint_url = profile, region, endpoint_url
-        self.sign, self.verify = sign, verify
+        self.sign, self.verify, self.list_workers = sign, verify, list_workers
         self._given_client = client
         self._session = None
         self._s3 = S3Store(self._make_client, self._make_target)
+        if list_workers is not None:
+            self._s3.list_workers = list_workers
 
     def _boto_session(self):
         """The boto3 session of the client and of the target off the fast path, made once
@@ -78,7 +82,7 @@ class S3Connection:
     def settings(self) -> dict:
         """Plain data from which another process builds an equivalent connection."""
         return {"profile": self.profile, "region": self.region, "endpoint_url": self.endpoint_url,
-                "sign": self.sign, "verify": self.verify}
+                "sign": self.sign, "verify": self.verify, "list_workers": self.list_workers}
 
     def _worker_recipe(self) -> tuple[type, dict]:
         """How a bulk copy's worker process builds its own connection (``baiji.util.parallel.Recipe``)."""

@@ -795,7 +795,7 @@ def test_global_options_reach_the_connection(endpoint_url, key, client, monkeypa
     monkeypatch.setattr(S3Connection, "__init__", spy)
     run("--endpoint-url", endpoint_url, "--profile", "nobody", "--region", "eu-west-1", "cat", key)
     assert made[-1] == {"profile": "nobody", "region": "eu-west-1", "endpoint_url": endpoint_url,
-                        "sign": True, "verify": None}
+                        "sign": True, "verify": None, "list_workers": None}
     run("--endpoint-url", endpoint_url, "--no-sign-request", "--no-verify-ssl", "cat", key)
     assert made[-1]["sign"] is False and made[-1]["verify"] is False
     run("--endpoint-url", endpoint_url, "--ca-bundle", "/x.pem", "cat", key)

@@ -19,7 +19,7 @@ import pytest
 
 from support import servers
 from baiji import config
-from baiji.stores import listing
+from baiji.stores import listing, listing_pages
 from baiji.stores.listing import Credentials, ListError, Lister
 
 pytestmark = pytest.mark.servers("moto", "seaweedfs", reason="seeds fresh buckets")
@@ -347,7 +347,7 @@ def test_canonical_query_is_sorted_and_rfc3986():
     ("2026-01-02T03:04:05.123456789Z", datetime(2026, 1, 2, 3, 4, 5, 123456, tzinfo=timezone.utc)),
 ])
 def test_last_modified_parsing(text, expected):
-    assert listing._time(text) == expected
+    assert listing_pages.time_of(text) == expected
 
 
 @pytest.mark.parametrize("endpoint, path_style, bucket, address", [

@@ -391,12 +391,20 @@ def test_in_order_one_page_is_listed_once():
     assert [e.url for e in entries] == ["s3://b/p/a", "s3://b/p/b"] and listing.calls == 1
 
 
-def test_in_order_longer_sorted_listing_is_checked_whole_then_streamed(monkeypatch):
+def test_in_order_longer_sorted_listing_is_checked_whole_then_streamed_from_a_spool(monkeypatch):
     monkeypatch.setattr(sync, "PAGE", 3)
-    listing = Listing(["a", "b", "c", "d", "e"])
+    listing = Listing(["a", "b", "c", "d", "e", "f", "g"])
     entries = in_order(listing, "s3://b/p/")
-    assert listing.calls == 1 and listing.read == 5  # all checked before any is used
-    assert [e.url[-1] for e in entries] == list("abcde") and listing.calls == 2
+    assert listing.calls == 1 and listing.read == 7  # all checked before any is used
+    assert [e.url[-1] for e in entries] == list("abcdefg") and listing.calls == 1  # listed once
+
+
+def test_in_order_spooled_unsorted_listing_is_sorted_without_listing_again(monkeypatch):
+    monkeypatch.setattr(sync, "PAGE", 2)
+    listing = Listing(["a/1", "a/2", "a-b", "a.b", "b"])
+    with pytest.warns(S3Warning, match="sorted 5 keys"):
+        entries = in_order(listing, "s3://b/p/")
+    assert [e.url[len("s3://b/p/"):] for e in entries] == ["a-b", "a.b", "a/1", "a/2", "b"] and listing.calls == 1
 
 
 def test_in_order_unsorted_listing_is_sorted_in_memory_with_a_warning():
@@ -413,7 +421,7 @@ def test_in_order_unsorted_listing_gives_the_planner_nothing_before_the_check():
     listing = Listing(["b", "a"])
     with pytest.warns(S3Warning):
         entries = in_order(listing, "s3://b/p/")
-    assert listing.calls == 2  # the first listing, read to where it broke, was never planned on
+    assert listing.calls == 1 and listing.read == 2  # read whole and sorted before anything was planned
     assert [e.url[-1] for e in entries] == ["a", "b"]
 
 

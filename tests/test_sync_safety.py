@@ -240,7 +240,11 @@ def test_sync_works_on_servers_that_list_out_of_order(conn, fault_proxy, client,
     assert tree(client, s3dir + "back/") == MANY
     assert len(keys_under(client, s3dir + "copy/")) == len(MANY)
     warned = [str(w.message) for w in recwarn if issubclass(w.category, S3Warning)]
-    assert bool(warned) == unsorted, warned
+    # the partitioned listing lists 'a/' apart from 'a-b' and 'a.b' and merges them in order:
+    # only a listing whose own stream is out of order (test_listing_partitioned.py) warns
+    listed = [entry.url for entry in conn._s3.list(src)]
+    out_of_order = listed != sorted(listed, key=lambda url: url.encode())
+    assert bool(warned) == out_of_order and (unsorted or not out_of_order), warned
     assert all("out of byte order" in w and "1008 keys" in w for w in warned)
 
 

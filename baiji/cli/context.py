@@ -68,7 +68,7 @@ class Context:
             verify = False if self.args.no_verify_ssl else self.args.ca_bundle
             self._conn = S3Connection(profile=self.args.profile, region=self.args.region,
                                       endpoint_url=self.args.endpoint_url, sign=not self.args.no_sign_request,
-                                      verify=verify)
+                                      verify=verify, list_workers=self.args.list_workers)
             self.redactor.add_source(_connection_secrets(self._conn))
             if self.args.no_verify_ssl:  # aws warns too (urllib3's warning, on every request)
                 self.stderr.write(f"{PROG}: warning: TLS certificates are not verified (--no-verify-ssl); "

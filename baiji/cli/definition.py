@@ -308,6 +308,9 @@ def _global_options(parser: argparse.ArgumentParser, default) -> None:
     parser.add_argument("--ca-bundle", metavar="PEM", default=default,
                         help="trust this CA bundle instead of the default ones (default: AWS_CA_BUNDLE, "
                              "the profile's ca_bundle)")
+    parser.add_argument("--list-workers", type=_int_between(1, 256), metavar="N", default=default,
+                        help="list a long S3 prefix in N concurrent streams, merged in key order "
+                             "(default: 16 once the first page of 1,000 keys is full; 1: one stream)")
     # counted apart before and after the command (argparse would restart the count): see core._verbosity
     parser.add_argument("-v", "--verbose", action="count", dest="verbose" if default is None else "verbose_after",
                         default=0 if default is None else default,

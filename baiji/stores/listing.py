@@ -23,10 +23,13 @@ import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING
-from urllib.parse import quote, unquote, unquote_plus, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 from baiji.config import Credentials, Target
 from baiji.exceptions import without_url_passwords
+from baiji.stores.listing_pages import children as _children
+from baiji.stores.listing_pages import list_page as _page
+from baiji.stores.listing_pages import uploads_page as _uploads_page
 
 if TYPE_CHECKING:
     from typing import Any
@@ -275,8 +278,8 @@ class Lister:
         self.learn = learn or (lambda bucket, region: None)
         parts = urlsplit(target.endpoint_for(target.region))
         if parts.scheme not in ("http", "https") or not parts.hostname or parts.path.strip("/"):
-            raise ValueError(
-                f"endpoint must be scheme://host[:port], got {without_url_passwords(target.endpoint_url)!r}")
+            raise ValueError("endpoint must be scheme://host[:port], "
+                             f"got {without_url_passwords(target.endpoint_url)!r}")
         #: The endpoint as messages show it: with its user, never its password.
         self.shown = without_url_passwords(target.endpoint_url or f"{parts.scheme}://{parts.hostname}")
         self.connect_timeout, self.read_timeout = connect_timeout, read_timeout
@@ -296,8 +299,8 @@ class Lister:
         # ignore: an endpoint always has a host (checked in __init__, or AWS's own)
         return parts.scheme, parts.hostname, port, "/" if virtual else "/" + _q(bucket)  # type: ignore[return-value]
 
-    def pages(self, bucket: str, prefix: str, delimiter: str | None = None) -> Iterator[dict]:
-        """Pages shaped like boto3's ``list_objects_v2`` pages.
+    def pages(self, bucket: str, prefix: str, delimiter: str | None = None, max_keys: int = 0) -> Iterator[dict]:
+        """Pages shaped like boto3's ``list_objects_v2`` pages (of ``max_keys`` when set: S3's 1,000 else).
 
         ``{'Contents': [{'Key', 'LastModified' (aware, UTC), 'ETag' (quoted),
         'Size', 'StorageClass'}], 'CommonPrefixes': [{'Prefix'}]}``, each list
@@ -305,9 +308,8 @@ class Lister:
         the server repeats a continuation token or its pages stop advancing (a
         listing that would never end).
         """
-        params = {"list-type": "2", "prefix": prefix, "encoding-type": "url"}
-        if delimiter:
-            params["delimiter"] = delimiter
+        params = {"list-type": "2", "prefix": prefix, "encoding-type": "url",
+                  **{name: str(v) for name, v in (("delimiter", delimiter), ("max-keys", max_keys)) if v}}
         return self._paged(bucket, prefix, params, f"listing s3://{bucket}/{prefix}", _page)
 
     def uploads(self, bucket: str, prefix: str) -> Iterator[dict]:
@@ -425,14 +427,6 @@ def _backoff(attempt: int) -> float:
         _BACKOFF_CAP, _BACKOFF_BASE * 2 ** (attempt - 1))
 
 
-def _local(tag: str) -> str:
-    return tag.rpartition("}")[2]
-
-
-def _children(elem: ET.Element) -> dict[str, str]:
-    return {_local(child.tag): child.text or "" for child in elem}
-
-
 def _error(what: str, status: int, body: bytes, creds: Credentials | None, method: str = "GET",
            region: str | None = None) -> ListError:
     """The ListError for an S3 error response (Code, Message and Region from its XML, if any; a
@@ -448,62 +442,3 @@ def _error(what: str, status: int, body: bytes, creds: Credentials | None, metho
     text = f"{what}: HTTP {status}" + (f" {code}" if code else "") + (
         f": {message}" if message else "")
     return ListError(text, code=code, status=status, method=method, region=fields.get("Region") or region or None)
-
-
-def _time(text: str) -> datetime:
-    """S3's ``YYYY-MM-DDTHH:MM:SS[.fff]Z`` (always UTC) as an aware datetime."""
-    frac = text[20:].rstrip("Z") if text[19:20] == "." else ""
-    return datetime(int(text[0:4]), int(text[5:7]), int(text[8:10]), int(text[11:13]),
-                    int(text[14:16]), int(text[17:19]), int(frac[:6].ljust(6, "0")),
-                    timezone.utc)
-
-
-def _page(root: ET.Element) -> tuple[dict, dict[str, str] | None]:
-    """The boto3-shaped page of a ListBucketResult and the next continuation token."""
-    if _local(root.tag) != "ListBucketResult":
-        raise ValueError(f"expected a ListBucketResult, got <{_local(root.tag)}>")
-    top = _children(root)
-    decode = unquote_plus if top.get("EncodingType") == "url" else (lambda s: s)
-    contents, prefixes = [], []
-    for elem in root:
-        tag = _local(elem.tag)
-        if tag == "Contents":
-            fields = _children(elem)
-            item = {"Key": decode(fields["Key"]), "LastModified": _time(fields["LastModified"]),
-                    "ETag": fields.get("ETag", ""), "Size": int(fields["Size"])}
-            if "StorageClass" in fields:
-                item["StorageClass"] = fields["StorageClass"]
-            contents.append(item)
-        elif tag == "CommonPrefixes":
-            prefixes.append({"Prefix": decode(_children(elem)["Prefix"])})
-    page = {}
-    if contents:
-        page["Contents"] = contents
-    if prefixes:
-        page["CommonPrefixes"] = prefixes
-    token = top.get("NextContinuationToken") if top.get("IsTruncated") == "true" else None
-    if top.get("IsTruncated") == "true" and not token:
-        raise KeyError("IsTruncated without a NextContinuationToken")
-    return page, {"continuation-token": token} if token else None
-
-
-def _uploads_page(root: ET.Element) -> tuple[dict, dict[str, str] | None]:
-    """The boto3-shaped page of a ListMultipartUploadsResult and the markers of the next one
-    (SeaweedFS sends no ``NextKeyMarker``: the last upload's key and id stand for them)."""
-    if _local(root.tag) != "ListMultipartUploadsResult":
-        raise ValueError(f"expected a ListMultipartUploadsResult, got <{_local(root.tag)}>")
-    uploads: list[dict] = []
-    for elem in root:
-        if _local(elem.tag) == "Upload":
-            fields = _children(elem)
-            uploads.append({"Key": fields["Key"], "UploadId": fields["UploadId"],
-                            "Initiated": _time(fields["Initiated"])})
-    top = _children(root)
-    if top.get("IsTruncated") != "true":
-        return ({"Uploads": uploads} if uploads else {}), None
-    if not uploads and not top.get("NextKeyMarker"):
-        raise KeyError("IsTruncated without a NextKeyMarker")
-    last = uploads[-1] if uploads else {}
-    following = {"key-marker": top.get("NextKeyMarker") or last["Key"],
-                 "upload-id-marker": top.get("NextUploadIdMarker") or last.get("UploadId", "")}
-    return ({"Uploads": uploads} if uploads else {}), following

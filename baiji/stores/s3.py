@@ -22,7 +22,9 @@ from baiji import config
 from baiji import path as paths
 from baiji.exceptions import S3Exception
 from baiji.stores.base import DEFAULT_CONTENT_TYPE, Entry, Store, WriteOptions
+from baiji.stores import partitions
 from baiji.stores.listing import Lister
+from baiji.stores.partitions import PAGE_KEYS
 from baiji.stores.s3_control import ControlPlane, entry_of, in_xml, object_split, split, version_args
 from baiji.stores.s3_engine import Engine, native_key
 from baiji.stores.s3_engine import usable as engine_usable
@@ -66,6 +68,8 @@ class S3Store(Reads, Writes, ControlPlane, Store):
         self._lock = threading.RLock()  # the engine is made from the target, under the same lock
         self._listers = threading.local()
         self._regional: dict = {}  # boto3 clients of other regions than the target's
+        #: Streams of a recursive listing (1: one stream) and keys per page (tests set fewer).
+        self.list_workers, self.list_page_keys = partitions.WORKERS, PAGE_KEYS
         #: Whether HEADs ask for checksums (``x-amz-checksum-mode``): until the server refuses it.
         self._checksum_mode = True
 
@@ -155,9 +159,16 @@ class S3Store(Reads, Writes, ControlPlane, Store):
         return found
 
     def list(self, url, shallow=False, versions=False, followlinks=False, prune=None) -> Iterator[Entry]:
+        """See :meth:`Store.list`; a recursive listing of keys is partitioned over :attr:`list_workers`
+        streams once its first page comes back full (:mod:`baiji.stores.partitions`)."""
         bucket, prefix = split(url)
         delimiter = "/" if shallow else None
         with translated(url):
+            if not (versions or shallow):
+                base = f"s3://{bucket}/"
+                for obj in partitions.listed(self._pages_of(bucket), prefix, self.list_workers, self.list_page_keys):
+                    yield entry_of(base + obj["Key"], obj)
+                return
             if versions:
                 args = {"Bucket": bucket, "Prefix": prefix, **({"Delimiter": delimiter} if delimiter else {})}
                 pages = self.client.get_paginator("list_object_versions").paginate(**args)
@@ -166,6 +177,11 @@ class S3Store(Reads, Writes, ControlPlane, Store):
             for page in pages:
                 yield from sorted(self._page_entries(bucket, page),
                                   key=lambda e: (e.url, not e.is_latest))
+
+    def _pages_of(self, bucket: str) -> partitions.Pages:
+        """The listing pages of ``bucket`` under a prefix, through the calling thread's lister."""
+        max_keys = 0 if self.list_page_keys == PAGE_KEYS else self.list_page_keys
+        return lambda prefix, delimiter: self.lister.pages(bucket, prefix, delimiter, max_keys)
 
     @staticmethod
     def _page_entries(bucket: str, page: dict) -> Iterator[Entry]:

@@ -3,13 +3,16 @@
 Both listings arrive sorted by key (S3 lists in UTF-8 byte order; the local
 store sorts the same way), so one merge pass decides everything with memory
 that does not grow with the number of keys.  An S3 listing is checked for
-that order before it is used (:func:`in_order`): some servers break it.
+that order before it is used (:func:`in_order`, which spools a long one to a
+temporary file: the one I/O here): some servers break it.
 """
 
 from __future__ import annotations
 
 import os
+import pickle
 import posixpath
+import tempfile
 import warnings
 from collections import namedtuple
 from collections.abc import Callable, Iterable, Iterator
@@ -20,10 +23,9 @@ from baiji.stores.base import Entry, key_order
 
 Item = tuple[str, Entry]  # (relative path with '/' separators, entry)
 
-#: Entries of an S3 listing that :func:`in_order` keeps while checking it: a
-#: listing of one page (1,000 keys) is used as read, a longer one is read again.
+#: Entries of an S3 listing that :func:`in_order` keeps in memory while checking it: a
+#: longer listing goes on to a temporary file, in chunks of this many.
 PAGE = 1000
-
 
 # A named tuple rather than a dataclass: ``dataclasses`` costs ~6 ms to import (with
 # ``inspect``), and the ``s3`` command's start-up should not pay it.
@@ -52,31 +54,50 @@ def relative_items(entries: Iterable[Entry], prefix: str, sep: str = "/") -> Ite
 
 
 def in_order(list_entries: Callable[[], Iterable[Entry]], what: str) -> Iterable[Entry]:
-    """The entries of ``list_entries()`` in key order, checked whole before any is used.
+    """The entries of ``list_entries()`` in key order, listed once and checked whole before any is used.
 
-    A listing of up to ``PAGE`` entries is kept from the check; a longer one
-    is listed again and streams (the planner still checks it).  A listing out
-    of order (SeaweedFS sorts each page, not across pages) is listed again
-    and sorted in memory, with an ``S3Warning`` naming ``what``: nothing is
-    planned, so nothing copied or deleted, on an order seen to be wrong.
+    Up to ``PAGE`` entries are kept in memory; a longer listing is spooled to a
+    temporary file as it is checked and streams from there (memory stays flat).
+    Why check whole rather than stream and let the planner's own check
+    (``_checked``) abort: deletions would be safe (they run after a clean run
+    only), but copies run while the plan streams, so a misordered merge would
+    already have copied files it paired wrongly (the same file seen as new, a
+    tree conflict missed) before the abort, and a server that is merely out of
+    order (SeaweedFS sorts each page, not across pages) would fail every sync
+    instead of working: such a listing is sorted in memory, from the spool,
+    with an ``S3Warning`` naming ``what``.
     """
-    kept: list[Entry] | None
-    kept, last = [], None
+    kept: list[Entry] = []
+    spool, last, ordered = None, None, True
     for entry in list_entries():
         order = key_order(entry.url)
-        if last is not None and order < last:
-            break
+        ordered = ordered and (last is None or order >= last)
         last = order
-        if kept is not None:
-            kept.append(entry)
-            kept = kept if len(kept) <= PAGE else None
-    else:
-        return kept if kept is not None else list_entries()
-    entries = sorted(list_entries(), key=lambda e: key_order(e.url))
+        kept.append(entry)
+        if len(kept) == PAGE:
+            spool = spool or tempfile.TemporaryFile()
+            pickle.dump(kept, spool, pickle.HIGHEST_PROTOCOL)
+            kept = []
+    entries = _spooled(spool, kept) if spool else kept
+    if ordered:
+        return entries
+    entries = sorted(entries, key=lambda e: key_order(e.url))
     warnings.warn(f"{what}: the server lists keys out of byte order; sorted {len(entries)} keys in memory "
                   "(memory grows with the listing: sync a very large tree a sub-prefix at a time)",
                   S3Warning, stacklevel=2)
     return entries
+
+
+def _spooled(spool, tail: list[Entry]) -> Iterator[Entry]:
+    """The entries pickled to ``spool`` in chunks, then ``tail``; the file is closed at the end."""
+    with spool:
+        spool.seek(0)
+        while True:
+            try:
+                yield from pickle.load(spool)
+            except EOFError:
+                break
+    yield from tail
 
 
 def _checked(items: Iterable[Item], side: str) -> Iterator[Item]:

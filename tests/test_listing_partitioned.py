@@ -1,0 +1,146 @@
+"""The partitioned listing (``baiji.stores.partitions``): the same keys as one stream, once each,
+in key order where the server keeps it; requests counted through the fault proxy; the order
+checks of ``sync`` still catching a server that lists a partition out of order."""
+
+from __future__ import annotations
+
+import time
+import warnings
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from baiji.exceptions import S3Warning
+from baiji.stores.base import key_order
+from support.helpers import RequestCounter, split, tree
+from test_cli import run
+
+#: Odd keys: equal to a group's prefix (``a/``), sorting between groups (``a!b``, ``a-b``, ``a.b``
+#: before ``a/``; ``a0`` after), ``//``, control characters, unicode, a name that is also a
+#: directory (``a/n`` and ``a/n/...``), groups of several pages and of none.
+ODD = (["a", "a!b", "a-b", "a.b", "a/", "a//x", "a0", "é", "z", "\x01", "b/x/1", "a/n", "a/n!", "\u00ff/q"]
+       + [f"a/{i:03d}" for i in range(40)] + [f"a/n/{i}" for i in range(12)]
+       + [f"d{j}/k{i}" for j in range(6) for i in range(7)] + [f"f{i:02d}" for i in range(25)])
+
+
+def fill(client, base: str, keys) -> None:
+    """Put ``keys``; a key that is also a directory (``a``, ``a/n``) last: SeaweedFS refuses a
+    key below one that is a file (ExistingObjectIsFile), not the other way round."""
+    bucket, prefix = split(base)
+    dirs = {key for key in keys if any(other.startswith(key + "/") for other in keys)}
+    for batch in ([key for key in keys if key not in dirs], sorted(dirs)):
+        with ThreadPoolExecutor(10) as pool:
+            list(pool.map(lambda key: client.put_object(Bucket=bucket, Key=prefix + key, Body=key.encode()), batch))
+
+
+def listing(conn, url: str, workers: int, page_keys: int) -> list[str]:
+    conn._s3.list_workers, conn._s3.list_page_keys = workers, page_keys
+    return [entry.url for entry in conn._s3.list(url)]
+
+
+def in_order(urls: list[str]) -> bool:
+    return all(key_order(a) < key_order(b) for a, b in zip(urls, urls[1:]))
+
+
+@pytest.fixture
+def odd(client, s3dir) -> str:
+    fill(client, s3dir, ODD)
+    return s3dir
+
+
+@pytest.mark.parametrize("page_keys", [4, 9, 60])
+def test_partitioned_listing_holds_what_one_stream_holds_once(conn, odd, page_keys):
+    single = listing(conn, odd, 1, 1000)  # one page: sorted as read
+    assert in_order(single) and len(single) >= len(ODD) - 2  # SeaweedFS: no 'a/' key, 'a//x' is 'a/x'
+    for workers in (2, 16):
+        urls = listing(conn, odd, workers, page_keys)
+        assert len(urls) == len(set(urls)) and set(urls) == set(single), (workers, page_keys)
+        # each group is as sorted as the server lists it; merged, the whole is in order where they are
+        assert urls == single or not in_order(listing(conn, odd, 1, page_keys))
+
+
+def test_small_listing_is_one_request(fault_proxy, client, s3dir):
+    fill(client, s3dir, ["a", "b/c", "d"])
+    with RequestCounter(fault_proxy) as counter:
+        urls = [entry.url for entry in fault_proxy.conn._s3.list(s3dir)]
+    assert urls == [s3dir + "a", s3dir + "b/c", s3dir + "d"]
+    assert counter.ops == ["ListObjectsV2"]
+
+
+def test_partitioned_listing_requests(fault_proxy, client, s3dir, monkeypatch):
+    """15 groups of 10 keys, pages of 10: the first page, one delimiter listing, a listing per
+    group left; what the server sends is used once but for the tail of one page at most."""
+    keys = [f"g{j:02d}/{i}" for j in range(15) for i in range(10)]
+    fill(client, s3dir, keys)
+    store, received = fault_proxy.conn._s3, []
+    pages_of = store._pages_of
+
+    def spied(bucket):
+        pages = pages_of(bucket)
+        return lambda prefix, delimiter: (received.extend(o["Key"] for o in page.get("Contents", [])) or page
+                                          for page in pages(prefix, delimiter))
+
+    monkeypatch.setattr(store, "_pages_of", spied)
+    with RequestCounter(fault_proxy) as counter:
+        urls = listing(fault_proxy.conn, s3dir, 4, 10)
+    assert urls == sorted((s3dir + key for key in keys), key=key_order)
+    assert counter.ops == ["ListObjectsV2"] * counter["ListObjectsV2"]
+    assert counter["ListObjectsV2"] <= 1 + 1 + 15 + 1, counter.ops
+    assert len(received) - len(keys) < 10, len(received)
+
+
+def test_no_op_sync_lists_each_side_once(fault_proxy, client, s3dir):
+    keys = [f"g{j}/{i}" for j in range(5) for i in range(8)]
+    fill(client, s3dir + "src/", keys)
+    fill(client, s3dir + "dst/", keys)
+    conn = fault_proxy.conn
+    for page_keys in (1000, 6):
+        conn._s3.list_page_keys = page_keys
+        with RequestCounter(fault_proxy) as one:
+            assert len(list(conn._s3.list(s3dir + "src/"))) == len(keys)
+        with RequestCounter(fault_proxy) as counter:
+            conn.sync(s3dir + "src/", s3dir + "dst/")
+        assert counter.writes() == 0 and counter["ListObjectsV2"] == 2 * one["ListObjectsV2"], (page_keys, counter.ops)
+        assert (one["ListObjectsV2"] == 1) == (page_keys == 1000)
+
+
+def test_out_of_order_partitions_are_still_sorted_before_planning(conn, client, s3dir, tmp_path, recwarn):
+    """Pages of 5: the group ``a/`` spans pages, which SeaweedFS lists in its directory order
+    ('a/n/...' before 'a/n!'); the merged stream shows it, and sync sorts it with a warning."""
+    keys = [f"a/{i}" for i in range(4)] + [f"a/n/{i}" for i in range(7)] + ["a/n!", "a-b", "b/1", "b/2"]
+    fill(client, s3dir + "src/", keys)
+    bucket, prefix = split(s3dir + "src/")
+    raw = [o["Key"] for page in client.get_paginator("list_objects_v2").paginate(
+        Bucket=bucket, Prefix=prefix, PaginationConfig={"PageSize": 5}) for o in page.get("Contents", [])]
+    conn._s3.list_workers, conn._s3.list_page_keys = 4, 5
+    dst = str(tmp_path / "dst")
+    conn.sync(s3dir + "src/", dst)
+    conn.sync(s3dir + "src/", s3dir + "copy/")
+    assert tree(dst) == {key: key.encode() for key in keys}
+    assert sorted(o.url for o in conn._s3.list(s3dir + "copy/")) == sorted(s3dir + "copy/" + k for k in keys)
+    warned = [str(w.message) for w in recwarn if issubclass(w.category, S3Warning)]
+    assert bool(warned) == (raw != sorted(raw, key=key_order)), (raw, warned)
+    assert all("out of byte order" in w for w in warned)
+
+
+def test_a_listing_left_early_stops_its_streams(conn, client, s3dir):
+    fill(client, s3dir, [f"g{j:02d}/{i}" for j in range(12) for i in range(6)])
+    conn._s3.list_workers, conn._s3.list_page_keys = 4, 5
+    started = time.monotonic()
+    entries = conn._s3.list(s3dir)
+    assert [next(entries).url for _ in range(3)] == [s3dir + f"g00/{i}" for i in range(3)]
+    entries.close()
+    assert time.monotonic() - started < 5
+
+
+def test_list_workers_option(client, s3dir, endpoint_url):
+    if endpoint_url is None:
+        pytest.skip("needs a local server's endpoint")
+    fill(client, s3dir, ["a", "b/c"])
+    for args in (["--list-workers", "1", "ls", s3dir], ["ls", s3dir, "--list-workers", "64"]):
+        status, out, err = run("--endpoint-url", endpoint_url, *args)
+        assert status == 0 and out.decode().split() == [s3dir + "a", s3dir + "b/c"], err
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        status, _, err = run("--list-workers", "0", "ls", s3dir)
+    assert status == 2 and "must be from 1" in err
