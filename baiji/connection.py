@@ -21,13 +21,13 @@ import warnings
 from datetime import datetime, timedelta, timezone
 from typing import Iterable, Iterator
 
-from baiji import config, fileobj, integrity, sync as sync_plan
+from baiji import config, fileobj, integrity, resume, sync as sync_plan
 from baiji import path as paths
 from baiji.exceptions import (BucketNotEmpty, BucketNotFound, EventualConsistencyWarning, InvalidSchemeException,
                               IsADirectory, KeyExists, KeyNotFound, S3Exception, S3Warning, SameFile)
 from baiji.filters import Selector
 from baiji.progress import bulk_progress, reporter
-from baiji.report import Event, Listener, Report, warn_caller
+from baiji.report import Event, Listener, Report, Resumed, warn_caller
 from baiji.stores import Entry, S3Store, Store, WriteOptions, store_for
 from baiji.stores.base import DEFAULT_CONTENT_TYPE, SOURCE_ETAG_METADATA, Listed
 from baiji.stores.local import require_regular
@@ -241,10 +241,13 @@ class S3Connection:
            preserve_acl: bool = False, encoding: str | None = None, encrypt: bool = True,
            gzip: bool = False, content_type: str | None = None, guess_content_type: bool = False,
            metadata: dict | None = None, skip: bool = False, validate: bool = True,
-           max_size: int | None = None, version_id: str | None = None, exact: bool = False) -> bool:
+           max_size: int | None = None, version_id: str | None = None, exact: bool = False,
+           resume: bool = True) -> bool | Resumed:
         """Copy ``src`` to ``dst``, each a local path or an s3 URL (SPEC 2, "Copying").
 
-        Returns True, or False when ``skip`` skipped an existing ``dst``.
+        Returns True, or False when ``skip`` skipped an existing ``dst``, or a (true)
+        :class:`~baiji.report.Resumed` when ``resume`` continued an interrupted upload or
+        download of this very source and destination (README "Resuming").
         ``exact`` (the bulk copies of ``cp_r`` and ``sync``, whose destinations
         are computed): write ``dst`` itself, never ``dst/basename(src)``; a
         directory there is an error.
@@ -283,14 +286,14 @@ class S3Connection:
             raise ValueError("policy and preserve_acl cannot be combined")
         options = WriteOptions(policy=policy, encrypt=encrypt, content_encoding=encoding,
                                content_type=content_type, metadata=metadata,
-                               exclusive=not force, part_size=max_size)
+                               exclusive=not force, part_size=max_size, resume=resume)
         try:
             if dst_store.is_local and not force and os.path.exists(paths.parse(dst).path):
                 raise KeyExists(f"{dst} already exists")
             if preserve_acl:
                 options.grants = self._s3.grants_of(src, version_id)
-            self._transfer(src_store, src, dst_store, dst, options, progress, validate,
-                           version_id, gzip, guess_content_type)
+            there = self._transfer(src_store, src, dst_store, dst, options, progress, validate,
+                                   version_id, gzip, guess_content_type)
         except KeyExists:
             if skip:
                 warnings.warn(f"Skipping {src}: {dst} already exists", UserWarning, stacklevel=2)
@@ -298,7 +301,7 @@ class S3Connection:
             raise
         except KeyNotFound as err:
             raise type(err)(f"Error copying {src} to {dst}: {err}") from err
-        return True
+        return Resumed(there, self.size(src, version_id)) if there else True
 
     @staticmethod
     def _same_file(src_store: Store, src: str, dst_store: Store, dst: str, version_id: str | None) -> bool:
@@ -318,14 +321,15 @@ class S3Connection:
 
     def _transfer(self, src_store: Store, src: str, dst_store: Store, dst: str,
                   options: WriteOptions, progress, validate: bool, version_id: str | None,
-                  gzip: bool, guess_content_type: bool) -> None:
+                  gzip: bool, guess_content_type: bool) -> int | None:
+        """Copy ``src`` to ``dst``: the bytes an interrupted copy had moved already (None: not resumed)."""
         total = None if progress is not True else src_store.stat(src, version_id).size
         with reporter(progress, total, desc=paths.basename(src)) as callback:
             if src_store is dst_store:
                 dst_store.copy(src, dst, options, version_id, callback)
             elif dst_store.is_local:
-                src_store.download(src, paths.parse(dst).path, version_id, callback, validate,
-                                   exclusive=options.exclusive)
+                return src_store.download(src, paths.parse(dst).path, version_id, callback, validate,
+                                          exclusive=options.exclusive, resume=options.resume)
             else:
                 local = paths.parse(src).path
                 if not os.path.isfile(local):
@@ -335,8 +339,7 @@ class S3Connection:
                     options.content_type = (_guess_content_type(local) if guess_content_type
                                             else DEFAULT_CONTENT_TYPE)
                 if not gzip:
-                    dst_store.upload(local, dst, options, callback)
-                    return
+                    return dst_store.upload(local, dst, options, callback)
                 options.content_encoding = "gzip"
                 with temp_path(suffix=".gz") as packed:
                     # the gzip header names the source file, not baiji's temp file
@@ -344,6 +347,7 @@ class S3Connection:
                             gzip_module.GzipFile(os.path.basename(local), "wb", fileobj=raw) as fout:
                         shutil.copyfileobj(fin, fout)
                     dst_store.upload(packed, dst, options, callback)
+        return None
 
     def upload_fileobj(self, fileobj, dst: str, **cp_kwargs) -> bool:
         """Store what a binary file object (stdin, say) holds at ``dst``, with ``cp``'s options."""
@@ -406,6 +410,8 @@ class S3Connection:
                 size = sizes.pop((src, dst), None)
                 if err is None:
                     report.add(Event("copy", src, dst, size=size))
+                elif isinstance(err, Resumed):
+                    report.add(Event("resume", src, dst, err.reason, size))
                 elif isinstance(err, KeyExists) and not isinstance(err, SameFile):
                     report.add(Event("skip", src, dst, "already exists", size))
                 else:
@@ -924,11 +930,13 @@ class S3Connection:
     def uploads(self, prefix: str, older_than: float | timedelta | None = None) -> Iterator[dict]:
         """The unfinished multipart uploads under an s3 prefix (a plain string prefix, as for
         ``ls``), lazily, by key: ``uri``, ``upload_id``, ``initiated`` (aware, UTC), ``parts`` and
-        ``size`` (what they hold so far, in bytes: a ListParts request each).
+        ``size`` (what they hold so far, in bytes: a ListParts request each), ``resumable`` (the
+        local file whose rerun would resume it, from this machine's records; else None).
 
         ``older_than`` (seconds or a ``timedelta``): only those initiated longer ago than that.
         """
         store = self._remote(prefix)
+        sources = {record.get("upload_id"): record.get("source") for record in resume.upload_records()}
         for upload in self._old_uploads(store, prefix, older_than):
             try:
                 parts, size = store.upload_size(upload)
@@ -937,7 +945,7 @@ class S3Connection:
             except KeyNotFound:  # completed or aborted since it was listed
                 continue
             yield {"uri": upload.url, "upload_id": upload.upload_id, "initiated": upload.initiated,
-                   "parts": parts, "size": size}
+                   "parts": parts, "size": size, "resumable": sources.get(upload.upload_id)}
 
     def abort_uploads(self, prefix: str, older_than: float | timedelta | None = None,
                       on_event: Listener | None = None) -> Report:
@@ -1252,7 +1260,7 @@ class S3Connection:
              encrypt: bool = True, guess_content_type: bool = False, parallel: bool = False,
              executor=None, processes: int | None = None, max_delete: int | None = None,
              workers: int | None = None, dry_run: bool = False,
-             on_event: Listener | None = None, exclude=None, include=None) -> Report | list[Planned]:
+             on_event: Listener | None = None, exclude=None, include=None, resume: bool = True) -> Report | list[Planned]:
         """Make ``dst_dir`` mirror ``src_dir``: copy new and changed files, delete the rest.
 
         Decided from the two listings (size, then ETag/MD5): no request per
@@ -1268,6 +1276,7 @@ class S3Connection:
         refusal or ``max_delete`` are refused).
         ``exclude``/``include``: glob patterns (see :mod:`baiji.filters`) of the paths
         synced, relative to each side: a path not selected is neither copied nor deleted.
+        ``resume``: as for :meth:`cp`.
         """
         _check_bulk_args(workers, max_delete)
         selector = Selector(exclude, include)
@@ -1305,7 +1314,7 @@ class S3Connection:
                                       src_found or src_store.is_local, max_delete)
         self._copy_all(copies, report, dict(exact=True, force=True, progress=progress, policy=policy,
                                             encoding=encoding, encrypt=encrypt,
-                                            guess_content_type=guess_content_type),
+                                            guess_content_type=guess_content_type, resume=resume),
                        parallel=parallel, executor=executor, processes=processes, workers=workers)
         self._refusals(report, refused + unreadable)
         if report.failures:  # deletes only after a clean run: this raises BulkCopyError

@@ -93,6 +93,7 @@ def cmd_uploads(ctx: Context, a) -> int:
             ctx.print_json(upload)
             continue
         size = str(upload["size"]) if a.bytes else human_size(upload["size"])
+        resumable = [f"resumable: {upload['resumable']}"] if upload["resumable"] else []
         ctx.print("\t".join([size, format_time(upload["initiated"]), str(upload["parts"]), upload["uri"],
-                             upload["upload_id"]]))
+                             upload["upload_id"], *resumable]))
     return EXIT_OK

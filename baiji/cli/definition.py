@@ -122,6 +122,9 @@ EXCLUDE = arg("--exclude", action="append", metavar="PATTERN",
 INCLUDE = arg("--include", action="append", metavar="PATTERN",
               help="only the paths matching one of these globs (repeatable), unless excluded: "
                    "--include '*.txt' alone selects the .txt files")
+NO_RESUME = arg("--no-resume", action="store_true",
+                help="start over: do not continue the upload or download an interrupted run left "
+                     "(README \"Resuming\")")
 MAX_DELETE = arg("--max-delete", type=_int_between(0, 10 ** 12), metavar="N",
                  help="delete nothing (and fail) when more than N files would be deleted")
 
@@ -160,7 +163,7 @@ COMMANDS: tuple[Command, ...] = (
         arg("-R", "--recursive-parallel", action="store_true",
             help="like -r, many keys at a time in worker processes"),
         arg("--preserve-acl", action="store_true", help="keep the source's ACL (s3 -> s3 only)"),
-        NO_ENCRYPT, GZIP, POLICY, ENCODING, VERSION_ID, WORKERS, DRY_RUN, JSON, EXCLUDE, INCLUDE,
+        NO_ENCRYPT, GZIP, POLICY, ENCODING, VERSION_ID, WORKERS, DRY_RUN, JSON, EXCLUDE, INCLUDE, NO_RESUME,
     ), cmd_cp, paths=("src", "dst"), exclusive=(("-r", "-R"), ("-f", "-s")),
         hints={exc.SameFile: None, exc.KeyExists: "use -f/--force to overwrite, or -s/--skip to skip it"},
         rewords={"use cp_r to": "use -r to"}),
@@ -186,7 +189,7 @@ COMMANDS: tuple[Command, ...] = (
         POLICY, ENCODING,
         arg("-D", "--do-not-delete", action="append", metavar="PREFIX",
             help="never remove files under this prefix of DST (repeatable)"),
-        NO_ENCRYPT, MAX_DELETE, WORKERS, DRY_RUN, JSON, EXCLUDE, INCLUDE,
+        NO_ENCRYPT, MAX_DELETE, WORKERS, DRY_RUN, JSON, EXCLUDE, INCLUDE, NO_RESUME,
     ), cmd_sync, paths=("src", "dst")),
     Command("touch", "create an empty key or file if it does not exist (never truncates)", (KEY,),
             cmd_touch, paths=("key",)),

@@ -11,7 +11,7 @@ import argparse
 
 from baiji.cli.context import EXIT_OK, CommandError, Context, UsageError, _filters, _given, _refuse_flags
 from baiji.cli.output import PROG, _isatty, _one_line, described
-from baiji.report import ACTIONS, Event
+from baiji.report import ACTIONS, Event, Resumed
 
 
 def _cp_options(a: argparse.Namespace) -> dict:
@@ -21,6 +21,8 @@ def _cp_options(a: argparse.Namespace) -> dict:
                      encoding=getattr(a, "encoding", None))
     if a.no_encrypt:
         options["encrypt"] = False
+    if getattr(a, "no_resume", False):
+        options["resume"] = False
     return options
 
 def cmd_cp(ctx: Context, a) -> int:
@@ -49,7 +51,8 @@ def cmd_cp(ctx: Context, a) -> int:
                              **_cp_options(a))
         # the size copied, only for --json: the source's (a stat, or a HEAD)
         size = ctx.conn.size(a.src, **_given(version_id=a.version_id)) if a.json and copied else None
-        _one_file(ctx, a, Event("copy", a.src, a.dst, size=size) if copied
+        _one_file(ctx, a, Event("resume", a.src, a.dst, copied.reason, size) if isinstance(copied, Resumed)
+                  else Event("copy", a.src, a.dst, size=size) if copied
                   else Event("skip", a.src, a.dst, "already exists"))
     return EXIT_OK
 
@@ -135,6 +138,8 @@ def cmd_sync(ctx: Context, a) -> int:
                      max_delete=a.max_delete, workers=a.workers, dry_run=a.dry_run, **_filters(a))
     if a.no_encrypt:
         options["encrypt"] = False
+    if a.no_resume:
+        options["resume"] = False
     _bulk(ctx, a, ctx.conn.sync, a.src, a.dst, **options)
     return EXIT_OK
 

@@ -31,10 +31,12 @@ import time
 from typing import Iterable, Iterator, Optional
 
 from baiji import tempfiles
+from baiji.report import Resumed
 from baiji.stores import s3_uploads
 
 Pair = tuple[str, str]
-Result = tuple[str, str, Optional[BaseException]]
+#: ``(src, dst, outcome)``: the error of a failed copy, a :class:`Resumed` or None for one done.
+Result = tuple[str, str, Optional["BaseException | Resumed"]]
 
 #: Copies in flight per process (network-bound: threads wait on sockets;
 #: 32 beat 16 on 1,000 x 4 KiB against SeaweedFS, see README "Performance").
@@ -49,12 +51,13 @@ _worker_state: dict = {}
 
 
 def copy_one(conn, src: str, dst: str, cp_kwargs: dict) -> Result:
-    """Copy one pair; the error, if any, is returned, not raised."""
+    """Copy one pair; the error, if any, is returned, not raised (a :class:`~baiji.report.Resumed`
+    for a copy that continued an interrupted one)."""
     try:
-        conn.cp(src, dst, **cp_kwargs)
+        done = conn.cp(src, dst, **cp_kwargs)
     except Exception as err:  # reported back per pair, never swallowed
         return src, dst, _portable(err)
-    return src, dst, None
+    return src, dst, done if isinstance(done, Resumed) else None
 
 
 def _portable(err: BaseException) -> BaseException:
@@ -323,7 +326,7 @@ def check_workers(workers) -> None:
 def run_copies(conn, pairs: Iterable[Pair], cp_kwargs: dict, parallel: bool = False,
                executor: concurrent.futures.Executor | None = None,
                processes: int | None = None, workers: int | None = None) -> Iterator[Result]:
-    """Copy every pair; yield ``(src, dst, error_or_None)`` as copies finish.
+    """Copy every pair; yield ``(src, dst, outcome)`` (see :data:`Result`) as copies finish.
 
     ``executor``: any ``concurrent.futures.Executor`` (a Dask cluster's, say)
     gets chunks of plain data.  ``parallel``: a ``multiprocessing.Pool`` of
