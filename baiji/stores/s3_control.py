@@ -157,8 +157,6 @@ class ControlPlane:
                 if parts is not None:
                     there = parts.bytes_there(source) if parts.resumed else None
                     return self._send_rest(url, source, parts, progress, exclusive), there
-        else:
-            s3_resume.forget(self, url, source)
         with in_flight(self, *split(url)) as flight:
             parts = s3_resume.Parts(self.create_upload(url, args))
             flight.upload_id = parts.ids["UploadId"]

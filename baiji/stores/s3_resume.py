@@ -21,6 +21,7 @@ import contextlib
 import hashlib
 import json
 import logging
+import os
 import time
 from collections.abc import Iterator
 
@@ -66,6 +67,8 @@ def _upload_of(record: dict) -> Upload:
 def forget(store, url: str, source: Source) -> None:
     """``resume=False``: abort the upload an interrupted run left for this source, and its record."""
     record_path, lock_path = _paths(url, source)
+    if not os.path.exists(record_path):
+        return
     with resume.locked(lock_path) as fd:
         record = resume.read(record_path) if fd is not None else None
         if record:

@@ -15,6 +15,7 @@ from baiji.stores.base import DEFAULT_CONTENT_TYPE, MD5_METADATA, SOURCE_ETAG_ME
 from baiji.stores.s3_control import PART_THREADS, head_entry, object_split, split, version_args, write_args
 from baiji.stores.s3_engine import attributes, native_metadata
 from baiji.stores.s3_errors import left_unfinished, translated
+from baiji.stores.s3_resume import forget
 from baiji.stores.s3_source import Source
 
 #: CopyObject's arguments that only a copy writing its metadata anew (REPLACE) takes.
@@ -54,6 +55,8 @@ class Writes:
                 raise KeyExists(f"{url} already exists")
             source.hash(part_size)  # before the upload: its metadata carries the MD5
             metadata = {**(options.metadata or {}), MD5_METADATA: source.md5}
+            if not options.resume:
+                forget(self, url, source)
             if options.resume or options.exclusive or not (
                     self._native_write(split(url)[1], options) and self.engine.aborts_multipart):
                 return self._send_parts(url, source, options, metadata, progress)
