@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # the command line checks patterns with this module before it needs the stores
     from baiji.stores.base import Entry
-    from baiji.sync import Item
+    from baiji.sync.plan import Item
 
 
 def _problem(pattern: str) -> str | None:

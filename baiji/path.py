@@ -4,12 +4,19 @@ Everything here but :func:`isdir`, :func:`isfile` and :func:`gettmpdir` is
 pure string work: no I/O, no credentials.  Keys after the bucket are taken
 literally: ``?``, ``#``, ``;``, ``%``, ``+``, spaces and ``//`` are part of
 the key, so whatever ``ls`` prints can be fed back in.
+
+Those three ask a connection, yet this module lies below the API and never
+imports it: they call :data:`default_connection`, a hook the package root
+(``baiji/__init__.py``, above every layer) fills with a factory that imports
+the API on its first call.  So ``import baiji.path`` stays cheap, and the
+arrow runs down: the root knows both sides, this module neither.
 """
 
 from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable
 from urllib.parse import ParseResult, urlparse
 
 from baiji.exceptions import KeyExists
@@ -19,6 +26,10 @@ sep = "/"
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
 _DRIVE = re.compile(r"^[A-Za-z]:[\\/]")
 _BUCKET_CHARS = re.compile(r"^[A-Za-z0-9._-]+$")
+
+#: Returns the connection :func:`isdir`, :func:`isfile` and :func:`gettmpdir` ask: the
+#: per-process default one of :mod:`baiji.s3` (set by ``baiji/__init__.py``, see above).
+default_connection: Callable | None = None
 
 
 def _local_abs(p: str) -> str:
@@ -121,20 +132,14 @@ def isdirlike(p: str) -> bool:
     return parsed.scheme == "file" and os.path.isdir(parsed.path)
 
 
-def _default():
-    from baiji import s3  # the default connection, created lazily
-
-    return s3
-
-
 def isdir(p: str) -> bool:
     """Local: ``os.path.isdir``; s3: at least one key exists under ``p/``."""
-    return _default().isdir(p)
+    return default_connection().isdir(p)
 
 
 def isfile(p: str) -> bool:
     """Local: ``os.path.isfile``; s3: the key itself exists."""
-    return _default().isfile(p)
+    return default_connection().isfile(p)
 
 
 def gettmpdir(prefix: str = "tmp/", suffix: str = "", bucket: str | None = None,
@@ -150,13 +155,13 @@ def gettmpdir(prefix: str = "tmp/", suffix: str = "", bucket: str | None = None,
     import uuid  # imported here: ~3 ms at start-up (it imports platform), only gettmpdir needs it
 
     make_uuid = uuid_generator or (lambda: str(uuid.uuid4()))
-    s3 = _default()
+    conn = default_connection()
     while True:
         url = f"s3://{bucket}/{prefix}{make_uuid()}{suffix}/"
-        if s3.isdir(url):
+        if conn.isdir(url):
             continue
         try:
-            with s3.open(url + ".tempdir", "x"):
+            with conn.open(url + ".tempdir", "x"):
                 pass
         except KeyExists:
             continue

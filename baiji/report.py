@@ -63,6 +63,9 @@ class Event(namedtuple("Event", "action src dst reason size", defaults=("", None
 
 Listener = Callable[[Event], None]
 
+#: One step of a dry run: what would happen to one file (see :class:`Event`).
+Planned = Event
+
 
 class Report:
     """Counts and bytes per action of one bulk operation, and the time it took.

@@ -7,10 +7,10 @@ import warnings
 
 import pytest
 
-from baiji import sync
 from baiji.exceptions import S3Warning
 from baiji.stores.base import Entry
-from baiji.sync import Action, in_order, keep_prefixes, plan, relative_items
+from baiji.sync import plan as sync
+from baiji.sync.plan import Action, in_order, keep_prefixes, plan, relative_items
 
 
 def E(rel: str, size: int = 1, etag: str | None = None, base: str = "s3://b/p/") -> Entry:
@@ -476,8 +476,9 @@ def test_keep_prefixes_takes_one_string_or_none():
 def test_aws_listings_are_not_listed_twice_to_check_their_order(monkeypatch):
     """AWS lists in key order (documented): its listings stream at once (the planner still
     checks them as it goes); another server's are checked whole first (``in_order``)."""
-    from baiji import sync as sync_module
+    from baiji.bulk import ordered_listing
     from baiji.connection import S3Connection
+    from baiji.sync import plan as sync_module
 
     checked = []
     monkeypatch.setattr(sync_module, "in_order", lambda listing, what: checked.append(what) or listing())
@@ -487,5 +488,5 @@ def test_aws_listings_are_not_listed_twice_to_check_their_order(monkeypatch):
         conn = S3Connection(region="us-east-1", endpoint_url=endpoint)
         monkeypatch.setattr(conn._s3, "list", lambda prefix, **kw: iter(()))
         checked.clear()
-        assert list(conn._listing(conn._s3, "s3://b/p/")) == []
+        assert list(ordered_listing(conn, conn._s3, "s3://b/p/")) == []
         assert checked == expected

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from baiji.cli.context import EXIT_OK, Context, UsageError, _given, _refuse_flags
-from baiji.cli.output import format_time
+from baiji.cli.context import EXIT_OK, EXIT_USAGE, Context, UsageError, _given, _refuse_flags
+from baiji.cli.output import PROG, format_time
 from baiji.cli.transfer import _bulk
 from baiji.report import human_size
 
@@ -63,16 +63,17 @@ def cmd_buckets(ctx: Context, a) -> int:
 def _delete_bucket(ctx: Context, name: str, force: bool) -> None:
     """``buckets --delete``: without -f, a bucket holding keys is refused, or, when stdin is a
     terminal, the user is asked once whether to delete them all first."""
-    from baiji.connection import _confirm  # the prompt of rm -r
+    from baiji.buckets import bucket_url
     from baiji.exceptions import BucketNotEmpty
+    from baiji.removal import confirm  # the prompt of rm -r
 
-    url = ctx.conn._bucket_url(name)  # the library's reading of NAME (s3://NAME, ValueError for a key)
+    url = bucket_url(name)  # the library's reading of NAME (s3://NAME, ValueError for a key)
     try:
         deleted = ctx.conn.delete_bucket(name, force=force)
     except BucketNotEmpty as refusal:
         if force or refusal.held is None or not ctx.stdin_is_terminal:
             raise
-        if not _confirm(f"{url} holds {refusal.held} keys/versions: delete them all, then the bucket? [y/N] "):
+        if not confirm(f"{url} holds {refusal.held} keys/versions: delete them all, then the bucket? [y/N] "):
             return
         deleted = ctx.conn.delete_bucket(name, force=True)
     ctx.print(f"[deleted] {url}" + (f" (and the {deleted} keys/versions it held)" if deleted else ""))
@@ -97,3 +98,12 @@ def cmd_uploads(ctx: Context, a) -> int:
         ctx.print("\t".join([size, format_time(upload["initiated"]), str(upload["parts"]), upload["uri"],
                              upload["upload_id"], *resumable]))
     return EXIT_OK
+
+#: What baiji calls aws's bucket commands.
+_BAIJI_NAMES = {"mb": "s3 buckets --create NAME (versioned unless --no-versioning)",
+                "rb": "s3 buckets --delete NAME (-f to delete what it holds first)"}
+
+def cmd_not_here(ctx: Context, a) -> int:
+    """``s3 mb`` and ``s3 rb``: aws's names; one line naming baiji's (status 2, like a usage error)."""
+    ctx.stderr.write(f"{PROG}: error: there is no 's3 {a.command}' in baiji: use {_BAIJI_NAMES[a.command]}\n")
+    return EXIT_USAGE

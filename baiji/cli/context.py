@@ -32,6 +32,7 @@ from baiji.cli.redact import Redactor, _connection_secrets
 #: The statuses a handler returns (the others only main returns: see baiji.cli.core).
 EXIT_OK = 0
 EXIT_FAILURE = 1
+EXIT_USAGE = 2
 
 
 class CommandError(Exception):

@@ -40,13 +40,12 @@ import warnings
 from collections.abc import Sequence
 
 from baiji import exceptions as exc
-from baiji.cli.context import EXIT_FAILURE, EXIT_OK, CommandError, Context, UsageError
+from baiji.cli.context import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, CommandError, Context, UsageError
 from baiji.cli.definition import Command, build_parser
 from baiji.cli.output import PROG, Output, _process_streams, _one_line
 from baiji.cli.redact import Redactor, _RedactingFilter, _RedactingFormatter
 
-#: The statuses only main returns (a handler's, EXIT_OK and EXIT_FAILURE: see baiji.cli.context).
-EXIT_USAGE = 2
+#: The statuses only main returns (a handler's, EXIT_OK, EXIT_FAILURE, EXIT_USAGE: see baiji.cli.context).
 EXIT_INTERRUPTED = 130
 EXIT_TERMINATED = 143  # 128 + SIGTERM
 EXIT_BROKEN_PIPE = 141
@@ -175,7 +174,7 @@ def main(argv: Sequence[str] | None = None, stdin=None, stdout=None, stderr=None
     parser = build_parser()
     with _process_streams(stdin, out, stderr):
         try:
-            args = parser.parse_args(argv)
+            args = _parse(parser, argv)
         except SystemExit as done:  # -h, --version, usage errors
             try:
                 out.flush()
@@ -191,6 +190,22 @@ def main(argv: Sequence[str] | None = None, stdin=None, stdout=None, stderr=None
             stack.enter_context(_warnings_to(ctx, args.verbose >= DEBUG_LEVEL))
             stack.enter_context(_sigterm_raises())
             return _run(command, ctx, stack)
+
+def _parse(parser, argv):
+    """The arguments; what argparse does not know is a usage error that names only that.
+
+    argparse's own message lists every argument left over, so an unknown
+    option's value reads as the culprit (``unrecognized arguments:
+    --storage-klass s3://b/k``): here the unknown options alone are named.
+    """
+    args, extras = parser.parse_known_args(argv)
+    if extras:
+        unknown = [extra for extra in extras if extra.startswith("-") and extra != "-"]
+        if unknown:
+            plural = "s" if len(unknown) > 1 else ""
+            args._parser.error(f"unknown option{plural} {' '.join(unknown)} (s3 {args.command} -h lists them)")
+        args._parser.error(f"unrecognized arguments: {' '.join(extras)}")
+    return args
 
 def _verbosity(args) -> int:
     """How many ``-v`` were given, before and after the command (``--debug``: at least 2)."""

@@ -20,9 +20,10 @@ from collections.abc import Callable
 
 import baiji
 from baiji import exceptions as exc
-from baiji.cli.buckets import _NAME_AFTER, cmd_buckets, cmd_restore, cmd_uploads
+from baiji.cli.buckets import _NAME_AFTER, cmd_buckets, cmd_not_here, cmd_restore, cmd_uploads
 from baiji.cli.context import Context
-from baiji.cli.inspect import cmd_cat, cmd_etag, cmd_exists, cmd_info, cmd_is, cmd_ls, cmd_md5, cmd_url, cmd_version
+from baiji.cli.inspect import (cmd_cat, cmd_du, cmd_etag, cmd_exists, cmd_info, cmd_is, cmd_ls, cmd_md5, cmd_url,
+                               cmd_version)
 from baiji.cli.output import PROG
 from baiji.cli.transfer import cmd_cp, cmd_mv, cmd_rm, cmd_sync, cmd_touch
 
@@ -54,6 +55,13 @@ def _duration(text: str) -> float:
     if not found:
         raise argparse.ArgumentTypeError(f"not an age like 30m, 12h, 1d or 2w: {text}")
     return float(found.group(1)) * _DURATION_UNITS[found.group(2) or "s"]
+
+def _metadata(text: str) -> tuple[str, str]:
+    """An argparse type: ``KEY=VALUE`` (of ``--metadata``), a non-empty KEY."""
+    name, equals, value = text.partition("=")
+    if not (equals and name.strip()):
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
+    return name.strip(), value
 
 def _path(text: str) -> str:
     """An argparse type for path arguments: never empty (an unset variable must not mean "here")."""
@@ -105,7 +113,8 @@ NO_ENCRYPT = arg("--no-encrypt", action="store_true",
                  help="do not ask S3 for server-side encryption (AES256) of what is written")
 GZIP = arg("-z", "--gzip", action="store_true",
            help="upload gzip-compressed with Content-Encoding: gzip (local -> s3 only)")
-POLICY = arg("--policy", metavar="ACL", help="canned ACL of what is written (private, public-read, ...)")
+POLICY = arg("--policy", "--acl", metavar="ACL",
+             help="canned ACL of what is written (private, public-read, ...); --acl is aws's name for it")
 ENCODING = arg("--encoding", metavar="ENCODING", help="Content-Encoding of what is written")
 VERSION_ID = arg("--version-id", metavar="ID", help="a version of the key (versioned buckets)")
 WORKERS = arg("--workers", type=_int_between(0, 1024), metavar="N",
@@ -122,6 +131,23 @@ EXCLUDE = arg("--exclude", action="append", metavar="PATTERN",
 INCLUDE = arg("--include", action="append", metavar="PATTERN",
               help="only the paths matching one of these globs (repeatable), unless excluded: "
                    "--include '*.txt' alone selects the .txt files")
+#: The headers and settings of what is written (s3 destinations), as aws s3 names them.
+WRITE_OPTIONS = (
+    arg("--content-type", metavar="TYPE",
+        help="Content-Type of what is written (default: application/octet-stream, or guessed with -g)"),
+    arg("-g", "--guess-content-type", action="store_true",
+        help="guess Content-Type from the file names (aws does by default; baiji does not)"),
+    arg("--metadata", action="append", type=_metadata, metavar="KEY=VALUE",
+        help="user metadata of what is written (repeatable)"),
+    arg("--cache-control", metavar="VALUE", help="Cache-Control of what is written"),
+    arg("--content-disposition", metavar="VALUE", help="Content-Disposition of what is written"),
+    arg("--expires", metavar="WHEN",
+        help="Expires of what is written: an ISO 8601 date and time (2027-01-31T00:00:00Z)"),
+    arg("--storage-class", metavar="CLASS",
+        help="STANDARD, STANDARD_IA, ONEZONE_IA, INTELLIGENT_TIERING, GLACIER_IR, GLACIER, DEEP_ARCHIVE, ..."),
+    arg("--sse", choices=("AES256", "aws:kms"), help="server-side encryption (default AES256, unless --no-encrypt)"),
+    arg("--sse-kms-key-id", metavar="KEY_ID", help="with --sse aws:kms: the KMS key (default: the account's)"),
+)
 NO_RESUME = arg("--no-resume", action="store_true",
                 help="start over: do not continue the upload or download an interrupted run left "
                      "(README \"Resuming\")")
@@ -141,12 +167,22 @@ COMMANDS: tuple[Command, ...] = (
             help="every version and delete marker, in the -l layout plus two columns: version id and "
                  "flags (latest, delete-marker)"),
         arg("-B", "--uri", action="store_true", help="deprecated, does nothing: URLs are always printed"),
+        arg("--summarize", action="store_true",
+            help="end with the totals, as aws prints them: 'Total Objects: N' and 'Total Size: SIZE'"),
         arg("--json", action="store_true",
             help="one JSON object per line: uri, size (bytes, null for a sub-prefix), last_modified (UTC); "
                  "from the listing alone, no request per key; with -l also encrypted (a HEAD per key); "
                  "with --list-versions also version_id, is_latest, delete_marker"),
         EXCLUDE, INCLUDE,
     ), cmd_ls, paths=("key",)),
+    Command("du", "count the keys or files under a prefix and their total size", (
+        arg("key", metavar="KEY", help="a prefix: s3://bucket/prefix or a local directory"),
+        arg("-s", "--summarize", action="store_true",
+            help="only the total line (without it: a line per sub-prefix one level down, then the total)"),
+        arg("--bytes", action="store_true", help="sizes in bytes, not 1.5 KiB"),
+        arg("--json", action="store_true", help="one JSON object per line: uri, files, size (bytes)"),
+        EXCLUDE, INCLUDE,
+    ), cmd_du, paths=("key",)),
     Command("info", "print a key's details as sorted 'name: value' lines", (KEY, JSON), cmd_info,
             paths=("key",)),
     Command("cat", "write a key's content to stdout, byte for byte", (KEY,), cmd_cat, paths=("key",)),
@@ -163,14 +199,14 @@ COMMANDS: tuple[Command, ...] = (
         arg("-R", "--recursive-parallel", action="store_true",
             help="like -r, many keys at a time in worker processes"),
         arg("--preserve-acl", action="store_true", help="keep the source's ACL (s3 -> s3 only)"),
-        NO_ENCRYPT, GZIP, POLICY, ENCODING, VERSION_ID, WORKERS, DRY_RUN, JSON, EXCLUDE, INCLUDE, NO_RESUME,
+        NO_ENCRYPT, GZIP, POLICY, ENCODING, *WRITE_OPTIONS, VERSION_ID, WORKERS, DRY_RUN, JSON, EXCLUDE, INCLUDE, NO_RESUME,
     ), cmd_cp, paths=("src", "dst"), exclusive=(("-r", "-R"), ("-f", "-s")),
         hints={exc.SameFile: None, exc.KeyExists: "use -f/--force to overwrite, or -s/--skip to skip it"},
         rewords={"use cp_r to": "use -r to"}),
     Command("mv", "move: copy, then remove the source", (
         arg("src", metavar="SRC", help="source key or local path"),
         arg("dst", metavar="DST", help="destination key or local path"),
-        FORCE, PROGRESS, GZIP, NO_ENCRYPT, DRY_RUN,
+        FORCE, PROGRESS, GZIP, NO_ENCRYPT, POLICY, ENCODING, *WRITE_OPTIONS, DRY_RUN,
     ), cmd_mv, paths=("src", "dst"), hints={exc.SameFile: None, exc.KeyExists: "use -f/--force to overwrite"},
         rewords={"use cp_r to copy directories": "mv moves files (use cp -r, then rm -r)"}),
     Command("rm", "remove a key or local file", (
@@ -184,11 +220,12 @@ COMMANDS: tuple[Command, ...] = (
     Command("sync", "make DST mirror SRC: copy new and changed files, remove the ones SRC lacks", (
         arg("src", metavar="SRC", help="source directory or prefix"),
         arg("dst", metavar="DST", help="destination directory or prefix"),
-        PROGRESS,
-        arg("-g", "--guess-content-type", action="store_true", help="guess Content-Type from the file names"),
-        POLICY, ENCODING,
+        PROGRESS, POLICY, ENCODING, *WRITE_OPTIONS,
         arg("-D", "--do-not-delete", action="append", metavar="PREFIX",
             help="never remove files under this prefix of DST (repeatable)"),
+        arg("--no-delete", action="store_true",
+            help="remove nothing from DST: copy new and changed files only (aws s3 sync's default)"),
+        arg("--delete", action="store_true", help="accepted for aws users, changes nothing: sync deletes anyway"),
         NO_ENCRYPT, MAX_DELETE, WORKERS, DRY_RUN, JSON, EXCLUDE, INCLUDE, NO_RESUME,
     ), cmd_sync, paths=("src", "dst")),
     Command("touch", "create an empty key or file if it does not exist (never truncates)", (KEY,),
@@ -248,6 +285,9 @@ COMMANDS: tuple[Command, ...] = (
                  "with --abort, one per abort as cp and rm print them"),
     ), cmd_uploads, paths=("prefix",)),
     Command("version", "print baiji's version", (), cmd_version),
+    # aws's names for what `buckets` does: one line saying so (no help line: not commands of baiji)
+    Command("mb", None, (arg("rest", nargs="*", help=argparse.SUPPRESS),), cmd_not_here),
+    Command("rb", None, (arg("rest", nargs="*", help=argparse.SUPPRESS),), cmd_not_here),
 )
 
 COMMANDS_BY_NAME = {command.name: command for command in COMMANDS}
@@ -291,7 +331,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {baiji.__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for command in COMMANDS:
-        sub = subparsers.add_parser(command.name, help=command.help, description=command.help,
+        sub = subparsers.add_parser(command.name, **({"help": command.help} if command.help else {}),
+                                    description=command.help,
                                     parents=[after])
         groups = {flag: group for group, flags in
                   ((sub.add_mutually_exclusive_group(), flags) for flags in command.exclusive)

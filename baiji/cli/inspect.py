@@ -1,5 +1,5 @@
-"""The commands that read: ``ls``, ``info``, ``cat``, ``exists``, ``url``, ``md5``, ``etag``,
-``is``, ``version``."""
+"""The commands that read: ``ls``, ``du``, ``info``, ``cat``, ``exists``, ``url``, ``md5``,
+``etag``, ``is``, ``version``."""
 
 from __future__ import annotations
 
@@ -18,25 +18,55 @@ def _ls_json(entry: dict, a) -> dict:
     fields += ["version_id", "is_latest", "delete_marker"] if a.list_versions else []
     return {name: entry.get(name) for name in fields}
 
+class _Totals:
+    """What ``ls --summarize`` counts: the objects listed (not sub-prefixes) and their bytes."""
+
+    def __init__(self, entries):
+        self.objects = self.size = 0
+        self._entries = entries
+
+    def __iter__(self):
+        for entry in self._entries:
+            if entry.get("size") is not None:
+                self.objects += 1
+                self.size += entry["size"]
+            yield entry
+
+def _print_totals(ctx: Context, a, totals: _Totals) -> None:
+    """aws's totals lines (``Total Objects: N``, ``   Total Size: SIZE``), or one ``--json`` object."""
+    if a.json:
+        ctx.print_json({"total_objects": totals.objects, "total_size": totals.size})
+        return
+    ctx.print()
+    ctx.print(f"Total Objects: {totals.objects}")
+    ctx.print(f"   Total Size: {totals.size if a.bytes else human_size(totals.size)}")
+
 def cmd_ls(ctx: Context, a) -> int:
-    if not (a.detail or a.list_versions or a.json):
-        _refuse_flags(a, ("--bytes",), "exact sizes in the -l layout: needs -l or --list-versions")
+    if not (a.detail or a.list_versions or a.json or a.summarize):
+        _refuse_flags(a, ("--bytes",), "exact sizes in the -l layout: needs -l, --list-versions or --summarize")
     if a.key in (None, "s3://"):  # as `aws s3 ls` does
-        _refuse_flags(a, ("--exclude", "--include"), "filters select keys under a prefix: needs KEY")
+        _refuse_flags(a, ("--exclude", "--include", "--summarize"), "about keys under a prefix: needs KEY")
         _print_buckets(ctx, as_url=True)
         return EXIT_OK
     if a.uri:
         ctx.warn("-B/--uri is deprecated and does nothing: ls always prints full URLs")
-    if a.json:
-        for entry in ctx.conn.ls_info(a.key, shallow=a.shallow, list_versions=a.list_versions,
-                                      encryption=a.detail, **_filters(a)):
-            ctx.print_json(_ls_json(entry, a))
-        return EXIT_OK
-    if not (a.detail or a.list_versions):
+    if not (a.detail or a.list_versions or a.json or a.summarize):  # the listing's URLs alone
         for url in ctx.conn.ls(a.key, return_full_urls=True, shallow=a.shallow, **_filters(a)):
             ctx.print(url)
         return EXIT_OK
-    for entry in ctx.conn.ls_info(a.key, shallow=a.shallow, list_versions=a.list_versions, **_filters(a)):
+    entries = _Totals(ctx.conn.ls_info(a.key, shallow=a.shallow, list_versions=a.list_versions,
+                                       encryption=a.detail or (a.list_versions and not a.json), **_filters(a)))
+    for entry in entries:
+        _print_entry(ctx, a, entry)
+    if a.summarize:
+        _print_totals(ctx, a, entries)
+    return EXIT_OK
+
+def _print_entry(ctx: Context, a, entry: dict) -> None:
+    """One key of ``ls``: its ``--json`` object, its ``-l`` line, or its URL."""
+    if a.json:
+        ctx.print_json(_ls_json(entry, a))
+    elif a.detail or a.list_versions:
         size = entry.get("size")
         columns = [
             ("" if size is None else str(size)) if a.bytes else human_size(size),
@@ -49,6 +79,16 @@ def cmd_ls(ctx: Context, a) -> int:
                                            ("delete-marker", entry.get("delete_marker"))) if on]
             columns += [entry.get("version_id") or "", ",".join(flags)]
         ctx.print("\t".join(columns))
+    else:
+        ctx.print(entry["uri"])
+
+def cmd_du(ctx: Context, a) -> int:
+    """``SIZE\tFILES\tURL`` per sub-prefix one level down (not with -s), then the prefix's total."""
+    for usage in ctx.conn.du(a.key, sub_prefixes=not a.summarize, **_filters(a)):
+        if a.json:
+            ctx.print_json(usage._asdict())
+        else:
+            ctx.print(f"{usage.size if a.bytes else human_size(usage.size)}\t{usage.files}\t{usage.uri}")
     return EXIT_OK
 
 def cmd_info(ctx: Context, a) -> int:

@@ -14,16 +14,29 @@ from baiji.cli.output import PROG, _isatty, _one_line, described
 from baiji.report import ACTIONS, Event, Resumed
 
 
-def _cp_options(a: argparse.Namespace) -> dict:
-    """The library keywords of cp/mv's write options (only those given)."""
-    options = _given(force=a.force, skip=getattr(a, "skip", None), policy=getattr(a, "policy", None),
-                     preserve_acl=getattr(a, "preserve_acl", None), gzip=a.gzip,
-                     encoding=getattr(a, "encoding", None))
+def _write_options(a: argparse.Namespace) -> dict:
+    """The library keywords of the options of what is written (only those given), shared by cp, mv
+    and sync; contradictions are usage errors."""
+    if a.no_encrypt and a.sse:
+        raise UsageError("--no-encrypt and --sse contradict each other")
+    if a.sse_kms_key_id and a.sse != "aws:kms":
+        raise UsageError("--sse-kms-key-id: needs --sse aws:kms")
+    if a.content_type and a.guess_content_type:
+        raise UsageError("--content-type and -g/--guess-content-type contradict each other")
+    options = _given(policy=a.policy, encoding=a.encoding, content_type=a.content_type,
+                     guess_content_type=a.guess_content_type, metadata=dict(a.metadata) if a.metadata else None,
+                     cache_control=a.cache_control, content_disposition=a.content_disposition, expires=a.expires,
+                     storage_class=a.storage_class, sse=a.sse, sse_kms_key_id=a.sse_kms_key_id)
     if a.no_encrypt:
         options["encrypt"] = False
     if getattr(a, "no_resume", False):
         options["resume"] = False
     return options
+
+def _cp_options(a: argparse.Namespace) -> dict:
+    """The library keywords of cp/mv's options (only those given)."""
+    return {**_given(force=a.force, skip=getattr(a, "skip", None), preserve_acl=getattr(a, "preserve_acl", None),
+                     gzip=a.gzip), **_write_options(a)}
 
 def cmd_cp(ctx: Context, a) -> int:
     if a.src == "-" and a.dst == "-":
@@ -133,13 +146,12 @@ def cmd_rm(ctx: Context, a) -> int:
     return EXIT_OK
 
 def cmd_sync(ctx: Context, a) -> int:
-    options = _given(progress=ctx.progress(), policy=a.policy, encoding=a.encoding,
-                     guess_content_type=a.guess_content_type, do_not_delete=a.do_not_delete or None,
-                     max_delete=a.max_delete, workers=a.workers, dry_run=a.dry_run, **_filters(a))
-    if a.no_encrypt:
-        options["encrypt"] = False
-    if a.no_resume:
-        options["resume"] = False
+    if a.no_delete:
+        _refuse_flags(a, ("--delete", "--do-not-delete", "--max-delete"), "nothing is deleted with --no-delete")
+    options = _given(progress=ctx.progress(), do_not_delete=a.do_not_delete or None, max_delete=a.max_delete,
+                     workers=a.workers, dry_run=a.dry_run, **_filters(a), **_write_options(a))
+    if a.no_delete:
+        options["delete"] = False
     _bulk(ctx, a, ctx.conn.sync, a.src, a.dst, **options)
     return EXIT_OK
 

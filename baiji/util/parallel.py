@@ -1,8 +1,9 @@
 """The bulk-copy runner (SPEC 5): many copies over threads, processes or any Executor.
 
-Work travels as plain data: the connection's settings, ``(src, dst)``
-pairs and the ``cp`` options.  Each worker process builds its own connection
-once and keeps it for its whole life, copies pairs on several threads, and
+Work travels as plain data: the caller's recipe for a connection (a
+picklable factory, such as a class, and the settings it is called with),
+``(src, dst)`` pairs and the ``cp`` options; nothing here imports the API.
+Each worker process builds its own connection once and keeps it for its whole life, copies pairs on several threads, and
 sends back ``(src, dst, error)`` per pair, so one failure never stops the
 others.  Pool workers ignore Ctrl-C; the parent stops them; a worker that
 dies stops the copy (a Pool would replace it for ever).  A worker told to
@@ -28,7 +29,7 @@ import signal
 import sys
 import threading
 import time
-from typing import Iterable, Iterator, Optional
+from typing import Any, Callable, Iterable, Iterator, Optional
 
 from baiji import tempfiles
 from baiji.report import Resumed
@@ -37,6 +38,9 @@ from baiji.stores import s3_uploads
 Pair = tuple[str, str]
 #: ``(src, dst, outcome)``: the error of a failed copy, a :class:`Resumed` or None for one done.
 Result = tuple[str, str, Optional["BaseException | Resumed"]]
+#: ``(connect, settings)``: a worker process's connection is ``connect(**settings)``; both
+#: picklable (``connect`` by reference: a class or a module-level function).
+Recipe = tuple[Callable[..., Any], dict]
 
 #: Copies in flight per process (network-bound: threads wait on sockets;
 #: 32 beat 16 on 1,000 x 4 KiB against SeaweedFS, see README "Performance").
@@ -88,20 +92,19 @@ def _threads() -> concurrent.futures.ThreadPoolExecutor:
     return state["threads"]
 
 
-def worker_connection(settings: dict):
-    """This process's connection for ``settings``, created once and kept."""
-    key = tuple(sorted(settings.items()))
+def worker_connection(recipe: Recipe):
+    """This process's connection made by ``recipe`` (``connect(**settings)``), created once and kept."""
+    connect, settings = recipe
+    key = connect, tuple(sorted(settings.items()))
     connections = _state()["connections"]
     if key not in connections:
-        from baiji.connection import S3Connection
-
-        connections[key] = S3Connection(**settings)
+        connections[key] = connect(**settings)
     return connections[key]
 
 
-def copy_chunk(settings: dict, pairs: list[Pair], cp_kwargs: dict) -> list[Result]:
+def copy_chunk(recipe: Recipe, pairs: list[Pair], cp_kwargs: dict) -> list[Result]:
     """Worker entry point: copy ``pairs`` with this process's connection."""
-    conn = worker_connection(settings)
+    conn = worker_connection(recipe)
     return list(_threads().map(lambda pair: copy_one(conn, *pair, cp_kwargs), pairs))
 
 
@@ -153,18 +156,18 @@ def _die_clean(signum, frame) -> None:
     os._exit(128 + signum)
 
 
-def _serve(settings: dict, cp_kwargs: dict, threads: int) -> None:
+def _serve(recipe: Recipe, cp_kwargs: dict, threads: int) -> None:
     """Pool worker: ``threads`` threads copy pairs from the task queue until it yields None."""
     _serving.set()
     try:
-        _serve_threads(settings, cp_kwargs, threads)
+        _serve_threads(recipe, cp_kwargs, threads)
     finally:
         _serving.clear()
 
 
-def _serve_threads(settings: dict, cp_kwargs: dict, threads: int) -> None:
+def _serve_threads(recipe: Recipe, cp_kwargs: dict, threads: int) -> None:
     tasks, results = _queues["tasks"], _queues["results"]
-    conn = worker_connection(settings)
+    conn = worker_connection(recipe)
 
     def loop():
         while (pair := tasks.get()) is not None:
@@ -178,7 +181,7 @@ def _serve_threads(settings: dict, cp_kwargs: dict, threads: int) -> None:
         worker.join()
 
 
-def _context():
+def _context(preload: str):
     """How Pool workers start: never as a fork of a process that runs other threads.
 
     A single-threaded process forks (fast, and scripts need no ``__main__``
@@ -190,14 +193,15 @@ def _context():
     the copy fails at once, see :func:`_run_pool`).  obstore's runtime does
     not count: a fork of a process that started it moves its bytes through
     boto3 (``s3_engine.usable``), as every worker did before the engine, so
-    scripts without the guard keep working.
+    scripts without the guard keep working.  ``preload``: the module the forkserver imports
+    besides this one (that of the recipe's factory).
     """
     methods = multiprocessing.get_all_start_methods()
     if "fork" in methods and threading.active_count() == 1:
         return multiprocessing.get_context("fork")
     if "forkserver" in methods:
         context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["baiji.util.parallel", "baiji.connection"])
+        context.set_forkserver_preload(["baiji.util.parallel", preload])
         return context
     return multiprocessing.get_context("spawn")
 
@@ -236,7 +240,7 @@ def _workers_died(context, starting: bool) -> RuntimeError:
         'put its top-level code under `if __name__ == "__main__":` (or copy without parallel=True)')
 
 
-def _run_pool(settings: dict, pairs: Iterable[Pair], cp_kwargs: dict, processes: int,
+def _run_pool(recipe: Recipe, pairs: Iterable[Pair], cp_kwargs: dict, processes: int,
               threads: int) -> Iterator[Result]:
     """Stream pairs through a Pool whose workers each copy on ``threads`` threads.
 
@@ -246,7 +250,7 @@ def _run_pool(settings: dict, pairs: Iterable[Pair], cp_kwargs: dict, processes:
     """
     if _rerunning_main():
         os._exit(1)  # no traceback per worker; the parent reports it (and SystemExit would wait for threads)
-    context = _context()
+    context = _context(recipe[0].__module__)
     tasks, results = context.Queue(maxsize=processes * threads * 4), context.Queue()
     pool = _Pool(processes, initializer=_init_worker, initargs=(tasks, results), context=context)
     sent, feeder_error, done = [0], [], threading.Event()
@@ -264,7 +268,7 @@ def _run_pool(settings: dict, pairs: Iterable[Pair], cp_kwargs: dict, processes:
 
     finished = False
     try:
-        serving = [pool.apply_async(_serve, (settings, cp_kwargs, threads)) for _ in range(processes)]
+        serving = [pool.apply_async(_serve, (recipe, cp_kwargs, threads)) for _ in range(processes)]
         threading.Thread(target=feed, daemon=True).start()
         received = 0
         while not (done.is_set() and received == sent[0]):
@@ -325,22 +329,24 @@ def check_workers(workers) -> None:
 
 def run_copies(conn, pairs: Iterable[Pair], cp_kwargs: dict, parallel: bool = False,
                executor: concurrent.futures.Executor | None = None,
-               processes: int | None = None, workers: int | None = None) -> Iterator[Result]:
+               processes: int | None = None, workers: int | None = None,
+               recipe: Recipe | None = None) -> Iterator[Result]:
     """Copy every pair; yield ``(src, dst, outcome)`` (see :data:`Result`) as copies finish.
 
     ``executor``: any ``concurrent.futures.Executor`` (a Dask cluster's, say)
     gets chunks of plain data.  ``parallel``: a ``multiprocessing.Pool`` of
-    ``processes`` workers on this machine.  Otherwise copies run on threads
-    of this process, sharing ``conn``.  ``workers``: copies in flight per
-    process (None or 0: THREADS).
+    ``processes`` workers on this machine.  Either way each worker process
+    builds its own connection from ``recipe`` (see :data:`Recipe`), which
+    those two need.  Otherwise copies run on threads of this process, sharing
+    ``conn``.  ``workers``: copies in flight per process (None or 0: THREADS).
     """
     check_workers(workers)
     threads = workers or THREADS
     if executor is not None:
-        fn = functools.partial(copy_chunk, conn.settings(), cp_kwargs=cp_kwargs)
+        fn = functools.partial(copy_chunk, recipe, cp_kwargs=cp_kwargs)
         yield from _windowed(executor, fn, chunks(pairs, CHUNK), window=64)
     elif parallel:
-        yield from _run_pool(conn.settings(), pairs, cp_kwargs, processes or PROCESSES, threads)
+        yield from _run_pool(recipe, pairs, cp_kwargs, processes or PROCESSES, threads)
     else:
         with concurrent.futures.ThreadPoolExecutor(threads) as pool:
             def fn(chunk):
