@@ -151,7 +151,13 @@ def resumable_download(dst: str, exclusive: bool) -> Iterator[Partial | None]:
         if fd is None:
             yield None
             return
-        yield Partial(path, record_path)
+        partial = Partial(path, record_path)
+        try:
+            yield partial
+        except BaseException:
+            if partial.record is None:  # nothing a rerun could resume (a small object, a failed check)
+                remove(path)
+            raise
         try:
             tempfiles.publish(path, dst, exclusive)
         finally:  # published, or refused (dst exists): nothing for a rerun to resume
