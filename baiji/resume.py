@@ -15,7 +15,6 @@ from __future__ import annotations
 import contextlib
 import errno
 import hashlib
-import json
 import os
 from collections.abc import Iterator
 
@@ -70,14 +69,22 @@ def read(path: str) -> dict | None:
     """The record at ``path``; None when there is none, or none of this layout."""
     try:
         with open(path, encoding="utf-8") as f:
-            record = json.load(f)
-    except (OSError, ValueError):
+            text = f.read()
+    except OSError:
+        return None
+    import json  # imported here: commands that find no record (ls, small copies) do not pay for it
+
+    try:
+        record = json.loads(text)
+    except ValueError:
         return None
     return record if isinstance(record, dict) and record.get("layout") == LAYOUT else None
 
 
 def write(path: str, record: dict) -> None:
     """Replace the record at ``path`` atomically (owner-only)."""
+    import json
+
     from baiji import tempfiles
 
     with tempfiles.temp_path(dir=os.path.dirname(path)) as tmp:
