@@ -302,13 +302,13 @@ def test_failed_download_leaves_destination_untouched(fault_proxy, s3dir, client
     (dst_dir / "obj").write_bytes(b"the old content")
     fault_proxy.proxy.fail_always(kind, match=match, nbytes=4096)
     with pytest.raises((S3Exception, TransientError)) as info:
-        fault_proxy.conn.cp(s3dir + "obj", str(dst_dir / "obj"), force=True)
+        fault_proxy.conn.cp(s3dir + "obj", str(dst_dir / "obj"), force=True, resume=False)
     assert s3dir + "obj" in str(info.value) and one_line(str(info.value))
     assert (dst_dir / "obj").read_bytes() == b"the old content"
     assert os.listdir(dst_dir) == ["obj"]
     # and a fresh destination is not created at all
     with pytest.raises((S3Exception, TransientError)):
-        fault_proxy.conn.cp(s3dir + "obj", str(dst_dir / "new"))
+        fault_proxy.conn.cp(s3dir + "obj", str(dst_dir / "new"), resume=False)
     assert os.listdir(dst_dir) == ["obj"]
     assert fault_proxy.proxy.faults >= 2
     count(fault_proxy.proxy)
@@ -320,7 +320,7 @@ def test_failed_download_cli_exit_status(fault_proxy, s3dir, client, tmp_path, l
     dst.write_bytes(b"keep me")
     fault_proxy.proxy.fail_always("truncate", match=_ranged, nbytes=1000)
     out, err = io.StringIO(), io.StringIO()
-    status = cli.main(["--endpoint-url", fault_proxy.endpoint_url, "cp", "-f", s3dir + "big", str(dst)],
+    status = cli.main(["--endpoint-url", fault_proxy.endpoint_url, "cp", "-f", "--no-resume", s3dir + "big", str(dst)],
                       stdin=io.StringIO(), stdout=out, stderr=err)
     assert status == 1
     assert err.getvalue().startswith("s3: error: ") and err.getvalue().count("\n") == 1
