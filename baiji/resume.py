@@ -124,8 +124,11 @@ class Partial:
 
     def start(self, etag: str | None, version_id: str | None, size: int, span: int) -> None:
         """Record a fresh download (the partial file holds nothing of it yet)."""
+        from baiji import tempfiles
+
         self.record = {"etag": etag, "version_id": version_id, "size": size, "span": span, "done": []}
         write(self.record_path, self.record)
+        tempfiles.track(self.path, removed=False)  # kept for a rerun, also when the process is stopped
 
     def mark(self, offset: int) -> None:
         """Record that the range at ``offset`` is whole in the partial file."""
@@ -159,6 +162,7 @@ def resumable_download(dst: str, exclusive: bool) -> Iterator[Partial | None]:
             yield None
             return
         partial = Partial(path, record_path)
+        tempfiles.track(path, removed=partial.record is None)  # nothing to resume: removed if stopped
         try:
             yield partial
         except BaseException:

@@ -77,6 +77,16 @@ def remove_quietly(path: str) -> None:
         os.unlink(path)
 
 
+def track(path: str, removed: bool = True) -> None:
+    """Have :func:`remove_all` remove ``path`` too (``removed``), or no longer (a partial
+    download that holds something to resume)."""
+    with _live_lock:
+        if removed:
+            _live.add(path)
+        else:
+            _live.discard(path)
+
+
 def remove_all() -> None:
     """Remove every temp file this process holds and refuse new ones (it is about to die)."""
     global _closed

@@ -360,7 +360,7 @@ def test_failing_multipart_upload_is_aborted(fault_proxy, s3dir, client, eleven_
     bucket = split(s3dir)[0]
     fault_proxy.proxy.fail_always(kind, match="UploadPart")
     with pytest.raises((S3Exception, TransientError)) as info:
-        fault_proxy.conn.cp(str(path), s3dir + "big", max_size=5 * MiB)
+        fault_proxy.conn.cp(str(path), s3dir + "big", max_size=5 * MiB, resume=False)
     assert s3dir + "big" in str(info.value) and one_line(str(info.value))
     assert uploads_in_progress(client, bucket) == []
     assert not key_exists(client, s3dir + "big")
@@ -373,7 +373,7 @@ def test_failing_multipart_upload_keeps_the_old_object(fault_proxy, s3dir, clien
     put(client, s3dir + "big", b"old content")
     fault_proxy.proxy.fail_always("internal_error", match="CompleteMultipartUpload")
     with pytest.raises(S3Exception):
-        fault_proxy.conn.cp(str(path), s3dir + "big", max_size=5 * MiB, force=True)
+        fault_proxy.conn.cp(str(path), s3dir + "big", max_size=5 * MiB, force=True, resume=False)
     assert get(client, s3dir + "big") == b"old content"
     assert uploads_in_progress(client, split(s3dir)[0]) == []
     count(fault_proxy.proxy)
@@ -390,7 +390,7 @@ def test_interrupted_multipart_upload_is_aborted(fault_proxy, s3dir, client, ele
             raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        fault_proxy.conn.cp(str(path), s3dir + "big", max_size=5 * MiB, progress=progress)
+        fault_proxy.conn.cp(str(path), s3dir + "big", max_size=5 * MiB, progress=progress, resume=False)
     assert uploads_in_progress(client, split(s3dir)[0]) == []
     assert not key_exists(client, s3dir + "big")
 
@@ -399,7 +399,7 @@ def test_transient_part_failures_are_retried(fault_proxy, s3dir, client, eleven_
     path, data = eleven_mib
     fault_proxy.proxy.fail_next(2, "reset_before", match="UploadPart")
     fault_proxy.proxy.fail_next(1, "slow_down", match="CompleteMultipartUpload")
-    fault_proxy.conn.cp(str(path), s3dir + "big", max_size=5 * MiB)
+    fault_proxy.conn.cp(str(path), s3dir + "big", max_size=5 * MiB, resume=False)
     assert get(client, s3dir + "big") == data
     assert fault_proxy.conn.md5(s3dir + "big") == hashlib.md5(data).hexdigest()
     assert uploads_in_progress(client, split(s3dir)[0]) == []

@@ -105,7 +105,8 @@ def test_killed_upload_resumes_without_resending_acknowledged_parts(fault_proxy,
           f"rerun sent {sent}; object MD5 {md5(stored)}, source MD5 {md5(data)}", file=sys.stderr)
     assert md5(stored) == md5(data)
     assert not unfinished(client, url)
-    assert not os.listdir(resume.uploads_dir())
+    record = resume.upload_record_path(*split(url), str(src))
+    assert not os.path.exists(record) and not os.path.exists(record[:-len(".json")] + ".lock")
 
 
 def test_killed_download_resumes_without_fetching_whole_ranges(fault_proxy, conn, client, s3dir, tmp_path):
