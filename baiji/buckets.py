@@ -36,7 +36,7 @@ def list_buckets(conn, detail: bool) -> list:
 
 def create_bucket(conn, name: str, versioned: bool) -> None:
     url = bucket_url(name)
-    args = {"Bucket": paths.bucket(url)}
+    args: dict[str, object] = {"Bucket": paths.bucket(url)}
     if conn._s3.bucket_exists(paths.bucket(url)):  # AWS in us-east-1 would answer 200 and we'd go on
         raise S3Exception(f"{url} already exists: not created, its versioning left as it is")
     region = conn.client.meta.region_name
@@ -136,7 +136,7 @@ def set_versioning(conn, bucket: str, status: str) -> None:
 
 def bucket_info(conn, name: str) -> dict:
     url = bucket_url(name)
-    name = paths.bucket(url)
+    name = paths.bucket(url)  # type: ignore[assignment]  # bucket_url's URL names a bucket
     if not conn._s3.bucket_exists(name):
         raise BucketNotFound(f"{url}: bucket does not exist")
 

@@ -16,11 +16,10 @@ import os
 from typing import Iterable, Iterator
 
 from baiji import path as paths
-from baiji import transfer
 from baiji.exceptions import KeyExists, S3Exception, SameFile
 from baiji.filters import Selector
 from baiji.progress import bulk_progress
-from baiji.report import Event, Listener, Planned, Report, Resumed, warn_caller
+from baiji.report import Event, Listener, Planned, Report, Resumed, by_cause, warn_caller
 from baiji.stores import Entry, Store
 from baiji.stores.base import Listed
 from baiji.stores.local import require_regular
@@ -34,14 +33,17 @@ def _differ(src: Entry, dst: Entry) -> bool:
     return False
 
 
-def check_bulk_args(workers=None, max_delete=None, cp_kwargs: dict | None = None) -> None:
+def check_bulk_args(workers=None, max_delete=None, cp_kwargs: dict | None = None, cp=None) -> None:
     """Refuse bad arguments of a bulk operation up front, dry run or not (before anything is
-    listed or copied): ``workers`` and ``max_delete`` below 0, an option ``cp`` does not take."""
+    listed or copied): ``workers`` and ``max_delete`` below 0, an option ``cp`` (the
+    connection's method) does not take."""
     check_workers(workers)
     if max_delete is not None and (isinstance(max_delete, bool) or not isinstance(max_delete, int)
                                    or max_delete < 0):
         raise ValueError(f"max_delete must be a whole number >= 0, not {max_delete!r}")
-    code = transfer.cp.__code__
+    if not cp_kwargs:
+        return
+    code = cp.__code__
     unknown = sorted(set(cp_kwargs or ()) - set(code.co_varnames[3:code.co_argcount + code.co_kwonlyargcount]))
     if unknown:
         raise TypeError(f"unexpected keyword argument {', '.join(map(repr, unknown))} (not an option of cp)")
@@ -52,15 +54,15 @@ class BulkCopyError(S3Exception):
 
     ``dst`` is None for a failure that concerns ``src`` alone (a deletion, a
     path a listing could not use).  ``total`` counts what was tried, ``noun``
-    names it in the message ("copies", "deletions", ...); ``note`` is appended.
+    names it in the message ("copies", "deletions", ...); ``note`` is appended.  The
+    message names each cause once (see :func:`baiji.report.by_cause`): ``302 of 302
+    copies failed: Permission denied (/dst/a and 301 more)``.
     """
 
     def __init__(self, failures: list, total: int, noun: str = "copies", note: str = "",
                  report: Report | None = None):
         self.failures, self.total, self.report = failures, total, report
-        detail = "; ".join(f"{src} -> {dst}: {err}" if dst else str(err) for src, dst, err in failures[:20])
-        more = f"; and {len(failures) - 20} more" if len(failures) > 20 else ""
-        super().__init__(f"{len(failures)} of {total} {noun} failed: {detail}{more}{note}")
+        super().__init__(f"{len(failures)} of {total} {noun} failed: {by_cause(failures)}{note}")
 
     def __reduce__(self):
         return S3Exception, (str(self),)
@@ -68,7 +70,7 @@ class BulkCopyError(S3Exception):
 
 def cp_many(conn, pairs: Iterable[tuple[str, str]], parallel: bool, executor, processes: int | None,
             workers: int | None, on_event: Listener | None, **cp_kwargs) -> Report:
-    check_bulk_args(workers, None, cp_kwargs)
+    check_bulk_args(workers, None, cp_kwargs, conn.cp)
     report = Report(on_event)
     copy_all(conn, ((src, dst, None) for src, dst in pairs), report, cp_kwargs, parallel=parallel,
              executor=executor, processes=processes, workers=workers)
@@ -94,7 +96,7 @@ def copy_all(conn, copies: Iterable[tuple[str, str, int | None]], report: Report
             sizes[src, dst] = size
             yield src, dst
 
-    with bulk_progress(progress, report, copies if progress is True else None):
+    with bulk_progress(progress, report, copies if progress is True else None):  # type: ignore[arg-type]  # a list
         for src, dst, err in run_copies(conn, pairs(), cp_kwargs, recipe=conn._worker_recipe(), **run):
             size = sizes.pop((src, dst), None)
             if err is None:
@@ -123,7 +125,7 @@ def finished(report: Report, noun: str, note: str = "", total: int | None = None
                         f"destination exists ({first.src} -> {first.dst}: {first.reason}"
                         + (f"; and {more} more)" if more else ")"))
         except Warning as err:  # an error filter (-W error): raised after the copies; keep what they did
-            err.report = report
+            err.report = report  # type: ignore[attr-defined]  # the warning carries the report
             raise
     return report
 
@@ -137,7 +139,7 @@ def refusals(report: Report, refused: list) -> None:
 def cp_r(conn, src_dir: str, dst_dir: str, parallel: bool, executor, processes: int | None,
          workers: int | None, dry_run: bool, on_event: Listener | None, exclude, include,
          **cp_kwargs) -> Report | list[Planned]:
-    check_bulk_args(workers, None, cp_kwargs)
+    check_bulk_args(workers, None, cp_kwargs, conn.cp)
     selector = Selector(exclude, include)
     src_store, dst_store = conn._store(src_dir), conn._store(dst_dir)
     if src_store.is_local and not os.path.isdir(paths.parse(src_dir).path):
@@ -147,10 +149,13 @@ def cp_r(conn, src_dir: str, dst_dir: str, parallel: bool, executor, processes: 
     target = dst_dir if contents else paths.join(dst_dir, paths.basename(src_dir))
     refuse_nested(src_store, src_dir, dst_store, target, ("",))  # a copy into itself copies its copies
     items, _ = dir_items(conn, src_store, src_dir, selector, followlinks=True)  # like sync: loops are reported
-    report, skipped = Report(on_event), []
-    if not cp_kwargs.get("force") and src_store is dst_store and not dst_store.is_local:
+    skipped: list = []
+    report = Report(on_event)
+    if not cp_kwargs.get("force") and (src_store is dst_store and not dst_store.is_local or executor is not None):
+        # one listing decides: no HEAD per key; and a chunk an executor runs again (its worker
+        # died) overwrites its own first copies instead of reporting them as skipped
         items = _absent(conn, items, dst_store, target, skipped.append if dry_run else report.add)
-        cp_kwargs = {**cp_kwargs, "force": True}  # one listing decided: no HEAD per key
+        cp_kwargs = {**cp_kwargs, "force": True}
     actions = sync_plan.plan(items, [], same_content=_differ, tree=dst_store.is_local)
     refused: list = []
     copies = copies_of(conn, actions, dst_store, target, refused, [])

@@ -103,21 +103,31 @@ class S3Connection:
            gzip: bool = False, content_type: str | None = None, guess_content_type: bool = False,
            metadata: dict | None = None, skip: bool = False, validate: bool = True,
            max_size: int | None = None, version_id: str | None = None, exact: bool = False,
+           cache_control: str | None = None, content_disposition: str | None = None, expires=None,
+           storage_class: str | None = None, sse: str | None = None, sse_kms_key_id: str | None = None,
            resume: bool = True) -> bool | Resumed:
         """Copy ``src`` to ``dst``, each a local path or an s3 URL (SPEC 2, "Copying").
 
         Returns True, or False when ``skip`` skipped an existing ``dst``, or a (true)
         :class:`~baiji.report.Resumed` when ``resume`` continued an interrupted upload or
         download of this very source and destination (README "Resuming").
+        ``cache_control``, ``content_disposition``, ``expires`` (a datetime or
+        ISO 8601 text), ``storage_class``, ``sse`` (``'AES256'``, the default
+        with ``encrypt``, or ``'aws:kms'``) and ``sse_kms_key_id``: as ``aws s3
+        cp``'s options of those names (s3 destinations only; they are written
+        through boto3).
         ``exact`` (the bulk copies of ``cp_r`` and ``sync``, whose destinations
         are computed): write ``dst`` itself, never ``dst/basename(src)``; a
         directory there is an error.
         ``SameFile`` (a ``KeyExists`` and a ``ValueError``) when ``dst`` is ``src`` itself, even with
         ``force`` (see :func:`baiji.transfer._same_file`).
         """
+        headers = transfer.write_headers(encrypt, sse, sse_kms_key_id, cache_control=cache_control,
+                                         content_disposition=content_disposition, expires=expires,
+                                         storage_class=storage_class)
         return transfer.cp(self, src, dst, force, progress, policy, preserve_acl, encoding, encrypt, gzip,
                            content_type, guess_content_type, metadata, skip, validate, max_size, version_id,
-                           exact, resume)
+                           exact, headers, resume)
 
     def upload_fileobj(self, fileobj, dst: str, **cp_kwargs) -> bool:
         """Store what a binary file object (stdin, say) holds at ``dst``, with ``cp``'s options."""
@@ -137,7 +147,8 @@ class S3Connection:
         on: one warning at the end counts them (the ``on_event`` callback,
         called per file, names each).  ``parallel`` uses a ``multiprocessing.Pool``;
         ``executor`` any ``concurrent.futures.Executor`` (for instance a Dask
-        cluster's).  ``workers``: copies in flight in each process (None or 0:
+        cluster's; a chunk it runs again after its worker died may find its own first
+        copies: skipped, unless ``force``).  ``workers``: copies in flight in each process (None or 0:
         32, see ``baiji.util.parallel.THREADS``).  ``progress``: True, a bar
         of files; a callable gets each copied file's size (None when unknown).
         """
@@ -177,7 +188,7 @@ class S3Connection:
 
     def rm_r(self, prefix: str, force: bool = False, quiet: bool = False,
              max_delete: int | None = None, dry_run: bool = False,
-             on_event: Listener | None = None, exclude=None, include=None) -> Report | list[Planned]:
+             on_event: Listener | None = None, exclude=None, include=None, executor=None) -> Report | list[Planned]:
         """Remove everything under ``prefix``; asks per key on the terminal unless ``force``.
 
         Prints ``[deleted] URL`` per file unless ``quiet``; ``on_event`` gets an
@@ -191,8 +202,11 @@ class S3Connection:
         ``exclude``/``include``: glob patterns (see :mod:`baiji.filters`) of the paths under
         ``prefix`` to remove (one file or key: its name); with any, only files are removed,
         never a directory as a tree.
+        ``executor``: with ``force``, the batches of 1,000 deletions run on this
+        ``concurrent.futures.Executor`` (a Dask cluster's) while this process lists.
         """
-        return removal.rm_r(self, prefix, force, quiet, max_delete, dry_run, on_event, exclude, include)
+        return removal.rm_r(self, prefix, force, quiet, max_delete, dry_run, on_event, exclude, include,
+                            executor)
 
     # -- listing and inspecting -------------------------------------------
     def ls(self, prefix: str, return_full_urls: bool = False, require_s3_scheme: bool = False,
@@ -218,6 +232,13 @@ class S3Connection:
         """
         return inspect.ls_info(self, prefix, shallow, list_versions, exclude, include, encryption)
 
+    def du(self, prefix: str, sub_prefixes: bool = False, exclude=None, include=None) -> list:
+        """How many keys or files are under ``prefix`` and their total size, from the listing alone:
+        a list of ``Usage(uri, files, size)``, the prefix's last; with ``sub_prefixes``, one per
+        sub-prefix (or subdirectory) one level down before it, sorted.  ``exclude``/``include``:
+        as for :meth:`ls`."""
+        return inspect.du(self, prefix, sub_prefixes, exclude, include)
+
     def glob(self, prefix: str, pattern: str) -> Iterator[str]:
         """Full URLs under ``prefix`` matching ``fnmatch(prefix + pattern)``."""
         return inspect.glob(self, prefix, pattern)
@@ -240,7 +261,7 @@ class S3Connection:
 
     def size(self, key: str, version_id: str | None = None) -> int:
         """Size in bytes."""
-        return self._store(key).stat(key, version_id).size
+        return self._store(key).stat(key, version_id).size  # type: ignore[return-value]  # a stat has a size
 
     def etag(self, key: str) -> str:
         """The ETag without quotes; for a local file, the one baiji's upload would give it."""
@@ -376,8 +397,8 @@ class S3Connection:
              encrypt: bool = True, guess_content_type: bool = False, parallel: bool = False,
              executor=None, processes: int | None = None, max_delete: int | None = None,
              workers: int | None = None, dry_run: bool = False,
-             on_event: Listener | None = None, exclude=None, include=None,
-             resume: bool = True) -> Report | list[Planned]:
+             on_event: Listener | None = None, exclude=None, include=None, delete: bool = True,
+             resume: bool = True, **write_options) -> Report | list[Planned]:
         """Make ``dst_dir`` mirror ``src_dir``: copy new and changed files, delete the rest.
 
         Decided from the two listings (size, then ETag/MD5): no request per
@@ -393,8 +414,11 @@ class S3Connection:
         refusal or ``max_delete`` are refused).
         ``exclude``/``include``: glob patterns (see :mod:`baiji.filters`) of the paths
         synced, relative to each side: a path not selected is neither copied nor deleted.
+        ``delete=False``: delete nothing (what ``aws s3 sync`` does without ``--delete``).
         ``resume``: as for :meth:`cp`.
+        ``write_options``: more of :meth:`cp`'s options of what is written (``content_type``,
+        ``metadata``, ``cache_control``, ``storage_class``, ``sse``...).
         """
         return sync_run.sync(self, src_dir, dst_dir, followlinks, do_not_delete, progress, policy, encoding,
                              encrypt, guess_content_type, parallel, executor, processes, max_delete, workers,
-                             dry_run, on_event, exclude, include, resume)
+                             dry_run, on_event, exclude, include, delete, write_options, resume)

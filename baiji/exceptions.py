@@ -44,6 +44,11 @@ class ConfigurationError(AWSError, ValueError):
 class S3Exception(AWSError):
     """An S3 (or local-store) operation failed."""
 
+    #: Only on the error of an upload that left its multipart upload unfinished
+    #: (``baiji.stores.s3_errors.left_unfinished``): annotations, no class attributes.
+    upload_id: str
+    abort_error: Exception
+
 
 class _SystemError(OSError):
     """An OSError with ``errno`` and ``strerror`` set from ``code``; ``str()`` stays the message."""

@@ -121,4 +121,5 @@ def _old_uploads(store: S3Store, prefix: str, older_than: float | timedelta | No
     if age < timedelta(0):
         raise ValueError(f"older_than must not be negative, got {older_than!r}")
     cutoff = datetime.now(timezone.utc) - age
-    return (upload for upload in store.multipart_uploads(prefix) if upload.initiated <= cutoff)
+    # ignore[operator]: a listing's uploads all have their initiated time
+    return (upload for upload in store.multipart_uploads(prefix) if upload.initiated <= cutoff)  # type: ignore[operator]

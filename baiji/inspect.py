@@ -1,4 +1,4 @@
-"""Looking without changing: ``ls``, ``ls_info``, ``glob``, ``info``, ``exists``, presigned
+"""Looking without changing: ``ls``, ``ls_info``, ``du``, ``glob``, ``info``, ``exists``, presigned
 URLs, and whether two keys or files hold the same content (:func:`same_entries`, which
 ``sync`` asks too).
 
@@ -12,6 +12,7 @@ import filecmp
 import fnmatch
 import os
 import warnings
+from collections import namedtuple
 from typing import Iterable, Iterator
 
 from baiji import integrity
@@ -60,23 +61,82 @@ def ls(conn, prefix: str, return_full_urls: bool, require_s3_scheme: bool, shall
     return result
 
 
+#: ``du``'s answer for one prefix: how many keys or files are under it and their bytes.
+Usage = namedtuple("Usage", "uri files size")
+
+
+def du(conn, prefix: str, sub_prefixes: bool, exclude, include) -> list[Usage]:
+    store = conn._store(prefix)
+    _require_local_path(store, prefix)
+    if store.is_local:
+        base = os.path.join(os.path.abspath(paths.parse(prefix).path), "")
+    else:  # the keys are grouped by what follows the prefix's last /
+        base = prefix[:prefix.rfind("/") + 1] if paths.key(prefix) else prefix.rstrip("/") + "/"
+    groups: dict[str, list[int]]
+    total, groups = [0, 0], {}
+    for e in _usable(_selected(store, prefix, Selector(exclude, include))):
+        if e.is_dir or e.delete_marker:
+            continue
+        for counts in (total, *([groups.setdefault(_first_level(base, e.url, store.sep), [0, 0])]
+                                if sub_prefixes and store.sep in e.url[len(base):] else [])):
+            counts[0] += 1
+            counts[1] += e.size or 0
+    return [*(Usage(uri, *counts) for uri, counts in sorted(groups.items())), Usage(prefix, *total)]
+
+
+def _first_level(base: str, url: str, sep: str) -> str:
+    """The sub-prefix of ``base`` one level down that holds ``url`` (it ends with ``sep``)."""
+    return base + url[len(base):].split(sep, 1)[0] + sep
+
+
+#: HEADs in flight at a time for ``ls_info``'s ``encrypted`` (one per key).
+HEADS_IN_FLIGHT = 32
+
+
 def ls_info(conn, prefix: str, shallow: bool, list_versions: bool, exclude, include,
             encryption: bool) -> Iterator[dict]:
     store = conn._store(prefix)
     _require_local_path(store, prefix)
-    selector = Selector(exclude, include)
-    for e in _usable(_selected(store, prefix, selector, shallow=shallow, versions=list_versions)):
-        encrypted = None
-        if encryption and not store.is_local and not e.is_dir and not e.delete_marker:
-            try:
-                encrypted = store.stat(e.url, e.version_id if list_versions else None).encrypted
-            except BucketNotFound:
-                raise
-            except KeyNotFound:  # deleted since it was listed: gone, as in a later listing
-                continue
+    entries = _usable(_selected(store, prefix, Selector(exclude, include), shallow=shallow, versions=list_versions))
+    pairs = (_with_encryption(store, entries, list_versions) if encryption and not store.is_local
+             else ((e, None) for e in entries))
+    for e, encrypted in pairs:
         yield {"uri": e.url, "size": e.size, "last_modified": e.last_modified,
                "encrypted": encrypted, "version_id": e.version_id, "is_latest": e.is_latest,
                "delete_marker": e.delete_marker}
+
+
+def _with_encryption(store: Store, entries: Iterable[Entry], list_versions: bool) -> Iterator[tuple[Entry, bool]]:
+    """Each s3 entry with whether it is encrypted, in the listing's order: a HEAD per key
+    (not per sub-prefix or delete marker), :data:`HEADS_IN_FLIGHT` at a time, the listing read
+    only as far ahead as they reach.  A key deleted since it was listed is left out, as a later
+    listing would leave it out."""
+    import collections
+    from concurrent.futures import ThreadPoolExecutor
+
+    def encrypted(e: Entry) -> bool | None:
+        if e.is_dir or e.delete_marker:
+            return None
+        return store.head(e.url, e.version_id if list_versions else None).encrypted  # type: ignore[attr-defined]  # s3
+
+    def settled(e: Entry, future) -> Iterator[tuple[Entry, bool]]:
+        try:
+            yield e, future.result()
+        except KeyNotFound as err:
+            if isinstance(err, BucketNotFound):
+                raise
+
+    pool = ThreadPoolExecutor(HEADS_IN_FLIGHT)
+    try:
+        window: collections.deque = collections.deque()
+        for e in entries:
+            window.append((e, pool.submit(encrypted, e)))
+            if len(window) >= HEADS_IN_FLIGHT:
+                yield from settled(*window.popleft())
+        while window:
+            yield from settled(*window.popleft())
+    finally:  # a reader that stops early (ls -l | head) waits for no more HEADs than are in flight
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _selected(store: Store, prefix: str, selector: Selector, **list_options) -> Iterable[Entry]:
@@ -165,9 +225,9 @@ def same_entries(conn, src: Entry, dst: Entry) -> bool:
     first, second = (dst, src) if src_store.is_local else (src, dst)  # a HEAD first: it may end it
     remote = conn._store(first.url)
     if conn._store(second.url).is_local:
-        local = paths.parse(second.url).path
-        require_regular(local)
-        return remote.matches_file(first.url, local)
+        local_path = paths.parse(second.url).path
+        require_regular(local_path)
+        return remote.matches_file(first.url, local_path)
     first = remote.head(first.url)  # baiji's recorded MD5, the object's checksum
     if first.md5 is None and not integrity.strong(first.checksum):  # the copy may say it is of it
         return remote.head(second.url).metadata.get(SOURCE_ETAG_METADATA) == first.etag

@@ -29,7 +29,7 @@ _BUCKET_CHARS = re.compile(r"^[A-Za-z0-9._-]+$")
 
 #: Returns the connection :func:`isdir`, :func:`isfile` and :func:`gettmpdir` ask: the
 #: per-process default one of :mod:`baiji.s3` (set by ``baiji/__init__.py``, see above).
-default_connection: Callable | None = None
+default_connection: Callable = None  # type: ignore[assignment]  # filled by baiji/__init__.py at its import
 
 
 def _local_abs(p: str) -> str:

@@ -52,7 +52,7 @@ def bulk_progress(progress: ProgressArg, report, planned: list[tuple[str, str, i
         files = len(planned) if planned is not None else None
         sizes = [size for _, _, size in planned or ()]
         in_bytes = planned is not None and None not in sizes
-        bar = _bar(sum(sizes) if in_bytes else files, in_bytes)
+        bar = _bar(sum(sizes) if in_bytes else files, in_bytes)  # type: ignore[arg-type]  # in_bytes: no None
         done = 0
 
         def show(event) -> None:

@@ -7,10 +7,11 @@ methods of those names (``conn``), whose docstrings are their contracts.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import os
 import sys
-from typing import Iterable, Iterator
+from typing import Iterable, Iterator, Optional
 
 from baiji import path as paths
 from baiji.bulk import check_bulk_args, finished
@@ -18,7 +19,12 @@ from baiji.exceptions import IsADirectory, S3Exception
 from baiji.filters import Selector
 from baiji.report import Event, Listener, Planned, Report
 from baiji.stores import Store
-from baiji.util.parallel import chunks
+from baiji.util.parallel import Recipe, chunks, portable, windowed, worker_connection
+
+#: ``(url, size, error or None)``: what became of one deletion.
+Deletion = tuple[str, Optional[int], Optional[BaseException]]
+#: Batches of 1,000 deletions in flight at a time on an executor.
+EXECUTOR_WINDOW = 8
 
 
 def confirm(question: str) -> bool:
@@ -73,7 +79,7 @@ def rm(conn, key: str, version_id: str | None) -> None:
 
 
 def rm_r(conn, prefix: str, force: bool, quiet: bool, max_delete: int | None, dry_run: bool,
-         on_event: Listener | None, exclude, include) -> Report | list[Planned]:
+         on_event: Listener | None, exclude, include, executor) -> Report | list[Planned]:
     check_bulk_args(max_delete=max_delete)
     selector = Selector(exclude, include)
     store = conn._store(prefix)
@@ -113,12 +119,21 @@ def rm_r(conn, prefix: str, force: bool, quiet: bool, max_delete: int | None, dr
         refuse_too_many(len(doomed), max_delete, prefix, counted_all=False)
         # exactly what was counted: a key written since (an uploader still running) is not removed
     listed = 0
-    for batch in chunks(doomed, 1000 if force else 1):
-        listed += len(batch)
-        if force or confirm(f"Delete {batch[0][0]}? [y/N] "):
+
+    def confirmed() -> Iterator[list[tuple[str, int | None]]]:
+        nonlocal listed
+        for batch in chunks(doomed, 1000 if force else 1):
+            listed += len(batch)
+            if force or confirm(f"Delete {batch[0][0]}? [y/N] "):
+                yield batch
+            else:
+                report.add(Event("skip", None, batch[0][0], "not confirmed", batch[0][1]))
+    if executor is not None and force:
+        record(report, windowed(executor, functools.partial(delete_batch, conn._worker_recipe()), confirmed(),
+                                window=EXECUTOR_WINDOW))
+    else:
+        for batch in confirmed():
             delete_all(report, store, batch)
-        else:
-            report.add(Event("skip", None, batch[0][0], "not confirmed", batch[0][1]))
     if not listed and itself():
         refuse_too_many(1, max_delete, prefix)
         return _rm_one(store, prefix, force, report)  # nothing under it: the key itself
@@ -140,8 +155,24 @@ def _rm_one(store: Store, url: str, force: bool, report: Report) -> Report:
 
 def delete_all(report: Report, store: Store, doomed: list[tuple[str, int | None]]) -> None:
     """Delete the ``(url, size)`` in ``doomed`` (batched), one delete or fail event each."""
+    record(report, deletions(store, doomed))
+
+
+def deletions(store: Store, doomed: list[tuple[str, int | None]]) -> list[Deletion]:
+    """Delete the ``(url, size)`` in ``doomed`` (batched): ``(url, size, error or None)`` each."""
     failed = dict(store.delete_many([url for url, _ in doomed]))
-    for url, size in doomed:
-        err = failed.get(url)
+    return [(url, size, failed.get(url)) for url, size in doomed]
+
+
+def delete_batch(recipe: Recipe, doomed: list[tuple[str, int | None]]) -> list[Deletion]:
+    """An executor's task: :func:`deletions` with the worker's own connection, made from ``recipe``."""
+    conn = worker_connection(recipe)
+    return [(url, size, None if err is None else portable(err))
+            for url, size, err in deletions(conn._store(doomed[0][0]), doomed)]
+
+
+def record(report: Report, results: Iterable[Deletion]) -> None:
+    """One delete or fail event per ``(url, size, error or None)``."""
+    for url, size, err in results:
         report.add(Event("delete", None, url, size=size) if err is None else
                    Event("fail", None, url, str(err), size), err)

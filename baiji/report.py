@@ -15,6 +15,10 @@ import warnings
 from collections import namedtuple
 from collections.abc import Callable
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
+if TYPE_CHECKING:
+    from types import FrameType
+
 #: An event's ``action``: what happened to the file (in a dry run: what would).
 ACTIONS = ("copy", "resume", "skip", "delete", "abort", "refuse", "fail")
 _PAST = {"copy": "copied", "resume": "resumed", "skip": "skipped", "delete": "deleted", "abort": "aborted",
@@ -131,28 +135,37 @@ class Report:
         return f"Report({counts}, unchanged={self.unchanged}, seconds={self.seconds:.2f})"
 
 
+#: How many paths of one cause a bulk operation's error names before "and N more".
+NAMED = 3
+
+
 def by_cause(failures: list[tuple[str, str | None, BaseException]], limit: int = 20) -> str:
     """The failures of a bulk operation as ``; ``-separated entries, one per cause.
 
     A cause many files share is one entry naming the first of them:
-    ``Permission denied (/dst/a and 301 more)``; a failure alone keeps its
+    ``Permission denied (/dst/a and 301 more)``, or all of them when they are
+    :data:`NAMED` or fewer: ``symlink loop (/src/a/, /src/b/)``; a failure alone keeps its
     ``SRC -> DST: WHY`` (or ``WHY`` when it concerns ``src`` alone).  The
-    cause is the error's message without the path it starts with.  The most
+    cause is the error's message without the path it starts with: ``src``,
+    ``dst`` or a directory on their way (``/dst/d: Permission denied``).  The most
     common causes come first; past ``limit`` entries, ``and N more`` counts
     the failures left out.
     """
     groups: dict[str, list[tuple[str, str | None, str, str]]] = {}
     for src, dst, error in failures:
         text = str(error)
-        named = next((p for p in (dst, src) if p and text.startswith(p + ": ")), None)
-        cause = text[len(named) + 2:] if named else text
+        head, colon, rest = text.partition(": ")
+        named = head if colon and head and any(p and p.startswith(head) for p in (dst, src)) else None
+        cause = rest if named else text
         groups.setdefault(cause, []).append((src, dst, text, named or dst or src))
     ordered = sorted(groups.items(), key=lambda item: -len(item[1]))
     entries = []
     for cause, members in ordered[:limit]:
         src, dst, text, named = members[0]
-        if len(members) > 1:
+        if len(members) > NAMED:
             entries.append(f"{cause} ({named} and {len(members) - 1} more)")
+        elif len(members) > 1:
+            entries.append(f"{cause} ({', '.join(member[3] for member in members)})")
         else:
             entries.append(f"{src} -> {dst}: {text}" if dst else text)
     left = sum(len(members) for _, members in ordered[limit:])
@@ -175,6 +188,7 @@ def human_size(size: int | None) -> str:
 
 def warn_caller(message: str, category: type[Warning] = UserWarning) -> None:
     """``warnings.warn`` pointing at the first line outside baiji: the caller's, not a library line."""
+    frame: FrameType | None
     frame, level = sys._getframe(0), 1
     while frame is not None and frame.f_globals.get("__name__", "").startswith("baiji."):
         frame, level = frame.f_back, level + 1

@@ -20,7 +20,8 @@ from baiji.exceptions import (AWSCredentialsMissing, AWSError, BucketNotEmpty, B
                               S3Warning, SameFile, SourceChanged, TransientError)
 
 OPERATIONS = (
-    "open", "cp", "upload_fileobj", "download_fileobj", "cp_many", "cp_r", "mv", "rm", "rm_r", "ls", "ls_info", "glob", "info", "exists",
+    "open", "cp", "upload_fileobj", "download_fileobj", "cp_many", "cp_r", "mv", "rm", "rm_r", "ls", "ls_info", "du",
+    "glob", "info", "exists",
     "isdir", "isfile", "size", "etag", "etag_matches", "same_content", "md5", "get_url", "put_string", "get_string",
     "touch", "encrypt_at_rest", "fix_etag", "restore", "restore_r", "list_buckets", "bucket_info",
     "create_bucket", "delete_bucket", "enable_versioning", "disable_versioning", "sync_file", "sync",

@@ -15,6 +15,7 @@ import os
 import re
 import shutil
 import warnings
+from datetime import datetime, timezone
 
 from baiji import path as paths
 from baiji.exceptions import BucketNotFound, KeyExists, KeyNotFound, S3Exception, SameFile
@@ -60,10 +61,45 @@ def _placed(src: str, dst: str) -> str:
     return paths.join(dst, paths.basename(src)) if paths.isdirlike(dst) else dst
 
 
+#: cp's options of what is written beyond the original's (aws s3's), and their boto3 names.
+HEADER_OPTIONS = {"cache_control": "CacheControl", "content_disposition": "ContentDisposition",
+                  "expires": "Expires", "storage_class": "StorageClass"}
+#: The values of cp's ``sse``: SSE-S3 (what ``encrypt`` asks for) and SSE-KMS.
+SSE_KINDS = ("AES256", "aws:kms")
+
+
+def write_headers(encrypt: bool, sse: str | None, sse_kms_key_id: str | None, **given) -> dict:
+    """The boto3 arguments of cp's :data:`HEADER_OPTIONS` (``given``) and ``sse``; ValueError when
+    they contradict each other or ``encrypt``."""
+    if sse not in (None, *SSE_KINDS):
+        raise ValueError(f"sse must be one of {', '.join(SSE_KINDS)}, not {sse!r}")
+    if sse and not encrypt:
+        raise ValueError("encrypt=False and sse contradict each other")
+    if sse_kms_key_id and sse != "aws:kms":
+        raise ValueError("sse_kms_key_id: needs sse='aws:kms'")
+    headers = {HEADER_OPTIONS[name]: value for name, value in given.items() if value is not None}
+    if "Expires" in headers:
+        headers["Expires"] = _moment(headers["Expires"])
+    if sse == "aws:kms":
+        headers["ServerSideEncryption"] = sse
+        if sse_kms_key_id:
+            headers["SSEKMSKeyId"] = sse_kms_key_id
+    return headers
+
+
+def _moment(when) -> datetime:
+    """``expires`` as a datetime: one, or its ISO 8601 text (``2027-01-31T00:00:00Z``); UTC if naive."""
+    try:
+        moment = when if isinstance(when, datetime) else datetime.fromisoformat(str(when).replace("Z", "+00:00"))
+    except ValueError:
+        raise ValueError(f"expires: not an ISO 8601 date and time: {when!r} (like 2027-01-31T00:00:00Z)") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
 def cp(conn, src: str, dst: str, force: bool, progress, policy: str | None, preserve_acl: bool,
        encoding: str | None, encrypt: bool, gzip: bool, content_type: str | None, guess_content_type: bool,
        metadata: dict | None, skip: bool, validate: bool, max_size: int | None, version_id: str | None,
-       exact: bool, resume: bool) -> bool | Resumed:
+       exact: bool, headers: dict, resume: bool) -> bool | Resumed:
     src_store, dst_store = conn._store(src), conn._store(dst)
     if paths.isdirlike(src):
         raise ValueError(f"{src} is a directory; use cp_r to copy directories")
@@ -81,11 +117,15 @@ def cp(conn, src: str, dst: str, force: bool, progress, policy: str | None, pres
     if dst_store.is_local:  # a download would be renamed over a device node or FIFO (/dev/null!)
         require_regular(paths.parse(dst).path, writing=True)
     s3_only = {"policy": policy, "encoding": encoding, "content_type": content_type,
-               "metadata": metadata, "gzip": gzip}
+               "metadata": metadata, "gzip": gzip, **{name: headers.get(arg) for name, arg in HEADER_OPTIONS.items()},
+               "sse": headers.get("ServerSideEncryption")}
     if dst_store.is_local:
         given = [name for name, value in s3_only.items() if value]
         if given:
             raise ValueError(f"{', '.join(given)}: only for s3 destinations, not {dst}")
+    for name, value in (metadata or {}).items():
+        if not (str(name).isascii() and str(value).isascii()):
+            raise ValueError(f"metadata {name!r}: {value!r}: S3 metadata takes ASCII only")
     if gzip and not src_store.is_local:
         raise ValueError(f"gzip: only for uploads of local files, not {src}")
     if gzip and encoding not in (None, "gzip"):
@@ -94,9 +134,11 @@ def cp(conn, src: str, dst: str, force: bool, progress, policy: str | None, pres
         raise ValueError("preserve_acl: only for s3 -> s3 copies")
     if preserve_acl and policy:
         raise ValueError("policy and preserve_acl cannot be combined")
-    options = WriteOptions(policy=policy, encrypt=encrypt, content_encoding=encoding,
-                           content_type=content_type, metadata=metadata,
-                           exclusive=not force, part_size=max_size, resume=resume)
+    # SSE-KMS: its ETag is no MD5, so encrypt (SSE-S3, whose ETag is checked) is off; headers ask for it
+    options = WriteOptions(policy=policy, encrypt=encrypt and "ServerSideEncryption" not in headers,
+                           content_encoding=encoding, content_type=content_type, metadata=metadata,
+                           exclusive=not force, part_size=max_size, headers=headers or None,
+                           resume=resume)
     try:
         if dst_store.is_local and not force and os.path.exists(paths.parse(dst).path):
             raise KeyExists(f"{dst} already exists")
@@ -184,6 +226,7 @@ def mv(conn, src: str, dst: str, dry_run: bool, **cp_kwargs) -> list[Planned] | 
     if conn.cp(src, dst, **cp_kwargs):
         _refuse_collapsed_key(conn, src, dst)
         conn.rm(src, version_id=cp_kwargs.get("version_id"))
+    return None
 
 
 def _planned_move(conn, src: str, dst: str, cp_kwargs: dict) -> list[Planned]:

@@ -61,20 +61,6 @@ def assert_usage_error(result, *needles):
         assert needle in err, (needle, err)
 
 
-@pytest.fixture
-def offline(monkeypatch, tmp_path):
-    """No credentials, no usable endpoint, no metadata service: S3 unreachable."""
-    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN",
-                 "AWS_ACCESS_KEY", "AWS_SECRET", "AWS_CREDENTIAL_FILE", "AWS_PROFILE", "AWS_ENDPOINT_URL_S3"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-credentials"))
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
-    monkeypatch.setenv("AWS_CONTAINER_CREDENTIALS_FULL_URI", "")
-    monkeypatch.setenv("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "")
-
-
 def write(path, data: bytes = b"hello\n"):
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(data)

@@ -211,7 +211,8 @@ def test_sigint_during_parallel_copy_stops_every_process(fault_proxy, s3dir, tmp
 
 def test_children_get_sigint_even_when_the_tests_ignore_it():
     """The SIGINT tests also pass under ``nohup`` or ``bash .ci/run &`` (SIGINT ignored)."""
-    probe = [sys.executable, "-c", "import signal; print(signal.getsignal(signal.SIGINT) is signal.default_int_handler)"]
+    probe = [sys.executable, "-c",
+             "import signal; print(signal.getsignal(signal.SIGINT) is signal.default_int_handler)"]
     previous = signal.signal(signal.SIGINT, signal.SIG_IGN)  # as such a shell starts the tests
     try:
         inherited = subprocess.run(probe, capture_output=True, timeout=TIMEOUT).stdout

@@ -61,26 +61,6 @@ def closed_port_url() -> str:
     return f"http://127.0.0.1:{servers.free_port()}"
 
 
-@pytest.fixture
-def proxied(fault_proxy):
-    """The ``fault_proxy`` (see conftest) in front of the server, recording the headers
-    of every request that passes through it in ``proxied.seen`` (:class:`faultproxy.RequestInfo` s).
-
-    Build the connection under test with ``endpoint_url=proxied.endpoint_url``:
-    the proxy then sees every request it sends, whichever client sends it
-    (boto3 for the control plane, obstore for objects, baiji's own lister).
-    """
-    seen = []
-
-    def record(info):
-        seen.append(info)
-        return None  # no fault: forward as is
-
-    fault_proxy.proxy.handler = record
-    fault_proxy.seen = seen
-    return fault_proxy
-
-
 def authorizations(proxied, action) -> list[str]:
     """Run ``action()`` and return the Authorization headers ('' for none) of every request
     it sent through ``proxied``; fails if it sent none (nothing would have been checked)."""
@@ -119,12 +99,6 @@ def no_credentials(monkeypatch, no_aws_files):
     for name in list(os.environ):
         if name.startswith("AWS_CONTAINER_"):
             monkeypatch.delenv(name, raising=False)
-
-
-@pytest.fixture
-def local_only(server_kind):
-    if server_kind == "aws":
-        pytest.skip("needs the fake credentials of a local test server")
 
 
 # Import and construction: no I/O, no credentials -----------------------------------

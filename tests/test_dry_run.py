@@ -68,7 +68,8 @@ def test_cp_r_dry_run_is_what_cp_r_then_does(tmp_path, s3dir, conn, client):
         planned = conn.cp_r(str(src), s3dir + "out/", dry_run=True)
     assert _keys(client, s3dir + "out/") == before
     assert {(p.action, p.dst) for p in planned} == {
-        ("skip", s3dir + "out/tree/a.txt"), ("copy", s3dir + "out/tree/sub/b.txt"), ("copy", s3dir + "out/tree/sub/c.txt")}
+        ("skip", s3dir + "out/tree/a.txt"), ("copy", s3dir + "out/tree/sub/b.txt"),
+        ("copy", s3dir + "out/tree/sub/c.txt")}
     with pytest.warns(UserWarning, match="Skipping"):
         conn.cp_r(str(src), s3dir + "out/")
     after = _keys(client, s3dir + "out/")

@@ -120,34 +120,6 @@ def fast_backoff(monkeypatch):
                         lambda self, context: 0.001)
 
 
-class WideProxy:
-    """Like the ``fault_proxy`` fixture's handle, for a proxy taking more connections.
-
-    ``fault_proxy`` caps the proxy at 64 client connections; ``parallel=True``
-    runs 4 worker processes x 16 threads (64 connections) while the parent
-    still holds its own idle keep-alive connections, so the 65th connection
-    would wait in the listen backlog until an idle one times out (60 s).
-    """
-
-    def __init__(self, upstream: str):
-        from support.faultproxy import FaultProxy
-
-        self.proxy = FaultProxy(upstream, max_connections=1024)
-        self.endpoint_url = self.proxy.endpoint_url
-        self.conn = S3Connection(endpoint_url=self.endpoint_url)
-
-
-@pytest.fixture
-def wide_proxy(endpoint_url, server_kind):
-    if server_kind == "aws":
-        pytest.skip("the fault proxy speaks plain HTTP to a local server only")
-    handle = WideProxy(endpoint_url)
-    try:
-        yield handle
-    finally:
-        handle.proxy.close()
-
-
 @pytest.fixture(scope="module")
 def large_data() -> bytes:
     return os.urandom(LARGE)

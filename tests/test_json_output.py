@@ -21,7 +21,7 @@ import pytest
 from baiji.cli import context, core, output, redact
 from baiji.cli import main
 from support.helpers import RequestCounter, keys_under, put, write_tree
-from test_cli import _BrokenStdout, assert_usage_error, lines, offline, run  # noqa: F401  (offline: a fixture)
+from test_cli import _BrokenStdout, assert_usage_error, lines, run
 from test_startup import QUIET, _loaded
 
 TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
@@ -70,7 +70,8 @@ def test_json_line_is_one_valid_utf8_line(text, shown):
 
 def test_print_json_writes_one_line():
     out = io.BytesIO()
-    ctx = context.Context(args=None, out=output.Output(out), stdin=None, stderr=io.StringIO(), redactor=redact.Redactor())
+    ctx = context.Context(args=None, out=output.Output(out), stdin=None, stderr=io.StringIO(),
+                          redactor=redact.Redactor())
     ctx.print_json({"uri": "s3://b/k", "size": 1})
     ctx.print_json({"uri": "s3://b/l", "size": None})
     assert out.getvalue() == b'{"uri": "s3://b/k", "size": 1}\n{"uri": "s3://b/l", "size": null}\n'

@@ -81,20 +81,6 @@ def assert_failed_naming(result: subprocess.CompletedProcess, *names: str) -> st
     return result.stderr
 
 
-@pytest.fixture
-def unreadable():
-    """``unreadable(path, mode=0)``: chmod ``path`` for the test, its mode restored afterwards."""
-    changed = []
-
-    def make(path, mode=0):
-        changed.append((path, stat.S_IMODE(os.stat(path).st_mode)))
-        os.chmod(path, mode)
-
-    yield make
-    for path, mode in reversed(changed):
-        os.chmod(path, mode)
-
-
 def local_or_s3(kind: str, s3dir: str, tmp_path, name: str) -> str:
     """A directory URL of ``kind``: s3 ones end in '/', local ones do not."""
     return f"{s3dir}{name}/" if kind == "s3" else str(tmp_path / name)
@@ -375,7 +361,9 @@ def test_sync_reports_each_symlink_loop_once(client, from_local):
     os.symlink("self", os.path.join(src, "self"))
     stderr = assert_failed_naming(run("sync", src, dst, as_user=False), os.path.join(src, "d", "up"),
                                   os.path.join(src, "self"), "symlink loop")
-    assert stderr.count("symlink loop") == 2 and len(stderr) < 400, stderr
+    # one cause, said once, naming each loop once (failures are grouped by cause)
+    assert stderr.count("symlink loop") == 1 and len(stderr) < 400, stderr
+    assert stderr.count(os.path.join(src, "self")) == stderr.count(os.path.join(src, "d", "up")) == 1, stderr
     assert contents(client, dst) == {"a": b"a", "d/f": b"f"}
 
 

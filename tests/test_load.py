@@ -18,10 +18,8 @@ import hashlib
 import os
 import time
 
-import pytest
-
 from support.helpers import split, tree, write_tree
-from test_faults import Flaky, baiji_temps, wide_proxy  # noqa: F401 (fixture)
+from test_faults import Flaky, baiji_temps
 
 LOAD_FILES = int(os.environ.get("BAIJI_LOAD_FILES", "2000"))
 FILES_PER_DIR = 100

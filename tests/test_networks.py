@@ -20,7 +20,7 @@ from baiji import config
 from baiji.connection import S3Connection
 from support.helpers import head, one_line, put
 from test_cli import run
-from test_config import local_only, proxied, signed_with  # noqa: F401  (fixtures)
+from test_config import signed_with
 
 
 class Trap:
@@ -182,7 +182,8 @@ def test_ignore_configured_endpoint_urls(monkeypatch, tmp_path, trap):
 @pytest.mark.parametrize("variables, host", [
     ({"AWS_USE_FIPS_ENDPOINT": "true"}, "s3-fips.us-west-2.amazonaws.com"),
     ({"AWS_USE_DUALSTACK_ENDPOINT": "true"}, "s3.dualstack.us-west-2.amazonaws.com"),
-    ({"AWS_USE_FIPS_ENDPOINT": "true", "AWS_USE_DUALSTACK_ENDPOINT": "true"}, "s3-fips.dualstack.us-west-2.amazonaws.com"),
+    ({"AWS_USE_FIPS_ENDPOINT": "true", "AWS_USE_DUALSTACK_ENDPOINT": "true"},
+     "s3-fips.dualstack.us-west-2.amazonaws.com"),
 ])
 def test_fips_and_dualstack_endpoints(monkeypatch, variables, host):
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)  # the session's server

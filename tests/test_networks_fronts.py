@@ -14,7 +14,6 @@ import pytest
 
 from baiji.connection import S3Connection
 from support.helpers import key_exists, one_line, put
-from support.stand_ins import aws_front, forward_proxy, test_ca, tls_front, untrusted_ca  # noqa: F401  (fixtures)
 from test_cli import run
 from test_networks import every_path
 

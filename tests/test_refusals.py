@@ -78,7 +78,8 @@ def cwd(tmp_path, monkeypatch):
     return here
 
 
-@pytest.mark.parametrize("bad", ["", "s3:/b/key", "s3:b/key", "S3:/b/key"], ids=["empty", "s3-one-slash", "s3-no-slash", "S3-upper"])
+@pytest.mark.parametrize("bad", ["", "s3:/b/key", "s3:b/key", "S3:/b/key"],
+                         ids=["empty", "s3-one-slash", "s3-no-slash", "S3-upper"])
 @pytest.mark.parametrize("operation", OPERATIONS)
 def test_every_operation_refuses_empty_and_mistyped_s3_paths(conn, cwd, bad, operation):
     """Also proves that no store ever sees these paths: local ones only, no server needed."""

@@ -10,7 +10,6 @@ import ssl
 import subprocess
 import sys
 import urllib.request
-import uuid
 import xml.etree.ElementTree as ET
 
 import boto3
@@ -23,8 +22,7 @@ from botocore.credentials import Credentials
 from botocore.exceptions import ClientError, ProxyConnectionError, SSLError
 
 from support import servers
-from support.stand_ins import (AwsFront, ForwardProxy, Refused, aws_front, forward_proxy,  # noqa: F401
-                       test_ca, tls_front, untrusted_ca)
+from support.stand_ins import AwsFront, Refused
 
 EU = "eu-west-1"
 _session = boto3.session.Session()

@@ -23,7 +23,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(baiji.__file__)))
 
 #: Third-party modules (and what a command reaching S3 loads) that neither
 #: ``import baiji.cli`` nor the commands that never reach S3 may load.
-REMOTE = ("boto3", "botocore", "s3transfer", "urllib3", "obstore", "tqdm",
+REMOTE = ("boto3", "botocore", "s3transfer", "urllib3", "obstore", "tqdm", "dask", "distributed",
           "baiji.connection", "baiji.stores", "baiji.config")
 
 #: Standard modules the CLI and baiji's pure modules import only where they are used,
@@ -84,6 +84,15 @@ def test_pure_modules_import_nothing_heavy():
     assert _heavy(loaded, DEFERRED) == []
 
 
+def test_bulk_commands_load_no_dask_unless_a_cluster_is_named(tmp_path):
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "a.txt").write_bytes(b"a")
+    loaded = _loaded("from baiji.cli import main\n" + QUIET.format(
+        argv=["cp", "-r", str(tmp_path / "src"), str(tmp_path / "dst")]), site=True)
+    assert "baiji.cli.cluster" in loaded and (tmp_path / "dst" / "src" / "a.txt").exists()
+    assert _heavy(loaded, {"dask", "distributed"}) == []
+
+
 def test_s3_module_functions_keep_their_signatures_without_inspect_at_import():
     import inspect
 
@@ -101,7 +110,7 @@ def test_s3_module_functions_keep_their_signatures_without_inspect_at_import():
 #: with it) and the data plane (obstore) are imported only by the first request that needs
 #: them, so ``s3 ls`` (baiji's own lister) never pays for them.
 CONNECTION_NEVER_LOADS = ("boto3", "botocore", "s3transfer", "urllib3", "obstore",
-                          "dataclasses", "inspect", "uuid")
+                          "dataclasses", "inspect", "uuid", "dask", "distributed")
 
 #: What a command that reaches S3 still loads when it imports the connection, and which
 #: file imports it at module level (strict xfails: each one that passes is done; move it

@@ -22,7 +22,8 @@ from baiji.connection import BulkCopyError
 from baiji.exceptions import S3Warning
 from baiji.exceptions import KeyNotFound
 from support import servers
-from support.helpers import PYTHON_M_BAIJI, RequestCounter, keys_under, missing_bucket, put, split, without_root_override
+from support.helpers import (PYTHON_M_BAIJI, RequestCounter, keys_under, missing_bucket, put, split,
+                             without_root_override)
 from test_cli import assert_failed, run
 from test_sync import fill, tree
 

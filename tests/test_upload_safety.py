@@ -545,9 +545,10 @@ def test_non_ascii_metadata_is_refused_not_mangled(conn, client, s3dir, tmp_path
     """boto3 refuses non-ASCII metadata ("S3 metadata can only contain ASCII characters"):
     baiji raised S3Exception and wrote nothing.  The engine sent the raw UTF-8 bytes:
     moto stored ``cafÃ©`` (mojibake, read back that way by baiji's own ``info``), and on
-    AWS such a header breaks the signature.  It must be refused as before, nothing written."""
+    AWS such a header breaks the signature.  It must be refused as before, nothing written:
+    now up front, as the other bad arguments of cp are (ValueError)."""
     src = tmp_path / "src.txt"
     src.write_bytes(b"hello")
-    with pytest.raises(S3Exception):
+    with pytest.raises(ValueError, match="S3 metadata takes ASCII only"):
         conn.cp(str(src), s3dir + "k", metadata=metadata)
     assert "Contents" not in client.list_objects_v2(Bucket=s3dir[5:].split("/")[0])

@@ -77,7 +77,8 @@ def interrupt_upload(fault_proxy, tree, dst: str, flag: str, sig: str, seconds: 
         return None
     fault_proxy.proxy.fail_always("delay", seconds=seconds, match=hold_parts)
     with sigint_not_ignored():
-        proc = subprocess.Popen(PYTHON_M + ["--endpoint-url", fault_proxy.endpoint_url, "cp", "--no-resume", flag, *extra,
+        proc = subprocess.Popen(PYTHON_M + ["--endpoint-url", fault_proxy.endpoint_url, "cp",
+                                            "--no-resume", flag, *extra,
                                             f"{tree}/", dst],
                                 stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                 start_new_session=True)
@@ -413,7 +414,8 @@ def test_interrupted_large_cli_transfer(fault_proxy, client, s3dir, tmp_path, si
     work.mkdir()
     if direction != "download":
         (work / "big.bin").write_bytes(data)
-        argv = ["cp", "--no-resume", *(["-f"] if direction == "upload" else []), str(work / "big.bin"), s3dir + "big.bin"]
+        argv = ["cp", "--no-resume", *(["-f"] if direction == "upload" else []), str(work / "big.bin"),
+                s3dir + "big.bin"]
         fault_proxy.proxy.fail_always("delay", seconds=4, match="UploadPart")
     else:
         put(client, s3dir + "big.bin", data)

@@ -35,6 +35,7 @@ def _bucket_name(a) -> None:
             raise UsageError(f"--{action}: expected a bucket NAME")
         setattr(a, action, a.name)
     elif a.name:
+        assert action is not None  # no action with a NAME was refused above
         raise UsageError(f"--{action} {getattr(a, action)}: one bucket NAME only, not also {a.name}")
     a.name = None
 

@@ -39,6 +39,10 @@ class CommandError(Exception):
     """A failure the CLI itself detects (status 1, ``s3: error: MESSAGE``)."""
 
 
+class OptionError(CommandError):
+    """A failure of an option's value, not of the paths: its message is not prefixed with them."""
+
+
 class UsageError(Exception):
     """Arguments argparse accepts but that make no sense together (status 2)."""
 

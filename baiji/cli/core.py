@@ -32,6 +32,7 @@ process's (the tests use in-memory ones); while a command runs,
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import signal
 import sys
@@ -40,7 +41,7 @@ import warnings
 from collections.abc import Sequence
 
 from baiji import exceptions as exc
-from baiji.cli.context import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, CommandError, Context, UsageError
+from baiji.cli.context import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, CommandError, Context, OptionError, UsageError
 from baiji.cli.definition import Command, build_parser
 from baiji.cli.output import PROG, Output, _process_streams, _one_line
 from baiji.cli.redact import Redactor, _RedactingFilter, _RedactingFormatter
@@ -86,7 +87,8 @@ def _debug_logging(stream, redactor: Redactor):
 
     handler = logging.StreamHandler(stream)
     handler.addFilter(_RedactingFilter(redactor, logging.Formatter()))
-    handler.setFormatter(_RedactingFormatter(
+    # ignore[arg-type]: duck-typed, no logging.Formatter subclass (logging is imported only for -v)
+    handler.setFormatter(_RedactingFormatter(  # type: ignore[arg-type]
         redactor, logging.Formatter("%(asctime)s %(name)s %(levelname)s: %(message)s")))
     saved = []
     for name in VERBOSE_LOGGERS:
@@ -122,7 +124,7 @@ def _failure_message(error: BaseException, command: Command, args, redactor: Red
     for library, cli in command.rewords.items():
         message = message.replace(library, cli)
     paths = [value for value in (getattr(args, name, None) for name in command.paths) if value]
-    if paths and not any(path in message for path in paths):
+    if paths and not isinstance(error, OptionError) and not any(path in message for path in paths):
         message = f"{' -> '.join(paths)}: {message}"
     hint = next((hint for kind, hint in command.hints.items() if isinstance(error, kind)), None)
     if hint:
@@ -213,9 +215,16 @@ def _verbosity(args) -> int:
     return max(level, DEBUG_LEVEL) if args.debug else level
 
 def _open_log(ctx: Context, stack: contextlib.ExitStack) -> None:
-    """Open ``--log-file`` for appending (a line at a time: concurrent jobs may share it)."""
-    ctx.log_file = stack.enter_context(open(ctx.args.log_file, "a", encoding="utf-8", errors="backslashreplace",
-                                            buffering=1))
+    """Open ``--log-file`` for appending (a line at a time: concurrent jobs may share it).
+
+    Opened without blocking: a FIFO that nobody reads is an error (ENXIO), not a
+    cron job waiting for ever; one that a logger reads is fine.
+    """
+    import fcntl  # imported here: only --log-file needs it
+
+    fd = os.open(ctx.args.log_file, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NONBLOCK, 0o666)
+    fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) & ~os.O_NONBLOCK)
+    ctx.log_file = stack.enter_context(open(fd, "a", encoding="utf-8", errors="backslashreplace", buffering=1))
 
 def _run(command: Command, ctx: Context, stack: contextlib.ExitStack) -> int:
     args, out, stderr, redactor = ctx.args, ctx.out, ctx.stderr, ctx.redactor
@@ -240,7 +249,8 @@ def _run(command: Command, ctx: Context, stack: contextlib.ExitStack) -> int:
             try:
                 _open_log(ctx, stack)
             except OSError as error:  # named alone: the command's paths are not to blame
-                return fail(error, _one_line(redactor(f"--log-file {args.log_file}: {error.strerror or error}")))
+                why = "a FIFO nobody reads" if error.errno == errno.ENXIO else error.strerror or error
+                return fail(error, _one_line(redactor(f"--log-file {args.log_file}: {why}")))
             ctx.log(" ".join([f"{PROG} {command.name}", *(str(getattr(args, name, None) or "")
                                                           for name in command.paths)]).rstrip())
         _debug("running s3 %s", command.name)
@@ -251,7 +261,7 @@ def _run(command: Command, ctx: Context, stack: contextlib.ExitStack) -> int:
         try:
             args._parser.error(str(error))
         except SystemExit as done:
-            return int(done.code)
+            return int(done.code)  # type: ignore[arg-type]  # parser.error() exits with 2
         return EXIT_USAGE
     except Terminated:
         return EXIT_TERMINATED

@@ -94,7 +94,7 @@ class Command:
     - ``exclusive``: groups of mutually exclusive options, each named by its options' first flags.
     """
 
-    def __init__(self, name: str, help: str, args: tuple[Arg, ...],
+    def __init__(self, name: str, help: str | None, args: tuple[Arg, ...],
                  handler: Callable[[Context, argparse.Namespace], int], paths: tuple[str, ...] = (),
                  hints: dict | None = None, rewords: dict | None = None,
                  exclusive: tuple[tuple[str, ...], ...] = ()):
@@ -119,6 +119,9 @@ ENCODING = arg("--encoding", metavar="ENCODING", help="Content-Encoding of what 
 VERSION_ID = arg("--version-id", metavar="ID", help="a version of the key (versioned buckets)")
 WORKERS = arg("--workers", type=_int_between(0, 1024), metavar="N",
               help="copies in flight at a time (per worker process with -R); 0: the default, 32")
+EXECUTOR = arg("--executor", metavar="URL",
+               help="run the copies (rm -r -f: the deletions) on a Dask cluster, dask://HOST:PORT its scheduler "
+                    "(default: $BAIJI_EXECUTOR); its workers use their own credentials and environment")
 DRY_RUN = arg("-n", "--dry-run", action="store_true",
               help="change nothing: print what would be copied, skipped, deleted or refused")
 JSON = arg("--json", action="store_true",
@@ -199,7 +202,8 @@ COMMANDS: tuple[Command, ...] = (
         arg("-R", "--recursive-parallel", action="store_true",
             help="like -r, many keys at a time in worker processes"),
         arg("--preserve-acl", action="store_true", help="keep the source's ACL (s3 -> s3 only)"),
-        NO_ENCRYPT, GZIP, POLICY, ENCODING, *WRITE_OPTIONS, VERSION_ID, WORKERS, DRY_RUN, JSON, EXCLUDE, INCLUDE, NO_RESUME,
+        NO_ENCRYPT, GZIP, POLICY, ENCODING, *WRITE_OPTIONS, VERSION_ID, WORKERS, EXECUTOR, DRY_RUN, JSON, EXCLUDE,
+        INCLUDE, NO_RESUME,
     ), cmd_cp, paths=("src", "dst"), exclusive=(("-r", "-R"), ("-f", "-s")),
         hints={exc.SameFile: None, exc.KeyExists: "use -f/--force to overwrite, or -s/--skip to skip it"},
         rewords={"use cp_r to": "use -r to"}),
@@ -215,7 +219,7 @@ COMMANDS: tuple[Command, ...] = (
             help="remove everything under the prefix, printing '[deleted] URL' lines; "
                  "asks for each key unless -f (and refuses without -f when stdin is not a terminal)"),
         arg("-f", "--force", action="store_true", help="with -r: delete without asking"),
-        VERSION_ID, MAX_DELETE, DRY_RUN, JSON, EXCLUDE, INCLUDE,
+        VERSION_ID, MAX_DELETE, EXECUTOR, DRY_RUN, JSON, EXCLUDE, INCLUDE,
     ), cmd_rm, paths=("key",), rewords={"use rm_r to": "use -r to"}),
     Command("sync", "make DST mirror SRC: copy new and changed files, remove the ones SRC lacks", (
         arg("src", metavar="SRC", help="source directory or prefix"),
@@ -226,7 +230,7 @@ COMMANDS: tuple[Command, ...] = (
         arg("--no-delete", action="store_true",
             help="remove nothing from DST: copy new and changed files only (aws s3 sync's default)"),
         arg("--delete", action="store_true", help="accepted for aws users, changes nothing: sync deletes anyway"),
-        NO_ENCRYPT, MAX_DELETE, WORKERS, DRY_RUN, JSON, EXCLUDE, INCLUDE, NO_RESUME,
+        NO_ENCRYPT, MAX_DELETE, WORKERS, EXECUTOR, DRY_RUN, JSON, EXCLUDE, INCLUDE, NO_RESUME,
     ), cmd_sync, paths=("src", "dst")),
     Command("touch", "create an empty key or file if it does not exist (never truncates)", (KEY,),
             cmd_touch, paths=("key",)),
@@ -331,7 +335,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {baiji.__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for command in COMMANDS:
-        sub = subparsers.add_parser(command.name, **({"help": command.help} if command.help else {}),
+        # ignore[arg-type]: mypy types the dict's value for every keyword; only help= is in it
+        sub = subparsers.add_parser(command.name, **({"help": command.help} if command.help else {}),  # type: ignore[arg-type]
                                     description=command.help,
                                     parents=[after])
         groups = {flag: group for group, flags in

@@ -45,7 +45,8 @@ def cmd_ls(ctx: Context, a) -> int:
     if not (a.detail or a.list_versions or a.json or a.summarize):
         _refuse_flags(a, ("--bytes",), "exact sizes in the -l layout: needs -l, --list-versions or --summarize")
     if a.key in (None, "s3://"):  # as `aws s3 ls` does
-        _refuse_flags(a, ("--exclude", "--include", "--summarize"), "about keys under a prefix: needs KEY")
+        _refuse_flags(a, ("--exclude", "--include"), "filters select keys under a prefix: needs KEY")
+        _refuse_flags(a, ("--summarize",), "totals of the keys under a prefix: needs KEY")
         _print_buckets(ctx, as_url=True)
         return EXIT_OK
     if a.uri:

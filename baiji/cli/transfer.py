@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 
+from baiji.cli.cluster import executor
 from baiji.cli.context import EXIT_OK, CommandError, Context, UsageError, _filters, _given, _refuse_flags
 from baiji.cli.output import PROG, _isatty, _one_line, described
 from baiji.report import ACTIONS, Event, Resumed
@@ -42,7 +43,7 @@ def cmd_cp(ctx: Context, a) -> int:
     if a.src == "-" and a.dst == "-":
         raise UsageError("SRC and DST cannot both be - (stdin/stdout)")
     if not (a.recursive or a.recursive_parallel):
-        _refuse_flags(a, ("--workers",), "copies of a tree run several at a time: needs -r or -R")
+        _refuse_flags(a, ("--workers", "--executor"), "copies of a tree run several at a time: needs -r or -R")
         _refuse_flags(a, ("--dry-run",), "a dry run plans the copies of a tree: needs -r or -R")
         _refuse_flags(a, ("--exclude", "--include"), "filters select files of a tree: needs -r or -R")
     if a.src == "-":
@@ -57,8 +58,10 @@ def cmd_cp(ctx: Context, a) -> int:
         ctx.conn.download_fileobj(a.src, ctx.out.raw(), **_given(version_id=a.version_id))
     elif a.recursive or a.recursive_parallel:
         _refuse_flags(a, ("--version-id",), "selects one key: not possible with -r/-R")
-        _bulk(ctx, a, ctx.conn.cp_r, a.src, a.dst, parallel=a.recursive_parallel, **_given(
-            progress=ctx.progress(), workers=a.workers, dry_run=a.dry_run), **_filters(a), **_cp_options(a))
+        with executor(a.executor, check_only=a.dry_run) as cluster:
+            _bulk(ctx, a, ctx.conn.cp_r, a.src, a.dst, parallel=a.recursive_parallel, **_given(
+                progress=ctx.progress(), workers=a.workers, dry_run=a.dry_run, executor=cluster), **_filters(a),
+                **_cp_options(a))
     else:
         copied = ctx.conn.cp(a.src, a.dst, **_given(progress=ctx.progress(), version_id=a.version_id),
                              **_cp_options(a))
@@ -132,17 +135,20 @@ def _print_summary(ctx: Context, report, always: bool = False) -> None:
 
 def cmd_rm(ctx: Context, a) -> int:
     if not a.recursive:
-        _refuse_flags(a, ("--max-delete", "--dry-run", "--exclude", "--include"),
+        _refuse_flags(a, ("--max-delete", "--executor", "--dry-run", "--exclude", "--include"),
                       "for a recursive removal: needs -r")
         ctx.conn.rm(a.key, **_given(version_id=a.version_id))
         _one_file(ctx, a, Event("delete", None, a.key))
         return EXIT_OK
     _refuse_flags(a, ("--version-id",), "selects one key: not possible with -r")
+    if not a.force:
+        _refuse_flags(a, ("--executor",), "keys confirmed one by one are deleted here: needs -f")
     if not a.force and not a.dry_run and not ctx.stdin_is_terminal:
         raise CommandError(f"refusing to remove {a.key} recursively: stdin is not a terminal "
                            "to confirm each key (use -f/--force to delete without asking)")
-    _bulk(ctx, a, ctx.conn.rm_r, a.key, force=a.force, quiet=True, always=("delete",),
-          **_given(max_delete=a.max_delete, dry_run=a.dry_run), **_filters(a))
+    with executor(a.executor, check_only=a.dry_run or not a.force) as cluster:
+        _bulk(ctx, a, ctx.conn.rm_r, a.key, force=a.force, quiet=True, always=("delete",),
+              **_given(max_delete=a.max_delete, dry_run=a.dry_run, executor=cluster), **_filters(a))
     return EXIT_OK
 
 def cmd_sync(ctx: Context, a) -> int:
@@ -152,7 +158,8 @@ def cmd_sync(ctx: Context, a) -> int:
                      workers=a.workers, dry_run=a.dry_run, **_filters(a), **_write_options(a))
     if a.no_delete:
         options["delete"] = False
-    _bulk(ctx, a, ctx.conn.sync, a.src, a.dst, **options)
+    with executor(a.executor, check_only=a.dry_run) as cluster:
+        _bulk(ctx, a, ctx.conn.sync, a.src, a.dst, **options, **_given(executor=cluster))
     return EXIT_OK
 
 def cmd_touch(ctx: Context, a) -> int:

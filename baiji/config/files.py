@@ -18,7 +18,7 @@ class Files:
 
     def __init__(self, profile: str | None):
         self.profile = profile if profile is not None else _env_first("AWS_DEFAULT_PROFILE", "AWS_PROFILE")
-        self._full = None
+        self._full: dict | None = None
 
     @property
     def full(self) -> dict:

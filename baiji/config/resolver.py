@@ -66,7 +66,9 @@ def _proxies(endpoint: str) -> tuple[dict, str | None]:
     proxies = urllib.request.getproxies_environment()
     no_proxy = proxies.pop("no", None)
     try:
-        if urllib.request.proxy_bypass_environment(urlparse(endpoint).netloc, {"no": no_proxy} if no_proxy else {}):
+        # ignore[attr-defined]: proxy_bypass_environment is undocumented (botocore's choice), not in typeshed
+        if urllib.request.proxy_bypass_environment(urlparse(endpoint).netloc,  # type: ignore[attr-defined]
+                                                   {"no": no_proxy} if no_proxy else {}):
             return {}, no_proxy
     except TypeError:
         pass

@@ -17,12 +17,10 @@ class Credentials(namedtuple("Credentials", "access_key secret_key token", defau
         return f"Credentials(access_key={self.access_key!r}, secret_key=***, token=***)"
 
 
-_FIELDS = ("region endpoint_url credentials refreshable addressing_style use_fips use_dualstack "
-           "ca_bundle verify proxies no_proxy max_attempts retry_mode")
-
-
-class Target(namedtuple("Target", _FIELDS, defaults=(False, "auto", False, False, None, True, None, None,
-                                                     None, "standard"))):
+# the field names are a literal in the call: mypy reads the fields of a namedtuple from it
+class Target(namedtuple("Target", "region endpoint_url credentials refreshable addressing_style use_fips "
+                                  "use_dualstack ca_bundle verify proxies no_proxy max_attempts retry_mode",
+                        defaults=(False, "auto", False, False, None, True, None, None, None, "standard"))):
     """Where the requests of one connection go, and how.
 
     ``endpoint_url``: a custom endpoint (``http://127.0.0.1:8333``), None for

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Optional
 
 if TYPE_CHECKING:
+    import builtins  # `list` in the class Store is its method
     from datetime import datetime
 
     from baiji.integrity import Checksum
@@ -99,6 +100,8 @@ class Listed(str):
     """An object's URL carrying the ETag its listing gave (``.etag``): the bulk copies of
     ``sync`` and ``cp_r`` hand these to :meth:`Store.copy`, which then need not ask for it."""
 
+    etag: str | None
+
     def __new__(cls, url: str, etag: str | None = None):
         self = super().__new__(cls, url)
         self.etag = etag
@@ -111,16 +114,19 @@ class WriteOptions(_Record):
     ``exclusive``: refuse (``KeyExists``) when the destination exists, with a
     conditional write where the store has one; ``part_size``: of a multipart
     upload (None: the default); ``grants``: to set on the destination (s3 -> s3
-    ``preserve_acl``).
+    ``preserve_acl``); ``headers``: more arguments of the write as boto3 names
+    them (``CacheControl``, ``Expires``, ``StorageClass``, KMS encryption...),
+    which only boto3 sends.
     """
 
     def __init__(self, policy: str | None = None, encrypt: bool = True, content_type: str | None = None,
                  content_encoding: str | None = None, metadata: dict | None = None, exclusive: bool = False,
-                 part_size: int | None = None, grants: dict | None = None, resume: bool = False):
+                 part_size: int | None = None, grants: dict | None = None, headers: dict | None = None,
+                 resume: bool = False):
         self.policy, self.encrypt, self.content_type, self.content_encoding = (
             policy, encrypt, content_type, content_encoding)
         self.metadata, self.exclusive, self.part_size, self.grants = metadata, exclusive, part_size, grants
-        self.resume = resume
+        self.headers, self.resume = headers, resume
 
 
 class Store(abc.ABC):
@@ -182,7 +188,7 @@ class Store(abc.ABC):
         """Remove one key or file (a local directory as a tree)."""
 
     @abc.abstractmethod
-    def delete_many(self, urls: list[str]) -> list[tuple[str, Exception]]:
+    def delete_many(self, urls: builtins.list[str]) -> builtins.list[tuple[str, Exception]]:
         """Remove many keys; returns the ``(url, error)`` pairs that failed."""
 
     # -- shape and content -----------------------------------------------

@@ -22,10 +22,14 @@ import time
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
+from typing import TYPE_CHECKING
 from urllib.parse import quote, unquote, unquote_plus, urlsplit
 
 from baiji.config import Credentials, Target
 from baiji.exceptions import without_url_passwords
+
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["Credentials", "ListError", "Lister", "sign", "canonical_query"]
 
@@ -112,7 +116,7 @@ class _Connection:
         self.connect_timeout, self.read_timeout = connect_timeout, read_timeout
         self.proxy, self.tls = (urlsplit(proxy) if proxy else None), tls
         self.sock: socket.socket | None = None
-        self.rfile = None
+        self.rfile: Any = None  # the socket's makefile('rb') while open
 
     def close(self) -> None:
         for obj in (self.rfile, self.sock):
@@ -148,6 +152,7 @@ class _Connection:
 
     def _tunnel(self, sock: socket.socket) -> None:
         """Ask the proxy for a tunnel to the host (``CONNECT``); OSError if it refuses."""
+        assert self.proxy is not None  # _open() tunnels only through a proxy
         authority = f"{_bracketed(self.host)}:{self.port}"
         head = f"CONNECT {authority} HTTP/1.1\r\nhost: {authority}\r\n" + "".join(
             f"{k}: {v}\r\n" for k, v in self._proxy_authorization().items()) + "\r\n"
@@ -167,6 +172,7 @@ class _Connection:
         short) on failure.  Header names come lower-case."""
         if self.sock is None:
             self._open()
+        assert self.sock is not None  # _open() set it, or raised
         if self.proxy and self.scheme == "http":  # absolute form, through the proxy
             port = "" if self.port == 80 else f":{self.port}"
             target = f"http://{_bracketed(self.host)}{port}{target}"
@@ -269,7 +275,8 @@ class Lister:
         self.learn = learn or (lambda bucket, region: None)
         parts = urlsplit(target.endpoint_for(target.region))
         if parts.scheme not in ("http", "https") or not parts.hostname or parts.path.strip("/"):
-            raise ValueError(f"endpoint must be scheme://host[:port], got {without_url_passwords(target.endpoint_url)!r}")
+            raise ValueError(
+                f"endpoint must be scheme://host[:port], got {without_url_passwords(target.endpoint_url)!r}")
         #: The endpoint as messages show it: with its user, never its password.
         self.shown = without_url_passwords(target.endpoint_url or f"{parts.scheme}://{parts.hostname}")
         self.connect_timeout, self.read_timeout = connect_timeout, read_timeout
@@ -286,7 +293,8 @@ class Lister:
         url, virtual = self.target.bucket_endpoint(bucket, region)
         parts = urlsplit(url)
         port = parts.port or (443 if parts.scheme == "https" else 80)
-        return parts.scheme, parts.hostname, port, "/" if virtual else "/" + _q(bucket)
+        # ignore: an endpoint always has a host (checked in __init__, or AWS's own)
+        return parts.scheme, parts.hostname, port, "/" if virtual else "/" + _q(bucket)  # type: ignore[return-value]
 
     def pages(self, bucket: str, prefix: str, delimiter: str | None = None) -> Iterator[dict]:
         """Pages shaped like boto3's ``list_objects_v2`` pages.
@@ -369,6 +377,7 @@ class Lister:
         except ListError as err:
             if not follow or not err.redirect or err.region == region:
                 raise
+            assert err.region is not None  # a redirect names the region
             self.learn(bucket, err.region)
             return self._attempts(method, bucket, key, params, extra, what, answer, err.region)
 
@@ -449,7 +458,7 @@ def _time(text: str) -> datetime:
                     timezone.utc)
 
 
-def _page(root: ET.Element) -> tuple[dict, str | None]:
+def _page(root: ET.Element) -> tuple[dict, dict[str, str] | None]:
     """The boto3-shaped page of a ListBucketResult and the next continuation token."""
     if _local(root.tag) != "ListBucketResult":
         raise ValueError(f"expected a ListBucketResult, got <{_local(root.tag)}>")
@@ -483,7 +492,7 @@ def _uploads_page(root: ET.Element) -> tuple[dict, dict[str, str] | None]:
     (SeaweedFS sends no ``NextKeyMarker``: the last upload's key and id stand for them)."""
     if _local(root.tag) != "ListMultipartUploadsResult":
         raise ValueError(f"expected a ListMultipartUploadsResult, got <{_local(root.tag)}>")
-    uploads = []
+    uploads: list[dict] = []
     for elem in root:
         if _local(elem.tag) == "Upload":
             fields = _children(elem)

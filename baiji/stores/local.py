@@ -33,7 +33,7 @@ def translated(path: str):
     except FileNotFoundError as err:
         raise KeyNotFound(f"{path}: no such file or directory") from err
     except OSError as err:
-        reason = err.strerror or errno.errorcode.get(err.errno, str(err))
+        reason = err.strerror or errno.errorcode.get(err.errno, str(err))  # type: ignore[arg-type]  # None: the default
         named = err.filename if err.filename and not is_temp_name(os.path.basename(err.filename)) else path
         raise S3Exception(f"{named}: {reason}") from err
 

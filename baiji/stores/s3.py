@@ -13,6 +13,7 @@ mixins (:mod:`~baiji.stores.s3_reads`, :mod:`~baiji.stores.s3_writes`,
 
 from __future__ import annotations
 
+import builtins  # `list` in the class S3Store is its method
 import logging
 import threading
 from collections.abc import Callable, Iterable, Iterator
@@ -59,7 +60,7 @@ class S3Store(Reads, Writes, ControlPlane, Store):
     :class:`baiji.config.Target`; each is called once, on first need.
     """
 
-    def __init__(self, client_factory: Callable[[], object], target_factory: Callable[[], config.Target]):
+    def __init__(self, client_factory: Callable[..., object], target_factory: Callable[[], config.Target]):
         self._client_factory, self._target_factory = client_factory, target_factory
         self._client = self._engine = self._target = self._regions = None
         self._lock = threading.RLock()  # the engine is made from the target, under the same lock
@@ -190,10 +191,10 @@ class S3Store(Reads, Writes, ControlPlane, Store):
         with translated(url, version_id):
             self.client.delete_object(Bucket=bucket, Key=key, **version_args(version_id))
 
-    def delete_each(self, targets: Iterable[tuple[str, str | None]]) -> list[tuple[str, Exception]]:
+    def delete_each(self, targets: Iterable[tuple[str, str | None]]) -> builtins.list[tuple[str, Exception]]:
         """Delete each ``(url, version_id)`` with a request of its own (DeleteObject: the key goes
         in the URL, not in XML); the ``(url, error)`` of those that failed."""
-        failed = []
+        failed: list[tuple[str, Exception]] = []
         for url, version_id in targets:
             try:
                 self.delete(url, version_id)

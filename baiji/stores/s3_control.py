@@ -12,6 +12,7 @@ import logging
 import re
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING
 
 from baiji import integrity
 from baiji import path as paths
@@ -20,6 +21,9 @@ from baiji.stores.base import Entry, WriteOptions, key_order
 from baiji.stores.s3_errors import left_unfinished, translated
 from baiji.stores.s3_source import Source
 from baiji.stores.s3_uploads import Upload, in_flight
+
+if TYPE_CHECKING:
+    from typing import Any
 
 #: Threads moving the parts of one large upload or download.
 PART_THREADS = 8
@@ -116,7 +120,7 @@ def version_args(version_id: str | None) -> dict:
 
 def write_args(options: WriteOptions) -> dict:
     """The PutObject/CopyObject/CreateMultipartUpload arguments for ``options``."""
-    args = {}
+    args: dict[str, object] = {}
     if options.policy:
         args["ACL"] = options.policy
     if options.encrypt:
@@ -129,13 +133,19 @@ def write_args(options: WriteOptions) -> dict:
         args["Metadata"] = dict(options.metadata)
     if options.grants:
         args.update(options.grants)
+    args.update(options.headers or {})
     return args
 
 
 class ControlPlane:
     """The boto3 operations of :class:`baiji.stores.s3.S3Store` (``self.client``: the boto3 client)."""
 
-    client: object
+    # S3Store's and its base's, for mypy (annotations only: nothing at run time)
+    client: Any
+    lister: Any
+    regions: Any
+    client_in: Any
+    exists: Any
 
     def _upload_parts(self, url: str, source: Source, args: dict, progress, exclusive: bool,
                       resume: bool = False) -> tuple[str | None, int | None]:

@@ -31,11 +31,15 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from datetime import timedelta
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from baiji import config
 from baiji.stores.base import DEFAULT_CONTENT_TYPE
 from baiji.stores.s3_errors import EngineError, engine_errors, region_named, worth_again, wrong_region
+
+if TYPE_CHECKING:
+    from typing import Any
 
 #: Attribute names obstore sends as headers; any other name is user metadata.  obstore
 #: matches them in any case and also without the dash (``contenttype``, ``storageclass``).
@@ -100,7 +104,8 @@ def attributes(content_type: str | None, content_encoding: str | None, metadata:
 #: "off" value: while one is set, the engine is not used at all (boto3, which ignores
 #: them, moves the bytes), so that nothing but the resolver configures a request.
 UNSEALABLE = frozenset(("aws_checksum_algorithm", "aws_server_side_encryption", "aws_sse_kms_key_id",
-                        "aws_sse_customer_key_base64", "aws_proxy_ca_certificate", "aws_http2_keep_alive_interval", "aws_http2_keep_alive_timeout",
+                        "aws_sse_customer_key_base64", "aws_proxy_ca_certificate", "aws_http2_keep_alive_interval",
+                        "aws_http2_keep_alive_timeout",
                         "aws_http2_keep_alive_while_idle", "aws_http2_max_frame_size", "aws_default_headers"))
 #: A proxy that is never used (the store's host is excluded from it): it stands for "no proxy"
 #: and keeps reqwest from picking one from ``HTTP_PROXY``/``HTTPS_PROXY`` itself.
@@ -131,13 +136,13 @@ class Engine:
                               "install it with: pip install obstore") from err
         global _runtime_pid
         _runtime_pid = os.getpid()
-        self._obstore = obstore
+        self._obstore: Any = obstore  # not checked: its stubs differ between 0.11 and 0.12, both supported
         #: obstore 0.11 (the last for Python 3.10) leaves a failed multipart upload in
         #: progress (its parts stored and billed); 0.12 aborts it.
         version = getattr(obstore, "__version__", "0.12").split(".")
         self.aborts_multipart = tuple(int(p) for p in version[:2]) >= (0, 12)
         self._target = target
-        self._regions = regions or (lambda bucket: target.region)
+        self._regions: Any = regions or (lambda bucket: target.region)  # S3Store's: a BucketRegions
         self._probe = probe or (lambda bucket: None)
         self._track = track or (lambda bucket, key: contextlib.nullcontext())
         self._stores: dict = {}
@@ -179,7 +184,7 @@ class Engine:
         if encrypt:
             options["server_side_encryption"] = "AES256"
         proxy = target.proxy_for(url)
-        client_options = {
+        client_options: dict[str, Any] = {
             "allow_http": True,  # the resolver chose the scheme
             "allow_invalid_certificates": not target.verify,
             "connect_timeout": timedelta(seconds=config.CONNECT_TIMEOUT),

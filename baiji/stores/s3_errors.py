@@ -163,9 +163,9 @@ def _translate_engine(err: EngineError, url: str, version_id: str | None, what: 
         return StartOver(f"{what} changed while downloading")
     elif name in ("PermissionDeniedError", "UnauthenticatedError") and not code:
         code = "AccessDenied"
-    found = _by_code(code, status, message_match.group(1) if message_match else "", what, url, version_id, reading)
-    if found is not None:
-        return found
+    known = _by_code(code, status, message_match.group(1) if message_match else "", what, url, version_id, reading)
+    if known is not None:
+        return known
     first_line = text.splitlines()[0] if text else name
     certificate = re.search(r"InvalidCertificate\(\s*([A-Za-z]+)", text)
     if certificate:  # the reason is deep in obstore's debug text: said in one line
@@ -224,7 +224,7 @@ def _phrase(status: int | None) -> str:
     from http import HTTPStatus
 
     try:
-        return HTTPStatus(status).phrase
+        return HTTPStatus(status).phrase  # type: ignore[arg-type]  # None: ValueError, below
     except ValueError:
         return str(status)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import logging
 from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING
 
 from baiji import integrity
 from baiji.exceptions import TransientError
@@ -22,6 +23,10 @@ from baiji.stores.s3_engine import HEADER_NAMES
 from baiji.stores.s3_errors import StartOver, describe, translated
 from baiji.resume import Partial, resumable_download
 from baiji.tempfiles import atomic_path
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any
 
 log = logging.getLogger(__name__)
 
@@ -47,8 +52,15 @@ def _engine_entry(url: str, result, version_id: str | None) -> Entry:
 class Reads:
     """GETs, HEADs and downloads (``self``: the :class:`~baiji.stores.s3.S3Store`)."""
 
+    # S3Store's, for mypy (annotations only: nothing at run time)
+    client: Any
+    engine: Any
+    lister: Any
+    _native: Any
+    _checksum_mode: bool
+
     def _open(self, url: str, version_id: str | None, byte_range: tuple[int, int] | None = None,
-              if_match: str | None = None) -> tuple[Entry, object]:
+              if_match: str | None = None) -> tuple[Entry, Any]:
         """GET ``url`` (``byte_range``: ``(start, end)``, end exclusive): its Entry and its body."""
         bucket, key = object_split(url)
         if self._native(key):
@@ -228,10 +240,11 @@ class Reads:
                 span = size if size <= integrity.MULTIPART_THRESHOLD else range_size(entry)
                 if partial is not None and span < size:
                     partial.start(entry.etag, entry.version_id, size, span)
-                hashes = {"algorithm": entry.checksum.algorithm if entry.checksum else None,
-                          "md5": not checksum_alone(entry)}
-                get = functools.partial(self._get_range, url, version_id, etag, fd, progress=progress,
-                                        partial=partial if span < size else None, **hashes)
+                hashes: dict[str, Any] = {"algorithm": entry.checksum.algorithm if entry.checksum else None,
+                                          "md5": not checksum_alone(entry)}
+                get: Callable[..., Piece] = functools.partial(self._get_range, url, version_id, etag, fd,
+                                                              progress=progress,
+                                                              partial=partial if span < size else None, **hashes)
                 try:
                     first = drain(body, fd, 0, span, progress, **hashes)
                     if partial is not None and span < size:
@@ -252,12 +265,13 @@ class Reads:
         ETag: the object's entry, None (the file is checked whole), the bytes there already.
         None when the object changed since (another ETag, version or size): ``partial`` is then
         emptied, and the download starts over."""
-        record = partial.record
+        record = partial.record or {}
         try:
-            entry = self.head(url, version_id, if_match=record["etag"])
+            entry: Entry | None = self.head(url, version_id, if_match=record["etag"])
         except StartOver:
             entry = None
-        if entry is None or (entry.size, entry.version_id) != (record["size"], record["version_id"] or entry.version_id):
+        if entry is None or entry.size is None or entry.size != record["size"] \
+                or record["version_id"] not in (None, entry.version_id):
             log.info("%s changed since the interrupted download: starting over", describe(url, version_id))
             partial.reset()
             return None
@@ -266,7 +280,8 @@ class Reads:
         there, span, done = partial.bytes_there(), record["span"], set(record["done"])
         if progress and there:
             progress(there)
-        missing = [(off, min(span, entry.size - off)) for off in range(0, entry.size, span) if off not in done]
+        size = entry.size
+        missing = [(off, min(span, size - off)) for off in range(0, size, span) if off not in done]
         with open(tmp, "r+b") as f:
             get = functools.partial(self._get_range, url, version_id, f'"{entry.etag}"', f.fileno(),
                                     progress=progress, partial=partial, md5=False)
@@ -274,7 +289,9 @@ class Reads:
                 list(pool.map(lambda r: get(*r), missing))
         return entry, None, there
 
-    def _get_range(self, url, version_id, etag, fd, offset, length, progress, partial=None, **hashes) -> Piece:
+    # ignore[return]: the loop returns, or raises at its last attempt (mypy cannot tell)
+    def _get_range(self, url, version_id, etag, fd, offset, length, progress, partial=None,  # type: ignore[return]
+                   **hashes) -> Piece:
         """Fetch ``length`` bytes at ``offset`` into ``fd``, retrying broken bodies; their :data:`Piece`
         (``hashes``: as :func:`drain` takes them; ``partial``: told the range is whole)."""
         for attempt in range(READ_ATTEMPTS):

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from baiji import integrity
 from baiji.exceptions import BucketNotFound, KeyExists, KeyNotFound, S3Exception
@@ -18,8 +19,11 @@ from baiji.stores.s3_errors import left_unfinished, translated
 from baiji.stores.s3_resume import forget
 from baiji.stores.s3_source import Source
 
+if TYPE_CHECKING:
+    from typing import Any
+
 #: CopyObject's arguments that only a copy writing its metadata anew (REPLACE) takes.
-_ANEW = {"ContentType", "ContentEncoding", "Metadata"}
+_ANEW = {"ContentType", "ContentEncoding", "Metadata", "CacheControl", "ContentDisposition", "Expires"}
 #: The headers a copy that writes its metadata anew keeps from its source, as CopyObject's arguments.
 _KEPT_HEADERS = {"cache-control": "CacheControl", "content-disposition": "ContentDisposition",
                  "content-language": "ContentLanguage", "expires": "Expires"}
@@ -27,16 +31,27 @@ _KEPT_HEADERS = {"cache-control": "CacheControl", "content-disposition": "Conten
 
 def _listed_md5(url: str) -> bool:
     """Whether ``url`` is :class:`Listed` with a plain MD5 ETag, which its copy gets too."""
-    etag = getattr(url, "etag", None)
+    etag = getattr(url, "etag", None) or ""
     return bool(etag) and "-" not in etag
 
 
 class Writes:
     """PUTs, uploads and copies (``self``: the :class:`~baiji.stores.s3.S3Store`)."""
 
+    # S3Store's and its other mixins', for mypy (annotations only: nothing at run time)
+    client: Any
+    engine: Any
+    stat: Any
+    exists: Any
+    bucket_exists: Any
+    _native: Any
+    _head_fields: Any
+    _upload_parts: Any
+
     def _native_write(self, key: str, options: WriteOptions) -> bool:
-        """Whether the engine can write ``key`` with ``options`` (no ACL: those need boto3)."""
-        return self._native(key) and not options.policy and not options.grants \
+        """Whether the engine can write ``key`` with ``options`` (no ACL and no ``headers``: those
+        need boto3)."""
+        return self._native(key) and not options.policy and not options.grants and not options.headers \
             and native_metadata(options.metadata)
 
     def upload(self, local_path, url, options, progress=None):
@@ -143,7 +158,7 @@ class Writes:
             return err.retried and self._holds(url, digest.hexdigest(), options.metadata or {})
         return True
 
-    def _holds(self, url: str, md5: str, metadata: dict, etag: str | None = None) -> bool:
+    def _holds(self, url: str, md5: str | None, metadata: dict, etag: str | None = None) -> bool:
         """Whether ``url`` holds exactly this content and metadata (and ``etag``, if given).
 
         An exclusive PUT whose answer was lost is retried (by the engine or

@@ -60,6 +60,7 @@ def in_order(list_entries: Callable[[], Iterable[Entry]], what: str) -> Iterable
     and sorted in memory, with an ``S3Warning`` naming ``what``: nothing is
     planned, so nothing copied or deleted, on an order seen to be wrong.
     """
+    kept: list[Entry] | None
     kept, last = [], None
     for entry in list_entries():
         order = key_order(entry.url)
@@ -96,7 +97,7 @@ def _merged(src_items: Iterable[Item], dst_items: Iterable[Item]) -> Iterator[Me
     src, dst = next(src_iter, None), next(dst_iter, None)
     while src is not None or dst is not None:
         if dst is None or (src is not None and key_order(src[0]) < key_order(dst[0])):
-            (rel, s), d = src, None
+            (rel, s), d = src, None  # type: ignore[misc]  # dst is None: src is not (the loop's test)
         elif src is None or key_order(dst[0]) < key_order(src[0]):
             s, (rel, d) = None, dst
         else:

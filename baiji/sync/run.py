@@ -22,6 +22,11 @@ from baiji.stores import Entry
 from baiji.sync import plan as sync_plan
 
 
+#: The options of what is written that ``sync`` passes on to ``cp`` besides its own.
+WRITE_OPTIONS = frozenset(("content_type", "metadata", "cache_control", "content_disposition", "expires",
+                           "storage_class", "sse", "sse_kms_key_id"))
+
+
 def sync_file(conn, src: str, dst: str, update: bool, delete: bool, progress, policy: str | None,
               encoding: str | None, encrypt: bool, guess_content_type: bool) -> None:
     src_store, dst_store = conn._store(src), conn._store(dst)
@@ -53,8 +58,14 @@ def sync_file(conn, src: str, dst: str, update: bool, delete: bool, progress, po
 def sync(conn, src_dir: str, dst_dir: str, followlinks: bool, do_not_delete, progress, policy: str | None,
          encoding: str | None, encrypt: bool, guess_content_type: bool, parallel: bool, executor,
          processes: int | None, max_delete: int | None, workers: int | None, dry_run: bool,
-         on_event: Listener | None, exclude, include, resume: bool) -> Report | list[Planned]:
+         on_event: Listener | None, exclude, include, delete: bool, write_options: dict,
+         resume: bool) -> Report | list[Planned]:
     check_bulk_args(workers, max_delete)
+    unknown = sorted(set(write_options) - WRITE_OPTIONS)
+    if unknown:
+        raise TypeError(f"unexpected keyword argument {', '.join(map(repr, unknown))} (not a write option of cp)")
+    if not delete and (do_not_delete or max_delete is not None):
+        raise ValueError("delete=False deletes nothing: do_not_delete and max_delete have nothing to guard")
     selector = Selector(exclude, include)
     src_store, dst_store = conn._store(src_dir), conn._store(dst_dir)
     for url, store in ((src_dir, src_store), (dst_dir, dst_store)):
@@ -83,14 +94,17 @@ def sync(conn, src_dir: str, dst_dir: str, followlinks: bool, do_not_delete, pro
         src_items, selector.items(sync_plan.relative_items(
             ordered_listing(conn, dst_store, dst_prefix, prune=selector.prune), dst_prefix, dst_store.sep)),
         same_content, keep, tree=dst_store.is_local)
-    doomed, refused = [], []
+    if not delete:  # the plan's deletions are dropped before anything runs (copies_of is lazy)
+        actions = (action for action in actions if action.kind != "delete")
+    doomed: list = []
+    refused: list = []
     copies = copies_of(conn, actions, dst_store, dst_prefix, refused, doomed)
     if dry_run:
         return _planned_sync(placeable(copies, dst_store, refused), refused, unreadable, doomed,
                              src_found or src_store.is_local, max_delete)
     copy_all(conn, copies, report, dict(exact=True, force=True, progress=progress, policy=policy,
                                         encoding=encoding, encrypt=encrypt,
-                                        guess_content_type=guess_content_type, resume=resume),
+                                        guess_content_type=guess_content_type, resume=resume, **write_options),
              parallel=parallel, executor=executor, processes=processes, workers=workers)
     refusals(report, refused + unreadable)
     if report.failures:  # deletes only after a clean run: this raises BulkCopyError

@@ -12,7 +12,9 @@ multipart uploads they have in flight (:mod:`baiji.stores.s3_uploads`).  At most
 bounded number of pairs is in flight, so copying 100,000 keys holds memory
 flat.  Pool workers pull single pairs from a shared queue (no chunk
 barriers: one slow request never idles the other threads); an Executor gets
-chunks of pairs.
+chunks of pairs (or of deletions: :func:`windowed`), and runs again the
+chunks of a worker that died (Dask does): each chunk's results come back
+once, from the run that finished, so each file is counted once.
 """
 
 from __future__ import annotations
@@ -29,13 +31,14 @@ import signal
 import sys
 import threading
 import time
-from typing import Any, Callable, Iterable, Iterator, Optional
+from typing import Any, Callable, Iterable, Iterator, Optional, TypeVar
 
 from baiji import tempfiles
 from baiji.report import Resumed
 from baiji.stores import s3_uploads
 
 Pair = tuple[str, str]
+T = TypeVar("T")
 #: ``(src, dst, outcome)``: the error of a failed copy, a :class:`Resumed` or None for one done.
 Result = tuple[str, str, Optional["BaseException | Resumed"]]
 #: ``(connect, settings)``: a worker process's connection is ``connect(**settings)``; both
@@ -60,11 +63,11 @@ def copy_one(conn, src: str, dst: str, cp_kwargs: dict) -> Result:
     try:
         done = conn.cp(src, dst, **cp_kwargs)
     except Exception as err:  # reported back per pair, never swallowed
-        return src, dst, _portable(err)
+        return src, dst, portable(err)
     return src, dst, done if isinstance(done, Resumed) else None
 
 
-def _portable(err: BaseException) -> BaseException:
+def portable(err: BaseException) -> BaseException:
     """``err`` itself if it survives pickling, else an S3Exception with its message."""
     import pickle
 
@@ -105,7 +108,7 @@ def worker_connection(recipe: Recipe):
 def copy_chunk(recipe: Recipe, pairs: list[Pair], cp_kwargs: dict) -> list[Result]:
     """Worker entry point: copy ``pairs`` with this process's connection."""
     conn = worker_connection(recipe)
-    return list(_threads().map(lambda pair: copy_one(conn, *pair, cp_kwargs), pairs))
+    return list(_threads().map(lambda pair: copy_one(conn, *pair, cp_kwargs), pairs))  # type: ignore[call-arg]  # mypy miscounts *pair
 
 
 _queues: dict = {}
@@ -300,14 +303,17 @@ def _run_pool(recipe: Recipe, pairs: Iterable[Pair], cp_kwargs: dict, processes:
         pool.join()
 
 
-def chunks(pairs: Iterable[Pair], size: int) -> Iterator[list[Pair]]:
+def chunks(pairs: Iterable[T], size: int) -> Iterator[list[T]]:
     it = iter(pairs)
     while chunk := list(itertools.islice(it, size)):
         yield chunk
 
 
-def _windowed(executor: concurrent.futures.Executor, fn, batches: Iterable[list[Pair]],
-              window: int) -> Iterator[Result]:
+def windowed(executor: concurrent.futures.Executor, fn: Callable[[list], list], batches: Iterable[list],
+             window: int) -> Iterator:
+    """``fn(batch)`` on ``executor`` for each batch, at most ``window`` at a time; each batch's
+    results in order.  A batch whose worker dies is the executor's to run again (Dask does): its
+    results come back once, from the run that finished."""
     pending: collections.deque = collections.deque()
     try:
         for chunk in batches:
@@ -343,17 +349,18 @@ def run_copies(conn, pairs: Iterable[Pair], cp_kwargs: dict, parallel: bool = Fa
     check_workers(workers)
     threads = workers or THREADS
     if executor is not None:
-        fn = functools.partial(copy_chunk, recipe, cp_kwargs=cp_kwargs)
-        yield from _windowed(executor, fn, chunks(pairs, CHUNK), window=64)
+        # ignore[arg-type]: executor and parallel runs come with a recipe (see above)
+        fn: Callable[[Any], Any] = functools.partial(copy_chunk, recipe, cp_kwargs=cp_kwargs)  # type: ignore[arg-type]
+        yield from windowed(executor, fn, chunks(pairs, CHUNK), window=64)
     elif parallel:
-        yield from _run_pool(recipe, pairs, cp_kwargs, processes or PROCESSES, threads)
+        yield from _run_pool(recipe, pairs, cp_kwargs, processes or PROCESSES, threads)  # type: ignore[arg-type]
     else:
         with concurrent.futures.ThreadPoolExecutor(threads) as pool:
             def fn(chunk):
                 return [copy_one(conn, src, dst, cp_kwargs) for src, dst in chunk]
 
             try:
-                yield from _windowed(pool, fn, chunks(pairs, 1), window=4 * threads)
+                yield from windowed(pool, fn, chunks(pairs, 1), window=4 * threads)
             except KeyboardInterrupt:  # (SIGTERM too, in the s3 command): no wait for every part to be sent
                 s3_uploads.abort_in_flight()
                 raise

@@ -1,6 +1,7 @@
 """Support for the tests, not tests: real S3 servers (``servers``), the fault proxy
-(``faultproxy``), the loopback stand-ins (``stand_ins``), shared helpers (``helpers``)
-and signals to child processes (``childproc``).
+(``faultproxy``), the loopback stand-ins (``stand_ins``), shared helpers (``helpers``),
+fixtures shared by several test modules (``fixtures``) and signals to child
+processes (``childproc``).
 
 Imported as ``from support import servers`` / ``from support.helpers import put``:
 pytest.ini (and conftest.py) put tests/ on the path.  ``python tests/support/servers.py

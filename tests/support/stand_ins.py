@@ -35,9 +35,8 @@ looked up):
   (``GET http://127.0.0.1:PORT/...``) and ``CONNECT 127.0.0.1:PORT`` tunnels,
   optionally requiring ``Proxy-Authorization: Basic``.
 
-Usage (fixtures imported into a test module work like conftest ones)::
-
-    from stand_ins import aws_front, tls_front, forward_proxy, test_ca, untrusted_ca
+Usage (the fixtures are a plugin, listed in conftest.py's ``pytest_plugins``:
+every test module can ask for them)::
 
     def test_other_region(aws_front, bucket):
         front = aws_front(regions={bucket: "eu-west-1"}, public={(bucket, "pub")})
