@@ -157,8 +157,10 @@ def resumable_download(dst: str, exclusive: bool) -> Iterator[Partial | None]:
 
     tempfiles.prepare_parent(dst)
     path, record_path = tempfiles.partial_paths(dst)
+    tempfiles.track(path)  # before it exists: a stop (remove_all) never misses one it creates
     with locked(path) as fd:
         if fd is None:
+            tempfiles.track(path, removed=False)  # another process's
             yield None
             return
         partial = Partial(path, record_path)

@@ -78,9 +78,11 @@ def remove_quietly(path: str) -> None:
 
 
 def track(path: str, removed: bool = True) -> None:
-    """Have :func:`remove_all` remove ``path`` too (``removed``), or no longer (a partial
-    download that holds something to resume)."""
+    """Have :func:`remove_all` remove ``path`` too (``removed``; ``InterruptedError`` once the
+    process is stopping), or no longer (a partial download that holds something to resume)."""
     with _live_lock:
+        if removed and _closed:
+            raise InterruptedError("this process is stopping")
         if removed:
             _live.add(path)
         else:
