@@ -19,7 +19,7 @@ from baiji import path as paths
 from baiji.exceptions import KeyExists, S3Exception, SameFile
 from baiji.filters import Selector
 from baiji.progress import bulk_progress
-from baiji.report import Event, Listener, Planned, Report, by_cause, warn_caller
+from baiji.report import Event, Listener, Planned, Report, Resumed, by_cause, warn_caller
 from baiji.stores import Entry, Store
 from baiji.stores.base import Listed
 from baiji.stores.local import require_regular
@@ -101,6 +101,8 @@ def copy_all(conn, copies: Iterable[tuple[str, str, int | None]], report: Report
             size = sizes.pop((src, dst), None)
             if err is None:
                 report.add(Event("copy", src, dst, size=size))
+            elif isinstance(err, Resumed):
+                report.add(Event("resume", src, dst, err.reason, size))
             elif isinstance(err, KeyExists) and not isinstance(err, SameFile):
                 report.add(Event("skip", src, dst, "already exists", size))
             else:

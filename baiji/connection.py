@@ -20,7 +20,7 @@ from baiji import buckets, bulk, config, fileobj, housekeeping, inspect, integri
 from baiji.bulk import BulkCopyError
 from baiji.exceptions import InvalidSchemeException
 from baiji.removal import TooManyDeletions
-from baiji.report import Listener, Planned, Report
+from baiji.report import Listener, Planned, Report, Resumed
 from baiji.stores import S3Store, Store, store_for
 from baiji.sync import run as sync_run
 
@@ -108,10 +108,13 @@ class S3Connection:
            metadata: dict | None = None, skip: bool = False, validate: bool = True,
            max_size: int | None = None, version_id: str | None = None, exact: bool = False,
            cache_control: str | None = None, content_disposition: str | None = None, expires=None,
-           storage_class: str | None = None, sse: str | None = None, sse_kms_key_id: str | None = None) -> bool:
+           storage_class: str | None = None, sse: str | None = None, sse_kms_key_id: str | None = None,
+           resume: bool = True) -> bool | Resumed:
         """Copy ``src`` to ``dst``, each a local path or an s3 URL (SPEC 2, "Copying").
 
-        Returns True, or False when ``skip`` skipped an existing ``dst``.
+        Returns True, or False when ``skip`` skipped an existing ``dst``, or a (true)
+        :class:`~baiji.report.Resumed` when ``resume`` continued an interrupted upload or
+        download of this very source and destination (README "Resuming").
         ``cache_control``, ``content_disposition``, ``expires`` (a datetime or
         ISO 8601 text), ``storage_class``, ``sse`` (``'AES256'``, the default
         with ``encrypt``, or ``'aws:kms'``) and ``sse_kms_key_id``: as ``aws s3
@@ -128,7 +131,7 @@ class S3Connection:
                                          storage_class=storage_class)
         return transfer.cp(self, src, dst, force, progress, policy, preserve_acl, encoding, encrypt, gzip,
                            content_type, guess_content_type, metadata, skip, validate, max_size, version_id,
-                           exact, headers)
+                           exact, headers, resume)
 
     def upload_fileobj(self, fileobj, dst: str, **cp_kwargs) -> bool:
         """Store what a binary file object (stdin, say) holds at ``dst``, with ``cp``'s options."""
@@ -399,7 +402,7 @@ class S3Connection:
              executor=None, processes: int | None = None, max_delete: int | None = None,
              workers: int | None = None, dry_run: bool = False,
              on_event: Listener | None = None, exclude=None, include=None, delete: bool = True,
-             **write_options) -> Report | list[Planned]:
+             resume: bool = True, **write_options) -> Report | list[Planned]:
         """Make ``dst_dir`` mirror ``src_dir``: copy new and changed files, delete the rest.
 
         Decided from the two listings (size, then ETag/MD5): no request per
@@ -416,9 +419,10 @@ class S3Connection:
         ``exclude``/``include``: glob patterns (see :mod:`baiji.filters`) of the paths
         synced, relative to each side: a path not selected is neither copied nor deleted.
         ``delete=False``: delete nothing (what ``aws s3 sync`` does without ``--delete``).
+        ``resume``: as for :meth:`cp`.
         ``write_options``: more of :meth:`cp`'s options of what is written (``content_type``,
         ``metadata``, ``cache_control``, ``storage_class``, ``sse``...).
         """
         return sync_run.sync(self, src_dir, dst_dir, followlinks, do_not_delete, progress, policy, encoding,
                              encrypt, guess_content_type, parallel, executor, processes, max_delete, workers,
-                             dry_run, on_event, exclude, include, delete, write_options)
+                             dry_run, on_event, exclude, include, delete, write_options, resume)

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Iterator
 
 from baiji import path as paths
+from baiji import resume
 from baiji.bulk import finished
 from baiji.exceptions import BucketNotFound, KeyNotFound, S3Exception
 from baiji.report import Event, Listener, Report
@@ -82,6 +83,7 @@ def restore_r(conn, prefix: str) -> list[str]:
 
 def uploads(conn, prefix: str, older_than: float | timedelta | None) -> Iterator[dict]:
     store = conn._remote(prefix)
+    sources = {record.get("upload_id"): record.get("source") for record in resume.upload_records()}
     for upload in _old_uploads(store, prefix, older_than):
         try:
             parts, size = store.upload_size(upload)
@@ -90,7 +92,7 @@ def uploads(conn, prefix: str, older_than: float | timedelta | None) -> Iterator
         except KeyNotFound:  # completed or aborted since it was listed
             continue
         yield {"uri": upload.url, "upload_id": upload.upload_id, "initiated": upload.initiated,
-               "parts": parts, "size": size}
+               "parts": parts, "size": size, "resumable": sources.get(upload.upload_id)}
 
 
 def abort_uploads(conn, prefix: str, older_than: float | timedelta | None,

@@ -20,17 +20,42 @@ if TYPE_CHECKING:
     from types import FrameType
 
 #: An event's ``action``: what happened to the file (in a dry run: what would).
-ACTIONS = ("copy", "skip", "delete", "abort", "refuse", "fail")
-_PAST = {"copy": "copied", "skip": "skipped", "delete": "deleted", "abort": "aborted", "refuse": "refused",
-         "fail": "failed"}
+ACTIONS = ("copy", "resume", "skip", "delete", "abort", "refuse", "fail")
+_PAST = {"copy": "copied", "resume": "resumed", "skip": "skipped", "delete": "deleted", "abort": "aborted",
+         "refuse": "refused", "fail": "failed"}
+
+
+class Resumed:
+    """What ``cp`` returns for a copy that continued an interrupted one (true, like a copy):
+    ``there`` of ``size`` bytes were there already."""
+
+    __slots__ = ("there", "size")
+
+    def __init__(self, there: int, size: int):
+        self.there, self.size = there, size
+
+    def __bool__(self) -> bool:
+        return True
+
+    def __reduce__(self):  # crosses from a worker process
+        return Resumed, (self.there, self.size)
+
+    @property
+    def reason(self) -> str:
+        """``73% already there``: the reason of its ``resume`` event."""
+        return f"{100 * self.there // max(self.size, 1)}% already there"
+
+    def __repr__(self) -> str:
+        return f"Resumed({self.there}, {self.size})"
 
 
 # collections' named tuple, not typing's or a dataclass: the s3 command's start-up pays
 # for neither ``typing`` nor ``dataclasses`` (see tests/test_startup.py).
 class Event(namedtuple("Event", "action src dst reason size", defaults=("", None))):
     """One file's fate: ``action`` (see :data:`ACTIONS`) from ``src`` to ``dst``
-    (a deletion has no ``src``), ``reason`` for a skip, refusal or failure, and
-    ``size`` in bytes where the listing told it."""
+    (a deletion has no ``src``), ``reason`` for a skip, refusal or failure (for a
+    copy that resumed an interrupted one: how much was there), and ``size`` in
+    bytes where the listing told it."""
 
     __slots__ = ()
 
@@ -85,7 +110,9 @@ class Report:
         self.seconds = time.monotonic() - self._started
         return self
 
-    copied = property(lambda self: self.files["copy"], doc="files copied")
+    copied = property(lambda self: self.files["copy"], doc="files copied (from the start)")
+    resumed = property(lambda self: self.files["resume"],
+                       doc="files copied by continuing an interrupted copy (not counted in ``copied``)")
     skipped = property(lambda self: self.files["skip"], doc="files skipped (their destination exists)")
     deleted = property(lambda self: self.files["delete"], doc="files deleted")
     aborted = property(lambda self: self.files["abort"], doc="unfinished multipart uploads aborted")

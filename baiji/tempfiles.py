@@ -25,8 +25,12 @@ _SUFFIX = ".tmp"
 #: The temp names baiji makes, ``.baiji-<pid space>-<pid>-<random>.tmp`` (and
 #: ``.baiji-<random>.tmp`` from baiji 3.0.0, which named no writer).
 _NAME = re.compile(r"\.baiji-(?:([0-9a-f]{8})-([1-9][0-9]{0,6})-)?[a-z0-9_]{8}\.tmp")
+#: The partial file of a resumable download and its record (see :func:`partial_paths`).
+_PARTIAL = re.compile(r"\.baiji-resume-[0-9a-f]{16}\.(?:tmp|json)")
 #: Seconds a temp file may stay unmodified before it is stale, whoever wrote it.
 STALE_AGE = 24 * 3600
+#: Seconds a resumable download's partial file is kept for a rerun, unmodified, before it is stale.
+PARTIAL_AGE = 7 * 24 * 3600
 _live: set[str] = set()
 _live_lock = threading.Lock()
 _closed = False  # set by remove_all(): this process is about to die
@@ -73,6 +77,18 @@ def remove_quietly(path: str) -> None:
         os.unlink(path)
 
 
+def track(path: str, removed: bool = True) -> None:
+    """Have :func:`remove_all` remove ``path`` too (``removed``; ``InterruptedError`` once the
+    process is stopping), or no longer (a partial download that holds something to resume)."""
+    with _live_lock:
+        if removed and _closed:
+            raise InterruptedError("this process is stopping")
+        if removed:
+            _live.add(path)
+        else:
+            _live.discard(path)
+
+
 def remove_all() -> None:
     """Remove every temp file this process holds and refuse new ones (it is about to die)."""
     global _closed
@@ -89,7 +105,16 @@ def is_temp_name(name: str) -> bool:
     Listings leave such files out: another process is still writing them.
     A user's own ``.baiji-notes.tmp`` is no such name.
     """
-    return _NAME.fullmatch(name) is not None
+    return _NAME.fullmatch(name) is not None or _PARTIAL.fullmatch(name) is not None
+
+
+def partial_paths(dst: str) -> tuple[str, str]:
+    """The partial file that a resumable download to ``dst`` keeps beside it, and its record."""
+    import hashlib
+
+    name = hashlib.sha256(os.path.basename(dst).encode("utf-8", "surrogateescape")).hexdigest()[:16]
+    base = os.path.join(os.path.dirname(dst) or ".", f"{_PREFIX}resume-{name}")
+    return base + _SUFFIX, base + ".json"
 
 
 @functools.lru_cache(maxsize=1)
@@ -125,6 +150,8 @@ def _running(pid: int) -> bool:
 
 
 def _is_stale(name: str, path: str) -> bool:
+    if _PARTIAL.fullmatch(name):  # kept on purpose by a download that stopped: only age tells
+        return time.time() - os.stat(path).st_mtime > PARTIAL_AGE
     match = _NAME.fullmatch(name)
     if not match:
         return False
@@ -140,8 +167,9 @@ def _is_stale(name: str, path: str) -> bool:
 def remove_stale(directory: str) -> None:
     """Remove the temp files that killed baiji processes left in ``directory``.
 
-    Only names baiji makes count (``.baiji-<pid space>-<pid>-<random>.tmp``).
-    Such a file is stale when its writer's pid is not running here (pids of
+    Only names baiji makes count (``.baiji-<pid space>-<pid>-<random>.tmp``,
+    and a resumable download's ``.baiji-resume-<hash>.tmp|json``, stale when
+    unmodified for ``PARTIAL_AGE``, a week).  Such a file is stale when its writer's pid is not running here (pids of
     other machines or containers, told apart by the pid space, are not
     checked), or when it has not been modified for ``STALE_AGE`` (a day: a
     pid since reused, a writer elsewhere).  This process's own files are
@@ -155,7 +183,7 @@ def remove_stale(directory: str) -> None:
 
 
 @functools.lru_cache(maxsize=1024)
-def _remove_stale_once(directory: str) -> None:
+def remove_stale_once(directory: str) -> None:
     """:func:`remove_stale`, once per directory (of the last 1024) per process: bulk copies stay cheap."""
     remove_stale(directory)
 
@@ -178,20 +206,32 @@ def atomic_path(dst: str, exclusive: bool = False) -> Iterator[str]:
     the file is put in place, even one another writer created meanwhile
     (``KeyExists``, see :func:`publish_new`).
     """
-    parent = os.path.dirname(dst) or "."
-    os.makedirs(parent, exist_ok=True)
-    _remove_stale_once(os.path.abspath(parent))
+    parent = prepare_parent(dst)
     with temp_path(suffix=_SUFFIX, dir=parent) as tmp:
         yield tmp
-        try:  # an existing file keeps its mode (like cp), e.g. an owner-only temp file
-            mode = os.stat(dst).st_mode & 0o7777
-        except OSError:
-            mode = _file_mode()
-        os.chmod(tmp, mode)
-        if exclusive:
-            publish_new(tmp, dst)
-        else:
-            os.replace(tmp, dst)
+        publish(tmp, dst, exclusive)
+
+
+def prepare_parent(dst: str) -> str:
+    """Create the directory of ``dst`` if needed, clean it of stale temp files; its path."""
+    parent = os.path.dirname(dst) or "."
+    os.makedirs(parent, exist_ok=True)
+    remove_stale_once(os.path.abspath(parent))
+    return parent
+
+
+def publish(tmp: str, dst: str, exclusive: bool) -> None:
+    """Put the finished ``tmp`` in place of ``dst`` (``exclusive``: see :func:`publish_new`), with
+    the mode of the file it replaces, else the umask's."""
+    try:  # an existing file keeps its mode (like cp), e.g. an owner-only temp file
+        mode = os.stat(dst).st_mode & 0o7777
+    except OSError:
+        mode = _file_mode()
+    os.chmod(tmp, mode)
+    if exclusive:
+        publish_new(tmp, dst)
+    else:
+        os.replace(tmp, dst)
 
 
 def publish_new(tmp: str, dst: str) -> None:

@@ -20,7 +20,7 @@ from datetime import datetime, timezone
 from baiji import path as paths
 from baiji.exceptions import BucketNotFound, KeyExists, KeyNotFound, S3Exception, SameFile
 from baiji.progress import reporter
-from baiji.report import Planned
+from baiji.report import Planned, Resumed
 from baiji.stores import Store, WriteOptions
 from baiji.stores.base import DEFAULT_CONTENT_TYPE
 from baiji.stores.local import require_regular
@@ -99,7 +99,7 @@ def _moment(when) -> datetime:
 def cp(conn, src: str, dst: str, force: bool, progress, policy: str | None, preserve_acl: bool,
        encoding: str | None, encrypt: bool, gzip: bool, content_type: str | None, guess_content_type: bool,
        metadata: dict | None, skip: bool, validate: bool, max_size: int | None, version_id: str | None,
-       exact: bool, headers: dict) -> bool:
+       exact: bool, headers: dict, resume: bool) -> bool | Resumed:
     src_store, dst_store = conn._store(src), conn._store(dst)
     if paths.isdirlike(src):
         raise ValueError(f"{src} is a directory; use cp_r to copy directories")
@@ -137,14 +137,15 @@ def cp(conn, src: str, dst: str, force: bool, progress, policy: str | None, pres
     # SSE-KMS: its ETag is no MD5, so encrypt (SSE-S3, whose ETag is checked) is off; headers ask for it
     options = WriteOptions(policy=policy, encrypt=encrypt and "ServerSideEncryption" not in headers,
                            content_encoding=encoding, content_type=content_type, metadata=metadata,
-                           exclusive=not force, part_size=max_size, headers=headers or None)
+                           exclusive=not force, part_size=max_size, headers=headers or None,
+                           resume=resume)
     try:
         if dst_store.is_local and not force and os.path.exists(paths.parse(dst).path):
             raise KeyExists(f"{dst} already exists")
         if preserve_acl:
             options.grants = conn._s3.grants_of(src, version_id)
-        _transfer(conn, src_store, src, dst_store, dst, options, progress, validate,
-                  version_id, gzip, guess_content_type)
+        there = _transfer(conn, src_store, src, dst_store, dst, options, progress, validate,
+                          version_id, gzip, guess_content_type)
     except KeyExists:
         if skip:
             warnings.warn(f"Skipping {src}: {dst} already exists", UserWarning, stacklevel=2)
@@ -152,7 +153,7 @@ def cp(conn, src: str, dst: str, force: bool, progress, policy: str | None, pres
         raise
     except KeyNotFound as err:
         raise type(err)(f"Error copying {src} to {dst}: {err}") from err
-    return True
+    return Resumed(there, conn.size(src, version_id)) if there else True
 
 
 def _same_file(src_store: Store, src: str, dst_store: Store, dst: str, version_id: str | None) -> bool:
@@ -173,14 +174,15 @@ def _same_file(src_store: Store, src: str, dst_store: Store, dst: str, version_i
 
 def _transfer(conn, src_store: Store, src: str, dst_store: Store, dst: str,
               options: WriteOptions, progress, validate: bool, version_id: str | None,
-              gzip: bool, guess_content_type: bool) -> None:
+              gzip: bool, guess_content_type: bool) -> int | None:
+    """Copy ``src`` to ``dst``: the bytes an interrupted copy had moved already (None: not resumed)."""
     total = None if progress is not True else src_store.stat(src, version_id).size
     with reporter(progress, total, desc=paths.basename(src)) as callback:
         if src_store is dst_store:
             dst_store.copy(src, dst, options, version_id, callback)
         elif dst_store.is_local:
-            src_store.download(src, paths.parse(dst).path, version_id, callback, validate,
-                               exclusive=options.exclusive)
+            return src_store.download(src, paths.parse(dst).path, version_id, callback, validate,
+                                      exclusive=options.exclusive, resume=options.resume)
         else:
             local = paths.parse(src).path
             if not os.path.isfile(local):
@@ -190,8 +192,7 @@ def _transfer(conn, src_store: Store, src: str, dst_store: Store, dst: str,
                 options.content_type = (_guess_content_type(local) if guess_content_type
                                         else DEFAULT_CONTENT_TYPE)
             if not gzip:
-                dst_store.upload(local, dst, options, callback)
-                return
+                return dst_store.upload(local, dst, options, callback)
             options.content_encoding = "gzip"
             with temp_path(suffix=".gz") as packed:
                 # the gzip header names the source file, not baiji's temp file
@@ -199,6 +200,7 @@ def _transfer(conn, src_store: Store, src: str, dst_store: Store, dst: str,
                         gzip_module.GzipFile(os.path.basename(local), "wb", fileobj=raw) as fout:
                     shutil.copyfileobj(fin, fout)
                 dst_store.upload(packed, dst, options, callback)
+    return None
 
 
 def upload_fileobj(conn, fileobj, dst: str, **cp_kwargs) -> bool:

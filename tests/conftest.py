@@ -67,6 +67,8 @@ def _isolate_environment() -> None:
         "AWS_SHARED_CREDENTIALS_FILE": os.path.join(nowhere, "credentials"),
         # never wait for an instance-metadata service that is not there
         "AWS_EC2_METADATA_DISABLED": "true",
+        # records of resumable uploads (README "Resuming"): the tests', not the user's
+        "XDG_CACHE_HOME": os.path.join(nowhere, "cache"),
     })
     # an HTTP(S)_PROXY of the environment must not capture loopback traffic
     no_proxy = os.environ.get("NO_PROXY", os.environ.get("no_proxy", ""))

@@ -410,7 +410,7 @@ def test_download_killed_with_sigkill_is_cleaned_by_the_next_one(fault_proxy, s3
     fault_proxy.proxy.fail_always("delay", match="GetObject", seconds=60)
     dst = tmp_path / "dst"
     proc = subprocess.Popen([*PYTHON_M_BAIJI, "--endpoint-url", fault_proxy.endpoint_url, "cp",
-                             s3dir + "k", str(dst / "k")], stdin=subprocess.DEVNULL,
+                             "--no-resume", s3dir + "k", str(dst / "k")], stdin=subprocess.DEVNULL,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 30
@@ -490,7 +490,7 @@ def test_download_broken_every_time_keeps_the_old_file(fault_proxy, client, s3di
     dst.write_bytes(b"old")
     fault_proxy.proxy.fail_next(1000, kind, match="GetObject", **extra)
     with pytest.raises((S3Exception, TransientError)) as info:
-        fault_proxy.conn.cp(s3dir + "k", str(dst), force=True)
+        fault_proxy.conn.cp(s3dir + "k", str(dst), force=True, resume=False)
     assert dst.read_bytes() == b"old" and sorted(os.listdir(tmp_path)) == ["dst"]
     assert "\n" not in str(info.value)
     fault_proxy.proxy.clear()

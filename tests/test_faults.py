@@ -274,13 +274,13 @@ def test_failed_download_leaves_destination_untouched(fault_proxy, s3dir, client
     (dst_dir / "obj").write_bytes(b"the old content")
     fault_proxy.proxy.fail_always(kind, match=match, nbytes=4096)
     with pytest.raises((S3Exception, TransientError)) as info:
-        fault_proxy.conn.cp(s3dir + "obj", str(dst_dir / "obj"), force=True)
+        fault_proxy.conn.cp(s3dir + "obj", str(dst_dir / "obj"), force=True, resume=False)
     assert s3dir + "obj" in str(info.value) and one_line(str(info.value))
     assert (dst_dir / "obj").read_bytes() == b"the old content"
     assert os.listdir(dst_dir) == ["obj"]
     # and a fresh destination is not created at all
     with pytest.raises((S3Exception, TransientError)):
-        fault_proxy.conn.cp(s3dir + "obj", str(dst_dir / "new"))
+        fault_proxy.conn.cp(s3dir + "obj", str(dst_dir / "new"), resume=False)
     assert os.listdir(dst_dir) == ["obj"]
     assert fault_proxy.proxy.faults >= 2
     count(fault_proxy.proxy)
@@ -292,7 +292,7 @@ def test_failed_download_cli_exit_status(fault_proxy, s3dir, client, tmp_path, l
     dst.write_bytes(b"keep me")
     fault_proxy.proxy.fail_always("truncate", match=_ranged, nbytes=1000)
     out, err = io.StringIO(), io.StringIO()
-    status = cli.main(["--endpoint-url", fault_proxy.endpoint_url, "cp", "-f", s3dir + "big", str(dst)],
+    status = cli.main(["--endpoint-url", fault_proxy.endpoint_url, "cp", "-f", "--no-resume", s3dir + "big", str(dst)],
                       stdin=io.StringIO(), stdout=out, stderr=err)
     assert status == 1
     assert err.getvalue().startswith("s3: error: ") and err.getvalue().count("\n") == 1
@@ -332,7 +332,7 @@ def test_failing_multipart_upload_is_aborted(fault_proxy, s3dir, client, eleven_
     bucket = split(s3dir)[0]
     fault_proxy.proxy.fail_always(kind, match="UploadPart")
     with pytest.raises((S3Exception, TransientError)) as info:
-        fault_proxy.conn.cp(str(path), s3dir + "big", max_size=5 * MiB)
+        fault_proxy.conn.cp(str(path), s3dir + "big", max_size=5 * MiB, resume=False)
     assert s3dir + "big" in str(info.value) and one_line(str(info.value))
     assert uploads_in_progress(client, bucket) == []
     assert not key_exists(client, s3dir + "big")
@@ -345,7 +345,7 @@ def test_failing_multipart_upload_keeps_the_old_object(fault_proxy, s3dir, clien
     put(client, s3dir + "big", b"old content")
     fault_proxy.proxy.fail_always("internal_error", match="CompleteMultipartUpload")
     with pytest.raises(S3Exception):
-        fault_proxy.conn.cp(str(path), s3dir + "big", max_size=5 * MiB, force=True)
+        fault_proxy.conn.cp(str(path), s3dir + "big", max_size=5 * MiB, force=True, resume=False)
     assert get(client, s3dir + "big") == b"old content"
     assert uploads_in_progress(client, split(s3dir)[0]) == []
     count(fault_proxy.proxy)
@@ -362,7 +362,7 @@ def test_interrupted_multipart_upload_is_aborted(fault_proxy, s3dir, client, ele
             raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        fault_proxy.conn.cp(str(path), s3dir + "big", max_size=5 * MiB, progress=progress)
+        fault_proxy.conn.cp(str(path), s3dir + "big", max_size=5 * MiB, progress=progress, resume=False)
     assert uploads_in_progress(client, split(s3dir)[0]) == []
     assert not key_exists(client, s3dir + "big")
 
@@ -371,7 +371,7 @@ def test_transient_part_failures_are_retried(fault_proxy, s3dir, client, eleven_
     path, data = eleven_mib
     fault_proxy.proxy.fail_next(2, "reset_before", match="UploadPart")
     fault_proxy.proxy.fail_next(1, "slow_down", match="CompleteMultipartUpload")
-    fault_proxy.conn.cp(str(path), s3dir + "big", max_size=5 * MiB)
+    fault_proxy.conn.cp(str(path), s3dir + "big", max_size=5 * MiB, resume=False)
     assert get(client, s3dir + "big") == data
     assert fault_proxy.conn.md5(s3dir + "big") == hashlib.md5(data).hexdigest()
     assert uploads_in_progress(client, split(s3dir)[0]) == []

@@ -337,7 +337,7 @@ def test_complete_answered_200_with_an_error_is_no_success(fault_proxy, client, 
     src.write_bytes(os.urandom(20 * MiB))
     fault_proxy.proxy.fail_always("error", match="CompleteMultipartUpload", status=200)
     with pytest.raises(S3Exception, match="InternalError"):
-        fault_proxy.conn.cp(str(src), s3dir + "k", force=force)
+        fault_proxy.conn.cp(str(src), s3dir + "k", force=force, resume=False)
     fault_proxy.proxy.clear()
     assert not key_exists(client, s3dir + "k") and uploads_in_progress(client, s3dir) == []
 
@@ -373,7 +373,7 @@ def test_failing_parts_are_tried_max_attempts_times_in_one_upload(fault_proxy, c
     """Every UploadPart fails: one upload, each part tried at most MAX_ATTEMPTS times, one Abort."""
     fault_proxy.proxy.fail_always(kind, match="UploadPart")
     with pytest.raises((S3Exception, TransientError)) as info:
-        fault_proxy.conn.cp(str(eleven_mib), s3dir + "k", max_size=5 * MiB, force=force)
+        fault_proxy.conn.cp(str(eleven_mib), s3dir + "k", max_size=5 * MiB, force=force, resume=False)
     ops = collections.Counter(fault_proxy.proxy.ops())
     print(f"{os.environ.get('PYTEST_CURRENT_TEST', '').split('::')[-1]}: {dict(ops)}")
     assert ops["CreateMultipartUpload"] == 1 and ops["AbortMultipartUpload"] == 1
@@ -386,7 +386,7 @@ def test_failed_abort_leaves_one_upload_and_names_it(fault_proxy, client, s3dir,
     fault_proxy.proxy.fail_always("slow_down", match="UploadPart")
     fault_proxy.proxy.fail_always("internal_error", match="AbortMultipartUpload")
     with pytest.raises(S3Exception) as info:
-        fault_proxy.conn.cp(str(eleven_mib), s3dir + "k", max_size=5 * MiB, force=force)
+        fault_proxy.conn.cp(str(eleven_mib), s3dir + "k", max_size=5 * MiB, force=force, resume=False)
     ops = collections.Counter(fault_proxy.proxy.ops())
     print(f"{os.environ.get('PYTEST_CURRENT_TEST', '').split('::')[-1]}: {dict(ops)}\n{info.value}")
     fault_proxy.proxy.clear()

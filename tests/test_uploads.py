@@ -77,7 +77,8 @@ def interrupt_upload(fault_proxy, tree, dst: str, flag: str, sig: str, seconds: 
         return None
     fault_proxy.proxy.fail_always("delay", seconds=seconds, match=hold_parts)
     with sigint_not_ignored():
-        proc = subprocess.Popen(PYTHON_M + ["--endpoint-url", fault_proxy.endpoint_url, "cp", flag, *extra,
+        proc = subprocess.Popen(PYTHON_M + ["--endpoint-url", fault_proxy.endpoint_url, "cp",
+                                            "--no-resume", flag, *extra,
                                             f"{tree}/", dst],
                                 stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                 start_new_session=True)
@@ -192,7 +193,7 @@ def test_uploads_lists_key_initiated_parts_and_bytes(conn, s3dir, three_uploads)
     status, out, _ = run("uploads", "--json", s3dir)
     assert [json.loads(line) for line in lines(out)] == [
         {"uri": u["uri"], "upload_id": u["upload_id"], "initiated": u["initiated"].strftime("%Y-%m-%dT%H:%M:%SZ"),
-         "parts": u["parts"], "size": u["size"]} for u in listed]
+         "parts": u["parts"], "size": u["size"], "resumable": None} for u in listed]
     assert len(list(conn.uploads("s3://" + split(s3dir)[0]))) == 3  # the bucket: every one
 
 
@@ -363,7 +364,7 @@ def test_multipart_upload_failing_every_part_is_aborted(fault_proxy, client, s3d
     src.write_bytes(os.urandom(11 * 1024 * 1024))
     fault_proxy.proxy.fail_next(1000, "reset_before", match="UploadPart")
     with pytest.raises((S3Exception, TransientError)):
-        fault_proxy.conn.cp(str(src), s3dir + "k", max_size=5 * 1024 * 1024, force=True)
+        fault_proxy.conn.cp(str(src), s3dir + "k", max_size=5 * 1024 * 1024, force=True, resume=False)
     bucket = s3dir[5:].split("/")[0]
     fault_proxy.proxy.clear()
     assert client.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
@@ -378,7 +379,7 @@ def test_failed_engine_multipart_upload_leaves_no_upload_in_progress(fault_proxy
     src.write_bytes(os.urandom(11 * 1024 * 1024))
     fault_proxy.proxy.fail_always("internal_error", match="UploadPart")
     with pytest.raises((S3Exception, TransientError)):
-        fault_proxy.conn.cp(str(src), s3dir + "k", max_size=5 * 1024 * 1024)
+        fault_proxy.conn.cp(str(src), s3dir + "k", max_size=5 * 1024 * 1024, resume=False)
     fault_proxy.proxy.clear()
     assert client.list_multipart_uploads(Bucket=s3dir[5:].split("/")[0]).get("Uploads", []) == []
 
@@ -413,12 +414,13 @@ def test_interrupted_large_cli_transfer(fault_proxy, client, s3dir, tmp_path, si
     work.mkdir()
     if direction != "download":
         (work / "big.bin").write_bytes(data)
-        argv = ["cp", *(["-f"] if direction == "upload" else []), str(work / "big.bin"), s3dir + "big.bin"]
+        argv = ["cp", "--no-resume", *(["-f"] if direction == "upload" else []), str(work / "big.bin"),
+                s3dir + "big.bin"]
         fault_proxy.proxy.fail_always("delay", seconds=4, match="UploadPart")
     else:
         put(client, s3dir + "big.bin", data)
         (work / "big.bin").write_bytes(b"old")
-        argv = ["cp", "-f", s3dir + "big.bin", str(work / "big.bin")]
+        argv = ["cp", "--no-resume", "-f", s3dir + "big.bin", str(work / "big.bin")]
         fault_proxy.proxy.fail_always("delay", seconds=1.5, match="GetObject")
     with sigint_not_ignored():
         proc = subprocess.Popen([sys.executable, "-m", "baiji", "--endpoint-url", fault_proxy.endpoint_url, *argv],
@@ -447,7 +449,7 @@ import sys
 from baiji.connection import S3Connection
 conn = S3Connection(endpoint_url=sys.argv[1])
 try:
-    conn.cp(sys.argv[2], sys.argv[3], max_size=5 * 1024 * 1024, force=True)  # the engine's upload
+    conn.cp(sys.argv[2], sys.argv[3], max_size=5 * 1024 * 1024, force=True, resume=False)  # the engine's upload
 except KeyboardInterrupt:
     print("interrupted")
     sys.exit(130)

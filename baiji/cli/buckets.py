@@ -95,8 +95,9 @@ def cmd_uploads(ctx: Context, a) -> int:
             ctx.print_json(upload)
             continue
         size = str(upload["size"]) if a.bytes else human_size(upload["size"])
+        resumable = [f"resumable: {upload['resumable']}"] if upload["resumable"] else []
         ctx.print("\t".join([size, format_time(upload["initiated"]), str(upload["parts"]), upload["uri"],
-                             upload["upload_id"]]))
+                             upload["upload_id"], *resumable]))
     return EXIT_OK
 
 #: What baiji calls aws's bucket commands.

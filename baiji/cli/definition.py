@@ -151,6 +151,9 @@ WRITE_OPTIONS = (
     arg("--sse", choices=("AES256", "aws:kms"), help="server-side encryption (default AES256, unless --no-encrypt)"),
     arg("--sse-kms-key-id", metavar="KEY_ID", help="with --sse aws:kms: the KMS key (default: the account's)"),
 )
+NO_RESUME = arg("--no-resume", action="store_true",
+                help="start over: do not continue the upload or download an interrupted run left "
+                     "(README \"Resuming\")")
 MAX_DELETE = arg("--max-delete", type=_int_between(0, 10 ** 12), metavar="N",
                  help="delete nothing (and fail) when more than N files would be deleted")
 
@@ -200,7 +203,7 @@ COMMANDS: tuple[Command, ...] = (
             help="like -r, many keys at a time in worker processes"),
         arg("--preserve-acl", action="store_true", help="keep the source's ACL (s3 -> s3 only)"),
         NO_ENCRYPT, GZIP, POLICY, ENCODING, *WRITE_OPTIONS, VERSION_ID, WORKERS, EXECUTOR, DRY_RUN, JSON, EXCLUDE,
-        INCLUDE,
+        INCLUDE, NO_RESUME,
     ), cmd_cp, paths=("src", "dst"), exclusive=(("-r", "-R"), ("-f", "-s")),
         hints={exc.SameFile: None, exc.KeyExists: "use -f/--force to overwrite, or -s/--skip to skip it"},
         rewords={"use cp_r to": "use -r to"}),
@@ -227,7 +230,7 @@ COMMANDS: tuple[Command, ...] = (
         arg("--no-delete", action="store_true",
             help="remove nothing from DST: copy new and changed files only (aws s3 sync's default)"),
         arg("--delete", action="store_true", help="accepted for aws users, changes nothing: sync deletes anyway"),
-        NO_ENCRYPT, MAX_DELETE, WORKERS, EXECUTOR, DRY_RUN, JSON, EXCLUDE, INCLUDE,
+        NO_ENCRYPT, MAX_DELETE, WORKERS, EXECUTOR, DRY_RUN, JSON, EXCLUDE, INCLUDE, NO_RESUME,
     ), cmd_sync, paths=("src", "dst")),
     Command("touch", "create an empty key or file if it does not exist (never truncates)", (KEY,),
             cmd_touch, paths=("key",)),

@@ -204,7 +204,10 @@ def described(event) -> str:
     return what + (f": {event.reason}" if event.reason else "")
 
 def event_line(event) -> str:
-    """``[copied] SRC -> DST``, ``[deleted] URL``, ``[failed] SRC -> DST: REASON``..."""
+    """``[copied] SRC -> DST``, ``[deleted] URL``, ``[failed] SRC -> DST: REASON``,
+    ``[resumed] SRC -> DST (73% already there)``..."""
+    if event.action == "resume":
+        return _one_line(f"[resumed] {event.src} -> {event.dst} ({event.reason})")
     return _one_line(f"[{event.past}] {described(event)}")
 
 def print_warning(stderr, message: str) -> None:

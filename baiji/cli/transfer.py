@@ -12,7 +12,7 @@ import argparse
 from baiji.cli.cluster import executor
 from baiji.cli.context import EXIT_OK, CommandError, Context, UsageError, _filters, _given, _refuse_flags
 from baiji.cli.output import PROG, _isatty, _one_line, described
-from baiji.report import ACTIONS, Event
+from baiji.report import ACTIONS, Event, Resumed
 
 
 def _write_options(a: argparse.Namespace) -> dict:
@@ -30,6 +30,8 @@ def _write_options(a: argparse.Namespace) -> dict:
                      storage_class=a.storage_class, sse=a.sse, sse_kms_key_id=a.sse_kms_key_id)
     if a.no_encrypt:
         options["encrypt"] = False
+    if getattr(a, "no_resume", False):
+        options["resume"] = False
     return options
 
 def _cp_options(a: argparse.Namespace) -> dict:
@@ -65,7 +67,8 @@ def cmd_cp(ctx: Context, a) -> int:
                              **_cp_options(a))
         # the size copied, only for --json: the source's (a stat, or a HEAD)
         size = ctx.conn.size(a.src, **_given(version_id=a.version_id)) if a.json and copied else None
-        _one_file(ctx, a, Event("copy", a.src, a.dst, size=size) if copied
+        _one_file(ctx, a, Event("resume", a.src, a.dst, copied.reason, size) if isinstance(copied, Resumed)
+                  else Event("copy", a.src, a.dst, size=size) if copied
                   else Event("skip", a.src, a.dst, "already exists"))
     return EXIT_OK
 

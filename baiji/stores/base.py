@@ -121,11 +121,12 @@ class WriteOptions(_Record):
 
     def __init__(self, policy: str | None = None, encrypt: bool = True, content_type: str | None = None,
                  content_encoding: str | None = None, metadata: dict | None = None, exclusive: bool = False,
-                 part_size: int | None = None, grants: dict | None = None, headers: dict | None = None):
+                 part_size: int | None = None, grants: dict | None = None, headers: dict | None = None,
+                 resume: bool = False):
         self.policy, self.encrypt, self.content_type, self.content_encoding = (
             policy, encrypt, content_type, content_encoding)
         self.metadata, self.exclusive, self.part_size, self.grants = metadata, exclusive, part_size, grants
-        self.headers = headers
+        self.headers, self.resume = headers, resume
 
 
 class Store(abc.ABC):
@@ -148,11 +149,15 @@ class Store(abc.ABC):
         """
 
     def download(self, url: str, local_path: str, version_id: str | None = None,
-                 progress: Progress = None, validate: bool = True, exclusive: bool = False) -> None:
+                 progress: Progress = None, validate: bool = True, exclusive: bool = False,
+                 resume: bool = False) -> int | None:
         """Store the content of ``url`` at ``local_path`` atomically (all or nothing).
 
         ``exclusive``: ``KeyExists`` if ``local_path`` exists when the download is put in
         place (also if another writer created it meanwhile), which is then left untouched.
+        ``resume``: continue what an interrupted download left, and leave what this one
+        fetched for a rerun if it fails.  Returns the bytes that were there already (None:
+        not resumed).
 
         Only remote stores transfer to and from the local disk; within the
         local store, :meth:`copy` does it.
@@ -160,8 +165,9 @@ class Store(abc.ABC):
         raise NotImplementedError
 
     def upload(self, local_path: str, url: str, options: WriteOptions,
-               progress: Progress = None) -> None:
-        """Store the local file at ``url``; never leaves a half-written object (remote stores)."""
+               progress: Progress = None) -> int | None:
+        """Store the local file at ``url``; never leaves a half-written object (remote stores).
+        Returns the bytes an interrupted upload had sent already (None: not resumed)."""
         raise NotImplementedError
 
     @abc.abstractmethod

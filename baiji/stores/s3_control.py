@@ -147,30 +147,54 @@ class ControlPlane:
     client_in: Any
     exists: Any
 
-    def _upload_parts(self, url: str, source: Source, args: dict, progress, exclusive: bool) -> str | None:
-        """A multipart upload through boto3 of the parts of ``source``, on threads; the new ETag.
+    def _upload_parts(self, url: str, source: Source, args: dict, progress, exclusive: bool,
+                      resume: bool = False) -> tuple[str | None, int | None]:
+        """A multipart upload through boto3 of the parts of ``source``, on threads: the new ETag,
+        and the bytes an interrupted run had sent already (None: not resumed).
 
         ``exclusive``: refused (``KeyExists``) where the key exists: a HEAD
         just before the Complete, which carries ``If-None-Match: *`` (where
-        the server honours it, only that makes it atomic).  Any failure,
-        ``SourceChanged`` included, aborts the upload (see :meth:`_abort`).  The
-        upload is registered while it runs (see :mod:`baiji.stores.s3_uploads`).
+        the server honours it, only that makes it atomic).  ``resume``: the
+        upload is resumable (:mod:`baiji.stores.s3_resume`): kept on failure
+        for a rerun.  Else any failure, ``SourceChanged`` included, aborts the
+        upload (see :meth:`_abort`), which is registered while it runs (see
+        :mod:`baiji.stores.s3_uploads`).
         """
+        from baiji.stores import s3_resume
+
+        if resume:
+            with s3_resume.resumable(self, url, source, args) as parts:
+                if parts is not None:
+                    there = parts.bytes_there(source) if parts.resumed else None
+                    return self._send_rest(url, source, parts, progress, exclusive), there
         with in_flight(self, *split(url)) as flight:
-            return self._parts_through_boto(url, source, args, progress, exclusive, flight)
+            parts = s3_resume.Parts(self.create_upload(url, args))
+            flight.upload_id = parts.ids["UploadId"]
+            try:
+                return self._send_rest(url, source, parts, progress, exclusive), None
+            except BaseException as err:
+                self._abort(url, parts.ids, err)
+                raise
 
-    def _parts_through_boto(self, url: str, source: Source, args: dict, progress, exclusive: bool,
-                            flight) -> str | None:
-        """The body of :meth:`_upload_parts`, ``flight`` told the upload's id."""
-        import base64
-
+    def create_upload(self, url: str, args: dict) -> dict:
+        """CreateMultipartUpload: the new upload's Bucket, Key and UploadId."""
         bucket, key = split(url)
         with translated(url):
             upload_id = self.client.create_multipart_upload(Bucket=bucket, Key=key, **args)["UploadId"]
-        flight.upload_id = upload_id
-        ids = {"Bucket": bucket, "Key": key, "UploadId": upload_id}
+        return {"Bucket": bucket, "Key": key, "UploadId": upload_id}
+
+    def _send_rest(self, url: str, source: Source, parts, progress, exclusive: bool) -> str | None:
+        """Send the parts of ``source`` that ``parts`` lacks (:class:`~baiji.stores.s3_resume.Parts`),
+        then Complete the upload with all of them: the new ETag."""
+        import base64
+
+        ids = parts.ids
+        if progress and parts.there:
+            progress(parts.bytes_there(source))
 
         def send(number: int) -> dict:
+            if number in parts.there:
+                return {"PartNumber": number, "ETag": parts.there[number]}
             data, digest = source.part(number)
             md5 = base64.b64encode(digest).decode()
             with translated(url):
@@ -179,18 +203,14 @@ class ControlPlane:
                 progress(len(data))
             return {"PartNumber": number, "ETag": resp["ETag"]}
 
-        try:
-            parts = in_threads(send, range(1, source.count + 1))
-            source.check()
-            if exclusive and self.exists(url):
-                raise KeyExists(f"{url} already exists")
-            condition = {"IfNoneMatch": "*"} if exclusive else {}
-            with translated(url):
-                return self.client.complete_multipart_upload(MultipartUpload={"Parts": parts}, **ids,
-                                                             **condition).get("ETag")
-        except BaseException as err:
-            self._abort(url, ids, err)
-            raise
+        done = in_threads(send, range(1, source.count + 1))
+        source.check()
+        if exclusive and self.exists(url):
+            raise KeyExists(f"{url} already exists")
+        condition = {"IfNoneMatch": "*"} if exclusive else {}
+        with translated(url):
+            return self.client.complete_multipart_upload(MultipartUpload={"Parts": done}, **ids,
+                                                         **condition).get("ETag")
 
     def _abort(self, url: str, ids: dict, failure: BaseException) -> None:
         """Abort the multipart upload ``ids`` after ``failure`` (one gone already is no error);
@@ -217,12 +237,17 @@ class ControlPlane:
                 for found in sorted(page.get("Uploads", ()), key=lambda u: (key_order(u["Key"]), u["Initiated"])):
                     yield Upload(bucket, found["Key"], found["UploadId"], found["Initiated"])
 
-    def upload_size(self, upload: Upload) -> tuple[int, int]:
-        """``(parts, bytes)`` that an unfinished upload holds (ListParts)."""
+    def parts_of(self, upload: Upload) -> list[dict]:
+        """The parts an unfinished upload holds (ListParts): ``PartNumber``, ``ETag``, ``Size``;
+        ``KeyNotFound`` when it is gone."""
         ids = {"Bucket": upload.bucket, "Key": upload.key, "UploadId": upload.upload_id}
         with translated(upload.url):
-            parts = [part for page in self.client.get_paginator("list_parts").paginate(**ids)
-                     for part in page.get("Parts", ())]
+            return [part for page in self.client.get_paginator("list_parts").paginate(**ids)
+                    for part in page.get("Parts", ())]
+
+    def upload_size(self, upload: Upload) -> tuple[int, int]:
+        """``(parts, bytes)`` that an unfinished upload holds (ListParts)."""
+        parts = self.parts_of(upload)
         return len(parts), sum(part.get("Size", 0) for part in parts)
 
     def abort_upload(self, upload: Upload) -> bool:

@@ -21,6 +21,7 @@ from baiji.stores.s3_bodies import (CHUNK, Body, Piece, accepted, basis, checksu
 from baiji.stores.s3_control import PART_THREADS, entry_of, head_entry, object_split, version_args
 from baiji.stores.s3_engine import HEADER_NAMES
 from baiji.stores.s3_errors import StartOver, describe, translated
+from baiji.resume import Partial, resumable_download
 from baiji.tempfiles import atomic_path
 
 if TYPE_CHECKING:
@@ -86,29 +87,50 @@ class Reads:
             finally:
                 body.close()
 
-    def download(self, url, local_path, version_id=None, progress=None, validate=True, exclusive=False):
+    def download(self, url, local_path, version_id=None, progress=None, validate=True, exclusive=False,
+                 resume=False):
         object_split(url)  # a bucket is no object: said before a local path gets the blame
         for _ in range(DOWNLOAD_ATTEMPTS):
             try:
-                with local.translated(local_path), atomic_path(local_path, exclusive) as tmp:
-                    entry, pieces = self._fetch(url, tmp, version_id, progress, validate)
-                    if validate and not self._checks_out(tmp, entry, pieces, version_id):
-                        raise StartOver(f"{describe(url, version_id)}: downloaded content does "
-                                        f"not match its {basis(entry)}")
-                return
-            except StartOver as err:  # the temp file is gone, local_path untouched
+                with local.translated(local_path):
+                    return self._download_once(url, local_path, version_id, progress, validate, exclusive, resume)
+            except StartOver as err:  # the temp file is gone (a partial one emptied), local_path untouched
                 failure = err
                 log.info("%s", err)  # with -v; without, the error raised says it once
         raise TransientError(f"{failure} (tried {DOWNLOAD_ATTEMPTS} times)") from failure
 
-    def _checks_out(self, path: str, entry: Entry, pieces: list[Piece], version_id: str | None) -> bool:
+    def _download_once(self, url: str, local_path: str, version_id: str | None, progress: Progress,
+                       validate: bool, exclusive: bool, resume: bool) -> int | None:
+        """One attempt: into the partial file (``resume``, unless another process holds it), else
+        into a temp file."""
+        if resume:
+            with resumable_download(local_path, exclusive) as partial:
+                if partial is not None:
+                    try:
+                        return self._fetch_checked(url, partial.path, version_id, progress, validate, partial)
+                    except StartOver:
+                        partial.reset()
+                        raise
+        with atomic_path(local_path, exclusive) as tmp:
+            return self._fetch_checked(url, tmp, version_id, progress, validate)
+
+    def _fetch_checked(self, url: str, tmp: str, version_id: str | None, progress: Progress, validate: bool,
+                       partial: Partial | None = None) -> int | None:
+        """:meth:`_fetch`, then the check of what ``tmp`` holds (``StartOver`` if it fails):
+        the bytes a partial file held already (None: not resumed)."""
+        entry, pieces, there = self._fetch(url, tmp, version_id, progress, validate, partial)
+        if validate and not self._checks_out(tmp, entry, pieces, version_id):
+            raise StartOver(f"{describe(url, version_id)}: downloaded content does not match its {basis(entry)}")
+        return there
+
+    def _checks_out(self, path: str, entry: Entry, pieces: list[Piece] | None, version_id: str | None) -> bool:
         """Whether the downloaded file holds the object's content (its ranges' digests, else the file).
 
         An engine GET does not say how the object is encrypted: before an MD5
         mismatch counts, a HEAD tells whether its ETag is a content hash at all
         (and, if not, which checksum it has).
         """
-        good = verdict(entry, pieces)
+        good = verdict(entry, pieces) if pieces is not None else None
         if good is None:
             good = content_verdict(path, entry)
         if good is False and entry.encrypted is None:
@@ -185,11 +207,12 @@ class Reads:
         return span if told and 0 < tail <= span and span * (parts - 1) + tail == entry.size else None
 
     def _fetch(self, url: str, tmp: str, version_id: str | None, progress: Progress,
-               validate: bool = True) -> tuple[Entry, list[Piece]]:
+               validate: bool = True, partial: Partial | None = None) -> tuple[Entry, list[Piece] | None, int | None]:
         """Write the object into ``tmp``: one GET, plus parallel ranged GETs for large objects.
 
-        Returns the object's entry and the :data:`Piece` of each range, hashed
-        as they arrive (in parallel: hashlib and the CRCs let go of the GIL).
+        Returns the object's entry, the :data:`Piece` of each range, hashed
+        as they arrive (in parallel: hashlib and the CRCs let go of the GIL),
+        and None (see :meth:`_resume` for a resumed download).
         When no MD5 will tell (``validate`` and an ETag that is no plain MD5,
         with no MD5 that baiji recorded), HEADs ask for the object's checksum
         and part size first, and each range is hashed with that checksum too
@@ -197,8 +220,15 @@ class Reads:
         Ranges follow the object's own part size when its server or its ETag
         tells it, so its multipart ETag or composite checksum can be checked
         from the digests without reading the file again.  Ranges are pinned to
-        the first answer's ETag (If-Match).
+        the first answer's ETag (If-Match).  ``partial``: the ranges of a large
+        object are recorded as they become whole.
         """
+        if partial is not None and partial.record:
+            resumed = self._resume(url, tmp, version_id, progress, validate, partial)
+            if resumed:
+                return resumed
+        if partial is not None:
+            partial.reset()
         entry, body = self._open(url, version_id)
         size = entry.size or 0
         etag = f'"{entry.etag}"' if entry.etag else None
@@ -208,30 +238,69 @@ class Reads:
                 if validate and not entry.md5:
                     self._describe(entry, version_id)
                 span = size if size <= integrity.MULTIPART_THRESHOLD else range_size(entry)
+                if partial is not None and span < size:
+                    partial.start(entry.etag, entry.version_id, size, span)
                 hashes: dict[str, Any] = {"algorithm": entry.checksum.algorithm if entry.checksum else None,
                                           "md5": not checksum_alone(entry)}
                 get: Callable[..., Piece] = functools.partial(self._get_range, url, version_id, etag, fd,
-                                                              progress=progress, **hashes)
+                                                              progress=progress,
+                                                              partial=partial if span < size else None, **hashes)
                 try:
                     first = drain(body, fd, 0, span, progress, **hashes)
+                    if partial is not None and span < size:
+                        partial.mark(0)
                 except retryable_reads():
                     first = get(0, span)
             finally:
                 body.close()
             if span >= size:
-                return entry, [first]
+                return entry, [first], None
             rest = [(off, min(span, size - off)) for off in range(span, size, span)]
             with ThreadPoolExecutor(PART_THREADS) as pool:
-                return entry, [first, *pool.map(lambda r: get(*r), rest)]
+                return entry, [first, *pool.map(lambda r: get(*r), rest)], None
+
+    def _resume(self, url: str, tmp: str, version_id: str | None, progress: Progress, validate: bool,
+                partial: Partial) -> tuple[Entry, None, int] | None:
+        """Fetch the ranges that ``partial``'s record does not tell whole, pinned (If-Match) to its
+        ETag: the object's entry, None (the file is checked whole), the bytes there already.
+        None when the object changed since (another ETag, version or size): ``partial`` is then
+        emptied, and the download starts over."""
+        record = partial.record or {}
+        try:
+            entry: Entry | None = self.head(url, version_id, if_match=record["etag"])
+        except StartOver:
+            entry = None
+        if entry is None or entry.size is None or entry.size != record["size"] \
+                or record["version_id"] not in (None, entry.version_id):
+            log.info("%s changed since the interrupted download: starting over", describe(url, version_id))
+            partial.reset()
+            return None
+        if validate and not entry.md5:
+            self._find_part_size(entry, version_id)
+        there, span, done = partial.bytes_there(), record["span"], set(record["done"])
+        if progress and there:
+            progress(there)
+        size = entry.size
+        missing = [(off, min(span, size - off)) for off in range(0, size, span) if off not in done]
+        with open(tmp, "r+b") as f:
+            get = functools.partial(self._get_range, url, version_id, f'"{entry.etag}"', f.fileno(),
+                                    progress=progress, partial=partial, md5=False)
+            with ThreadPoolExecutor(PART_THREADS) as pool:
+                list(pool.map(lambda r: get(*r), missing))
+        return entry, None, there
 
     # ignore[return]: the loop returns, or raises at its last attempt (mypy cannot tell)
-    def _get_range(self, url, version_id, etag, fd, offset, length, progress, **hashes) -> Piece:  # type: ignore[return]
+    def _get_range(self, url, version_id, etag, fd, offset, length, progress, partial=None,  # type: ignore[return]
+                   **hashes) -> Piece:
         """Fetch ``length`` bytes at ``offset`` into ``fd``, retrying broken bodies; their :data:`Piece`
-        (``hashes``: as :func:`drain` takes them)."""
+        (``hashes``: as :func:`drain` takes them; ``partial``: told the range is whole)."""
         for attempt in range(READ_ATTEMPTS):
             _, body = self._open(url, version_id, (offset, offset + length), etag)
             try:
-                return drain(body, fd, offset, length, progress, **hashes)
+                piece = drain(body, fd, offset, length, progress, **hashes)
+                if partial is not None:
+                    partial.mark(offset)
+                return piece
             except retryable_reads() as err:
                 if attempt == READ_ATTEMPTS - 1:
                     raise TransientError(f"{url}: connection lost while reading") from err

@@ -57,6 +57,7 @@ class Source:
     def __init__(self, path: str, f: BinaryIO, url: str):
         self.path, self.url, self._f, self._fd = path, url, f, f.fileno()
         self._stamp = _stamp(self._fd)
+        self.mtime_ns = self._stamp[1]
         self.size = self._stamp[0]
         self.part_size = max(self.size, 1)
         self.md5: str | None = None
@@ -85,10 +86,18 @@ class Source:
         """The ETag of its multipart upload (from the first read)."""
         return integrity.multipart_etag(self._digests)
 
+    def span(self, number: int) -> tuple[int, int]:
+        """``(offset, length)`` of part ``number`` (from 1)."""
+        offset = (number - 1) * self.part_size
+        return offset, min(self.part_size, self.size - offset)
+
+    def part_md5(self, number: int) -> str:
+        """The hex MD5 that the first read found for part ``number``: the ETag a server gives it."""
+        return self._digests[number - 1].hex()
+
     def part(self, number: int) -> tuple[bytes, bytes]:
         """Part ``number`` (from 1) and its MD5 digest, read again: it must be what the first read hashed."""
-        offset = (number - 1) * self.part_size
-        length = min(self.part_size, self.size - offset)
+        offset, length = self.span(number)
         data = _pread(self._fd, length, offset)
         digest = hashlib.md5(data).digest()
         self.check(len(data) == length and number <= len(self._digests) and digest == self._digests[number - 1])

@@ -16,6 +16,7 @@ from baiji.stores.base import DEFAULT_CONTENT_TYPE, MD5_METADATA, SOURCE_ETAG_ME
 from baiji.stores.s3_control import PART_THREADS, head_entry, object_split, split, version_args, write_args
 from baiji.stores.s3_engine import attributes, native_metadata
 from baiji.stores.s3_errors import left_unfinished, translated
+from baiji.stores.s3_resume import forget
 from baiji.stores.s3_source import Source
 
 if TYPE_CHECKING:
@@ -64,15 +65,18 @@ class Writes:
                     raise KeyExists(f"{url} already exists")
                 if progress:
                     progress(len(data))
-                return
+                return None
             if options.exclusive and self.exists(url):  # before reading it: a refusal costs no upload
                 raise KeyExists(f"{url} already exists")
             source.hash(part_size)  # before the upload: its metadata carries the MD5
             metadata = {**(options.metadata or {}), MD5_METADATA: source.md5}
-            if options.exclusive or not (self._native_write(split(url)[1], options) and self.engine.aborts_multipart):
-                self._send_parts(url, source, options, metadata, progress)
-            else:
-                self._put_parts(url, source, options, metadata, progress)
+            if not options.resume:
+                forget(self, url, source)
+            if options.resume or options.exclusive or not (
+                    self._native_write(split(url)[1], options) and self.engine.aborts_multipart):
+                return self._send_parts(url, source, options, metadata, progress)
+            self._put_parts(url, source, options, metadata, progress)
+            return None
 
     def _put_parts(self, url: str, source: Source, options: WriteOptions, metadata: dict, progress) -> None:
         """A multipart upload through the engine (which cannot make it exclusive), its parts pulled
@@ -102,17 +106,20 @@ class Writes:
             raise source.failure from err
         self._check_stored(url, stored, source.etag, options)
 
-    def _send_parts(self, url: str, source: Source, options: WriteOptions, metadata: dict, progress) -> None:
-        """A multipart upload through boto3 (exclusive ones: ``If-None-Match`` on its Complete); a
-        retried Complete that meets the upload's own object is no refusal."""
+    def _send_parts(self, url: str, source: Source, options: WriteOptions, metadata: dict,
+                    progress) -> int | None:
+        """A multipart upload through boto3 (exclusive ones: ``If-None-Match`` on its Complete;
+        resumable ones with ``options.resume``); a retried Complete that meets the upload's own
+        object is no refusal.  The bytes an interrupted run had sent (None: not resumed)."""
         args = {**write_args(options), "Metadata": metadata}
         try:
-            stored = self._upload_parts(url, source, args, progress, options.exclusive)
+            stored, there = self._upload_parts(url, source, args, progress, options.exclusive, options.resume)
         except KeyExists as err:
             if not (err.retried and self._holds(url, source.md5, metadata, source.etag)):
                 raise
-            return
+            return None
         self._check_stored(url, stored, source.etag, options)
+        return there
 
     @staticmethod
     def _check_stored(url: str, stored: str | None, expected: str, options: WriteOptions) -> None:

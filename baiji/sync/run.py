@@ -58,7 +58,8 @@ def sync_file(conn, src: str, dst: str, update: bool, delete: bool, progress, po
 def sync(conn, src_dir: str, dst_dir: str, followlinks: bool, do_not_delete, progress, policy: str | None,
          encoding: str | None, encrypt: bool, guess_content_type: bool, parallel: bool, executor,
          processes: int | None, max_delete: int | None, workers: int | None, dry_run: bool,
-         on_event: Listener | None, exclude, include, delete: bool, write_options: dict) -> Report | list[Planned]:
+         on_event: Listener | None, exclude, include, delete: bool, write_options: dict,
+         resume: bool) -> Report | list[Planned]:
     check_bulk_args(workers, max_delete)
     unknown = sorted(set(write_options) - WRITE_OPTIONS)
     if unknown:
@@ -103,7 +104,7 @@ def sync(conn, src_dir: str, dst_dir: str, followlinks: bool, do_not_delete, pro
                              src_found or src_store.is_local, max_delete)
     copy_all(conn, copies, report, dict(exact=True, force=True, progress=progress, policy=policy,
                                         encoding=encoding, encrypt=encrypt,
-                                        guess_content_type=guess_content_type, **write_options),
+                                        guess_content_type=guess_content_type, resume=resume, **write_options),
              parallel=parallel, executor=executor, processes=processes, workers=workers)
     refusals(report, refused + unreadable)
     if report.failures:  # deletes only after a clean run: this raises BulkCopyError

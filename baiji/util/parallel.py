@@ -34,11 +34,13 @@ import time
 from typing import Any, Callable, Iterable, Iterator, Optional, TypeVar
 
 from baiji import tempfiles
+from baiji.report import Resumed
 from baiji.stores import s3_uploads
 
 Pair = tuple[str, str]
 T = TypeVar("T")
-Result = tuple[str, str, Optional[BaseException]]
+#: ``(src, dst, outcome)``: the error of a failed copy, a :class:`Resumed` or None for one done.
+Result = tuple[str, str, Optional["BaseException | Resumed"]]
 #: ``(connect, settings)``: a worker process's connection is ``connect(**settings)``; both
 #: picklable (``connect`` by reference: a class or a module-level function).
 Recipe = tuple[Callable[..., Any], dict]
@@ -56,12 +58,13 @@ _worker_state: dict = {}
 
 
 def copy_one(conn, src: str, dst: str, cp_kwargs: dict) -> Result:
-    """Copy one pair; the error, if any, is returned, not raised."""
+    """Copy one pair; the error, if any, is returned, not raised (a :class:`~baiji.report.Resumed`
+    for a copy that continued an interrupted one)."""
     try:
-        conn.cp(src, dst, **cp_kwargs)
+        done = conn.cp(src, dst, **cp_kwargs)
     except Exception as err:  # reported back per pair, never swallowed
         return src, dst, portable(err)
-    return src, dst, None
+    return src, dst, done if isinstance(done, Resumed) else None
 
 
 def portable(err: BaseException) -> BaseException:
@@ -334,7 +337,7 @@ def run_copies(conn, pairs: Iterable[Pair], cp_kwargs: dict, parallel: bool = Fa
                executor: concurrent.futures.Executor | None = None,
                processes: int | None = None, workers: int | None = None,
                recipe: Recipe | None = None) -> Iterator[Result]:
-    """Copy every pair; yield ``(src, dst, error_or_None)`` as copies finish.
+    """Copy every pair; yield ``(src, dst, outcome)`` (see :data:`Result`) as copies finish.
 
     ``executor``: any ``concurrent.futures.Executor`` (a Dask cluster's, say)
     gets chunks of plain data.  ``parallel``: a ``multiprocessing.Pool`` of

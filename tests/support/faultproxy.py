@@ -139,8 +139,9 @@ class RequestInfo:
 
 @dataclass
 class Record:
-    """One entry of ``proxy.history``: the request, the fault (kind or None)
-    and the status relayed to the client (None if none was)."""
+    """One entry of ``proxy.history``: the request, the fault (kind or None),
+    the status relayed to the client (None if none was), and the body bytes
+    forwarded: ``sent`` to the server, ``received`` from it."""
 
     n: int
     method: str
@@ -149,6 +150,8 @@ class Record:
     op: str
     fault: str | None
     status: int | None = None
+    sent: int = 0
+    received: int = 0
 
 
 @dataclass
@@ -486,6 +489,7 @@ class _Connection:
         up.sendall(head.raw(drop=("expect",)))
         for piece in body():
             up.sendall(piece)
+            record.sent += len(piece)
 
         # Relay the response (skipping interim 1xx responses).
         while True:
@@ -539,6 +543,7 @@ class _Connection:
                 piece = piece[:flip] + bytes([piece[flip] ^ 0xFF]) + piece[flip + 1:]
             flip -= len(piece)
             self._send(piece)
+            record.received += len(piece)
         if upstream_close:
             self._drop_upstream()
         return not close_after
@@ -691,6 +696,12 @@ class FaultProxy(LoopbackServer):
         """The guessed S3 operations of the recorded requests, in order."""
         with self._lock:
             return [r.op for r in self.history]
+
+    def body_bytes(self, op: str, field: str = "sent") -> int:
+        """The body bytes of the recorded ``op`` requests (``field``: ``sent`` to the server, or
+        ``received`` from it)."""
+        with self._lock:
+            return sum(getattr(r, field) for r in self.history if r.op == op)
 
     def records(self, after: int = 0) -> list[Record]:
         """A copy of ``history``: the records numbered above ``after``, in order."""
