@@ -553,11 +553,24 @@ class LoopbackServer:
     """The bounded accept loop of a threaded server on 127.0.0.1, one thread per connection
     (this module's :class:`FaultProxy` and ``stand_ins``' servers).
 
-    A subclass sets ``_listener`` (listening, with a timeout), ``_lock``, ``_closing``,
-    ``_slots`` (a semaphore of ``max_connections``), ``_sockets``, ``_threads``,
-    ``connections``, ``idle_timeout`` and ``port``, and serves a connection in ``_serve(sock)``,
-    releasing its slot when done.
+    A subclass sets ``_lock``, ``connections`` and ``idle_timeout``, calls :meth:`_listen`,
+    and serves a connection in ``_serve(sock)``, releasing its slot when done.
     """
+
+    def _listen(self, port: int, max_connections: int, name: str) -> None:
+        """Listen on 127.0.0.1:``port`` (0: any free one) and start the accept loop."""
+        self._closing = threading.Event()
+        self._slots = threading.BoundedSemaphore(max_connections)
+        self._sockets: set[socket.socket] = set()
+        self._threads: set[threading.Thread] = set()
+        self._listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._listener.bind(("127.0.0.1", port))
+        self._listener.listen(128)
+        self._listener.settimeout(0.2)
+        self.host, self.port = self._listener.getsockname()[:2]
+        self._acceptor = threading.Thread(target=self._accept_loop, daemon=True, name=f"{name}-{self.port}")
+        self._acceptor.start()
 
     def _track(self, sock: socket.socket) -> None:
         with self._lock:
@@ -623,21 +636,8 @@ class FaultProxy(LoopbackServer):
         self.faults_by_kind: collections.Counter = collections.Counter()
         self.history: collections.deque[Record] = collections.deque(maxlen=history_size)
 
-        self._closing = threading.Event()
-        self._slots = threading.BoundedSemaphore(max_connections)
-        self._sockets: set[socket.socket] = set()
-        self._threads: set[threading.Thread] = set()
-
-        self._listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self._listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self._listener.bind(("127.0.0.1", port))
-        self._listener.listen(128)
-        self._listener.settimeout(0.2)
-        self.host, self.port = self._listener.getsockname()[:2]
+        self._listen(port, max_connections, "faultproxy")
         self.endpoint_url = f"http://{self.host}:{self.port}"
-        self._acceptor = threading.Thread(target=self._accept_loop, daemon=True,
-                                          name=f"faultproxy-{self.port}")
-        self._acceptor.start()
 
     def __repr__(self) -> str:
         return (f"<FaultProxy {self.endpoint_url} -> {self.upstream} requests={self.requests} "

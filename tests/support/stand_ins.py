@@ -208,19 +208,7 @@ class _Server(LoopbackServer):
         self.scheme = "https" if self.ssl_context is not None else "http"
         self.connections = 0  # client connections accepted
         self._lock = threading.RLock()
-        self._closing = threading.Event()
-        self._slots = threading.BoundedSemaphore(max_connections)
-        self._sockets: set[socket.socket] = set()
-        self._threads: set[threading.Thread] = set()
-        self._listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self._listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self._listener.bind(("127.0.0.1", port))
-        self._listener.listen(128)
-        self._listener.settimeout(0.2)
-        self.host, self.port = self._listener.getsockname()[:2]
-        self._acceptor = threading.Thread(target=self._accept_loop, daemon=True,
-                                          name=f"{type(self).__name__}-{self.port}")
-        self._acceptor.start()
+        self._listen(port, max_connections, type(self).__name__)
 
     def __enter__(self):
         return self
