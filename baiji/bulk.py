@@ -18,7 +18,7 @@ from typing import Iterable, Iterator
 from baiji import path as paths
 from baiji.exceptions import KeyExists, S3Exception, SameFile
 from baiji.filters import Selector
-from baiji.progress import bulk_progress
+from baiji.progress import bulk_progress, counted
 from baiji.report import Event, Listener, Planned, Report, Resumed, by_cause, warn_caller
 from baiji.stores import Entry, Store
 from baiji.stores.base import Listed
@@ -81,14 +81,16 @@ def copy_all(conn, copies: Iterable[tuple[str, str, int | None]], report: Report
              **run) -> None:
     """Copy every ``(src, dst, size)`` (``size`` from a listing, or None), one event each in ``report``.
 
-    With a progress bar the copies are planned whole first, so that the bar
-    has a total (files, and bytes where the sizes are known).
+    With a progress bar the copies are planned whole first (on disk past a few:
+    :func:`~baiji.progress.counted`), so that the bar has a total (files, and
+    bytes where the sizes are known).
     """
     cp_kwargs = dict(cp_kwargs)
     progress = cp_kwargs.pop("progress", False)
     cp_kwargs.pop("skip", None)  # an existing dst is a skip event here, never a warning per key
+    totals = None
     if progress is True:
-        copies = list(copies)
+        copies, totals = counted(copies)
     sizes: dict[tuple[str, str], int | None] = {}
 
     def pairs() -> Iterator[tuple[str, str]]:
@@ -96,7 +98,7 @@ def copy_all(conn, copies: Iterable[tuple[str, str, int | None]], report: Report
             sizes[src, dst] = size
             yield src, dst
 
-    with bulk_progress(progress, report, copies if progress is True else None):  # type: ignore[arg-type]  # a list
+    with bulk_progress(progress, report, totals):
         for src, dst, err in run_copies(conn, pairs(), cp_kwargs, recipe=conn._worker_recipe(), **run):
             size = sizes.pop((src, dst), None)
             if err is None:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+
+from baiji.spool import Spool
 
 ProgressArg = bool | Callable[[int], None] | None
 
@@ -31,14 +33,15 @@ def reporter(progress: ProgressArg, total: int | None = None,
 
 
 @contextlib.contextmanager
-def bulk_progress(progress: ProgressArg, report, planned: list[tuple[str, str, int | None]] | None) -> Iterator[None]:
+def bulk_progress(progress: ProgressArg, report, totals: tuple[int, int | None] | None) -> Iterator[None]:
     """Show a bulk copy's progress while it runs, from the events ``report`` gets.
 
-    ``progress`` True: a tqdm bar on stderr whose total is the ``planned``
-    copies (``(src, dst, size)``): bytes when every size is known, else files;
-    every finished copy (copied, skipped or failed) moves it, so it ends at
-    its total; it is erased at the end (the caller shows the report's summary).
-    A callable gets the size of each file copied (None when unknown).
+    ``progress`` True: a tqdm bar on stderr whose total is ``totals``, the
+    planned copies' ``(files, bytes)`` (bytes None when a size is unknown):
+    in bytes where known, else in files; every finished copy (copied, skipped
+    or failed) moves it, so it ends at its total; it is erased at the end
+    (the caller shows the report's summary).  A callable gets the size of
+    each file copied (None when unknown).
     """
     if not progress:
         yield
@@ -49,10 +52,9 @@ def bulk_progress(progress: ProgressArg, report, planned: list[tuple[str, str, i
             if event.action == "copy":
                 progress(event.size)
     else:
-        files = len(planned) if planned is not None else None
-        sizes = [size for _, _, size in planned or ()]
-        in_bytes = planned is not None and None not in sizes
-        bar = _bar(sum(sizes) if in_bytes else files, in_bytes)  # type: ignore[arg-type]  # in_bytes: no None
+        files, size = totals or (None, None)
+        in_bytes = size is not None
+        bar = _bar(size if in_bytes else files, in_bytes)
         done = 0
 
         def show(event) -> None:
@@ -69,3 +71,17 @@ def bulk_progress(progress: ProgressArg, report, planned: list[tuple[str, str, i
         if bar is not None:
             bar.refresh()  # its last state drawn (tqdm draws at most every 0.1 s), then erased
             bar.close()
+
+
+def counted(copies: Iterable[tuple[str, str, int | None]]) -> tuple[Spool, tuple[int, int | None]]:
+    """``copies`` (``(src, dst, size)``) planned whole, for a bar with a total: kept on
+    disk past a few (:class:`~baiji.spool.Spool`, memory stays flat), with their
+    ``(files, bytes)`` (bytes None if a size is unknown); a bar counts them meanwhile."""
+    spool: Spool = Spool()
+    size: int | None = 0
+    with _bar(None, False, "planning") as bar:
+        for copy in copies:
+            spool.add(copy)
+            size = None if size is None or copy[2] is None else size + copy[2]
+            bar.update()
+    return spool, (spool.count, size)

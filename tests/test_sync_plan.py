@@ -7,9 +7,9 @@ import warnings
 
 import pytest
 
+from baiji import spool
 from baiji.exceptions import S3Warning
 from baiji.stores.base import Entry
-from baiji.sync import plan as sync
 from baiji.sync.plan import Action, in_order, keep_prefixes, plan, relative_items
 
 
@@ -392,7 +392,7 @@ def test_in_order_one_page_is_listed_once():
 
 
 def test_in_order_longer_sorted_listing_is_checked_whole_then_streamed_from_a_spool(monkeypatch):
-    monkeypatch.setattr(sync, "PAGE", 3)
+    monkeypatch.setattr(spool, "CHUNK", 3)
     listing = Listing(["a", "b", "c", "d", "e", "f", "g"])
     entries = in_order(listing, "s3://b/p/")
     assert listing.calls == 1 and listing.read == 7  # all checked before any is used
@@ -400,7 +400,7 @@ def test_in_order_longer_sorted_listing_is_checked_whole_then_streamed_from_a_sp
 
 
 def test_in_order_spooled_unsorted_listing_is_sorted_without_listing_again(monkeypatch):
-    monkeypatch.setattr(sync, "PAGE", 2)
+    monkeypatch.setattr(spool, "CHUNK", 2)
     listing = Listing(["a/1", "a/2", "a-b", "a.b", "b"])
     with pytest.warns(S3Warning, match="sorted 5 keys"):
         entries = in_order(listing, "s3://b/p/")

@@ -10,22 +10,17 @@ temporary file: the one I/O here): some servers break it.
 from __future__ import annotations
 
 import os
-import pickle
 import posixpath
-import tempfile
 import warnings
 from collections import namedtuple
 from collections.abc import Callable, Iterable, Iterator
 
 from baiji import path as paths
 from baiji.exceptions import S3Warning
+from baiji.spool import Spool
 from baiji.stores.base import Entry, key_order
 
 Item = tuple[str, Entry]  # (relative path with '/' separators, entry)
-
-#: Entries of an S3 listing that :func:`in_order` keeps in memory while checking it: a
-#: longer listing goes on to a temporary file, in chunks of this many.
-PAGE = 1000
 
 # A named tuple rather than a dataclass: ``dataclasses`` costs ~6 ms to import (with
 # ``inspect``), and the ``s3`` command's start-up should not pay it.
@@ -56,8 +51,8 @@ def relative_items(entries: Iterable[Entry], prefix: str, sep: str = "/") -> Ite
 def in_order(list_entries: Callable[[], Iterable[Entry]], what: str) -> Iterable[Entry]:
     """The entries of ``list_entries()`` in key order, listed once and checked whole before any is used.
 
-    Up to ``PAGE`` entries are kept in memory; a longer listing is spooled to a
-    temporary file as it is checked and streams from there (memory stays flat).
+    A long listing is spooled to a temporary file as it is checked and streams
+    from there (:class:`~baiji.spool.Spool`: memory stays flat).
     Why check whole rather than stream and let the planner's own check
     (``_checked``) abort: deletions would be safe (they run after a clean run
     only), but copies run while the plan streams, so a misordered merge would
@@ -67,37 +62,20 @@ def in_order(list_entries: Callable[[], Iterable[Entry]], what: str) -> Iterable
     instead of working: such a listing is sorted in memory, from the spool,
     with an ``S3Warning`` naming ``what``.
     """
-    kept: list[Entry] = []
-    spool, last, ordered = None, None, True
+    spool = Spool()
+    last, ordered = None, True
     for entry in list_entries():
         order = key_order(entry.url)
         ordered = ordered and (last is None or order >= last)
         last = order
-        kept.append(entry)
-        if len(kept) == PAGE:
-            spool = spool or tempfile.TemporaryFile()
-            pickle.dump(kept, spool, pickle.HIGHEST_PROTOCOL)
-            kept = []
-    entries = _spooled(spool, kept) if spool else kept
+        spool.add(entry)
     if ordered:
-        return entries
-    entries = sorted(entries, key=lambda e: key_order(e.url))
+        return spool
+    entries = sorted(spool, key=lambda e: key_order(e.url))
     warnings.warn(f"{what}: the server lists keys out of byte order; sorted {len(entries)} keys in memory "
                   "(memory grows with the listing: sync a very large tree a sub-prefix at a time)",
                   S3Warning, stacklevel=2)
     return entries
-
-
-def _spooled(spool, tail: list[Entry]) -> Iterator[Entry]:
-    """The entries pickled to ``spool`` in chunks, then ``tail``; the file is closed at the end."""
-    with spool:
-        spool.seek(0)
-        while True:
-            try:
-                yield from pickle.load(spool)
-            except EOFError:
-                break
-    yield from tail
 
 
 def _checked(items: Iterable[Item], side: str) -> Iterator[Item]:

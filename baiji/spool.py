@@ -1,0 +1,56 @@
+"""A long stream kept on disk rather than in memory: what a listing or a plan of any
+length passes through when it must be seen whole before it is used."""
+
+from __future__ import annotations
+
+import pickle
+from collections.abc import Iterator
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
+if TYPE_CHECKING:
+    from typing import IO
+
+#: Items a :class:`Spool` keeps in memory; past that they go to its file, in pickled chunks of this many.
+CHUNK = 1000
+
+
+class Spool:
+    """Items :meth:`add`-ed in order and read back once, in the same order.
+
+    Up to ``chunk`` (:data:`CHUNK`) items are kept in memory; the rest go to an anonymous
+    temporary file (``$TMPDIR``), which is gone once read through or dropped.
+    """
+
+    def __init__(self, chunk: int | None = None):
+        self.count = 0
+        self._chunk = chunk or CHUNK
+        self._kept: list = []
+        self._file: IO[bytes] | None = None
+
+    def add(self, item) -> None:
+        self._kept.append(item)
+        self.count += 1
+        if len(self._kept) == self._chunk:
+            if self._file is None:
+                import tempfile  # only for a long stream (the s3 command's start-up does without)
+
+                self._file = tempfile.TemporaryFile()
+            pickle.dump(self._kept, self._file, pickle.HIGHEST_PROTOCOL)
+            self._kept = []
+
+    def __len__(self) -> int:
+        return self.count
+
+    def __iter__(self) -> Iterator:
+        spooled, self._file = self._file, None
+        if spooled is not None:
+            with spooled:
+                spooled.seek(0)
+                while True:
+                    try:
+                        chunk = pickle.load(spooled)
+                    except EOFError:
+                        break
+                    yield from chunk
+        kept, self._kept = self._kept, []
+        yield from kept
