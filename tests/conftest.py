@@ -43,9 +43,9 @@ from support import servers  # noqa: E402  (tests/support/servers.py)
 from support.servers import skip_unless_moto, skip_unless_server  # noqa: E402,F401  re-exported
 
 # Fixtures shared by several test modules: the loopback stand-ins (aws_front, tls_front,
-# forward_proxy, test_ca, untrusted_ca) and support/fixtures.py (offline, proxied,
-# local_only, wide_proxy, unreadable).
-pytest_plugins = ["support.stand_ins", "support.fixtures"]
+# forward_proxy, test_ca, untrusted_ca), support/fixtures.py (offline, proxied,
+# local_only, wide_proxy, unreadable) and the virtual buckets (virtual_s3).
+pytest_plugins = ["support.stand_ins", "support.fixtures", "support.virtual_bucket"]
 
 SERVER_KIND = os.environ.get("BAIJI_TEST_SERVER", "moto").strip().lower() or "moto"
 _VALID_KINDS = servers.KINDS + ("aws",)

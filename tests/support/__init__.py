@@ -1,5 +1,6 @@
 """Support for the tests, not tests: real S3 servers (``servers``), the fault proxy
-(``faultproxy``), the loopback stand-ins (``stand_ins``), shared helpers (``helpers``),
+(``faultproxy``), the loopback stand-ins (``stand_ins``), listing-only buckets of
+millions of computed keys (``virtual_bucket``), shared helpers (``helpers``),
 fixtures shared by several test modules (``fixtures``) and signals to child
 processes (``childproc``).
 
