@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Benchmark the baiji ``s3`` command against s5cmd, the AWS CLI and an engine floor.
+"""Benchmark the baiji ``s3`` command against s5cmd, rclone, the AWS CLI and an engine floor.
 
 The floor (``floor.py``) does each workload with obstore directly: what
 baiji's engine needs at the least.  Bulk workloads run once per round;
@@ -8,7 +8,10 @@ start-up baseline run --oneshot-reps times per round.
 
 Everything runs against one throw-away local SeaweedFS (``weed mini``) that
 this script starts on free loopback ports and always stops again, together
-with its temporary directory (also on Ctrl-C or SIGTERM).
+with its temporary directory (also on Ctrl-C or SIGTERM).  With
+``--latency-ms 0,20`` each workload runs once directly and once through a
+loopback proxy (``tests/support/faultproxy.py``) that delays every request
+by 20 ms: a row per workload and latency.
 
 Each (workload, tool) pair is run once per round; rounds are interleaved
 (round 1 runs every workload with every tool, then round 2, ...) and the
@@ -22,8 +25,9 @@ of the correct runs, as a Markdown table on stdout, with the raw runs in
 Usage::
 
     python benchmarks/bench.py [--rounds 3] [--files 1000] [--big-mib 256]
-                               [--tools baiji,s5cmd,aws,floor] [--only upload,rm]
+                               [--tools baiji,s5cmd,rclone,aws,floor] [--only upload,rm]
                                [--keys 100000] [--oneshot-reps 10] [--baiji-parallel]
+                               [--latency-ms 0,20]
 
 See ``benchmarks/README.md``.
 """
@@ -31,6 +35,7 @@ See ``benchmarks/README.md``.
 from __future__ import annotations
 
 import argparse
+import collections
 import concurrent.futures
 import contextlib
 import datetime
@@ -63,6 +68,10 @@ except ImportError:  # pragma: no cover - depends on the environment
     psutil = None
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent / "tests"))
+
+from support.faultproxy import FaultProxy, RequestInfo  # noqa: E402
+
 RESULTS_JSON = HERE / "results" / "latest.json"
 CREDENTIALS = {"AWS_ACCESS_KEY_ID": "benchkey", "AWS_SECRET_ACCESS_KEY": "benchsecret"}
 REGION = "us-east-1"
@@ -74,6 +83,8 @@ SINGLE_FILE = "file.bin"
 CHUNK = 8 << 20
 STDERR_TAIL_LINES = 12
 RSS_SAMPLE_SECONDS = 0.1
+PROXY_CONNECTIONS = 512   # above any tool's own limit (s5cmd: 256 workers)
+PEERS = ("s5cmd", "rclone")  # the tools baiji is to beat: the ratio is to the faster one
 
 
 class SetupError(RuntimeError):
@@ -179,6 +190,15 @@ def local_listing(root: Path) -> Listing:
             with open(path, "rb") as f:
                 listing[path.relative_to(root).as_posix()] = md5_stream(f.read)
     return listing
+
+
+def local_stats(root: Path) -> dict[str, tuple[int, int, int]]:
+    """{relative posix path: (inode, mtime, ctime in ns)} of every file below ``root``.
+
+    A rewrite changes one of them, even when it sets the old mtime again.
+    """
+    return {path.relative_to(root).as_posix(): (st.st_ino, st.st_mtime_ns, st.st_ctime_ns)
+            for path in root.rglob("*") if path.is_file() and (st := path.stat())}
 
 
 def compare_listing(actual: Listing, expected: Listing) -> str | None:
@@ -450,6 +470,35 @@ class SeaweedFS:
         self.proc = None
 
 
+class DelayProxy:
+    """A loopback FaultProxy in front of ``upstream`` delaying every request by ``ms``.
+
+    Counts the requests per S3 operation (``take_ops`` returns and resets
+    them); the proxy runs as threads of this process, so this process's CPU
+    time during a run is mostly the proxy's.
+    """
+
+    def __init__(self, upstream: str, ms: int):
+        self.proxy = FaultProxy(upstream, max_connections=PROXY_CONNECTIONS)
+        self.proxy.fail_always("delay", seconds=ms / 1000)
+        self.proxy.handler = self._count  # returns None: the delay rule still applies
+        self.endpoint = self.proxy.endpoint_url
+        self._ops: collections.Counter = collections.Counter()
+        self._lock = threading.Lock()
+
+    def _count(self, info: RequestInfo) -> None:
+        with self._lock:
+            self._ops[info.op] += 1
+
+    def take_ops(self) -> dict[str, int]:
+        with self._lock:
+            ops, self._ops = dict(self._ops), collections.Counter()
+        return ops
+
+    def close(self) -> None:
+        self.proxy.close()
+
+
 # --------------------------------------------------------------------------
 # boto3 side: bucket creation, seeding and verification
 # --------------------------------------------------------------------------
@@ -581,9 +630,34 @@ def baiji_python() -> str | None:
 
 FLOOR_SCRIPT = HERE / "floor.py"
 
+
+def rclone_args(endpoint: str) -> list[str]:
+    """rclone aimed at the endpoint with an on-the-fly ``:s3:`` remote and no config file.
+
+    Same concurrency as the floor (64), big files in baiji's 16 MiB parts, 8
+    at a time; no bucket check and no HEAD after each upload (the others do
+    neither). See benchmarks/README.md.
+    """
+    return ["--config", "/dev/null", "--s3-provider", "Other", "--s3-endpoint", endpoint, "--s3-env-auth",
+            "--s3-region", REGION, "--s3-no-check-bucket", "--s3-no-head", "--transfers", "64",
+            "--checkers", "64", "--s3-chunk-size", "16M", "--s3-upload-concurrency", "8",
+            "--multi-thread-cutoff", "16M", "--multi-thread-streams", "8"]
+
+
+def rc(path: str) -> str:
+    """An ``s3://bucket/key`` URL as rclone's on-the-fly remote ``:s3:bucket/key``; a local path as is."""
+    return ":s3:" + path[len("s3://"):] if path.startswith("s3://") else path
+
+
+def s5_dir(path: str) -> str:
+    """A directory as an s5cmd source: a prefix takes a wildcard, a local directory a slash."""
+    return path + ("/*" if path.startswith("s3://") else "/")
+
+
 TOOLS = {
     "baiji": Tool("baiji", "s3", lambda endpoint: [], ("--version",)),  # AWS_ENDPOINT_URL
     "s5cmd": Tool("s5cmd", "s5cmd", lambda endpoint: ["--endpoint-url", endpoint], ("version",)),
+    "rclone": Tool("rclone", "rclone", rclone_args, ("version",)),
     "aws": Tool("aws", "aws", lambda endpoint: ["--endpoint-url", endpoint], ("--version",)),
     # The engine floor: obstore used directly by a minimal script (floor.py), AWS_ENDPOINT_URL.
     "floor": Tool("floor", "python with obstore", lambda endpoint: ["-I", str(FLOOR_SCRIPT)],
@@ -599,36 +673,49 @@ OPS: dict[str, dict[str, Callable[[str, str], list[str]]]] = {
     "cp_tree": {
         "baiji": lambda src, dst: ["cp", "-r", src + "/", dst + "/"],  # -R with --baiji-parallel
         "s5cmd": lambda src, dst: ["cp", src + "/*", dst + "/"],
+        "rclone": lambda src, dst: ["copy", rc(src), rc(dst)],
         "aws": lambda src, dst: ["s3", "cp", "--recursive", "--quiet", src, dst],
         "floor": lambda src, dst: ["cp_tree", src, dst],
     },
     "cp_file": {
         "baiji": lambda src, dst: ["cp", src, dst],
         "s5cmd": lambda src, dst: ["cp", src, dst],
+        "rclone": lambda src, dst: ["copyto", rc(src), rc(dst)],
         "aws": lambda src, dst: ["s3", "cp", "--quiet", src, dst],
         "floor": lambda src, dst: ["cp_file", src, dst],
     },
     "sync": {  # mirror semantics everywhere: baiji's sync deletes extras too
         "baiji": lambda src, dst: ["sync", src + "/", dst + "/"],
-        "s5cmd": lambda src, dst: ["sync", "--delete", src + "/", dst + "/"],
+        "s5cmd": lambda src, dst: ["sync", "--delete", s5_dir(src), dst + "/"],
+        "rclone": lambda src, dst: ["sync", "--checksum", rc(src), rc(dst)],  # size + MD5, as baiji
         "aws": lambda src, dst: ["s3", "sync", "--delete", "--quiet", src, dst],
         "floor": lambda src, dst: ["sync", src, dst],
     },
     "rm_tree": {  # dst is unused
         "baiji": lambda src, dst: ["rm", "-r", "-f", src + "/"],
         "s5cmd": lambda src, dst: ["rm", src + "/*"],
+        "rclone": lambda src, dst: ["delete", rc(src)],
         "aws": lambda src, dst: ["s3", "rm", "--recursive", "--quiet", src],
         "floor": lambda src, dst: ["rm_tree", src],
     },
     "ls": {  # one level of a prefix holding only keys; dst is unused
         "baiji": lambda src, dst: ["ls", src + "/"],
         "s5cmd": lambda src, dst: ["ls", src + "/"],
+        "rclone": lambda src, dst: ["lsf", rc(src)],
         "aws": lambda src, dst: ["s3", "ls", src + "/"],
         "floor": lambda src, dst: ["ls", src],
+    },
+    "ls_tree": {  # every key below a prefix; dst is unused
+        "baiji": lambda src, dst: ["ls", src + "/"],
+        "s5cmd": lambda src, dst: ["ls", src + "/*"],
+        "rclone": lambda src, dst: ["lsf", "-R", "--files-only", rc(src)],
+        "aws": lambda src, dst: ["s3", "ls", "--recursive", src + "/"],
+        "floor": lambda src, dst: ["ls_tree", src],
     },
     "cat": {  # one key to stdout; dst is unused
         "baiji": lambda src, dst: ["cat", src],
         "s5cmd": lambda src, dst: ["cat", src],
+        "rclone": lambda src, dst: ["cat", rc(src)],
         "aws": lambda src, dst: ["s3", "cp", "--quiet", src, "-"],
         "floor": lambda src, dst: ["cat", src],
     },
@@ -713,24 +800,44 @@ def prepare_copy(bench: Bench, data: Data, tool: str, run_id: str) -> Job:
                lambda: bench.store.delete_prefix(prefix))
 
 
+def no_op_check(state: Callable[[], dict], listing: Callable[[dict], Listing],
+                expected: Listing) -> Callable[[], str | None]:
+    """A no-op sync's verify: ``listing(state())`` is still ``expected``, no entry of ``state()`` changed."""
+    before = state()
+
+    def verify() -> str | None:
+        after = state()
+        problem = compare_listing(listing(after), expected)
+        rewritten = sorted(k for k in before if before[k] != after.get(k))
+        if not problem and rewritten:
+            problem = f"rewrote {len(rewritten)} files that were in sync (e.g. {rewritten[0]!r})"
+        return problem
+    return verify
+
+
 def prepare_sync(bench: Bench, data: Data, tool: str, run_id: str) -> Job:
-    """A no-op sync: the tool's own prefix already holds the tree.
+    """A no-op sync local -> s3: the tool's own prefix already holds the tree.
 
     That prefix is seeded once per tool (server-side copy, after the local
     files were written, so mtime-based tools see nothing newer locally).
     The check: still the tree's listing, and no object rewritten.
     """
     dst = bench.tool_copy(tool, data, "sync")
-    before = bench.store.objects(dst)
+    return Job(str(data.root), dst, no_op_check(lambda: bench.store.objects(dst),
+                                                lambda after: bench.store.listing(dst, after), data.expected))
 
-    def verify() -> str | None:
-        after = bench.store.objects(dst)
-        problem = compare_listing(bench.store.listing(dst, after), data.expected)
-        rewritten = sorted(k for k in before if before[k] != after.get(k))
-        if not problem and rewritten:
-            problem = f"rewrote {len(rewritten)} objects that were in sync (e.g. {rewritten[0]!r})"
-        return problem
-    return Job(str(data.root), dst, verify)
+
+def prepare_sync_down(bench: Bench, data: Data, tool: str, run_id: str) -> Job:
+    """A no-op sync s3 -> local: the tool's own directory already holds the tree.
+
+    That directory is copied once per tool, each file's mtime set to its
+    key's LastModified, as a previous sync leaves it (aws downloads again a
+    file whose mtime differs at all; the others one older than its key).
+    The check: still the tree, no file rewritten (same inode, mtime, ctime).
+    """
+    dst = bench.local_copy(tool, data)
+    return Job(data.src, str(dst), no_op_check(lambda: local_stats(dst), lambda _: local_listing(dst),
+                                               data.expected))
 
 
 def prepare_rm(bench: Bench, data: Data, tool: str, run_id: str) -> Job:
@@ -746,23 +853,29 @@ def prepare_rm(bench: Bench, data: Data, tool: str, run_id: str) -> Job:
 
 
 def prepare_ls(bench: Bench, data: Data, tool: str, run_id: str) -> Job:
-    """List the one sub-directory of the data set; every key's name must be printed.
+    """List the data set below its deepest common directory; every key must be printed.
 
-    Each tool prints a name differently (full URL, or a line ending in the
-    basename); the check takes the basename of each line's last field.
+    Each tool prints a key differently (full URL, key, or path below the
+    listed prefix, after other fields); the check takes each line's last
+    field below the listed prefix.
     """
     dirs = {rel.rpartition("/")[0] for rel in data.expected}
-    if len(dirs) != 1:
-        raise SetupError(f"data set {data.name} is not one flat directory")
+    base = dirs.pop() if len(dirs) == 1 else ""
+    url = f"{data.src}/{base}" if base else data.src
+    bucket, prefix = split_url(url + "/")
+    leads = (f"s3://{bucket}/{prefix}", prefix)
     out = bench.fresh_dir(f"ls-{tool}-{run_id}") / "stdout"
-    names = {rel.rpartition("/")[2] for rel in data.expected}
+    expected = {rel[len(base) + 1:] if base else rel: (0, "") for rel in data.expected}
 
     def verify() -> str | None:
-        lines = out.read_text(errors="replace").split("\n")
-        printed = {line.split()[-1].rpartition("/")[2] for line in lines if line.strip()}
-        return compare_listing({n: (0, "") for n in printed}, {n: (0, "") for n in names})
-    return Job(f"{data.src}/{dirs.pop()}", "", verify,
-               lambda: shutil.rmtree(out.parent, ignore_errors=True), stdout=out)
+        printed = {}
+        for line in out.read_text(errors="replace").splitlines():
+            if line.strip():
+                entry = line.split()[-1]
+                lead = next((lead for lead in leads if entry.startswith(lead)), "")
+                printed[entry[len(lead):]] = (0, "")
+        return compare_listing(printed, expected)
+    return Job(url, "", verify, lambda: shutil.rmtree(out.parent, ignore_errors=True), stdout=out)
 
 
 def prepare_cat(bench: Bench, data: Data, tool: str, run_id: str) -> Job:
@@ -784,7 +897,8 @@ class Workload:
     ``kind`` picks rounds, repetitions, table and goal: ``bulk`` and
     ``scale`` (only with --keys) run once per round; ``oneshot`` and
     ``baseline`` run --oneshot-reps times per round.  ``tools`` fixes the
-    tools (default: the ones chosen with --tools).
+    tools (default: the ones chosen with --tools).  ``server`` names the
+    S3 server the tools are aimed at (a key of ``Bench.servers``).
     """
 
     name: str
@@ -794,6 +908,7 @@ class Workload:
     description: str
     kind: str = "bulk"
     tools: tuple[str, ...] | None = None
+    server: str = "seaweedfs"
 
     @property
     def scale(self) -> bool:
@@ -811,6 +926,7 @@ WORKLOADS = [
     Workload("download", "cp_tree", prepare_download, "small", "N small files s3 -> fresh local dir"),
     Workload("copy", "cp_tree", prepare_copy, "small", "N small keys s3 -> s3, another prefix, same bucket"),
     Workload("sync", "sync", prepare_sync, "small", "sync of N local files already in place (no-op)"),
+    Workload("sync-down", "sync", prepare_sync_down, "small", "sync of N keys to a local copy (no-op)"),
     Workload("rm", "rm_tree", prepare_rm, "small", "recursive removal of N keys"),
     Workload("big-upload", "cp_file", prepare_upload, "big", "one big file local -> s3"),
     Workload("big-download", "cp_file", prepare_download, "big", "one big file s3 -> local"),
@@ -818,6 +934,10 @@ WORKLOADS = [
              "scale"),
     Workload("scale-download", "cp_tree", prepare_download, "scale",
              "--keys tiny files s3 -> local dir (memory)", "scale"),
+    Workload("scale-sync-down", "sync", prepare_sync_down, "scale",
+             "no-op sync of --keys tiny keys to a local copy", "scale"),
+    Workload("scale-ls", "ls_tree", prepare_ls, "scale", "list --keys keys below a prefix (recursive)",
+             "scale"),
     Workload("python", "startup", prepare_nothing, "", "python -I -c pass with baiji's interpreter "
              "(start-up baseline)", "baseline", ("python",)),
     Workload("ls", "ls", prepare_ls, "few", f"list a prefix of {LS_KEYS} keys", "oneshot"),
@@ -828,11 +948,12 @@ WORKLOADS = [
 WORKLOADS_BY_NAME = {w.name: w for w in WORKLOADS}
 
 # Goals per workload kind, checked when the first tool is baiji: (what, limit),
-# "what" a tool (baiji time / its time at most limit) or TREE_RSS (MiB).
+# "what" a tool or PEER (baiji time / its time at most limit) or TREE_RSS (MiB).
 TREE_RSS = "tree RSS"
+PEER = "peer"  # the fastest of PEERS in the row
 GOALS: dict[str, tuple[tuple[str, float], ...]] = {
-    "bulk": (("s5cmd", 1.0),),
-    "scale": (("s5cmd", 1.0), (TREE_RSS, 150)),
+    "bulk": ((PEER, 1.0),),
+    "scale": ((PEER, 1.0), (TREE_RSS, 150)),
     "oneshot": (("aws", 0.3), ("python", 5.0)),
 }
 
@@ -840,6 +961,11 @@ GOALS: dict[str, tuple[tuple[str, float], ...]] = {
 # --------------------------------------------------------------------------
 # The benchmark
 # --------------------------------------------------------------------------
+
+def row_name(workload: str, latency_ms: int) -> str:
+    """A report row: the workload, and how far away the server is unless direct."""
+    return f"{workload}, {latency_ms} ms" if latency_ms else workload
+
 
 @dataclass
 class RunResult:
@@ -849,28 +975,53 @@ class RunResult:
     tool: str
     round: int
     status: str                 # ok | wrong | error | timeout | setup-error | missing
+    latency_ms: int = 0         # added to every request by the proxy; 0: direct
     seconds: float | None = None
     maxrss_mib: float | None = None
     tree_rss_mib: float | None = None
+    requests: dict[str, int] | None = None  # through the proxy, per S3 operation
+    proxy_cpu_s: float | None = None        # this process's CPU time during the run (the proxy)
     message: str = ""
     stderr_tail: str = ""
     argv: list[str] = field(default_factory=list)
 
+    @property
+    def row(self) -> str:
+        return row_name(self.workload, self.latency_ms)
+
 
 class Bench:
-    """Data sets (made once, on first use) and the run loop."""
+    """Data sets (made once, on first use), the delay proxies and the run loop.
+
+    ``servers`` maps a Workload's ``server`` to its endpoint; fixtures and
+    checks go to SeaweedFS directly, never through a proxy.
+    """
 
     def __init__(self, args: argparse.Namespace, workdir: Path, server: SeaweedFS,
                  executables: dict[str, str | None], env: dict[str, str]):
-        self.args, self.workdir, self.server = args, workdir, server
+        self.args, self.workdir = args, workdir
         self.executables, self.env = executables, env
+        self.servers = {"seaweedfs": server.endpoint}
         self.ops = ops_for(args)
         self.logs = workdir / "logs"
         self.logs.mkdir()
         self.store = Store(server.endpoint, executables.get("s5cmd"), env, self.logs)
         self._data: dict[str, Data] = {}
         self._tool_copies: dict[tuple[str, str, str], str] = {}
+        self._proxies: dict[tuple[str, int], DelayProxy] = {}
         self._counter = 0
+
+    def proxy(self, server: str, latency_ms: int) -> DelayProxy | None:
+        """The proxy delaying requests to ``server`` by ``latency_ms`` (started on first use); None if 0."""
+        if not latency_ms:
+            return None
+        if (server, latency_ms) not in self._proxies:
+            self._proxies[server, latency_ms] = DelayProxy(self.servers[server], latency_ms)
+        return self._proxies[server, latency_ms]
+
+    def close(self) -> None:
+        for proxy in self._proxies.values():
+            proxy.close()
 
     def data(self, name: str) -> Data | None:
         """The data set ``name``: written locally and seeded to s3 on first use."""
@@ -897,6 +1048,17 @@ class Bench:
             self._tool_copies[key] = url
         return self._tool_copies[key]
 
+    def local_copy(self, tool: str, data: Data) -> Path:
+        """The tool's own local copy of a data set, with the keys' LastModified as mtimes (made on first use)."""
+        key = (tool, data.name, "local")
+        if key not in self._tool_copies:
+            path = self.workdir / "out" / f"local-{data.name}-{tool}"
+            shutil.copytree(data.root, path)
+            for rel, obj in self.store.objects(data.src).items():
+                os.utime(path / rel, (obj["LastModified"].timestamp(),) * 2)
+            self._tool_copies[key] = str(path)
+        return Path(self._tool_copies[key])
+
     def fresh_dir(self, name: str) -> Path:
         path = self.workdir / "out" / name
         path.mkdir(parents=True)
@@ -911,9 +1073,9 @@ class Bench:
         for name in dict.fromkeys(w.data for w in workloads if w.data):
             self.data(name)
 
-    def run(self, workload: Workload, tool: str, round_no: int) -> RunResult:
+    def run(self, workload: Workload, tool: str, round_no: int, latency_ms: int) -> RunResult:
         """Prepare, time and verify one run; never raises for a tool's failure."""
-        result = RunResult(workload.name, tool, round_no, "error")
+        result = RunResult(workload.name, tool, round_no, "error", latency_ms)
         exe = self.executables.get(tool)
         if exe is None:
             result.status, result.message = "missing", f"{TOOLS[tool].executable} not found"
@@ -928,10 +1090,16 @@ class Bench:
         except SERVER_ERRORS as exc:
             result.status, result.message = "setup-error", str(exc)
             return result
-        result.argv = [exe, *TOOLS[tool].global_args(self.server.endpoint),
-                       *self.ops[workload.op][tool](job.src, job.dst)]
-        m = measure(result.argv, self.env, self.args.timeout,
-                    self.logs / f"{workload.name}-{tool}-{run_id}", job.stdout)
+        proxy = self.proxy(workload.server, latency_ms)
+        endpoint = proxy.endpoint if proxy else self.servers[workload.server]
+        result.argv = [exe, *TOOLS[tool].global_args(endpoint), *self.ops[workload.op][tool](job.src, job.dst)]
+        if proxy:
+            proxy.take_ops()
+        cpu = time.process_time()
+        m = measure(result.argv, {**self.env, "AWS_ENDPOINT_URL": endpoint}, self.args.timeout,
+                    self.logs / f"{workload.name}-{latency_ms}-{tool}-{run_id}", job.stdout)
+        if proxy:
+            result.requests, result.proxy_cpu_s = proxy.take_ops(), time.process_time() - cpu
         result.seconds, result.maxrss_mib, result.tree_rss_mib = m.seconds, m.maxrss_mib, m.tree_rss_mib
         result.stderr_tail = m.stderr_tail
         if m.timed_out:
@@ -962,7 +1130,8 @@ def log(message: str) -> None:
 def log_result(r: RunResult) -> None:
     timing = f"{r.seconds:8.2f} s" if r.seconds is not None else " " * 10
     timing += f" {r.maxrss_mib:7.1f} MiB" if r.maxrss_mib is not None else " " * 12
-    log(f"round {r.round} {r.workload:15} {r.tool:6} {timing}  {r.status} {r.message}")
+    timing += f" {sum(r.requests.values()):6} req" if r.requests is not None else ""
+    log(f"round {r.round} {r.row:22} {r.tool:6} {timing}  {r.status} {r.message}")
     if r.status not in ("ok", "missing") and r.stderr_tail:
         print("    | " + r.stderr_tail.replace("\n", "\n    | "), file=sys.stderr, flush=True)
 
@@ -971,7 +1140,7 @@ def log_repeated(runs: list[RunResult]) -> None:
     """One line for a tool's repetitions of a workload in a round; each failed run in full."""
     ok = [r.seconds for r in runs if r.status == "ok"]
     timing = f"{statistics.median(ok):8.3f} s" if ok else " " * 10
-    log(f"round {runs[0].round} {runs[0].workload:15} {runs[0].tool:6} {timing}  "
+    log(f"round {runs[0].round} {runs[0].row:22} {runs[0].tool:6} {timing}  "
         f"median, {len(ok)} of {len(runs)} ok")
     for r in runs:
         if r.status != "ok":
@@ -979,14 +1148,17 @@ def log_repeated(runs: list[RunResult]) -> None:
 
 
 def summarize(results: list[RunResult]) -> dict[str, dict[str, dict]]:
-    """workload -> tool -> {median_s, runs, ok, statuses, maxrss_mib, tree_rss_mib, tree_peak_mib}.
+    """row -> tool -> {median_s, runs, ok, statuses, maxrss_mib, tree_rss_mib, tree_peak_mib,
+    requests, proxy_cpu}.
 
     ``tree_peak_mib`` is the larger of the sampled tree sum and the largest
-    single process (sampling can miss a short peak).
+    single process (sampling can miss a short peak); ``requests`` the median
+    count per correct run through the proxy, ``proxy_cpu`` the largest share
+    of one core the proxy took in a run.
     """
     summary: dict[str, dict[str, list[RunResult]]] = {}
     for r in results:
-        summary.setdefault(r.workload, {}).setdefault(r.tool, []).append(r)
+        summary.setdefault(r.row, {}).setdefault(r.tool, []).append(r)
     out = {}
     for workload, per_tool in summary.items():
         out[workload] = {}
@@ -1002,6 +1174,10 @@ def summarize(results: list[RunResult]) -> dict[str, dict[str, dict]]:
                 "tree_rss_mib": max((r.tree_rss_mib or 0 for r in ok), default=None) or None,
                 "tree_peak_mib": max((max(r.tree_rss_mib or 0, r.maxrss_mib or 0) for r in ok),
                                      default=None) or None,
+                "requests": statistics.median(sum(r.requests.values()) for r in ok)
+                if ok and ok[0].requests is not None else None,
+                "proxy_cpu": max((r.proxy_cpu_s / r.seconds for r in ok if r.proxy_cpu_s is not None),
+                                 default=None),
             }
     return out
 
@@ -1030,9 +1206,15 @@ def time_ratio(a: dict | None, b: dict | None) -> float | None:
     return None
 
 
-def goal_cell(workload: Workload, per_tool: dict[str, dict], first: str, baseline: dict | None) -> str:
+def fastest_peer(per_tool: dict[str, dict], tools: list[str]) -> str | None:
+    """The one of PEERS among ``tools`` with the smallest median in this row, if any has one."""
+    timed = [t for t in tools if t in PEERS and (per_tool.get(t) or {}).get("median_s") is not None]
+    return min(timed, key=lambda t: per_tool[t]["median_s"], default=None)
+
+
+def goal_cell(workload: Workload, per_tool: dict[str, dict], tools: list[str], baseline: dict | None) -> str:
     """✓, ✗ with what missed, or ? with what is missing, against GOALS[workload.kind]."""
-    goals = GOALS.get(workload.kind)
+    goals, first = GOALS.get(workload.kind), tools[0]
     if not goals or first != "baiji":
         return "-"
     misses, unknown = [], []
@@ -1041,6 +1223,8 @@ def goal_cell(workload: Workload, per_tool: dict[str, dict], first: str, baselin
             value = per_tool.get(first, {}).get("tree_peak_mib")
             miss = f"tree {value or 0:.0f} MiB > {limit:.0f}"
         else:
+            if what == PEER:
+                what = fastest_peer(per_tool, tools) or PEER
             value = time_ratio(per_tool.get(first), baseline if what == "python" else per_tool.get(what))
             miss = f"{value or 0:.2f}x {what} > {limit:g}x"
         if value is None:
@@ -1052,33 +1236,49 @@ def goal_cell(workload: Workload, per_tool: dict[str, dict], first: str, baselin
     return "? no " + ", ".join(unknown) if unknown else "✓"
 
 
-def markdown_table(summary: dict, workloads: list[Workload], tools: list[str]) -> str:
-    """workload | T s ... | first/T ... [| first/python] | goal | peak RSS MiB T / T / ...
+def markdown_table(summary: dict, workloads: list[Workload], tools: list[str], latencies: list[int]) -> str:
+    """row | T s ... | first/fastest peer | first/T (not a peer) ... [| first/python] | goal
+    | peak RSS MiB T / T / ... [| requests T / T / ...]
 
-    The baseline row (python start-up) puts its time in the first column.
+    A row per workload and latency; the baseline row (python start-up) puts
+    its time in the first column.  Requests are counted through the proxy.
     """
-    first, others = tools[0], tools[1:]
+    first = tools[0]
+    peers = [t for t in tools[1:] if t in PEERS]
+    others = [t for t in tools[1:] if t not in PEERS]
     baseline = summary.get("python", {}).get("python")
     repeated = any(w.repeated for w in workloads)
-    header = (["workload"] + [f"{t} s" for t in tools] + [f"{first}/{t}" for t in others]
-              + ([f"{first}/python"] if repeated else []) + ["goal", "peak RSS MiB " + " / ".join(tools)])
+    proxied = any(latencies)
+    ratio_heads = ([f"{first}/fastest peer"] if peers else []) + [f"{first}/{t}" for t in others]
+    header = (["workload"] + [f"{t} s" for t in tools] + ratio_heads + ([f"{first}/python"] if repeated else [])
+              + ["goal", "peak RSS MiB " + " / ".join(tools)] + (["requests " + " / ".join(tools)] if proxied else []))
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for w in workloads:
-        per_tool = summary.get(w.name)
-        if not per_tool:
-            continue
         if w.kind == "baseline":
-            row = [f"{w.name} (start-up)", time_cell(baseline, 3)] + ["-"] * (len(tools) - 1)
-            row += ["-"] * (len(others) + 2) + [rss_cell(baseline, False)]
-        else:
+            if baseline:
+                requests = ["-"] if proxied else []
+                row = [f"{w.name} (start-up)", time_cell(baseline, 3)]
+                row += ["-"] * (len(header) - 3 - len(requests)) + [rss_cell(baseline, False)] + requests
+                lines.append("| " + " | ".join(row) + " |")
+            continue
+        for ms in latencies:
+            per_tool = summary.get(row_name(w.name, ms))
+            if not per_tool:
+                continue
             cells = [per_tool.get(t) for t in tools]
-            row = [w.name] + [time_cell(c, 3 if w.repeated else 2) for c in cells]
-            ratios = [time_ratio(cells[0], c) for c in cells[1:]]
+            row = [row_name(w.name, ms)] + [time_cell(c, 3 if w.repeated else 2) for c in cells]
+            if peers:
+                peer = fastest_peer(per_tool, peers)
+                ratio = time_ratio(cells[0], per_tool.get(peer)) if peer else None
+                row.append(f"{ratio:.2f}x {peer}" if ratio is not None else "-")
+            ratios = [time_ratio(cells[0], per_tool.get(t)) for t in others]
             ratios += [time_ratio(cells[0], baseline)] if repeated else []
             row += [f"{r:.2f}x" if r is not None else "-" for r in ratios]
-            row += [goal_cell(w, per_tool, first, baseline),
-                    " / ".join(rss_cell(c, w.scale) for c in cells)]
-        lines.append("| " + " | ".join(row) + " |")
+            row += [goal_cell(w, per_tool, tools, baseline), " / ".join(rss_cell(c, w.scale) for c in cells)]
+            if proxied:
+                counts = [f"{c['requests']:.0f}" if c and c["requests"] is not None else "-" for c in cells]
+                row.append(" / ".join(counts) if ms else "-")
+            lines.append("| " + " | ".join(row) + " |")
     return "\n".join(lines)
 
 
@@ -1097,8 +1297,13 @@ def machine_info() -> dict[str, str]:
         "memory": f"{int(mem_kib) / (1 << 20):.1f} GiB" if mem_kib.isdigit() else "?",
         "kernel": platform.release(),
         "python": platform.python_version(),
-        "load_start": f"{os.getloadavg()[0]:.1f}",
+        "load_start": load_average(),
     }
+
+
+def load_average() -> str:
+    """The 1, 5 and 15 minute load averages."""
+    return " ".join(f"{load:.2f}" for load in os.getloadavg())
 
 
 def version_of(argv: list[str], env: dict[str, str]) -> str:
@@ -1137,7 +1342,10 @@ def report(args: argparse.Namespace, workloads: list[Workload], executables: dic
                           ("baseline", "oneshot"))):
         selected = [w for w in workloads if w.kind in kinds]
         if selected:
-            tables += ["", f"### {title}", "", markdown_table(summary, selected, tools)]
+            tables += ["", f"### {title}", "", markdown_table(summary, selected, tools, args.latency_ms)]
+    quiet = all(float(machine[k].split()[0]) < 1 for k in ("load_start", "load_end"))
+    proxy_cpu = max(((cell["proxy_cpu"], row, tool) for row, per_tool in summary.items()
+                     for tool, cell in per_tool.items() if cell["proxy_cpu"] is not None), default=None)
     failures = {}
     for r in results:
         if r.status not in ("ok", "missing"):
@@ -1146,18 +1354,25 @@ def report(args: argparse.Namespace, workloads: list[Workload], executables: dic
         f"## baiji benchmark, {started:%Y-%m-%d %H:%M} UTC",
         "",
         f"- machine: {machine['nproc']} CPUs ({machine['cpu']}), {machine['memory']} RAM, "
-        f"Linux {machine['kernel']}, Python {machine['python']}; load average "
-        f"{machine['load_start']} at start, {machine['load_end']} at end (other work disturbs timings)",
+        f"Linux {machine['kernel']}, Python {machine['python']}",
+        f"- load average (1, 5, 15 min): {machine['load_start']} before, {machine['load_end']} after: "
+        + ("below 1 at both ends" if quiet else "**1 or more: other work disturbed the timings, not for publishing**"),
         "- versions: " + "; ".join(f"{k}: {v}" for k, v in versions.items()),
         f"- rounds: {args.rounds} (interleaved, rotating tool order); median wall seconds of "
         f"correct runs; {args.files} files of {SMALL_FILE_BYTES} B, big file {args.big_mib} MiB"
         + (f", scale {args.keys} keys x {args.scale_rounds} round(s)" if args.keys else ""),
         f"- baiji commands: cp {'-R' if args.baiji_parallel else '-r'} for trees, sync, rm -r -f; "
+        "rclone: copy/copyto, sync --checksum, delete, lsf, cat, 64 transfers and checkers; "
         "floor: obstore driven directly by benchmarks/floor.py (the engine's own minimum)",
-        f"- ratio columns: {tools[0]} time / other time (above 1 = {tools[0]} slower); peak RSS is "
+        "- latency: " + ", ".join(f"{ms} ms added to every request by a loopback proxy" if ms else "direct"
+                                  for ms in args.latency_ms)
+        + (f"; the proxy took at most {proxy_cpu[0]:.0%} of one core ({proxy_cpu[1]} / {proxy_cpu[2]})"
+           if proxy_cpu else ""),
+        f"- ratio columns: {tools[0]} time / other time (above 1 = {tools[0]} slower), \"fastest peer\" the "
+        f"faster of {' and '.join(PEERS)} in the row; peak RSS is "
         "the largest single process (wait4 via a fork wrapper, floor about 5 MiB), "
         "\"tree\" the peak of the sampled sum over all its processes (always for scale-*)",
-        "- goal: ✓ met, ✗ missed (by what), ? not measured; bulk: baiji/s5cmd <= 1.0; scale-*: "
+        "- goal: ✓ met, ✗ missed (by what), ? not measured; bulk: baiji/fastest peer <= 1.0; scale-*: "
         "also tree <= 150 MiB; one-shot: baiji/aws <= 0.3 and baiji/python <= 5",
         *tables,
     ]
@@ -1188,7 +1403,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--rounds", type=int, default=3, help="rounds per workload (default 3)")
     parser.add_argument("--files", type=int, default=1000, help="small files (default 1000)")
     parser.add_argument("--big-mib", type=int, default=256, help="big file size (default 256)")
-    parser.add_argument("--tools", default="baiji,s5cmd,aws,floor",
+    parser.add_argument("--tools", default="baiji,s5cmd,rclone,aws,floor",
                         help="comma separated; the first is compared with the others "
                         "(floor: obstore used directly by benchmarks/floor.py)")
     parser.add_argument("--only", help="comma separated workloads (default: all but scale-*)")
@@ -1199,8 +1414,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="runs per round of each one-shot command (default 10)")
     parser.add_argument("--baiji-parallel", action="store_true",
                         help="baiji copies trees with cp -R (worker processes) instead of cp -r")
+    parser.add_argument("--latency-ms", default="0",
+                        help="comma separated delays added to every request by a loopback proxy, a row per "
+                        "workload and delay; 0: direct (default 0; e.g. 0,20)")
     parser.add_argument("--timeout", type=float, default=1800, help="seconds per command (default 1800)")
     args = parser.parse_args(argv)
+    try:
+        args.latency_ms = sorted({int(ms) for ms in args.latency_ms.split(",")})
+    except ValueError:
+        parser.error(f"--latency-ms takes whole milliseconds, not {args.latency_ms!r}")
     args.tools = [t.strip() for t in args.tools.split(",") if t.strip()]
     for tool in args.tools:
         if tool not in TOOLS or tool == "python":
@@ -1217,17 +1439,17 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
-def child_env(workdir: Path, endpoint: str) -> dict[str, str]:
-    """The environment of every tool: dummy credentials, the endpoint, no user config.
+def child_env(workdir: Path) -> dict[str, str]:
+    """The environment of every tool: dummy credentials, no user config (the endpoint is per run).
 
     ``PYTHONDONTWRITEBYTECODE`` is dropped: with it (set on some CI machines)
     every run of a Python tool compiles its sources again, which users never pay.
     """
     env = {k: v for k, v in os.environ.items()
-           if not k.startswith("AWS_") and k not in ("S3_ENDPOINT_URL", "PYTHONDONTWRITEBYTECODE")}
+           if not k.startswith(("AWS_", "RCLONE_")) and k not in ("S3_ENDPOINT_URL", "PYTHONDONTWRITEBYTECODE")}
     env.update(CREDENTIALS)
     env.update({
-        "AWS_DEFAULT_REGION": REGION, "AWS_REGION": REGION, "AWS_ENDPOINT_URL": endpoint,
+        "AWS_DEFAULT_REGION": REGION, "AWS_REGION": REGION,
         "AWS_CONFIG_FILE": str(workdir / "no-aws-config"),
         "AWS_SHARED_CREDENTIALS_FILE": str(workdir / "no-aws-credentials"),
         "AWS_EC2_METADATA_DISABLED": "true",
@@ -1250,10 +1472,11 @@ def tool_versions(tools: list[str], executables: dict[str, str | None], weed: st
 
 
 def run_rounds(bench: Bench, workloads: list[Workload], args: argparse.Namespace) -> list[RunResult]:
-    """Round after round, every workload with every tool, the tool order rotating.
+    """Round after round, every workload at every latency with every tool, the tool order rotating.
 
     A repeated (one-shot) workload runs --oneshot-reps times per round, the
-    tools interleaved and their order rotating from one repetition to the next.
+    tools interleaved and their order rotating from one repetition to the
+    next.  The start-up baseline runs direct only (it makes no request).
     """
     def rounds_of(workload: Workload) -> int:
         return args.scale_rounds if workload.scale else args.rounds
@@ -1266,18 +1489,19 @@ def run_rounds(bench: Bench, workloads: list[Workload], args: argparse.Namespace
     for round_no in range(1, max(map(rounds_of, workloads)) + 1):
         for workload in (w for w in workloads if round_no <= rounds_of(w)):
             tools = list(workload.tools or args.tools)
-            if not workload.repeated:
-                for tool in rotated(tools, round_no - 1):
-                    results.append(bench.run(workload, tool, round_no))
-                    log_result(results[-1])
-                continue
-            runs: dict[str, list[RunResult]] = {t: [] for t in tools}
-            for rep in range(args.oneshot_reps):
-                for tool in rotated(tools, round_no - 1 + rep):
-                    runs[tool].append(bench.run(workload, tool, round_no))
-            for tool_runs in runs.values():
-                results += tool_runs
-                log_repeated(tool_runs)
+            for ms in [0] if workload.kind == "baseline" else args.latency_ms:
+                if not workload.repeated:
+                    for tool in rotated(tools, round_no - 1):
+                        results.append(bench.run(workload, tool, round_no, ms))
+                        log_result(results[-1])
+                    continue
+                runs: dict[str, list[RunResult]] = {t: [] for t in tools}
+                for rep in range(args.oneshot_reps):
+                    for tool in rotated(tools, round_no - 1 + rep):
+                        runs[tool].append(bench.run(workload, tool, round_no, ms))
+                for tool_runs in runs.values():
+                    results += tool_runs
+                    log_repeated(tool_runs)
     return results
 
 
@@ -1286,6 +1510,7 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, raise_keyboard_interrupt)
     started = datetime.datetime.now(datetime.timezone.utc)
     machine = machine_info()
+    log(f"load average {machine['load_start']}")
     executables = {name: t.find() for name, t in TOOLS.items()}
     weed = find_executable("weed")
     if weed is None:
@@ -1296,13 +1521,14 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with SeaweedFS(weed, workdir / "weed") as server:
             log(f"SeaweedFS S3 at {server.endpoint}, work dir {workdir}")
-            env = child_env(workdir, server.endpoint)
+            env = child_env(workdir)
             used = list(dict.fromkeys(t for w in workloads for t in w.tools or args.tools))
             versions = tool_versions(used, executables, weed, env)
-            bench = Bench(args, workdir, server, executables, env)
-            bench.setup(workloads, args.tools)
-            results = run_rounds(bench, workloads, args)
-        machine["load_end"] = f"{os.getloadavg()[0]:.1f}"
+            with contextlib.closing(Bench(args, workdir, server, executables, env)) as bench:
+                bench.setup(workloads, args.tools)
+                results = run_rounds(bench, workloads, args)
+        machine["load_end"] = load_average()
+        log(f"load average {machine['load_end']}")
         report(args, workloads, {t: executables[t] for t in used}, versions, machine, results, started)
         return 0 if all(r.status == "ok" for r in results) else 1
     except KeyboardInterrupt:

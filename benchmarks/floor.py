@@ -2,7 +2,7 @@
 """Engine floor: each benchmark workload done with obstore directly.
 
 ``floor.py OP SRC [DST]`` with OP one of ``cp_tree``, ``cp_file``, ``sync``,
-``rm_tree``, ``ls``, ``cat`` (the keys of bench.py's OPS) and SRC/DST local
+``rm_tree``, ``ls``, ``ls_tree``, ``cat`` (the keys of bench.py's OPS) and SRC/DST local
 paths or ``s3://bucket/key`` URLs, as bench.py passes them to every tool.
 It is the simplest fast use of the engine -- no options, no checks, no
 progress, no retries beyond obstore's own -- so that the benchmark can show
@@ -150,18 +150,28 @@ def download(st: S3Store, key: str, path: str) -> None:
 
 
 def sync(src: str, dst: str) -> None:
-    """Mirror a local directory to a prefix: upload new, larger/smaller or newer files; delete extras."""
-    bucket, prefix = split(dst)
+    """Mirror a local directory to a prefix or back: copy new, larger/smaller or newer files; delete extras."""
+    up = split(src) is None
+    local_dir, (bucket, prefix) = (src, split(dst)) if up else (dst, split(src))
     st, prefix = store(bucket), prefix.rstrip("/") + "/"
-    remote = {m["path"][len(prefix):]: m for m in listing(bucket, prefix)}
-    todo = []
-    for rel, stat in local_files(src):
-        m = remote.pop(rel, None)
-        if m is None or m["size"] != stat.st_size or stat.st_mtime > m["last_modified"].timestamp():
-            todo.append(rel)
-    parallel(lambda rel: obstore.put(st, prefix + rel, Path(src, rel)), todo)
-    if remote:
-        obstore.delete(st, [prefix + rel for rel in remote])
+    remote = {m["path"][len(prefix):]: (m["size"], m["last_modified"].timestamp())
+              for m in listing(bucket, prefix)}
+    local = {rel: (stat.st_size, stat.st_mtime) for rel, stat in local_files(local_dir)} \
+        if os.path.isdir(local_dir) else {}
+    source, target = (local, remote) if up else (remote, local)
+    todo = [rel for rel, (size, mtime) in source.items()
+            if rel not in target or target[rel][0] != size or mtime > target[rel][1]]
+    extra = [rel for rel in target if rel not in source]
+    if up:
+        parallel(lambda rel: obstore.put(st, prefix + rel, Path(src, rel)), todo)
+        if extra:
+            obstore.delete(st, [prefix + rel for rel in extra])
+        return
+    for parent in {os.path.dirname(rel) for rel in todo}:
+        os.makedirs(os.path.join(dst, parent), exist_ok=True)
+    parallel(lambda rel: write_file(os.path.join(dst, rel), obstore.get(st, prefix + rel).bytes()), todo)
+    for rel in extra:
+        os.remove(os.path.join(dst, rel))
 
 
 def rm_tree(src: str, dst: str = "") -> None:
@@ -180,6 +190,12 @@ def ls(src: str, dst: str = "") -> None:
     sys.stdout.write("".join(u + "\n" for u in urls))
 
 
+def ls_tree(src: str, dst: str = "") -> None:
+    """Every key below the prefix, as URLs."""
+    bucket, prefix = split(src)
+    sys.stdout.writelines(f"s3://{bucket}/{m['path']}\n" for m in listing(bucket, prefix))
+
+
 def cat(src: str, dst: str = "") -> None:
     bucket, key = split(src)
     out = sys.stdout.buffer
@@ -188,7 +204,7 @@ def cat(src: str, dst: str = "") -> None:
     out.flush()
 
 
-OPS = {f.__name__: f for f in (cp_tree, cp_file, sync, rm_tree, ls, cat)}
+OPS = {f.__name__: f for f in (cp_tree, cp_file, sync, rm_tree, ls, ls_tree, cat)}
 
 if __name__ == "__main__":
     if len(sys.argv) not in (3, 4) or sys.argv[1] not in OPS:
