@@ -4,7 +4,7 @@ length passes through when it must be seen whole before it is used."""
 from __future__ import annotations
 
 import pickle
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
 if TYPE_CHECKING:
@@ -18,12 +18,15 @@ class Spool:
     """Items :meth:`add`-ed in order and read back once, in the same order.
 
     Up to ``chunk`` (:data:`CHUNK`) items are kept in memory; the rest go to an anonymous
-    temporary file (``$TMPDIR``), which is gone once read through or dropped.
+    temporary file (``$TMPDIR``), which is gone once read through or dropped.  On the
+    file each item is ``pack(item)`` (something cheaper to pickle) and is read back
+    as ``unpack(packed)``.
     """
 
-    def __init__(self, chunk: int | None = None):
+    def __init__(self, chunk: int | None = None, pack: Callable | None = None, unpack: Callable | None = None):
         self.count = 0
         self._chunk = chunk or CHUNK
+        self._pack, self._unpack = pack, unpack
         self._kept: list = []
         self._file: IO[bytes] | None = None
 
@@ -35,7 +38,8 @@ class Spool:
                 import tempfile  # only for a long stream (the s3 command's start-up does without)
 
                 self._file = tempfile.TemporaryFile()
-            pickle.dump(self._kept, self._file, pickle.HIGHEST_PROTOCOL)
+            kept = self._kept if self._pack is None else list(map(self._pack, self._kept))
+            pickle.dump(kept, self._file, pickle.HIGHEST_PROTOCOL)
             self._kept = []
 
     def __len__(self) -> int:
@@ -51,6 +55,6 @@ class Spool:
                         chunk = pickle.load(spooled)
                     except EOFError:
                         break
-                    yield from chunk
+                    yield from (chunk if self._unpack is None else map(self._unpack, chunk))
         kept, self._kept = self._kept, []
         yield from kept

@@ -399,6 +399,21 @@ def test_in_order_longer_sorted_listing_is_checked_whole_then_streamed_from_a_sp
     assert [e.url[-1] for e in entries] == list("abcdefg") and listing.calls == 1  # listed once
 
 
+def test_an_entry_packed_for_the_spool_comes_back_whole():
+    from datetime import datetime, timezone
+
+    from baiji.integrity import Checksum
+
+    given = dict(url="s3://b/k", size=3, last_modified=datetime(2026, 1, 1, tzinfo=timezone.utc), etag="e",
+                 version_id="v", is_latest=True, delete_marker=True, is_dir=True, content_type="text/plain",
+                 content_encoding="gzip", encrypted=True, metadata={"a": "b"}, etag_is_md5=False,
+                 problem="odd", checksum=Checksum("CRC32", "AAAAAA==", "FULL_OBJECT"), part_size=5)
+    entry = Entry(**given)
+    entry.is_latest = False  # set again after __init__, as a versions listing does
+    assert set(vars(entry)) == set(given)  # every field given (a new one must be added above)
+    assert Entry(*entry.packed()) == entry
+
+
 def test_in_order_spooled_unsorted_listing_is_sorted_without_listing_again(monkeypatch):
     monkeypatch.setattr(spool, "CHUNK", 2)
     listing = Listing(["a/1", "a/2", "a-b", "a.b", "b"])

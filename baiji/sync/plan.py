@@ -62,7 +62,7 @@ def in_order(list_entries: Callable[[], Iterable[Entry]], what: str) -> Iterable
     instead of working: such a listing is sorted in memory, from the spool,
     with an ``S3Warning`` naming ``what``.
     """
-    spool = Spool()
+    spool = Spool(pack=Entry.packed, unpack=lambda fields: Entry(*fields))
     last, ordered = None, True
     for entry in list_entries():
         order = key_order(entry.url)
