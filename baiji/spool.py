@@ -34,12 +34,16 @@ class Spool:
         self._kept.append(item)
         self.count += 1
         if len(self._kept) == self._chunk:
-            if self._file is None:
-                import tempfile  # only for a long stream (the s3 command's start-up does without)
+            import tempfile  # only for a long stream (the s3 command's start-up does without)
 
-                self._file = tempfile.TemporaryFile()
             kept = self._kept if self._pack is None else list(map(self._pack, self._kept))
-            pickle.dump(kept, self._file, pickle.HIGHEST_PROTOCOL)
+            try:
+                self._file = self._file or tempfile.TemporaryFile()
+                pickle.dump(kept, self._file, pickle.HIGHEST_PROTOCOL)
+            except OSError as err:  # a full disk: say which, and why baiji wrote there
+                raise OSError(err.errno, f"{err.strerror}: a temporary file in {tempfile.gettempdir()} "
+                                         f"(TMPDIR) holding {self.count:,} entries of a long listing or "
+                                         "plan") from err
             self._kept = []
 
     def __len__(self) -> int:

@@ -9,6 +9,7 @@ measures 1M and 10M keys (under 200 MiB is the goal there).
 
 from __future__ import annotations
 
+import io
 import os
 import subprocess
 import time
@@ -74,3 +75,19 @@ def test_a_plan_counted_for_a_progress_bar_is_not_held_in_memory(capsys):
     assert peak < 2 * 2**20, f"{peak / 2**20:.1f} MiB held while counting 200,000 copies"
     assert sum(1 for _ in spool) == 200_000 and next(iter(spool), None) is None  # read back once
     assert "planning" in capsys.readouterr().err  # the bar counted them meanwhile
+
+
+def test_a_full_disk_under_a_long_listing_is_one_clear_error_and_nothing_is_written(virtual_s3, monkeypatch):
+    # No server fills a disk: the spool's temporary file is /dev/full (writes fail with ENOSPC).
+    import tempfile
+
+    from baiji.cli import main
+
+    monkeypatch.setattr(tempfile, "TemporaryFile", lambda *a, **k: open("/dev/full", "r+b"))
+    err = io.StringIO()
+    status = main(["--endpoint-url", virtual_s3.endpoint_url, "sync", "s3://v5000-a/", "s3://v5000-b/"],
+                  stdin=io.BytesIO(), stdout=io.BytesIO(), stderr=err)
+    message = err.getvalue()
+    assert status == 1 and message.count("\n") == 1 and "Traceback" not in message, message
+    assert "No space left on device: a temporary file in" in message and "(TMPDIR)" in message, message
+    assert set(virtual_s3.requests) <= {"ListObjectsV2", "HeadBucket"}, virtual_s3.requests
