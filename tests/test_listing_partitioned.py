@@ -4,8 +4,11 @@ checks of ``sync`` still catching a server that lists a partition out of order."
 
 from __future__ import annotations
 
+import itertools
+import threading
 import time
 import warnings
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -15,10 +18,12 @@ from baiji.stores.base import key_order
 from support.helpers import RequestCounter, split, tree
 from test_cli import run
 
-#: Odd keys: equal to a group's prefix (``a/``), sorting between groups (``a!b``, ``a-b``, ``a.b``
-#: before ``a/``; ``a0`` after), ``//``, control characters, unicode, a name that is also a
-#: directory (``a/n`` and ``a/n/...``), groups of several pages and of none.
-ODD = (["a", "a!b", "a-b", "a.b", "a/", "a//x", "a0", "é", "z", "\x01", "b/x/1", "a/n", "a/n!", "\u00ff/q"]
+#: Odd keys: equal to a group's prefix (``a/``, ``d0/``), sorting between groups (``a!b``, ``a-``,
+#: ``a-b``, ``a.``, ``a.b``, ``a+b``, ``a b`` before ``a/``; ``a0`` after), ``//``, ``%`` and ``+``
+#: (url-encoded in the answer), spaces, control characters, unicode, an 800-byte key, a name that
+#: is also a directory (``a/n`` and ``a/n/...``), groups of several pages and of none.
+ODD = (["a", "a!b", "a-", "a-b", "a.", "a.b", "a+b", "a b", "a%2Fb", "100%/x y", "a/", "a//x", "a0", "é",
+        "z", "\x01", "b/x/1", "a/n", "a/n!", "\u00ff/q", "d0/", "long/" + "/".join(["L" * 199] * 4)]
        + [f"a/{i:03d}" for i in range(40)] + [f"a/n/{i}" for i in range(12)]
        + [f"d{j}/k{i}" for j in range(6) for i in range(7)] + [f"f{i:02d}" for i in range(25)])
 
@@ -48,15 +53,70 @@ def odd(client, s3dir) -> str:
     return s3dir
 
 
+def spy_pages(monkeypatch, store, seen: Callable[[str, str | None, dict], None]) -> None:
+    """Have ``seen(prefix, delimiter, page)`` called on each page the store's listings read, in their thread."""
+    pages_of = store._pages_of
+
+    def spied(bucket):
+        pages = pages_of(bucket)
+        return lambda prefix, delimiter: (seen(prefix, delimiter, page) or page for page in pages(prefix, delimiter))
+
+    monkeypatch.setattr(store, "_pages_of", spied)
+
+
 @pytest.mark.parametrize("page_keys", [4, 9, 60])
-def test_partitioned_listing_holds_what_one_stream_holds_once(conn, odd, page_keys):
+def test_partitioned_listing_holds_what_one_stream_holds_once(conn, client, odd, page_keys):
     single = listing(conn, odd, 1, 1000)  # one page: sorted as read
-    assert in_order(single) and len(single) >= len(ODD) - 2  # SeaweedFS: no 'a/' key, 'a//x' is 'a/x'
+    bucket, prefix = split(odd)
+    raw = client.list_objects_v2(Bucket=bucket, Prefix=prefix)["Contents"]  # botocore's reading of the page
+    assert single == sorted((f"s3://{bucket}/{o['Key']}" for o in raw), key=key_order)
+    assert len(single) >= len(ODD) - 3  # SeaweedFS: no 'a/' or 'd0/' key, 'a//x' is 'a/x'
     for workers in (2, 16):
         urls = listing(conn, odd, workers, page_keys)
         assert len(urls) == len(set(urls)) and set(urls) == set(single), (workers, page_keys)
         # each group is as sorted as the server lists it; merged, the whole is in order where they are
         assert urls == single or not in_order(listing(conn, odd, 1, page_keys))
+
+
+def arrivals(n: int) -> list[str]:
+    """Keys written after the ``n``-th page of a listing of :data:`BEFORE`: new groups before
+    (``a/``), between (``g04N/``: after ``g04/``, before ``g05/``) and after (``zzN/``) the others,
+    in a group, directly under the prefix (before, between and after the keys there)."""
+    return [f"a/{n}", f"g04{n}/k", f"zz{n}/k", f"g03/{n}x", f"e{n}", f"g02{n}", f"m{n}"]
+
+
+#: Six groups of 30 keys, keys directly under the prefix before, between and after them.
+BEFORE = [f"g{j:02d}/{i:02d}" for j in range(6) for i in range(30)] + ["f0", "f1", "g02x", "h0"]
+
+
+@pytest.mark.parametrize("workers, page_keys", [(4, 25), (16, 25), (2, 40)])
+def test_keys_written_while_listing(conn, client, s3dir, monkeypatch, workers, page_keys):
+    """Keys put between pages (in the stream that read the page: before the split, during it and
+    while the groups are listed), under the listed prefix and beside it: each key there from start
+    to end is listed once, all in byte order; a new one is listed or not; none from beside it."""
+    fill(client, s3dir, BEFORE)
+    bucket, prefix = split(s3dir)
+    lock, pages, streams, written = threading.Lock(), itertools.count(1), set(), set()
+
+    def write(listed, delimiter, page) -> None:
+        with lock:
+            n = next(pages)
+            streams.add((listed, delimiter))
+        if n <= 8:
+            new = arrivals(n)
+            written.update(new)
+            beside = [prefix[:-1] + f"!{n}", prefix[:-1] + f"0/{n}"]  # sort just before and after the prefix
+            for key in [prefix + k for k in new] + beside:
+                client.put_object(Bucket=bucket, Key=key, Body=b"new")
+
+    spy_pages(monkeypatch, conn._s3, write)
+    urls = listing(conn, s3dir, workers, page_keys)
+    assert (prefix, "/") in streams and len([s for s in streams if s[1] is None]) > 3, streams  # partitioned
+    assert len(written) == 8 * len(arrivals(0))
+    assert all(url.startswith(s3dir) for url in urls)
+    assert in_order(urls), [(a, b) for a, b in zip(urls, urls[1:]) if key_order(a) >= key_order(b)]
+    found = {url[len(s3dir):] for url in urls}
+    assert set(BEFORE) <= found <= set(BEFORE) | written, (set(BEFORE) - found, found - set(BEFORE) - written)
 
 
 def test_small_listing_is_one_request(fault_proxy, client, s3dir):
@@ -72,15 +132,9 @@ def test_partitioned_listing_requests(fault_proxy, client, s3dir, monkeypatch):
     group left; what the server sends is used once but for the tail of one page at most."""
     keys = [f"g{j:02d}/{i}" for j in range(15) for i in range(10)]
     fill(client, s3dir, keys)
-    store, received = fault_proxy.conn._s3, []
-    pages_of = store._pages_of
-
-    def spied(bucket):
-        pages = pages_of(bucket)
-        return lambda prefix, delimiter: (received.extend(o["Key"] for o in page.get("Contents", [])) or page
-                                          for page in pages(prefix, delimiter))
-
-    monkeypatch.setattr(store, "_pages_of", spied)
+    received: list[str] = []
+    spy_pages(monkeypatch, fault_proxy.conn._s3,
+              lambda prefix, delimiter, page: received.extend(o["Key"] for o in page.get("Contents", [])))
     with RequestCounter(fault_proxy) as counter:
         urls = listing(fault_proxy.conn, s3dir, 4, 10)
     assert urls == sorted((s3dir + key for key in keys), key=key_order)

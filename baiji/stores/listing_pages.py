@@ -4,7 +4,7 @@ ListMultipartUploads (:func:`uploads_page`), for :class:`baiji.stores.listing.Li
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
-from datetime import datetime, timezone
+from datetime import datetime
 from urllib.parse import unquote_plus
 
 
@@ -18,37 +18,42 @@ def children(elem: ET.Element) -> dict[str, str]:
 
 def time_of(text: str) -> datetime:
     """S3's ``YYYY-MM-DDTHH:MM:SS[.fff]Z`` (always UTC) as an aware datetime."""
-    frac = text[20:].rstrip("Z") if text[19:20] == "." else ""
-    return datetime(int(text[0:4]), int(text[5:7]), int(text[8:10]), int(text[11:13]),
-                    int(text[14:16]), int(text[17:19]), int(frac[:6].ljust(6, "0")),
-                    timezone.utc)
+    fraction = "." + text[20:].rstrip("Z")[:6].ljust(6, "0") if text[19:20] == "." else ""
+    return datetime.fromisoformat(text[:19] + fraction + "+00:00")
+
+
+def _url_decoded(text: str) -> str:
+    return unquote_plus(text) if "%" in text or "+" in text else text
 
 
 def list_page(root: ET.Element) -> tuple[dict, dict[str, str] | None]:
-    """The boto3-shaped page of a ListBucketResult and the next continuation token."""
-    if local(root.tag) != "ListBucketResult":
-        raise ValueError(f"expected a ListBucketResult, got <{local(root.tag)}>")
-    top = children(root)
-    decode = unquote_plus if top.get("EncodingType") == "url" else (lambda s: s)
-    contents, prefixes = [], []
-    for elem in root:
-        tag = local(elem.tag)
-        if tag == "Contents":
-            fields = children(elem)
-            item = {"Key": decode(fields["Key"]), "LastModified": time_of(fields["LastModified"]),
-                    "ETag": fields.get("ETag", ""), "Size": int(fields["Size"])}
-            if "StorageClass" in fields:
-                item["StorageClass"] = fields["StorageClass"]
-            contents.append(item)
-        elif tag == "CommonPrefixes":
-            prefixes.append({"Prefix": decode(children(elem)["Prefix"])})
-    page = {}
+    """The boto3-shaped page of a ListBucketResult and the next continuation token.
+
+    Its fields are looked up by their names in the root's namespace (that of S3, or none)."""
+    space, _, name = root.tag.rpartition("}")
+    if name != "ListBucketResult":
+        raise ValueError(f"expected a ListBucketResult, got <{name}>")
+    ns = space + "}" if space else ""
+    key, modified, etag, size, storage = (ns + field for field in ("Key", "LastModified", "ETag", "Size",
+                                                                    "StorageClass"))
+    decode = _url_decoded if root.findtext(ns + "EncodingType") == "url" else str
+    contents = []
+    for elem in root.iterfind(ns + "Contents"):
+        fields = {child.tag: child.text or "" for child in elem}
+        item = {"Key": decode(fields[key]), "LastModified": time_of(fields[modified]), "Size": int(fields[size])}
+        for field, tag in (("ETag", etag), ("StorageClass", storage)):
+            if tag in fields:
+                item[field] = fields[tag]
+        contents.append(item)
+    prefixes = [{"Prefix": decode(children(elem)["Prefix"])} for elem in root.iterfind(ns + "CommonPrefixes")]
+    page: dict[str, list] = {}
     if contents:
         page["Contents"] = contents
     if prefixes:
         page["CommonPrefixes"] = prefixes
-    token = top.get("NextContinuationToken") if top.get("IsTruncated") == "true" else None
-    if top.get("IsTruncated") == "true" and not token:
+    truncated = root.findtext(ns + "IsTruncated") == "true"
+    token = root.findtext(ns + "NextContinuationToken") if truncated else None
+    if truncated and not token:
         raise KeyError("IsTruncated without a NextContinuationToken")
     return page, {"continuation-token": token} if token else None
 

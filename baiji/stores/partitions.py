@@ -9,7 +9,9 @@ in the server's order) is finished by the first listing itself, through its
 continuation token, up to its first key outside that group.  This rests on
 each group being contiguous in the server's order, as it is in byte order
 (S3) and in SeaweedFS's directory order; StartAfter is not used (SeaweedFS
-skips the whole ``a/`` directory after ``StartAfter=a``).
+skips the whole ``a/`` directory after ``StartAfter=a``, a key or not; among
+files alone it is right, so a prefix of flat keys, one group here, could be
+split at StartAfter boundaries that name no directory: not done).
 
 Groups are disjoint ranges of keys: their streams are read one after another,
 in byte order, while the next ``workers`` ones fill buffers of
