@@ -182,3 +182,12 @@ def test_an_object_without_its_key_size_or_time_is_refused(missing):
 def test_a_truncated_page_without_a_token_is_refused():
     with pytest.raises(KeyError):
         baiji_page(b"<ListBucketResult><IsTruncated>true</IsTruncated></ListBucketResult>")
+
+
+def test_a_listed_object_becomes_the_entry_a_full_reading_makes():
+    from baiji.stores.s3_control import entry_of, listed_entry
+
+    objects = [obj for _, text in _cases() for obj in baiji_page(text.encode())[0].get("Contents", [])]
+    assert objects and any("ETag" not in obj for obj in objects)
+    for obj in objects:
+        assert listed_entry("s3://b/" + obj["Key"], obj) == entry_of("s3://b/" + obj["Key"], obj), obj

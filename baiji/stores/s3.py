@@ -25,7 +25,7 @@ from baiji.stores.base import DEFAULT_CONTENT_TYPE, Entry, Store, WriteOptions
 from baiji.stores import partitions
 from baiji.stores.listing import Lister
 from baiji.stores.partitions import PAGE_KEYS
-from baiji.stores.s3_control import ControlPlane, entry_of, in_xml, object_split, split, version_args
+from baiji.stores.s3_control import ControlPlane, entry_of, in_xml, listed_entry, object_split, split, version_args
 from baiji.stores.s3_engine import Engine, native_key
 from baiji.stores.s3_engine import usable as engine_usable
 from baiji.stores.s3_errors import translated
@@ -167,7 +167,7 @@ class S3Store(Reads, Writes, ControlPlane, Store):
             if not (versions or shallow):
                 base = f"s3://{bucket}/"
                 for obj in partitions.listed(self._pages_of(bucket), prefix, self.list_workers, self.list_page_keys):
-                    yield entry_of(base + obj["Key"], obj)
+                    yield listed_entry(base + obj["Key"], obj)
                 return
             if versions:
                 args = {"Bucket": bucket, "Prefix": prefix, **({"Delimiter": delimiter} if delimiter else {})}
