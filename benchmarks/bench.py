@@ -11,7 +11,10 @@ this script starts on free loopback ports and always stops again, together
 with its temporary directory (also on Ctrl-C or SIGTERM).  With
 ``--latency-ms 0,20`` each workload runs once directly and once through a
 loopback proxy (``tests/support/faultproxy.py``) that delays every request
-by 20 ms: a row per workload and latency.
+by 20 ms: a row per workload and latency.  With ``--virtual-keys`` the
+``virtual-*`` workloads run against the listing-only server of
+``tests/support/virtual_bucket.py`` (buckets of N computed keys), started
+and stopped the same way (SeaweedFS only runs when a workload needs it).
 
 Each (workload, tool) pair is run once per round; rounds are interleaved
 (round 1 runs every workload with every tool, then round 2, ...) and the
@@ -27,7 +30,7 @@ Usage::
     python benchmarks/bench.py [--rounds 3] [--files 1000] [--big-mib 256]
                                [--tools baiji,s5cmd,rclone,aws,floor] [--only upload,rm]
                                [--keys 100000] [--oneshot-reps 10] [--baiji-parallel]
-                               [--latency-ms 0,20]
+                               [--latency-ms 0,20] [--virtual-keys 1000000,10000000]
 
 See ``benchmarks/README.md``.
 """
@@ -39,6 +42,7 @@ import collections
 import concurrent.futures
 import contextlib
 import datetime
+import functools
 import hashlib
 import importlib.metadata
 import json
@@ -54,8 +58,9 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.request
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import boto3
@@ -305,11 +310,11 @@ class TreeRssSampler(threading.Thread):
 
 
 def measure(argv: list[str], env: dict[str, str], timeout: float, log_stem: Path,
-            stdout_path: Path | None = None) -> Measurement:
+            stdout_path: Path | None = None, stderr_path: Path | None = None) -> Measurement:
     """Run ``argv`` under RUSAGE_WRAPPER in its own process group.
 
-    Its stdout goes to ``stdout_path`` when given (output a check reads),
-    else next to its stderr below ``log_stem``.
+    Its stdout and stderr go to ``stdout_path`` and ``stderr_path`` when
+    given (output a check reads), else to files below ``log_stem``.
 
     Wall time and ``ru_maxrss`` come from the wrapper (the latter covers
     descendants the tool reaped, as the largest single one, not a sum); the
@@ -318,7 +323,7 @@ def measure(argv: list[str], env: dict[str, str], timeout: float, log_stem: Path
     next run.  On timeout the group is killed; Ctrl-C kills it and propagates.
     """
     out_path, err_path, rusage_path = (log_stem.with_suffix(s) for s in (".out", ".err", ".rusage"))
-    out_path = stdout_path or out_path
+    out_path, err_path = stdout_path or out_path, stderr_path or err_path
     wrapped = [sys.executable, "-I", "-S", "-c", RUSAGE_WRAPPER, str(rusage_path), *argv]
     timed_out = threading.Event()
     with open(out_path, "wb") as out, open(err_path, "wb") as err:
@@ -459,15 +464,69 @@ class SeaweedFS:
         return False
 
     def stop(self) -> None:
-        """Terminate the whole process group, then kill it if it lingers."""
-        if self.proc is None:
-            return
-        kill_group(self.proc.pid, signal.SIGTERM)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            self.proc.wait(timeout=15)
-        kill_group(self.proc.pid, signal.SIGKILL)
-        self.proc.wait()
-        self.proc = None
+        if self.proc is not None:
+            stop_group(self.proc)
+            self.proc = None
+
+
+def stop_group(proc: subprocess.Popen) -> None:
+    """Terminate a process's whole group, then kill it if it lingers."""
+    kill_group(proc.pid, signal.SIGTERM)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        proc.wait(timeout=15)
+    kill_group(proc.pid, signal.SIGKILL)
+    proc.wait()
+
+
+class VirtualServer:
+    """The listing-only server of ``tests/support/virtual_bucket.py`` (bucket ``vN-x``: N
+    computed keys), standalone in its own process group (a context manager).
+
+    A process of its own, so that serving pages does not take this process's
+    GIL (RSS sampler, proxies).  It counts its requests per S3 operation
+    (``Refused``: answered with an error, writes among them); ``take_ops``
+    returns those since the last call.
+    """
+
+    def __init__(self, log_path: Path):
+        self.log_path = log_path
+        self.proc: subprocess.Popen | None = None
+        self.endpoint = ""
+        self._seen: collections.Counter = collections.Counter()
+
+    def __enter__(self) -> VirtualServer:
+        with open(self.log_path, "ab") as log:
+            self.proc = subprocess.Popen([sys.executable, "-m", "tests.support.virtual_bucket", "--port", "0"],
+                                         cwd=HERE.parent, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                         stderr=log, start_new_session=True)
+        try:
+            self.endpoint = self.proc.stdout.readline().decode().strip()  # once it listens ("" if it died)
+        except BaseException:
+            self.stop()
+            raise
+        if not self.endpoint.startswith("http://"):
+            self.stop()
+            raise SetupError(f"the virtual bucket server did not start:\n{tail(self.log_path)}")
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    def take_ops(self) -> dict[str, int]:
+        try:
+            with urllib.request.urlopen(f"{self.endpoint}/?stats", timeout=60) as answer:
+                counts = collections.Counter(json.load(answer))
+        except OSError as exc:
+            raise SetupError(f"no request counts from the virtual server ({exc}; exit status "
+                             f"{self.proc.poll()}):\n{tail(self.log_path)}") from None
+        ops, self._seen = dict(counts - self._seen), counts
+        return ops
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            stop_group(self.proc)
+            self.proc.stdout.close()
+            self.proc = None
 
 
 class DelayProxy:
@@ -719,8 +778,15 @@ OPS: dict[str, dict[str, Callable[[str, str], list[str]]]] = {
         "aws": lambda src, dst: ["s3", "cp", "--quiet", src, "-"],
         "floor": lambda src, dst: ["cat", src],
     },
+    "cp_plan": {  # s3 -> s3 with every destination there: planned, each copy skipped (aws: a dry run)
+        "baiji": lambda src, dst: ["cp", "-r", "-P", src + "/", dst + "/"],
+        "s5cmd": lambda src, dst: ["cp", "-n", s5_dir(src), dst + "/"],
+        "rclone": lambda src, dst: ["copy", "--ignore-existing", rc(src), rc(dst)],
+        "aws": lambda src, dst: ["s3", "cp", "--recursive", "--dryrun", "--quiet", src + "/", dst + "/"],
+    },
     "startup": {"python": lambda src, dst: ["-I", "-c", "pass"]},
 }
+OPS["sync_bars"] = {**OPS["sync"], "baiji": lambda src, dst: ["sync", "-P", src + "/", dst + "/"]}
 
 # Variants of a tool's arguments chosen on the command line: option -> (op, tool, builder).
 OP_VARIANTS: dict[str, tuple[str, str, Callable[[str, str], list[str]]]] = {
@@ -772,6 +838,7 @@ class Job:
     verify: Callable[[], str | None]          # None when the result is right
     cleanup: Callable[[], None] = lambda: None
     stdout: Path | None = None                # where the tool's stdout goes, for verify
+    stderr: Path | None = None                # where its stderr goes, for verify
 
 
 def prepare_upload(bench: Bench, data: Data, tool: str, run_id: str) -> Job:
@@ -886,6 +953,45 @@ def prepare_cat(bench: Bench, data: Data, tool: str, run_id: str) -> Job:
                lambda: shutil.rmtree(out.parent, ignore_errors=True), stdout=out)
 
 
+def virtual_bucket(keys: int, name: str) -> str:
+    """The URL of a virtual bucket of ``keys`` keys (two with the same ``keys`` are in sync)."""
+    return f"s3://v{keys}-{name}"
+
+
+def prepare_virtual_ls(bench: Bench, data: Data | None, tool: str, run_id: str, *, keys: int) -> Job:
+    """List a virtual bucket: one line per key printed."""
+    out = bench.fresh_dir(f"virtual-ls-{tool}-{run_id}") / "stdout"
+
+    def verify() -> str | None:
+        lines = 0
+        with open(out, "rb") as f:
+            while block := f.read(CHUNK):
+                lines += block.count(b"\n")
+        return None if lines == keys else f"{lines} lines, expected {keys}"
+    return Job(virtual_bucket(keys, "a"), "", verify, lambda: shutil.rmtree(out.parent, ignore_errors=True),
+               stdout=out)
+
+
+def prepare_virtual_sync(bench: Bench, data: Data | None, tool: str, run_id: str, *, keys: int) -> Job:
+    """A no-op sync s3 -> s3 of two virtual buckets; nothing to check but the server's refusals."""
+    return Job(virtual_bucket(keys, "a"), virtual_bucket(keys, "b"), lambda: None)
+
+
+def prepare_virtual_cp_plan(bench: Bench, data: Data | None, tool: str, run_id: str, *, keys: int) -> Job:
+    """``cp -r`` between two virtual buckets: every destination exists, so every copy is skipped.
+
+    baiji must say it skipped ``keys`` files; the others are checked by the
+    server's refusals only.
+    """
+    err = bench.fresh_dir(f"virtual-cp-plan-{tool}-{run_id}") / "stderr"
+    said = f"Skipping {keys} files whose destination exists"
+
+    def verify() -> str | None:
+        return None if tool != "baiji" or said in tail(err) else f"no {said!r} on stderr"
+    return Job(virtual_bucket(keys, "a"), virtual_bucket(keys, "b"), verify,
+               lambda: shutil.rmtree(err.parent, ignore_errors=True), stderr=err)
+
+
 def prepare_nothing(bench: Bench, data: Data | None, tool: str, run_id: str) -> Job:
     return Job("", "", lambda: None)
 
@@ -894,8 +1000,9 @@ def prepare_nothing(bench: Bench, data: Data | None, tool: str, run_id: str) -> 
 class Workload:
     """A benchmark workload: the operation it times, on which data, how prepared.
 
-    ``kind`` picks rounds, repetitions, table and goal: ``bulk`` and
-    ``scale`` (only with --keys) run once per round; ``oneshot`` and
+    ``kind`` picks rounds, repetitions, table and goal: ``bulk`` runs once
+    per round, ``scale`` (only with --keys) and ``virtual`` (only with
+    --virtual-keys, a row per size) once per scale round; ``oneshot`` and
     ``baseline`` run --oneshot-reps times per round.  ``tools`` fixes the
     tools (default: the ones chosen with --tools).  ``server`` names the
     S3 server the tools are aimed at (a key of ``Bench.servers``).
@@ -914,6 +1021,11 @@ class Workload:
     def scale(self) -> bool:
         """Only run when asked for with --keys."""
         return self.kind == "scale"
+
+    @property
+    def large(self) -> bool:
+        """Many keys: --scale-rounds rounds, the process tree's RSS always shown."""
+        return self.kind in ("scale", "virtual")
 
     @property
     def repeated(self) -> bool:
@@ -938,6 +1050,12 @@ WORKLOADS = [
              "no-op sync of --keys tiny keys to a local copy", "scale"),
     Workload("scale-ls", "ls_tree", prepare_ls, "scale", "list --keys keys below a prefix (recursive)",
              "scale"),
+    Workload("virtual-ls", "ls_tree", prepare_virtual_ls, "", "list a virtual bucket of N keys "
+             "(--virtual-keys)", "virtual", server="virtual"),
+    Workload("virtual-sync", "sync_bars", prepare_virtual_sync, "", "no-op sync of two virtual buckets of N "
+             "keys s3 -> s3 (baiji -P)", "virtual", server="virtual"),
+    Workload("virtual-cp-plan", "cp_plan", prepare_virtual_cp_plan, "", "cp -r of N keys s3 -> s3, every "
+             "destination there: planned, all skipped (baiji -P)", "virtual", server="virtual"),
     Workload("python", "startup", prepare_nothing, "", "python -I -c pass with baiji's interpreter "
              "(start-up baseline)", "baseline", ("python",)),
     Workload("ls", "ls", prepare_ls, "few", f"list a prefix of {LS_KEYS} keys", "oneshot"),
@@ -947,6 +1065,30 @@ WORKLOADS = [
 ]
 WORKLOADS_BY_NAME = {w.name: w for w in WORKLOADS}
 
+
+def count_name(n: int) -> str:
+    """20000 -> 20k, 10000000 -> 10M."""
+    for unit, size in (("M", 10**6), ("k", 10**3)):
+        if n >= size and n % size == 0:
+            return f"{n // size}{unit}"
+    return str(n)
+
+
+def selected_workloads(args: argparse.Namespace) -> list[Workload]:
+    """The workloads named in ``args``, a virtual one once per --virtual-keys size (named
+    ``virtual-sync 1M``), without the tools that have no command for it (floor: no cp_plan)
+    and without aws above --virtual-aws-max keys."""
+    selected = []
+    for w in map(WORKLOADS_BY_NAME.get, args.workloads):
+        if w.kind != "virtual":
+            selected.append(w)
+            continue
+        for n in args.virtual_keys:
+            tools = tuple(t for t in args.tools if t in OPS[w.op] and (t != "aws" or n <= args.virtual_aws_max))
+            selected.append(replace(w, name=f"{w.name} {count_name(n)}", tools=tools,
+                                    prepare=functools.partial(w.prepare, keys=n)))
+    return selected
+
 # Goals per workload kind, checked when the first tool is baiji: (what, limit),
 # "what" a tool or PEER (baiji time / its time at most limit) or TREE_RSS (MiB).
 TREE_RSS = "tree RSS"
@@ -954,6 +1096,7 @@ PEER = "peer"  # the fastest of PEERS in the row
 GOALS: dict[str, tuple[tuple[str, float], ...]] = {
     "bulk": ((PEER, 1.0),),
     "scale": ((PEER, 1.0), (TREE_RSS, 150)),
+    "virtual": ((TREE_RSS, 200),),
     "oneshot": (("aws", 0.3), ("python", 5.0)),
 }
 
@@ -994,18 +1137,21 @@ class Bench:
     """Data sets (made once, on first use), the delay proxies and the run loop.
 
     ``servers`` maps a Workload's ``server`` to its endpoint; fixtures and
-    checks go to SeaweedFS directly, never through a proxy.
+    checks go to SeaweedFS directly, never through a proxy.  The virtual
+    server counts the requests of its runs itself, through a proxy or not.
     """
 
-    def __init__(self, args: argparse.Namespace, workdir: Path, server: SeaweedFS,
+    def __init__(self, args: argparse.Namespace, workdir: Path, servers: dict[str, SeaweedFS | VirtualServer],
                  executables: dict[str, str | None], env: dict[str, str]):
         self.args, self.workdir = args, workdir
         self.executables, self.env = executables, env
-        self.servers = {"seaweedfs": server.endpoint}
+        self.servers = {name: server.endpoint for name, server in servers.items()}
+        self.counters = {name: server for name, server in servers.items() if isinstance(server, VirtualServer)}
         self.ops = ops_for(args)
         self.logs = workdir / "logs"
         self.logs.mkdir()
-        self.store = Store(server.endpoint, executables.get("s5cmd"), env, self.logs)
+        self.store = Store(self.servers["seaweedfs"], executables.get("s5cmd"), env, self.logs) \
+            if "seaweedfs" in servers else None
         self._data: dict[str, Data] = {}
         self._tool_copies: dict[tuple[str, str, str], str] = {}
         self._proxies: dict[tuple[str, int], DelayProxy] = {}
@@ -1068,7 +1214,7 @@ class Bench:
 
     def setup(self, workloads: list[Workload], tools: list[str]) -> None:
         """Create buckets and every fixture the selected workloads need."""
-        for bucket in (SRC_BUCKET, *(f"bench-{t}" for t in tools)):
+        for bucket in (SRC_BUCKET, *(f"bench-{t}" for t in tools)) if self.store else ():
             self.store.create_bucket(bucket)
         for name in dict.fromkeys(w.data for w in workloads if w.data):
             self.data(name)
@@ -1085,32 +1231,44 @@ class Bench:
             return result
         self._counter += 1
         run_id = f"r{round_no}-{self._counter:04d}"
+        proxy = self.proxy(workload.server, latency_ms)
+        counter = self.counters.get(workload.server) or proxy
         try:
             job = workload.prepare(self, self.data(workload.data), tool, run_id)
+            if counter:
+                counter.take_ops()
         except SERVER_ERRORS as exc:
             result.status, result.message = "setup-error", str(exc)
             return result
-        proxy = self.proxy(workload.server, latency_ms)
         endpoint = proxy.endpoint if proxy else self.servers[workload.server]
         result.argv = [exe, *TOOLS[tool].global_args(endpoint), *self.ops[workload.op][tool](job.src, job.dst)]
-        if proxy:
-            proxy.take_ops()
         cpu = time.process_time()
         m = measure(result.argv, {**self.env, "AWS_ENDPOINT_URL": endpoint}, self.args.timeout,
-                    self.logs / f"{workload.name}-{latency_ms}-{tool}-{run_id}", job.stdout)
+                    self.logs / f"{workload.name.replace(' ', '-')}-{latency_ms}-{tool}-{run_id}",
+                    job.stdout, job.stderr)
         if proxy:
-            result.requests, result.proxy_cpu_s = proxy.take_ops(), time.process_time() - cpu
+            result.proxy_cpu_s = time.process_time() - cpu
+        counting = None
+        try:
+            result.requests = counter.take_ops() if counter else None
+        except SERVER_ERRORS as exc:
+            counting = str(exc)
         result.seconds, result.maxrss_mib, result.tree_rss_mib = m.seconds, m.maxrss_mib, m.tree_rss_mib
         result.stderr_tail = m.stderr_tail
         if m.timed_out:
             result.status, result.message = "timeout", f"killed after {self.args.timeout} s"
         elif m.returncode != 0:
             result.status, result.message = "error", f"exit status {m.returncode}"
+        elif counting:
+            result.status, result.message = "setup-error", counting
         else:
             try:
                 problem = job.verify()
             except SERVER_ERRORS as exc:
                 problem = f"could not verify: {exc}"
+            refused = (result.requests or {}).get("Refused")  # the virtual server's error answers
+            if refused and not problem:
+                problem = f"the server refused {refused} requests (writes are refused)"
             result.status, result.message = ("wrong", problem) if problem else ("ok", "")
         try:
             job.cleanup()
@@ -1149,12 +1307,13 @@ def log_repeated(runs: list[RunResult]) -> None:
 
 def summarize(results: list[RunResult]) -> dict[str, dict[str, dict]]:
     """row -> tool -> {median_s, runs, ok, statuses, maxrss_mib, tree_rss_mib, tree_peak_mib,
-    requests, proxy_cpu}.
+    requests, ops, proxy_cpu}.
 
     ``tree_peak_mib`` is the larger of the sampled tree sum and the largest
     single process (sampling can miss a short peak); ``requests`` the median
-    count per correct run through the proxy, ``proxy_cpu`` the largest share
-    of one core the proxy took in a run.
+    count per correct run counted by the proxy or the virtual server, ``ops``
+    the median per S3 operation, ``proxy_cpu`` the largest share of one core
+    the proxy took in a run.
     """
     summary: dict[str, dict[str, list[RunResult]]] = {}
     for r in results:
@@ -1176,6 +1335,8 @@ def summarize(results: list[RunResult]) -> dict[str, dict[str, dict]]:
                                      default=None) or None,
                 "requests": statistics.median(sum(r.requests.values()) for r in ok)
                 if ok and ok[0].requests is not None else None,
+                "ops": {op: statistics.median(r.requests.get(op, 0) for r in ok)
+                        for op in sorted({op for r in ok for op in r.requests or ()})},
                 "proxy_cpu": max((r.proxy_cpu_s / r.seconds for r in ok if r.proxy_cpu_s is not None),
                                  default=None),
             }
@@ -1241,22 +1402,24 @@ def markdown_table(summary: dict, workloads: list[Workload], tools: list[str], l
     | peak RSS MiB T / T / ... [| requests T / T / ...]
 
     A row per workload and latency; the baseline row (python start-up) puts
-    its time in the first column.  Requests are counted through the proxy.
+    its time in the first column.  Requests are counted by the proxy or the
+    virtual server.
     """
     first = tools[0]
     peers = [t for t in tools[1:] if t in PEERS]
     others = [t for t in tools[1:] if t not in PEERS]
     baseline = summary.get("python", {}).get("python")
     repeated = any(w.repeated for w in workloads)
-    proxied = any(latencies)
+    counted = any(cell["requests"] is not None for w in workloads for ms in latencies
+                  for cell in summary.get(row_name(w.name, ms), {}).values())
     ratio_heads = ([f"{first}/fastest peer"] if peers else []) + [f"{first}/{t}" for t in others]
     header = (["workload"] + [f"{t} s" for t in tools] + ratio_heads + ([f"{first}/python"] if repeated else [])
-              + ["goal", "peak RSS MiB " + " / ".join(tools)] + (["requests " + " / ".join(tools)] if proxied else []))
+              + ["goal", "peak RSS MiB " + " / ".join(tools)] + (["requests " + " / ".join(tools)] if counted else []))
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for w in workloads:
         if w.kind == "baseline":
             if baseline:
-                requests = ["-"] if proxied else []
+                requests = ["-"] if counted else []
                 row = [f"{w.name} (start-up)", time_cell(baseline, 3)]
                 row += ["-"] * (len(header) - 3 - len(requests)) + [rss_cell(baseline, False)] + requests
                 lines.append("| " + " | ".join(row) + " |")
@@ -1274,10 +1437,10 @@ def markdown_table(summary: dict, workloads: list[Workload], tools: list[str], l
             ratios = [time_ratio(cells[0], per_tool.get(t)) for t in others]
             ratios += [time_ratio(cells[0], baseline)] if repeated else []
             row += [f"{r:.2f}x" if r is not None else "-" for r in ratios]
-            row += [goal_cell(w, per_tool, tools, baseline), " / ".join(rss_cell(c, w.scale) for c in cells)]
-            if proxied:
-                counts = [f"{c['requests']:.0f}" if c and c["requests"] is not None else "-" for c in cells]
-                row.append(" / ".join(counts) if ms else "-")
+            row += [goal_cell(w, per_tool, tools, baseline), " / ".join(rss_cell(c, w.large) for c in cells)]
+            if counted:
+                row.append(" / ".join(f"{c['requests']:.0f}" if c and c["requests"] is not None else "-"
+                                      for c in cells))
             lines.append("| " + " | ".join(row) + " |")
     return "\n".join(lines)
 
@@ -1330,6 +1493,19 @@ def git_revision() -> str:
     return (head or "?") + ("-dirty" if dirty else "")
 
 
+def requests_lines(summary: dict, workloads: list[Workload], tools: list[str], latencies: list[int]
+                   ) -> list[str]:
+    """A line per row: each tool's requests per S3 operation (medians)."""
+    lines = []
+    for row in (row_name(w.name, ms) for w in workloads for ms in latencies):
+        per_tool = summary.get(row, {})
+        parts = [f"{t} " + ", ".join(f"{n:.0f} {op}" for op, n in per_tool[t]["ops"].items())
+                 for t in tools if (per_tool.get(t) or {}).get("ops")]
+        if parts:
+            lines.append(f"- {row}: " + "; ".join(parts))
+    return lines
+
+
 def report(args: argparse.Namespace, workloads: list[Workload], executables: dict[str, str | None],
            versions: dict[str, str], machine: dict[str, str], results: list[RunResult],
            started: datetime.datetime) -> None:
@@ -1338,11 +1514,14 @@ def report(args: argparse.Namespace, workloads: list[Workload], executables: dic
     summary = summarize(results)
     tables = []
     for title, kinds in (("Bulk transfers", ("bulk", "scale")),
+                         ("Listing-only server: virtual buckets of N keys", ("virtual",)),
                          (f"One-shot commands (median of {args.oneshot_reps} runs per round)",
                           ("baseline", "oneshot"))):
         selected = [w for w in workloads if w.kind in kinds]
         if selected:
             tables += ["", f"### {title}", "", markdown_table(summary, selected, tools, args.latency_ms)]
+        counts = requests_lines(summary, [w for w in selected if w.kind == "virtual"], tools, args.latency_ms)
+        tables += ["", "Requests per S3 operation, counted by the server:", "", *counts] if counts else []
     quiet = all(float(machine[k].split()[0]) < 1 for k in ("load_start", "load_end"))
     proxy_cpu = max(((cell["proxy_cpu"], row, tool) for row, per_tool in summary.items()
                      for tool, cell in per_tool.items() if cell["proxy_cpu"] is not None), default=None)
@@ -1360,7 +1539,9 @@ def report(args: argparse.Namespace, workloads: list[Workload], executables: dic
         "- versions: " + "; ".join(f"{k}: {v}" for k, v in versions.items()),
         f"- rounds: {args.rounds} (interleaved, rotating tool order); median wall seconds of "
         f"correct runs; {args.files} files of {SMALL_FILE_BYTES} B, big file {args.big_mib} MiB"
-        + (f", scale {args.keys} keys x {args.scale_rounds} round(s)" if args.keys else ""),
+        + (f", scale {args.keys} keys x {args.scale_rounds} round(s)" if args.keys else "")
+        + (f", virtual buckets of {', '.join(map(count_name, args.virtual_keys))} keys x {args.scale_rounds} "
+           "round(s)" if args.virtual_keys else ""),
         f"- baiji commands: cp {'-R' if args.baiji_parallel else '-r'} for trees, sync, rm -r -f; "
         "rclone: copy/copyto, sync --checksum, delete, lsf, cat, 64 transfers and checkers; "
         "floor: obstore driven directly by benchmarks/floor.py (the engine's own minimum)",
@@ -1373,7 +1554,12 @@ def report(args: argparse.Namespace, workloads: list[Workload], executables: dic
         "the largest single process (wait4 via a fork wrapper, floor about 5 MiB), "
         "\"tree\" the peak of the sampled sum over all its processes (always for scale-*)",
         "- goal: ✓ met, ✗ missed (by what), ? not measured; bulk: baiji/fastest peer <= 1.0; scale-*: "
-        "also tree <= 150 MiB; one-shot: baiji/aws <= 0.3 and baiji/python <= 5",
+        "also tree <= 150 MiB; virtual-*: tree <= 200 MiB; one-shot: baiji/aws <= 0.3 and baiji/python <= 5",
+        *(["- virtual-*: tests/support/virtual_bucket.py, one Python process, keys computed, writes refused "
+           "(a refusal fails the run); baiji with -P (progress bars), the others without; virtual-sync: "
+           "sync s3 -> s3 (rclone --checksum); virtual-cp-plan: baiji cp -r -P, s5cmd cp -n, rclone copy "
+           "--ignore-existing, aws s3 cp --dryrun (it cannot skip existing keys), no floor; aws only up to "
+           f"{args.virtual_aws_max} keys (--virtual-aws-max)"] if args.virtual_keys else []),
         *tables,
     ]
     if failures:
@@ -1409,7 +1595,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--only", help="comma separated workloads (default: all but scale-*)")
     parser.add_argument("--keys", type=int, default=0,
                         help="enable the scale-* workloads with this many tiny files (e.g. 100000)")
-    parser.add_argument("--scale-rounds", type=int, default=1, help="rounds for scale-* (default 1)")
+    parser.add_argument("--scale-rounds", type=int, default=1, help="rounds for scale-* and virtual-* (default 1)")
+    parser.add_argument("--virtual-keys", default="",
+                        help="enable the virtual-* workloads on the listing-only server, a row per bucket size, "
+                        "comma separated (e.g. 1000000,10000000)")
+    parser.add_argument("--virtual-aws-max", type=int, default=1_000_000,
+                        help="aws runs virtual-* rows of at most this many keys (default 1000000)")
     parser.add_argument("--oneshot-reps", type=int, default=10,
                         help="runs per round of each one-shot command (default 10)")
     parser.add_argument("--baiji-parallel", action="store_true",
@@ -1423,16 +1614,25 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         args.latency_ms = sorted({int(ms) for ms in args.latency_ms.split(",")})
     except ValueError:
         parser.error(f"--latency-ms takes whole milliseconds, not {args.latency_ms!r}")
+    try:
+        args.virtual_keys = sorted({int(n) for n in args.virtual_keys.split(",") if n.strip()})
+    except ValueError:
+        parser.error(f"--virtual-keys takes whole numbers, not {args.virtual_keys!r}")
+    if any(n < 1 for n in args.virtual_keys):
+        parser.error("--virtual-keys: buckets of 1 key or more")
     args.tools = [t.strip() for t in args.tools.split(",") if t.strip()]
     for tool in args.tools:
         if tool not in TOOLS or tool == "python":
             parser.error(f"unknown tool {tool!r} (known: {', '.join(TOOLS)})")
-    names = args.only.split(",") if args.only else [w.name for w in WORKLOADS if not w.scale or args.keys]
+    names = args.only.split(",") if args.only else [
+        w.name for w in WORKLOADS if (not w.scale or args.keys) and (w.kind != "virtual" or args.virtual_keys)]
     for name in names:
         if name not in WORKLOADS_BY_NAME:
             parser.error(f"unknown workload {name!r} (known: {', '.join(WORKLOADS_BY_NAME)})")
         if WORKLOADS_BY_NAME[name].scale and not args.keys:
             parser.error(f"{name} needs --keys N")
+        if WORKLOADS_BY_NAME[name].kind == "virtual" and not args.virtual_keys:
+            parser.error(f"{name} needs --virtual-keys N[,N...]")
     if "python" not in names and any(WORKLOADS_BY_NAME[n].kind == "oneshot" for n in names):
         names.append("python")  # the one-shot goals are relative to it
     args.workloads = [w.name for w in WORKLOADS if w.name in names]
@@ -1461,12 +1661,13 @@ def raise_keyboard_interrupt(signum, frame):
     raise KeyboardInterrupt(f"signal {signum}")
 
 
-def tool_versions(tools: list[str], executables: dict[str, str | None], weed: str,
+def tool_versions(tools: list[str], executables: dict[str, str | None], weed: str | None,
                   env: dict[str, str]) -> dict[str, str]:
-    """Version strings of the selected tools, the server and this repository."""
+    """Version strings of the selected tools, SeaweedFS (when it runs) and this repository."""
     versions = {t: version_of([executables[t], *TOOLS[t].version_args], env)
                 if executables[t] else "not found" for t in tools}
-    versions["weed"] = version_of([weed, "version"], env)
+    if weed:
+        versions["weed"] = version_of([weed, "version"], env)
     versions["repo git"] = git_revision()
     return versions
 
@@ -1479,7 +1680,7 @@ def run_rounds(bench: Bench, workloads: list[Workload], args: argparse.Namespace
     next.  The start-up baseline runs direct only (it makes no request).
     """
     def rounds_of(workload: Workload) -> int:
-        return args.scale_rounds if workload.scale else args.rounds
+        return args.scale_rounds if workload.large else args.rounds
 
     def rotated(tools: list[str], shift: int) -> list[str]:
         shift %= len(tools)
@@ -1512,21 +1713,28 @@ def main(argv: list[str] | None = None) -> int:
     machine = machine_info()
     log(f"load average {machine['load_start']}")
     executables = {name: t.find() for name, t in TOOLS.items()}
-    weed = find_executable("weed")
-    if weed is None:
+    workloads = selected_workloads(args)
+    needed = {w.server for w in workloads}
+    weed = find_executable("weed") if "seaweedfs" in needed else None
+    if "seaweedfs" in needed and weed is None:
         log("weed (SeaweedFS) not found next to the interpreter or on PATH")
         return 2
-    workloads = [WORKLOADS_BY_NAME[n] for n in args.workloads]
     workdir = Path(tempfile.mkdtemp(prefix="baiji-bench-"))
     try:
-        with SeaweedFS(weed, workdir / "weed") as server:
-            log(f"SeaweedFS S3 at {server.endpoint}, work dir {workdir}")
+        with contextlib.ExitStack() as stack:
+            servers: dict[str, SeaweedFS | VirtualServer] = {}
+            if weed:
+                servers["seaweedfs"] = stack.enter_context(SeaweedFS(weed, workdir / "weed"))
+            if "virtual" in needed:
+                servers["virtual"] = stack.enter_context(VirtualServer(workdir / "virtual.log"))
+            log(", ".join(f"{name} S3 at {server.endpoint}" for name, server in servers.items())
+                + f", work dir {workdir}")
             env = child_env(workdir)
             used = list(dict.fromkeys(t for w in workloads for t in w.tools or args.tools))
             versions = tool_versions(used, executables, weed, env)
-            with contextlib.closing(Bench(args, workdir, server, executables, env)) as bench:
-                bench.setup(workloads, args.tools)
-                results = run_rounds(bench, workloads, args)
+            bench = stack.enter_context(contextlib.closing(Bench(args, workdir, servers, executables, env)))
+            bench.setup(workloads, args.tools)
+            results = run_rounds(bench, workloads, args)
         machine["load_end"] = load_average()
         log(f"load average {machine['load_end']}")
         report(args, workloads, {t: executables[t] for t in used}, versions, machine, results, started)

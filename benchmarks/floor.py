@@ -74,8 +74,8 @@ def parallel(fn, items, workers: int = INFLIGHT) -> None:
 
 
 def listing(bucket: str, prefix: str):
-    """Every ObjectMeta below ``prefix/`` (recursive)."""
-    for chunk in obstore.list(store(bucket), prefix.rstrip("/") + "/", chunk_size=1000):
+    """Every ObjectMeta below ``prefix/`` (recursive; "": the whole bucket)."""
+    for chunk in obstore.list(store(bucket), below(prefix, ""), chunk_size=1000):
         yield from chunk
 
 
@@ -100,26 +100,9 @@ def write_file(path: str, data) -> None:
 # Operations ---------------------------------------------------------------
 
 def cp_tree(src: str, dst: str) -> None:
-    s, d = split(src), split(dst)
-    if s is None:  # upload
-        st, prefix = store(d[0]), d[1].rstrip("/") + "/"
-        parallel(lambda f: obstore.put(st, prefix + f[0], Path(src, f[0])), local_files(src))
-    elif d is None:  # download
-        st, cut = store(s[0]), len(s[1].rstrip("/")) + 1
-        metas = list(listing(*s))
-        for parent in {os.path.dirname(m["path"][cut:]) for m in metas}:
-            os.makedirs(os.path.join(dst, parent), exist_ok=True)
-        parallel(lambda m: write_file(os.path.join(dst, m["path"][cut:]),
-                                      obstore.get(st, m["path"]).bytes()), metas)
-    else:  # s3 -> s3: server-side copy within a bucket, get + put across buckets
-        sst, dst_st = store(s[0]), store(d[0])
-        cut, prefix = len(s[1].rstrip("/")) + 1, d[1].rstrip("/") + "/"
-        if s[0] == d[0]:
-            copy = lambda m: obstore.copy(sst, m["path"], prefix + m["path"][cut:])  # noqa: E731
-        else:
-            copy = lambda m: obstore.put(dst_st, prefix + m["path"][cut:],  # noqa: E731
-                                         obstore.get(sst, m["path"]).bytes())
-        parallel(copy, listing(*s))
+    rels = list(entries(src))
+    make_parents(dst, rels)
+    parallel(lambda rel: copy(src, dst, rel), rels)
 
 
 def cp_file(src: str, dst: str) -> None:
@@ -150,28 +133,56 @@ def download(st: S3Store, key: str, path: str) -> None:
 
 
 def sync(src: str, dst: str) -> None:
-    """Mirror a local directory to a prefix or back: copy new, larger/smaller or newer files; delete extras."""
-    up = split(src) is None
-    local_dir, (bucket, prefix) = (src, split(dst)) if up else (dst, split(src))
-    st, prefix = store(bucket), prefix.rstrip("/") + "/"
-    remote = {m["path"][len(prefix):]: (m["size"], m["last_modified"].timestamp())
-              for m in listing(bucket, prefix)}
-    local = {rel: (stat.st_size, stat.st_mtime) for rel, stat in local_files(local_dir)} \
-        if os.path.isdir(local_dir) else {}
-    source, target = (local, remote) if up else (remote, local)
+    """Mirror a directory or prefix to another: copy new, larger/smaller or newer files; delete extras."""
+    source, target = entries(src), entries(dst)
     todo = [rel for rel, (size, mtime) in source.items()
             if rel not in target or target[rel][0] != size or mtime > target[rel][1]]
     extra = [rel for rel in target if rel not in source]
-    if up:
-        parallel(lambda rel: obstore.put(st, prefix + rel, Path(src, rel)), todo)
-        if extra:
-            obstore.delete(st, [prefix + rel for rel in extra])
-        return
-    for parent in {os.path.dirname(rel) for rel in todo}:
-        os.makedirs(os.path.join(dst, parent), exist_ok=True)
-    parallel(lambda rel: write_file(os.path.join(dst, rel), obstore.get(st, prefix + rel).bytes()), todo)
-    for rel in extra:
-        os.remove(os.path.join(dst, rel))
+    make_parents(dst, todo)
+    parallel(lambda rel: copy(src, dst, rel), todo)
+    d = split(dst)
+    if d is None:
+        for rel in extra:
+            os.remove(os.path.join(dst, rel))
+    elif extra:
+        obstore.delete(store(d[0]), [below(d[1], rel) for rel in extra])
+
+
+def entries(url: str) -> dict[str, tuple[int, float]]:
+    """{relative path: (size, mtime)} of every file below a directory or prefix."""
+    if split(url) is None:
+        return {rel: (stat.st_size, stat.st_mtime) for rel, stat in local_files(url)} \
+            if os.path.isdir(url) else {}
+    bucket, prefix = split(url)
+    cut = len(below(prefix, ""))
+    return {m["path"][cut:]: (m["size"], m["last_modified"].timestamp()) for m in listing(bucket, prefix)}
+
+
+def below(prefix: str, rel: str) -> str:
+    """The key of ``rel`` below ``prefix`` ("" or "/": the bucket's top)."""
+    prefix = prefix.strip("/")
+    return f"{prefix}/{rel}" if prefix else rel
+
+
+def make_parents(dst: str, rels: list[str]) -> None:
+    """The local directories the files ``rels`` below ``dst`` go to; nothing for a prefix."""
+    if split(dst) is None:
+        for parent in {os.path.dirname(rel) for rel in rels}:
+            os.makedirs(os.path.join(dst, parent), exist_ok=True)
+
+
+def copy(src: str, dst: str, rel: str) -> None:
+    """``rel`` below ``src`` to the same place below ``dst``: put, get, server-side copy
+    within a bucket, get + put across buckets."""
+    s, d = split(src), split(dst)
+    if s is None:
+        obstore.put(store(d[0]), below(d[1], rel), Path(src, rel))
+    elif d is None:
+        write_file(os.path.join(dst, rel), obstore.get(store(s[0]), below(s[1], rel)).bytes())
+    elif s[0] == d[0]:
+        obstore.copy(store(s[0]), below(s[1], rel), below(d[1], rel))
+    else:
+        obstore.put(store(d[0]), below(d[1], rel), obstore.get(store(s[0]), below(s[1], rel)).bytes())
 
 
 def rm_tree(src: str, dst: str = "") -> None:

@@ -6,10 +6,12 @@ These use the ``virtual_s3`` server only, never the session's S3 server.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
 import sys
+import urllib.request
 
 import pytest
 from botocore.exceptions import ClientError
@@ -198,6 +200,9 @@ def test_standalone():
         assert url.startswith("http://127.0.0.1:")
         client = servers.make_client(url, "test", "test")
         assert client.list_objects_v2(Bucket="v3")["KeyCount"] == 3
+        for _ in range(2):  # the counts so far, not counting themselves
+            with urllib.request.urlopen(f"{url}/?stats", timeout=TIMEOUT) as answer:
+                assert json.load(answer) == {"ListObjectsV2": 1}
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(TIMEOUT) == 0
     finally:

@@ -25,6 +25,8 @@ credentials or none, signatures are not checked):
   costs O(page x log N): common prefixes are found by bisection.
 - HeadBucket, GetBucketLocation (empty: us-east-1), HeadObject, GetObject
   (the whole object; no ``Range``).
+- ``GET /?stats``: the ``requests`` counts so far, as a JSON object (not
+  counted itself), for a benchmark reading a standalone server.
 - Anything else, writes first, is ``501 NotImplemented``: a no-op sync or a
   dry run must never write.  Buckets not named ``vN`` (or with N > 10**8) do
   not exist.
@@ -40,6 +42,7 @@ from __future__ import annotations
 import argparse
 import collections
 import hashlib
+import json
 import re
 import signal
 import threading
@@ -189,7 +192,7 @@ class VirtualS3(_Server):
 
     ``requests`` counts the requests by operation (``ListObjectsV2``, ``ListObjects``,
     ``HeadObject``, ``GetObject``, ``HeadBucket``, ``GetBucketLocation``; ``Refused``:
-    any request answered with an error).
+    any request answered with an error), but ``GET /?stats``, which answers them.
     """
 
     def __init__(self, port: int = 0, max_connections: int = 256):
@@ -214,8 +217,9 @@ class VirtualS3(_Server):
                 op, status, headers, data = "Refused", refusal.status, [("Content-Type", "application/xml")], (
                     f"{_XML}<Error><Code>{refusal.code}</Code><Message>{escape(refusal.message)}</Message>"
                     f"<Resource>{escape(target)}</Resource><RequestId>virtual</RequestId></Error>").encode()
-            with self._lock:
-                self.requests[op] += 1
+            if op:
+                with self._lock:
+                    self.requests[op] += 1
             if not self._answer(sock, rfile, head, method, status, headers, data):
                 return
 
@@ -223,6 +227,10 @@ class VirtualS3(_Server):
                ) -> tuple[str, int, list[tuple[str, str]], bytes]:
         bucket, _, name = path.lstrip("/").partition("/")
         bucket, name = unquote(bucket), unquote(name)
+        if method == "GET" and not bucket and "stats" in params:
+            with self._lock:
+                counts = json.dumps(self.requests)
+            return "", 200, [("Content-Type", "application/json")], counts.encode()
         n = bucket_size(bucket) if bucket else None
         if method not in ("GET", "HEAD"):
             raise _Refusal(501, "NotImplemented",
