@@ -13,6 +13,13 @@ before and after.
 ``--fill`` puts the keys (``bench/pP/qQQ/fFFFF``, empty; 1,000 per ``q``, 8
 ``p``) with s5cmd from a local tree under ``--local`` that stays as the
 sync's destination; without it both are taken to be there already.
+
+Or, with no fill and a server that spends next to nothing per page, the
+virtual buckets of ``tests/support/virtual_bucket.py`` (a no-op s3 -> s3 sync)::
+
+    python -m tests.support.virtual_bucket --port 0 &    # prints the endpoint
+    python benchmarks/listing.py --endpoint-url http://127.0.0.1:PORT --bucket v200000-a --prefix '' \
+        --local s3://v200000-b/
 """
 
 from __future__ import annotations
@@ -61,20 +68,22 @@ def fill(endpoint: str, bucket: str, local: str, keys: int) -> None:
                     f"s3://{bucket}/bench/"], env={**os.environ, **ENV}, check=True, stdout=subprocess.DEVNULL)
 
 
-def commands(endpoint: str, bucket: str, local: str) -> dict[str, list[str]]:
-    url = f"s3://{bucket}/bench/"
+def commands(endpoint: str, bucket: str, local: str, prefix: str) -> dict[str, list[str]]:
+    url = f"s3://{bucket}/{prefix}"
     s3 = [sys.executable, "-m", "baiji", "--endpoint-url", endpoint]
     s5 = [tool("s5cmd") or "s5cmd", "--endpoint-url", endpoint]
-    rclone = [tool("rclone") or "rclone", "--s3-provider", "Other", "--s3-endpoint", endpoint,
+    rclone = [tool("rclone") or "rclone", "--config", "/dev/null", "--s3-provider", "Other", "--s3-endpoint", endpoint,
               "--s3-env-auth", "--s3-region", "us-east-1", "--checkers", "16"]
+    remote = ":s3:" + local[len("s3://"):] if local.startswith("s3://") else local  # rclone's name of it
     return {
         "baiji ls, one stream": [*s3, "ls", "--list-workers", "1", url],
         "baiji ls, partitioned": [*s3, "ls", url],
         "s5cmd ls": [*s5, "ls", url + "*"],
-        "rclone lsf -R": [*rclone, "lsf", "-R", "--files-only", f":s3:{bucket}/bench/"],
-        "baiji sync (no-op, s3->local)": [*s3, "sync", url, local],
+        "rclone lsf -R": [*rclone, "lsf", "-R", "--files-only", f":s3:{bucket}/{prefix}"],
+        "baiji sync (no-op), one stream": [*s3, "sync", "--list-workers", "1", url, local],
+        "baiji sync (no-op)": [*s3, "sync", url, local],
         "s5cmd sync (no-op)": [*s5, "sync", "--delete", url + "*", local.rstrip("/") + "/"],
-        "rclone sync (no-op)": [*rclone, "sync", f":s3:{bucket}/bench/", local],
+        "rclone sync (no-op)": [*rclone, "sync", "--checksum", f":s3:{bucket}/{prefix}", remote],
     }
 
 
@@ -94,7 +103,10 @@ def main() -> None:
     parser.add_argument("--endpoint-url", required=True)
     parser.add_argument("--bucket", default="bench200k")
     parser.add_argument("--keys", type=int, default=200_000)
-    parser.add_argument("--local", default="/tmp/baiji-bench-listing")
+    parser.add_argument("--prefix", default="bench/",
+                        help="what is listed ('' for a virtual bucket of tests/support/virtual_bucket.py)")
+    parser.add_argument("--local", default="/tmp/baiji-bench-listing",
+                        help="the no-op sync's destination: a local copy, or s3://BUCKET/ (v200000-b/ for v200000)")
     parser.add_argument("--fill", action="store_true")
     parser.add_argument("--delay", type=float, default=0.020, help="seconds added to every request")
     parser.add_argument("--rounds", type=int, default=3)
@@ -106,7 +118,7 @@ def main() -> None:
     with FaultProxy(args.endpoint_url, max_connections=256) as proxy:
         proxy.fail_always("delay", seconds=args.delay)
         rows = {}
-        for name, argv in commands(proxy.endpoint_url, args.bucket, args.local).items():
+        for name, argv in commands(proxy.endpoint_url, args.bucket, args.local, args.prefix).items():
             if args.only and not any(part in name for part in args.only.split(",")):
                 continue
             times = [timed(argv, args.keys, " ls" in name or "lsf" in name) for _ in range(args.rounds)]
