@@ -20,7 +20,7 @@ distributed = pytest.importorskip("distributed")
 def dask_executor():
     """A two-worker, process-based Dask LocalCluster's Executor (one per module)."""
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                  dashboard_address=None, host="127.0.0.1") as cluster, \
+                                  dashboard_address=":0", host="127.0.0.1") as cluster, \
             distributed.Client(cluster) as client:
         yield client.get_executor()
 

@@ -25,7 +25,7 @@ distributed = pytest.importorskip("distributed")
 
 def _local_cluster(workers: int):
     return distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                                    dashboard_address=None, host="127.0.0.1")
+                                    dashboard_address=":0", host="127.0.0.1")
 
 
 def _url(local_cluster) -> str:
