@@ -443,8 +443,11 @@ class SeaweedFS:
                 *(f"-{role}.port={port}" for role, port in ports.items()),
                 "-admin.ui=false", "-webdav=false", "-s3.port.iceberg=0", "-s3.port.lance=0"]
         with open(self.log_path, "ab") as log:
-            self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log,
-                                         stderr=subprocess.STDOUT, start_new_session=True)
+            # without the caller's AWS_* variables: given AWS_ACCESS_KEY_ID, weed mini turns on
+            # auth with that key alone, and refuses the benchmark's own
+            env = {name: value for name, value in os.environ.items() if not name.startswith("AWS_")}
+            self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                                         start_new_session=True, env=env)
         self.endpoint = f"http://127.0.0.1:{ports['s3']}"
         return self._wait_ready(ports["s3"])
 
