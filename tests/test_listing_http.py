@@ -168,9 +168,9 @@ def _entries_of(client, bucket: str, key: str) -> tuple:
 
 def test_empty_result(make_lister, client, bucket):
     lister = make_lister()
-    assert list(lister.pages(bucket, "")) == [{}]
+    assert list(lister.pages(bucket, "")) == [{"IsTruncated": False}]
     client.put_object(Bucket=bucket, Key="a", Body=b"x")
-    assert list(lister.pages(bucket, "nothing-here/", "/")) == [{}]
+    assert list(lister.pages(bucket, "nothing-here/", "/")) == [{"IsTruncated": False}]
     assert boto_listed(client, bucket, "nothing-here/", "/") == [([], [])]
 
 

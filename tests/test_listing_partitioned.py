@@ -143,6 +143,18 @@ def test_partitioned_listing_requests(fault_proxy, client, s3dir, monkeypatch):
     assert len(received) - len(keys) < 10, len(received)
 
 
+def test_a_listing_of_exactly_one_full_page_is_one_request(fault_proxy, client, s3dir):
+    """The first page full and the last (not truncated): nothing left to partition."""
+    keys = [f"g{j}/{i}" for j in range(4) for i in range(5)]
+    fill(client, s3dir, keys)
+    conn = fault_proxy.conn
+    conn._s3.list_workers, conn._s3.list_page_keys = 4, len(keys)
+    with RequestCounter(fault_proxy) as counter:
+        urls = [e.url for e in conn._s3.list(s3dir)]
+    assert urls == sorted((s3dir + key for key in keys), key=key_order)
+    assert counter.ops == ["ListObjectsV2"], counter.ops
+
+
 def test_no_op_sync_lists_each_side_once(fault_proxy, client, s3dir):
     keys = [f"g{j}/{i}" for j in range(5) for i in range(8)]
     fill(client, s3dir + "src/", keys)

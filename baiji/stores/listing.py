@@ -324,19 +324,20 @@ class Lister:
 
     def _paged(self, bucket: str, prefix: str, params: dict[str, str], what: str,
                parse: Callable[[ET.Element], tuple[dict, dict[str, str] | None]]) -> Iterator[dict]:
-        """The pages of a listing: ``parse(root)`` gives a page and the parameters of the next one
-        (None: the last); a listing that repeats them or sends :data:`EMPTY_PAGES` empty pages in
-        a row fails (ListError) instead of looping."""
+        """The pages of a listing, each with boto3's ``IsTruncated`` (whether more follow):
+        ``parse(root)`` gives a page and the parameters of the next one (None: the last); a
+        listing that repeats them or sends :data:`EMPTY_PAGES` empty pages in a row fails
+        (ListError) instead of looping."""
         seen: set[tuple] = set()
         empty = 0
         while True:
             page, following = self._send("GET", bucket, "", params, {}, what,
                                          lambda fields, body: parse(ET.fromstring(body)))
-            yield page
+            empty = 0 if page else empty + 1
+            yield {**page, "IsTruncated": following is not None}
             if following is None:
                 return
             marker = tuple(sorted(following.items()))
-            empty = 0 if page else empty + 1
             if marker in seen or empty >= EMPTY_PAGES:
                 why = "repeated a continuation token" if marker in seen else f"sent {empty} empty pages in a row"
                 raise ListError(f"{what}: {self.shown}: the server {why}; the listing does not advance",

@@ -50,12 +50,12 @@ Pages = Callable[[str, "str | None"], Iterator[dict]]
 
 def listed(pages: Pages, prefix: str, workers: int = WORKERS, page_keys: int = PAGE_KEYS) -> Iterator[dict]:
     """The objects (``Contents`` items) under ``prefix`` in key order, page by page as the server
-    sends them when the first page is not full (one request for a small listing), else partitioned
-    over ``workers`` streams."""
+    sends them when the first page is not full or is the last (one request for a listing of up
+    to a page), else partitioned over ``workers`` streams."""
     first_listing = pages(prefix, None)
     first = next(first_listing, {})
     objects = first.get("Contents", [])
-    if workers <= 1 or len(objects) < page_keys:
+    if workers <= 1 or len(objects) < page_keys or not first.get("IsTruncated", True):
         for page in itertools.chain([first], first_listing):
             yield from sorted(page.get("Contents", []), key=_order)
         return
