@@ -83,7 +83,7 @@ def restore_r(conn, prefix: str) -> list[str]:
 
 def uploads(conn, prefix: str, older_than: float | timedelta | None) -> Iterator[dict]:
     store = conn._remote(prefix)
-    sources = {record.get("upload_id"): record.get("source") for record in resume.upload_records()}
+    sources = {record.get("upload_id"): record.get("source") for _, record in resume.upload_records()}
     for upload in _old_uploads(store, prefix, older_than):
         try:
             parts, size = store.upload_size(upload)
@@ -99,6 +99,7 @@ def abort_uploads(conn, prefix: str, older_than: float | timedelta | None,
                   on_event: Listener | None) -> Report:
     store = conn._remote(prefix)
     report = Report(on_event)
+    records = {record.get("upload_id"): path for path, record in resume.upload_records()}
     for upload in _old_uploads(store, prefix, older_than):
         what = f"upload {upload.upload_id}"
         try:
@@ -108,6 +109,8 @@ def abort_uploads(conn, prefix: str, older_than: float | timedelta | None,
         except S3Exception as err:
             report.add(Event("fail", None, upload.url, f"{what}: {err}"), err)
             continue
+        if upload.upload_id in records:  # nothing left to resume: its record goes too
+            resume.forget_upload(records[upload.upload_id])
         report.add(Event("skip", None, upload.url, f"{what}: no longer in progress") if gone
                    else Event("abort", None, upload.url, what))
     return finished(report, "aborts", total=report.aborted + report.failed, warn_skips=False)

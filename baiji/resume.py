@@ -36,6 +36,11 @@ def upload_record_path(bucket: str, key: str, source: str) -> str:
     return os.path.join(uploads_dir(), hashlib.sha256(name.encode("utf-8", "surrogateescape")).hexdigest() + ".json")
 
 
+def lock_of(record_path: str) -> str:
+    """The lock file beside an upload record."""
+    return record_path[:-len(".json")] + ".lock"
+
+
 @contextlib.contextmanager
 def locked(path: str) -> Iterator[int | None]:
     """Hold an exclusive ``flock`` on ``path`` (created owner-only) for the block: its descriptor,
@@ -100,14 +105,24 @@ def remove(*paths: str) -> None:
             os.unlink(path)
 
 
-def upload_records() -> Iterator[dict]:
-    """Every upload record (for ``s3 uploads``: which uploads are resumable)."""
+def upload_records() -> Iterator[tuple[str, dict]]:
+    """Every upload record and its path (for ``s3 uploads``: which uploads are resumable)."""
     directory = uploads_dir()
     for name in sorted(os.listdir(directory)):
         if name.endswith(".json"):
-            record = read(os.path.join(directory, name))
+            path = os.path.join(directory, name)
+            record = read(path)
             if record:
-                yield record
+                yield path, record
+
+
+def forget_upload(record_path: str) -> None:
+    """Remove the record of an upload aborted from outside (``s3 uploads --abort``), and its lock,
+    unless a process holds that lock: that one is using the record, and finds its upload gone."""
+    lock_path = lock_of(record_path)
+    with locked(lock_path) as fd:
+        if fd is not None:
+            remove(record_path, lock_path)
 
 
 class Partial:

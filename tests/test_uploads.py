@@ -491,3 +491,20 @@ def test_interrupted_upload_of_many_parts(fault_proxy, client, s3dir, tmp_path):
     time.sleep(0.5)
     assert client.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
     assert keys_under(client, s3dir) == []
+
+
+def test_uploads_abort_forgets_the_local_records_of_what_it_aborted(client, s3dir, three_uploads, tmp_path):
+    from baiji import resume
+
+    ours = resume.upload_record_path(*split(s3dir + "a"), str(tmp_path / "a"))
+    held = resume.upload_record_path(*split(s3dir + "b/c"), str(tmp_path / "c"))
+    other = resume.upload_record_path(*split(s3dir + "a"), str(tmp_path / "elsewhere"))
+    for path, name in ((ours, "a"), (held, "b/c"), (other, "outside")):
+        resume.write(path, {"url": s3dir + name, "upload_id": three_uploads[name]})
+    with resume.locked(resume.lock_of(held)) as fd:  # another process resuming that one: its record stays
+        assert fd is not None
+        status, _, err = run("uploads", "--abort", s3dir)
+    assert status == 0, err
+    assert not os.path.exists(ours) and not os.path.exists(resume.lock_of(ours))
+    assert os.path.exists(held) and os.path.exists(other)
+    resume.remove(held, resume.lock_of(held), other)

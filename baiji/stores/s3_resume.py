@@ -56,7 +56,7 @@ def _paths(url: str, source: Source) -> tuple[str, str]:
     from baiji.stores.s3_control import split
 
     record = resume.upload_record_path(*split(url), source.path)
-    return record, record[:-len(".json")] + ".lock"
+    return record, resume.lock_of(record)
 
 
 def _upload_of(record: dict) -> Upload:
