@@ -3,6 +3,7 @@ length passes through when it must be seen whole before it is used."""
 
 from __future__ import annotations
 
+import os
 import pickle
 from collections.abc import Callable, Iterator
 
@@ -40,8 +41,9 @@ class Spool:
             try:
                 self._file = self._file or tempfile.TemporaryFile()
                 pickle.dump(kept, self._file, pickle.HIGHEST_PROTOCOL)
-            except OSError as err:  # a full disk: say which, and why baiji wrote there
-                raise OSError(err.errno, f"{err.strerror}: a temporary file in {tempfile.gettempdir()} "
+            except OSError as err:  # a full disk (or no usable one): say which, and why baiji wrote there
+                where = tempfile.tempdir or os.environ.get("TMPDIR") or "the temporary directory"
+                raise OSError(err.errno, f"{err.strerror}: a temporary file in {where} "
                                          f"(TMPDIR) holding {self.count:,} entries of a long listing or "
                                          "plan") from err
             self._kept = []
