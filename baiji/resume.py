@@ -179,8 +179,9 @@ def resumable_download(dst: str, exclusive: bool) -> Iterator[Partial | None]:
             yield None
             return
         partial = Partial(path, record_path)
-        tempfiles.track(path, removed=partial.record is None)  # nothing to resume: removed if stopped
         try:
+            # nothing to resume: removed if stopped (InterruptedError if stopping already: removed now)
+            tempfiles.track(path, removed=partial.record is None)
             yield partial
         except BaseException:
             if partial.record is None:  # nothing a rerun could resume (a small object, a failed check)

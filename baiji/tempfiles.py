@@ -90,13 +90,17 @@ def track(path: str, removed: bool = True) -> None:
 
 
 def remove_all() -> None:
-    """Remove every temp file this process holds and refuse new ones (it is about to die)."""
+    """Remove every temp file this process holds and refuse new ones (it is about to die).
+
+    The paths stay tracked: a thread that tracked one before and creates it only
+    now (the process stops meanwhile) has it removed by the next call."""
     global _closed
     with _live_lock:
         _closed = True
         doomed = list(_live)
     for path in doomed:
-        remove_quietly(path)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)
 
 
 def is_temp_name(name: str) -> bool:

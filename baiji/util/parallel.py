@@ -156,6 +156,7 @@ def _await_sigterm() -> None:
 def _die_clean(signum, frame) -> None:
     tempfiles.remove_all()
     s3_uploads.abort_in_flight(stop=True)  # os._exit would leave them in progress (stored and billed)
+    tempfiles.remove_all()  # again: what other threads created meanwhile (they go on until os._exit)
     os._exit(128 + signum)
 
 
