@@ -519,3 +519,19 @@ def test_local_exclusive_write_creates_the_file_with_its_content_and_mode(conn, 
     conn.put_string(str(target), "first", replace=False)
     assert target.read_bytes() == b"first"
     assert target.stat().st_mode & 0o777 == _UMASK_MODE  # os.open(..., 0o666) kept
+
+
+def test_a_temp_file_created_after_a_stop_began_is_removed_by_the_last_clean_up(tmp_path, monkeypatch):
+    """A worker's stop (util.parallel._die_clean) cleans up twice: a copy thread that tracked
+    its partial file before the stop and creates it only after the first clean-up (the
+    thread goes on until the process exits) must not leave it behind."""
+    monkeypatch.setattr(tempfiles, "_live", set())
+    monkeypatch.setattr(tempfiles, "_closed", False)
+    late = str(tmp_path / ".baiji-resume-0123456789abcdef.tmp")
+    tempfiles.track(late)
+    tempfiles.remove_all()  # the stop begins: nothing there yet
+    open(late, "wb").close()  # the copy thread creates it now
+    with pytest.raises(InterruptedError):
+        tempfiles.track(str(tmp_path / "another"))  # and nothing new is tracked any more
+    tempfiles.remove_all()
+    assert os.listdir(tmp_path) == []
