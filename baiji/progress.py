@@ -77,7 +77,7 @@ def counted(copies: Iterable[tuple[str, str, int | None]]) -> tuple[Spool, tuple
     """``copies`` (``(src, dst, size)``) planned whole, for a bar with a total: kept on
     disk past a few (:class:`~baiji.spool.Spool`, memory stays flat), with their
     ``(files, bytes)`` (bytes None if a size is unknown); a bar counts them meanwhile."""
-    spool: Spool = Spool()
+    spool = Spool()
     size: int | None = 0
     with _bar(None, False, "planning") as bar:
         for copy in copies:

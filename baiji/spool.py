@@ -18,15 +18,14 @@ CHUNK = 1000
 class Spool:
     """Items :meth:`add`-ed in order and read back once, in the same order.
 
-    Up to ``chunk`` (:data:`CHUNK`) items are kept in memory; the rest go to an anonymous
+    Up to :data:`CHUNK` items are kept in memory; the rest go to an anonymous
     temporary file (``$TMPDIR``), which is gone once read through or dropped.  On the
     file each item is ``pack(item)`` (something cheaper to pickle) and is read back
     as ``unpack(packed)``.
     """
 
-    def __init__(self, chunk: int | None = None, pack: Callable | None = None, unpack: Callable | None = None):
+    def __init__(self, pack: Callable | None = None, unpack: Callable | None = None):
         self.count = 0
-        self._chunk = chunk or CHUNK
         self._pack, self._unpack = pack, unpack
         self._kept: list = []
         self._file: IO[bytes] | None = None
@@ -34,7 +33,7 @@ class Spool:
     def add(self, item) -> None:
         self._kept.append(item)
         self.count += 1
-        if len(self._kept) == self._chunk:
+        if len(self._kept) == CHUNK:
             import tempfile  # only for a long stream (the s3 command's start-up does without)
 
             kept = self._kept if self._pack is None else list(map(self._pack, self._kept))
@@ -47,9 +46,6 @@ class Spool:
                                          f"(TMPDIR) holding {self.count:,} entries of a long listing or "
                                          "plan") from err
             self._kept = []
-
-    def __len__(self) -> int:
-        return self.count
 
     def __iter__(self) -> Iterator:
         spooled, self._file = self._file, None

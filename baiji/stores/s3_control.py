@@ -88,7 +88,7 @@ def entry_of(url: str, meta: dict, version_id: str | None = None) -> Entry:
 
 def listed_entry(url: str, obj: dict) -> Entry:
     """``entry_of`` a listing's object (``Key``, ``Size``, ``LastModified``, ``ETag``: no
-    encryption, metadata or version to read), in a third of its time."""
+    encryption, metadata or version to read), in 60% of its time."""
     etag = obj.get("ETag")
     return Entry(url, obj["Size"], obj["LastModified"], integrity.normalize(etag) if etag else None,
                  encrypted=False)
