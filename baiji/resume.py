@@ -15,11 +15,16 @@ from __future__ import annotations
 import contextlib
 import errno
 import hashlib
+import logging
 import os
 from collections.abc import Iterator
 
+log = logging.getLogger(__name__)
+
 #: The version of the records' layout: a record of another is ignored (the transfer starts over).
 LAYOUT = 1
+#: Seconds between two writes of a download's record (see :class:`Partial`).
+RECORD_EVERY = 1.0
 
 
 def uploads_dir() -> str:
@@ -128,39 +133,97 @@ def forget_upload(record_path: str) -> None:
 class Partial:
     """A resumable download's partial file ``path`` (locked while in use) and its record: the
     object's ``etag``, ``version_id`` and ``size``, the ``span`` of its ranges, and ``done``, the
-    offsets of the ranges that are whole in the file (each recorded once written)."""
+    offsets of the ranges that are whole in the file.
+
+    The record is written at most every :data:`RECORD_EVERY` seconds (a timer writes the ranges
+    marked since), and when the download fails (:meth:`close`): a download done sooner never
+    writes one.  Each write replaces the file and costs a journal commit; one per range took
+    0.45 s of a 256 MiB download (ext4).  A process killed outright loses at most the last
+    second's ranges, which a rerun fetches again.
+    """
 
     def __init__(self, path: str, record_path: str):
         import threading
 
         self.path, self.record_path = path, record_path
         self.record = read(record_path)
+        self.written = self.record is not None  # a record is on disk: the partial file is kept
         self._lock = threading.Lock()
+        self._saved = 0.0  # when the record was last written (time.monotonic)
+        self._timer: threading.Timer | None = None
+        self._closed = False
 
     def start(self, etag: str | None, version_id: str | None, size: int, span: int) -> None:
-        """Record a fresh download (the partial file holds nothing of it yet)."""
-        from baiji import tempfiles
+        """Begin a fresh download's record (the partial file holds nothing of it yet)."""
+        import time
 
         self.record = {"etag": etag, "version_id": version_id, "size": size, "span": span, "done": []}
-        write(self.record_path, self.record)
-        tempfiles.track(self.path, removed=False)  # kept for a rerun, also when the process is stopped
+        self._saved = time.monotonic()
 
     def mark(self, offset: int) -> None:
-        """Record that the range at ``offset`` is whole in the partial file."""
+        """Note that the range at ``offset`` is whole in the partial file (written when due)."""
+        import threading
+        import time
+
         with self._lock:
-            if self.record is not None:
-                self.record["done"].append(offset)
-                write(self.record_path, self.record)
+            if self.record is None or self._closed:
+                return
+            self.record["done"].append(offset)
+            wait = self._saved + RECORD_EVERY - time.monotonic()
+            if wait <= 0:
+                self._save()
+            elif self._timer is None:
+                self._timer = threading.Timer(wait, self._due)
+                self._timer.daemon = True
+                self._timer.start()
+
+    def _due(self) -> None:
+        with self._lock:
+            self._timer = None
+            if self.record is not None and not self._closed:
+                self._save_quietly()
+
+    def _save_quietly(self) -> None:
+        """:meth:`_save`, where a failure costs only a rerun's work (the process is stopping, a
+        full disk): logged with ``-v``."""
+        try:
+            self._save()
+        except OSError as err:
+            log.debug("%s: record not written (%s)", self.record_path, err)
+
+    def _save(self) -> None:
+        """Write the record (the lock held); from now on the partial file is kept for a rerun,
+        also when the process is stopped."""
+        import time
+
+        from baiji import tempfiles
+
+        write(self.record_path, self.record or {})
+        self._saved, self.written = time.monotonic(), True
+        tempfiles.track(self.path, removed=False)
+
+    def close(self, failed: bool) -> None:
+        """No more writes of the record; ``failed``: write the ranges marked since the last one,
+        for a rerun."""
+        with self._lock:
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
+            if failed and self.record is not None and self.record["done"] and not self._closed:
+                self._save_quietly()
+            self._closed = True
 
     def bytes_there(self) -> int:
         record = self.record or {}
         return sum(min(record["span"], record["size"] - offset) for offset in record.get("done", ()))
 
     def reset(self) -> None:
-        """Start over: an empty partial file, no record."""
-        self.record = None
+        """Start over: an empty partial file, no record (an empty one is not truncated again: on
+        ext4 that makes its close write all the data out at once, 0.1 s for 256 MiB)."""
+        self.record, self.written = None, False
         remove(self.record_path)
-        os.truncate(self.path, 0)
+        if os.stat(self.path).st_size:
+            os.truncate(self.path, 0)
 
 
 @contextlib.contextmanager
@@ -184,9 +247,11 @@ def resumable_download(dst: str, exclusive: bool) -> Iterator[Partial | None]:
             tempfiles.track(path, removed=partial.record is None)
             yield partial
         except BaseException:
-            if partial.record is None:  # nothing a rerun could resume (a small object, a failed check)
+            partial.close(failed=True)
+            if not partial.written:  # nothing a rerun could resume (a small object, a failed check)
                 remove(path)
             raise
+        partial.close(failed=False)
         try:
             tempfiles.publish(path, dst, exclusive)
         finally:  # published, or refused (dst exists): nothing for a rerun to resume

@@ -300,3 +300,42 @@ def test_stale_partial_files_are_cleaned(tmp_path):
         os.utime(path, (stamp, stamp))
     tempfiles.remove_stale(str(tmp_path))
     assert sorted(os.listdir(tmp_path)) == sorted(os.path.basename(p) for p in tempfiles.partial_paths(str(fresh)))
+
+
+def test_a_download_record_is_written_at_most_every_interval(tmp_path, monkeypatch):
+    """Unit test, no server: the marks of a fast download are not written one by one (each
+    write cost a journal commit: 0.45 s of a 256 MiB download); those of a slower one are
+    written by a timer once the interval is up, and a failed one writes what is left."""
+    monkeypatch.setattr(resume, "RECORD_EVERY", 0.3)
+    writes = []
+    real_write = resume.write
+    monkeypatch.setattr(resume, "write", lambda path, record: (writes.append(list(record["done"])),
+                                                               real_write(path, record)))
+    path, record_path = tempfiles.partial_paths(str(tmp_path / "dst"))
+    open(path, "wb").close()
+    partial = resume.Partial(path, record_path)
+    partial.start("etag", None, 64 * MiB, 16 * MiB)
+    for offset in (0, 16 * MiB, 32 * MiB):
+        partial.mark(offset)
+    assert writes == [] and not partial.written
+    wait_for(lambda: writes, "the timer never wrote the record", timeout=10)
+    assert writes == [[0, 16 * MiB, 32 * MiB]] and resume.read(record_path)["done"] == writes[0]
+    partial.mark(48 * MiB)
+    partial.close(failed=True)
+    assert writes[-1] == [0, 16 * MiB, 32 * MiB, 48 * MiB]
+    time.sleep(0.5)
+    assert len(writes) == 2  # closed: the timer started by the last mark never writes
+
+
+def test_a_fast_download_writes_no_record(tmp_path, monkeypatch):
+    """A download done within the interval never writes a record, and leaves only its file."""
+    monkeypatch.setattr(resume, "RECORD_EVERY", 60)
+    path, record_path = tempfiles.partial_paths(str(tmp_path / "dst"))
+    with resume.resumable_download(str(tmp_path / "dst"), exclusive=False) as partial:
+        partial.start("etag", None, 32 * MiB, 16 * MiB)
+        with open(partial.path, "r+b") as f:
+            f.write(b"x")
+        partial.mark(0)
+        partial.mark(16 * MiB)
+        assert not os.path.exists(record_path)
+    assert os.listdir(tmp_path) == ["dst"]
