@@ -77,18 +77,25 @@ def locked(path: str) -> Iterator[int | None]:
 
 def read(path: str) -> dict | None:
     """The record at ``path``; None when there is none, or none of this layout."""
+    return found(path)[1]
+
+
+def found(path: str) -> tuple[bool, dict | None]:
+    """Whether a file is at ``path``, and the record it holds (None: none of this layout)."""
     try:
         with open(path, encoding="utf-8") as f:
             text = f.read()
+    except FileNotFoundError:
+        return False, None
     except OSError:
-        return None
+        return True, None
     import json  # imported here: commands that find no record (ls, small copies) do not pay for it
 
     try:
         record = json.loads(text)
     except ValueError:
-        return None
-    return record if isinstance(record, dict) and record.get("layout") == LAYOUT else None
+        return True, None
+    return True, record if isinstance(record, dict) and record.get("layout") == LAYOUT else None
 
 
 def write(path: str, record: dict) -> None:
@@ -146,7 +153,9 @@ class Partial:
         import threading
 
         self.path, self.record_path = path, record_path
-        self.record = read(record_path)
+        there, self.record = found(record_path)
+        if there and self.record is None:  # unreadable, or of another layout: of no use
+            remove(record_path)
         self.written = self.record is not None  # a record is on disk: the partial file is kept
         self._lock = threading.Lock()
         self._saved = 0.0  # when the record was last written (time.monotonic)
@@ -220,8 +229,9 @@ class Partial:
     def reset(self) -> None:
         """Start over: an empty partial file, no record (an empty one is not truncated again: on
         ext4 that makes its close write all the data out at once, 0.1 s for 256 MiB)."""
+        if self.written:
+            remove(self.record_path)
         self.record, self.written = None, False
-        remove(self.record_path)
         if os.stat(self.path).st_size:
             os.truncate(self.path, 0)
 
@@ -254,5 +264,8 @@ def resumable_download(dst: str, exclusive: bool) -> Iterator[Partial | None]:
         partial.close(failed=False)
         try:
             tempfiles.publish(path, dst, exclusive)
-        finally:  # published, or refused (dst exists): nothing for a rerun to resume
+        except BaseException:  # refused (dst exists): nothing for a rerun to resume
             remove(path, record_path)
+            raise
+        if partial.written:  # else none was ever there: the lock was held since the record was read
+            remove(record_path)

@@ -219,7 +219,8 @@ def atomic_path(dst: str, exclusive: bool = False) -> Iterator[str]:
 def prepare_parent(dst: str) -> str:
     """Create the directory of ``dst`` if needed, clean it of stale temp files; its path."""
     parent = os.path.dirname(dst) or "."
-    os.makedirs(parent, exist_ok=True)
+    if not os.path.isdir(parent):  # one stat where makedirs takes three system calls
+        os.makedirs(parent, exist_ok=True)
     remove_stale_once(os.path.abspath(parent))
     return parent
 
@@ -228,7 +229,7 @@ def publish(tmp: str, dst: str, exclusive: bool) -> None:
     """Put the finished ``tmp`` in place of ``dst`` (``exclusive``: see :func:`publish_new`), with
     the mode of the file it replaces, else the umask's."""
     try:  # an existing file keeps its mode (like cp), e.g. an owner-only temp file
-        mode = os.stat(dst).st_mode & 0o7777
+        mode = _file_mode() if exclusive else os.stat(dst).st_mode & 0o7777  # exclusive: none is there
     except OSError:
         mode = _file_mode()
     os.chmod(tmp, mode)

@@ -66,6 +66,9 @@ def test_empty_md5_constant():
 @pytest.mark.parametrize("size,part_size", [
     (1, 4), (10, 4), (12, 4), (13, 4), (4, 4), (3, 4),
     (MiB + 1, MiB // 2), (2 * MiB, MiB), (3 * MiB - 1, MiB),
+    # blocks hashed two ways at once (8 MiB), ends around them and around the parts
+    (8 * MiB - 1, 16 * MiB), (8 * MiB, 16 * MiB), (8 * MiB + 1, 5 * MiB), (33 * MiB + 7, 16 * MiB),
+    (24 * MiB, 12 * MiB),
 ])
 def test_digests_whole_md5_and_multipart_etag(tmp_path, size, part_size):
     data = os.urandom(size)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import os
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
@@ -232,8 +233,8 @@ class Reads:
         entry, body = self._open(url, version_id)
         size = entry.size or 0
         etag = f'"{entry.etag}"' if entry.etag else None
-        with open(tmp, "r+b") as f:
-            fd = f.fileno()
+        fd = os.open(tmp, os.O_WRONLY)  # not open(): its fstat, ioctl and lseek each let go of the GIL
+        try:
             try:
                 if validate and not entry.md5:
                     self._describe(entry, version_id)
@@ -258,6 +259,8 @@ class Reads:
             rest = [(off, min(span, size - off)) for off in range(span, size, span)]
             with ThreadPoolExecutor(PART_THREADS) as pool:
                 return entry, [first, *pool.map(lambda r: get(*r), rest)], None
+        finally:
+            os.close(fd)
 
     def _resume(self, url: str, tmp: str, version_id: str | None, progress: Progress, validate: bool,
                 partial: Partial) -> tuple[Entry, None, int] | None:
