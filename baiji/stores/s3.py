@@ -33,6 +33,11 @@ from baiji.stores.s3_reads import Reads
 from baiji.stores.s3_uploads import in_flight
 from baiji.stores.s3_writes import Writes
 
+#: DeleteObjects requests sent at once: a batch of 1,000 keys goes as up to this many requests of
+#: at least DELETE_MIN keys.  SeaweedFS removes 1,000 keys in 0.73 s in one request, 0.19 s in 16.
+DELETE_THREADS = 16
+DELETE_MIN = 50
+
 log = logging.getLogger(__name__)
 
 __all__ = ["S3Store"]
@@ -219,30 +224,42 @@ class S3Store(Reads, Writes, ControlPlane, Store):
         return failed
 
     def delete_many(self, urls):
-        """Delete ``urls``: DeleteObjects batches of 1,000, and one request for each key that XML 1.0
-        cannot name (``in_xml``), which would make its whole batch fail."""
+        """Delete ``urls``: DeleteObjects requests sent at once (see :data:`DELETE_THREADS`), and
+        one request for each key that XML 1.0 cannot name (``in_xml``), which would make its
+        whole batch fail."""
         failed = self.delete_each((url, None) for url in urls if not in_xml(split(url)[1]))
         by_bucket: dict[str, list[str]] = {}
         for url in urls:
             bucket, key = split(url)
             if in_xml(key):
                 by_bucket.setdefault(bucket, []).append(key)
-        for bucket, keys in by_bucket.items():
-            for start in range(0, len(keys), 1000):
-                batch = keys[start:start + 1000]
-                if all(self._native(k) for k in batch):
-                    try:
-                        with translated(f"s3://{bucket}/{batch[0]}"):
-                            self.engine.delete(bucket, batch)
-                        continue
-                    except S3Exception:  # which keys failed? DeleteObjects below tells
-                        pass
+        batches = [(bucket, keys[start:start + size]) for bucket, keys in by_bucket.items()
+                   for size in [min(1000, max(DELETE_MIN, -(-len(keys) // DELETE_THREADS)))]
+                   for start in range(0, len(keys), size)]
+        if len(batches) < 2:
+            return failed + [error for batch in batches for error in self._delete_batch(*batch)]
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(min(DELETE_THREADS, len(batches))) as pool:
+            return failed + [error for errors in pool.map(lambda batch: self._delete_batch(*batch), batches)
+                             for error in errors]
+
+    def _delete_batch(self, bucket: str, batch: builtins.list[str]) -> builtins.list[tuple[str, Exception]]:
+        """One DeleteObjects request: the keys it failed to delete, with why."""
+        if all(self._native(k) for k in batch):
+            try:
                 with translated(f"s3://{bucket}/{batch[0]}"):
-                    resp = self.client.delete_objects(
-                        Bucket=bucket, Delete={"Objects": [{"Key": k} for k in batch], "Quiet": True})
-                for error in resp.get("Errors", ()):
-                    url = f"s3://{bucket}/{error['Key']}"
-                    failed.append((url, S3Exception(f"{url}: {error.get('Code')}: {error.get('Message')}")))
+                    self.engine.delete(bucket, batch)
+                return []
+            except S3Exception:  # which keys failed? DeleteObjects below tells
+                pass
+        with translated(f"s3://{bucket}/{batch[0]}"):
+            resp = self.client.delete_objects(
+                Bucket=bucket, Delete={"Objects": [{"Key": k} for k in batch], "Quiet": True})
+        failed: builtins.list[tuple[str, Exception]] = []
+        for error in resp.get("Errors", ()):
+            url = f"s3://{bucket}/{error['Key']}"
+            failed.append((url, S3Exception(f"{url}: {error.get('Code')}: {error.get('Message')}")))
         return failed
 
     # -- S3-only operations ----------------------------------------------
