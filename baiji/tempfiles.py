@@ -242,10 +242,10 @@ def publish(tmp: str, dst: str, exclusive: bool) -> None:
 def publish_new(tmp: str, dst: str) -> None:
     """Move ``tmp`` to ``dst`` unless ``dst`` exists (``KeyExists``), decided at that very moment.
 
-    A hard link fails if ``dst`` exists, atomically; ``tmp`` is then removed.
-    Where the filesystem has no hard links (FAT, some network and FUSE
-    filesystems), ``renameat2(RENAME_NOREPLACE)`` does the same (Linux);
-    where neither works, ``dst`` is checked just before ``os.replace``: a
+    ``renameat2(RENAME_NOREPLACE)`` fails if ``dst`` exists, atomically (Linux).
+    Elsewhere, or where the filesystem does not take the flag, a hard link
+    does the same, ``tmp`` then removed; where the filesystem has no hard
+    links either (FAT, some network and FUSE filesystems), ``dst`` is checked just before ``os.replace``: a
     writer creating it in between (microseconds) would be replaced.
     """
     from baiji.exceptions import KeyExists
@@ -257,7 +257,10 @@ def publish_new(tmp: str, dst: str) -> None:
 
 
 def _link_or_rename(tmp: str, dst: str) -> None:
-    """The steps of :func:`publish_new`: FileExistsError when ``dst`` exists."""
+    """The steps of :func:`publish_new`: FileExistsError when ``dst`` exists.  ``renameat2`` first:
+    one change to the directory where a link and an unlink make two (each a journal entry)."""
+    if _rename_noreplace(tmp, dst):
+        return
     try:
         os.link(tmp, dst)
     except OSError as err:
@@ -265,8 +268,6 @@ def _link_or_rename(tmp: str, dst: str) -> None:
             raise
     else:
         remove_quietly(tmp)
-        return
-    if _rename_noreplace(tmp, dst):
         return
     if os.path.lexists(dst):
         raise FileExistsError(errno.EEXIST, os.strerror(errno.EEXIST), dst)
