@@ -246,19 +246,31 @@ class Reads:
                 get: Callable[..., Piece] = functools.partial(self._get_range, url, version_id, etag, fd,
                                                               progress=progress,
                                                               partial=partial if span < size else None, **hashes)
-                try:
-                    first = drain(body, fd, 0, span, progress, **hashes)
-                    if partial is not None and span < size:
-                        partial.mark(0)
-                except retryable_reads():
-                    first = get(0, span)
-            finally:
+            except BaseException:
                 body.close()
+                raise
+
+            def first() -> Piece:
+                """The first range, from the first answer's body (fetched again if that breaks)."""
+                try:
+                    try:
+                        piece = drain(body, fd, 0, span, progress, **hashes)
+                    finally:
+                        body.close()
+                except retryable_reads():
+                    return get(0, span)
+                if partial is not None and span < size:
+                    partial.mark(0)
+                return piece
             if span >= size:
-                return entry, [first], None
+                return entry, [first()], None
             rest = [(off, min(span, size - off)) for off in range(span, size, span)]
             with ThreadPoolExecutor(PART_THREADS) as pool:
-                return entry, [first, *pool.map(lambda r: get(*r), rest)], None
+                # the other ranges are asked for while the first answer's body is read: 20 ms away,
+                # reading 16 to 50 MiB before asking for more made a 256 MiB download 2.4x rclone's
+                head = pool.submit(first)
+                pieces = list(pool.map(lambda r: get(*r), rest))
+                return entry, [head.result(), *pieces], None
         finally:
             os.close(fd)
 
