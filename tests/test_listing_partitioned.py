@@ -128,8 +128,8 @@ def test_small_listing_is_one_request(fault_proxy, client, s3dir):
 
 
 def test_partitioned_listing_requests(fault_proxy, client, s3dir, monkeypatch):
-    """15 groups of 10 keys, pages of 10: the first page, one delimiter listing, a listing per
-    group left; what the server sends is used once but for the tail of one page at most."""
+    """15 groups of 10 keys, pages of 10: the first page, a delimiter listing (two pages), a listing
+    per group left; what the server sends is used once but for the tail of one page at most."""
     keys = [f"g{j:02d}/{i}" for j in range(15) for i in range(10)]
     fill(client, s3dir, keys)
     received: list[str] = []
@@ -139,8 +139,26 @@ def test_partitioned_listing_requests(fault_proxy, client, s3dir, monkeypatch):
         urls = listing(fault_proxy.conn, s3dir, 4, 10)
     assert urls == sorted((s3dir + key for key in keys), key=key_order)
     assert counter.ops == ["ListObjectsV2"] * counter["ListObjectsV2"]
-    assert counter["ListObjectsV2"] <= 1 + 1 + 15 + 1, counter.ops
-    assert len(received) - len(keys) < 10, len(received)
+    assert counter["ListObjectsV2"] <= 1 + 2 + 15 + 1, counter.ops
+    assert len(received) - len(keys) <= 10, len(received)
+
+
+@pytest.mark.parametrize("split_pages", [1, 10])
+def test_more_directories_than_a_page_are_split(conn, client, s3dir, monkeypatch, split_pages):
+    """30 directories, pages of 10: the delimiter listing takes 3 pages; they are read and each
+    directory gets a stream of its own (SPLIT_PAGES 10), where a split that must fit one page
+    (SPLIT_PAGES 1, as before) leaves one stream of the whole prefix."""
+    from baiji.stores import partitions
+
+    keys = [f"d{j:02d}/{i}" for j in range(30) for i in range(3)]
+    fill(client, s3dir, keys)
+    monkeypatch.setattr(partitions, "SPLIT_PAGES", split_pages)
+    streams: set[str] = set()
+    spy_pages(monkeypatch, conn._s3, lambda prefix, delimiter, page: None if delimiter else streams.add(prefix))
+    urls = listing(conn, s3dir, 4, 10)
+    assert urls == sorted((s3dir + key for key in keys), key=key_order)
+    base = split(s3dir)[1]
+    assert streams == ({base} if split_pages == 1 else {base} | {f"{base}d{j:02d}/" for j in range(4, 30)})
 
 
 def test_a_listing_of_exactly_one_full_page_is_one_request(fault_proxy, client, s3dir):
