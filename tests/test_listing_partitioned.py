@@ -161,6 +161,20 @@ def test_more_directories_than_a_page_are_split(conn, client, s3dir, monkeypatch
     assert streams == ({base} if split_pages == 1 else {base} | {f"{base}d{j:02d}/" for j in range(4, 30)})
 
 
+def test_small_directories_stay_one_stream(conn, client, s3dir, monkeypatch):
+    """40 directories of 2 keys, pages of 10, 4 workers: the first page already spans 5
+    directories, so a stream per directory would send 40 requests for 8 pages' worth of keys
+    (measured 20 ms away: 2,000 directories of 10 keys, 4.5 s against 2.2 s for one stream).
+    One stream lists them, with no delimiter listing."""
+    keys = [f"d{j:02d}/{i}" for j in range(40) for i in range(2)]
+    fill(client, s3dir, keys)
+    listed: list[tuple[str, str | None]] = []
+    spy_pages(monkeypatch, conn._s3, lambda prefix, delimiter, page: listed.append((prefix, delimiter)))
+    urls = listing(conn, s3dir, 4, 10)
+    assert urls == sorted((s3dir + key for key in keys), key=key_order)
+    assert set(listed) == {(split(s3dir)[1], None)} and len(listed) == 8
+
+
 def test_a_listing_of_exactly_one_full_page_is_one_request(fault_proxy, client, s3dir):
     """The first page full and the last (not truncated): nothing left to partition."""
     keys = [f"g{j}/{i}" for j in range(4) for i in range(5)]
