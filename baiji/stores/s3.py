@@ -233,9 +233,10 @@ class S3Store(Reads, Writes, ControlPlane, Store):
             bucket, key = split(url)
             if in_xml(key):
                 by_bucket.setdefault(bucket, []).append(key)
-        batches = [(bucket, keys[start:start + size]) for bucket, keys in by_bucket.items()
-                   for size in [min(1000, max(DELETE_MIN, -(-len(keys) // DELETE_THREADS)))]
-                   for start in range(0, len(keys), size)]
+        batches: builtins.list[tuple[str, builtins.list[str]]] = []
+        for bucket, keys in by_bucket.items():
+            size = min(1000, max(DELETE_MIN, -(-len(keys) // DELETE_THREADS)))  # DELETE_THREADS requests
+            batches.extend((bucket, keys[start:start + size]) for start in range(0, len(keys), size))
         if len(batches) < 2:
             return failed + [error for batch in batches for error in self._delete_batch(*batch)]
         from concurrent.futures import ThreadPoolExecutor
